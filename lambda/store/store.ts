@@ -1,0 +1,123 @@
+/**
+ * The persistence contract between the handlers, the publisher and a store implementation
+ * (`dynamodb()` for production, `memory()` for users' unit tests). Both implementations must
+ * behave identically; the shared conformance suite in `test/lambda/store-conformance.ts` runs
+ * against each.
+ */
+
+/** A tRPC request id as the client sent it (the client uses a counter; strings are allowed). */
+export type RequestId = string | number;
+
+/** A scalar value a filter field may hold. `undefined` fields are stored as `null`. */
+export type FilterValue = string | number | boolean | null;
+
+/** What `$connect` saw, kept on the connection row so every later message can build ctx. */
+export interface ConnectSnapshot {
+  /** Query string of the `$connect` request. */
+  readonly queryStringParameters?: Record<string, string | undefined>;
+  /** Headers of the `$connect` request that the app chose to persist. */
+  readonly headers?: Record<string, string | undefined>;
+  /** The `$connect` authorizer's context, if an authorizer ran. */
+  readonly authorizer?: Record<string, unknown>;
+  /** Client IP address. */
+  readonly sourceIp?: string;
+}
+
+/** A WebSocket connection as stored. */
+export interface ConnectionRecord {
+  /** API Gateway connection id. */
+  readonly connectionId: string;
+  /** When the connection opened, epoch milliseconds. */
+  readonly connectedAt: number;
+  /** When the rows of this connection expire (TTL), integer epoch seconds. */
+  readonly expireAt: number;
+  /**
+   * True while the client announced `connectionParams=1` on the URL and its
+   * `connectionParams` frame has not been stored yet.
+   */
+  readonly awaitingConnectionParams: boolean;
+  /** The tRPC `connectionParams` the client sent, once stored. */
+  readonly connectionParams?: Record<string, string> | null;
+  /** What `$connect` saw. */
+  readonly connect: ConnectSnapshot;
+}
+
+/** One index entry: the subscription is findable under this filter with these values. */
+export interface FilterEntry {
+  /** The filter's configured name. */
+  readonly name: string;
+  /** The values of the filter's fields, ctx fields first then input fields, in declared order. */
+  readonly values: readonly FilterValue[];
+}
+
+/** A subscription to store. */
+export interface SubscriptionRecord {
+  readonly connectionId: string;
+  /** The id of the client's `subscription` request; data frames carry it. */
+  readonly subscriptionId: RequestId;
+  /** Procedure path, e.g. `chat.onTyping`. */
+  readonly path: string;
+  /** One entry per configured filter of the path. The unfiltered entry is implied. */
+  readonly filters: readonly FilterEntry[];
+  /** Integer epoch seconds (normally the connection's `expireAt`). */
+  readonly expireAt: number;
+}
+
+/** Outcome of {@link SubscriptionStore.addSubscription}. */
+export type AddSubscriptionResult =
+  /** All rows are durable: the subscription is findable by every publish that matches. */
+  | 'created'
+  /** The connection row does not exist (disconnected, or never stored): nothing was written. */
+  | 'connection-gone'
+  /** A subscription with this id already exists on the connection: nothing was written. */
+  | 'duplicate'
+  /** A stop for this id arrived first: nothing was written. */
+  | 'stopped';
+
+/** A subscriber found by a publish query. */
+export interface SubscriberRef {
+  readonly connectionId: string;
+  readonly subscriptionId: RequestId;
+}
+
+/** What a publish looks for. */
+export interface SubscriberQuery {
+  /** Procedure path. */
+  readonly path: string;
+  /**
+   * Match a named filter on a leading prefix of its values (all values: exact match).
+   * Omitted: every subscription of the path, each exactly once.
+   */
+  readonly filter?: FilterEntry;
+}
+
+/** Persistence of connections and subscriptions. */
+export interface SubscriptionStore {
+  /** Store a new connection (overwrites a row with the same id). */
+  putConnection(connection: ConnectionRecord): Promise<void>;
+  /** Read a connection (strongly consistent). */
+  getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
+  /**
+   * Store the tRPC `connectionParams` of a connection and clear `awaitingConnectionParams`.
+   * @returns false when the connection row does not exist
+   */
+  setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
+  /**
+   * Store a subscription and its index entries atomically, only if the connection row exists
+   * and neither the subscription nor a stop tombstone for its id exists.
+   */
+  addSubscription(subscription: SubscriptionRecord): Promise<AddSubscriptionResult>;
+  /**
+   * Remove a subscription and its index entries. When it does not exist yet, leave a tombstone
+   * (expiring with the connection) so that a later `addSubscription` of that id is refused.
+   * @returns true when a stored subscription was removed
+   */
+  removeSubscription(connectionId: string, subscriptionId: RequestId): Promise<boolean>;
+  /**
+   * Remove the connection and every row that belongs to it. Idempotent; safe to call
+   * concurrently with `addSubscription` (which then returns `connection-gone` or is cleaned up).
+   */
+  removeConnection(connectionId: string): Promise<void>;
+  /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
+  findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
+}

@@ -1,0 +1,21 @@
+import { startDynamoDBLocal, type DynamoDBLocal } from '../../lambda/local/dynamodb-local';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __DYNAMODB_LOCAL__: DynamoDBLocal | undefined;
+}
+
+/**
+ * Starts one DynamoDB Local (in memory) for the whole test run. Workers inherit its endpoint
+ * through `DYNAMODB_ENDPOINT`; each test file creates its own uniquely named table.
+ */
+export default async function globalSetup(): Promise<void> {
+  process.env.AWS_REGION = 'local';
+  process.env.AWS_ACCESS_KEY_ID = 'local';
+  process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  // Nothing in the tests may reach a real AWS endpoint or the instance metadata service.
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const dynamodb = await startDynamoDBLocal();
+  globalThis.__DYNAMODB_LOCAL__ = dynamodb;
+  process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;
+}
