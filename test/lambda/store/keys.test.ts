@@ -57,8 +57,11 @@ function bytePrefix(prefix: string, value: string): boolean {
 describe('filter value encoding', () => {
   test('the encoding of a tuple is a prefix of another exactly when the tuple is an element-wise prefix', () => {
     fc.assert(
-      fc.property(tuple, tuple, tuple, (a, b, tail) => {
-        for (const [x, y] of [[a, b], [a, [...a, ...tail]], [[...a, ...tail], a]]) {
+      fc.property(tuple, tuple, tuple, trickyString, trickyString, (a, b, tail, s, t) => {
+        // Related tuples make the interesting cases likely: a string value extended by a suffix
+        // (u1 / u10) must not match.
+        const pairs = [[a, b], [a, [...a, ...tail]], [[...a, ...tail], a], [[...a, s], [...a, s + t, ...tail]]];
+        for (const [x, y] of pairs) {
           const expected = isElementWisePrefix(x, y);
           expect(encodeFilterValues(y).startsWith(encodeFilterValues(x))).toBe(expected);
           expect(bytePrefix(encodeFilterValues(x), encodeFilterValues(y))).toBe(expected);
