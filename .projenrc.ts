@@ -89,6 +89,10 @@ const project = new typescript.TypeScriptProject({
     },
   },
   eslintOptions: {
+    // One type-aware project for every linted file: the project service looks for a
+    // tsconfig.json per file, and ours includes only src/ and lambda/.
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
