@@ -1,4 +1,4 @@
-import { Tokenization } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { CfnGlobalTable, CfnTable, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 
 /** One key attribute of a table: its name and DynamoDB type (`S`, `N` or `B`). */
@@ -29,8 +29,10 @@ export function readTableSchema(table: ITable): TableSchema | undefined {
   if (!(cfn instanceof CfnGlobalTable) && !(cfn instanceof CfnTable)) {
     return undefined;
   }
-  const keys = resolvedArray<RawKey>(cfn.keySchema);
-  const attributes = resolvedArray<RawAttribute>(cfn.attributeDefinitions);
+  // Resolving runs the lazy values TableV2 uses; tokens become CloudFormation intrinsics.
+  const stack = Stack.of(table);
+  const keys = plainItems<RawKey>(stack.resolve(cfn.keySchema), 'attributeName', 'keyType');
+  const attributes = plainItems<RawAttribute>(stack.resolve(cfn.attributeDefinitions), 'attributeName', 'attributeType');
   if (keys === undefined || attributes === undefined) {
     return undefined;
   }
@@ -42,8 +44,8 @@ export function readTableSchema(table: ITable): TableSchema | undefined {
     const attribute = attributes.find((a) => a.attributeName === key.attributeName);
     return { name: key.attributeName, type: attribute?.attributeType ?? '?' };
   };
-  const ttl = cfn.timeToLiveSpecification as RawTtl | undefined;
-  const ttlEnabled = ttl !== undefined && !Tokenization.isResolvable(ttl) && ttl.enabled === true;
+  const ttl = stack.resolve(cfn.timeToLiveSpecification) as RawTtl | undefined;
+  const ttlEnabled = ttl?.enabled === true && typeof ttl.attributeName === 'string';
   return {
     partitionKey: keyAttribute('HASH'),
     sortKey: keyAttribute('RANGE'),
@@ -51,9 +53,12 @@ export function readTableSchema(table: ITable): TableSchema | undefined {
   };
 }
 
-function resolvedArray<T>(value: unknown): readonly T[] | undefined {
-  if (!Array.isArray(value) || value.some((item) => Tokenization.isResolvable(item))) {
+/** The items of a resolved array when each has the given string fields, else `undefined`. */
+function plainItems<T>(value: unknown, ...fields: string[]): readonly T[] | undefined {
+  if (!Array.isArray(value)) {
     return undefined;
   }
-  return value as T[];
+  const plain = value.every((item) => item !== null && typeof item === 'object'
+    && fields.every((field) => typeof (item as Record<string, unknown>)[field] === 'string'));
+  return plain ? (value as T[]) : undefined;
 }

@@ -149,7 +149,7 @@ export interface TrpcSubscriptionApiProps {
 
   /**
    * Customer managed KMS key that encrypts the new table; the handlers and `grantPublish`
-   * grantees get encrypt/decrypt on it.
+   * grantees get encrypt/decrypt on it. Needs a stack with an explicit `env.region`.
    * @default - encrypted at rest with an AWS owned key
    */
   readonly encryptionKey?: IKey;

@@ -140,6 +140,7 @@ export class TrpcSubscriptionApi extends Construct {
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
+    this.validateEncryptionKey(props);
     if (props.table) {
       this.validateTable(props.table);
       this.warnAboutIgnoredTableProps(props);
@@ -403,6 +404,17 @@ export class TrpcSubscriptionApi extends Construct {
         'customDomain',
         'must set either `domainName`, or both `name` and `certificate`',
         given === '' ? 'none of them' : given,
+      );
+    }
+  }
+
+  /** `TableV2` writes the key per replica Region, so it needs a stack with a known Region. */
+  private validateEncryptionKey(props: TrpcSubscriptionApiProps): void {
+    if (props.encryptionKey && !props.table && Token.isUnresolved(Stack.of(this).region)) {
+      throw new PropValidationError(
+        'encryptionKey',
+        'needs a stack with an explicit region (env: { region })',
+        'a region-agnostic stack',
       );
     }
   }
