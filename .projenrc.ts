@@ -143,6 +143,18 @@ project.addTask('typecheck', {
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
 
+// API.md: the TSDoc of every package entry point, committed; `npm test` fails when it is stale.
+const docgen = project.addTask('docgen', {
+  description: 'Write API.md from the TSDoc of every package entry point',
+  exec: 'tsx scripts/docgen.ts',
+});
+const docgenCheck = project.addTask('docgen:check', {
+  description: 'Fail when API.md does not match the TSDoc (run `npx projen docgen`)',
+  exec: 'tsx scripts/docgen.ts --check',
+});
+project.postCompileTask.spawn(docgen);
+project.testTask.prependSpawn(docgenCheck);
+
 project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
 
 project.synth();
