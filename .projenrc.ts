@@ -36,7 +36,11 @@ const project = new typescript.TypeScriptProject({
     },
   },
   tsconfigDev: {
-    include: ['src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    include: [
+      'src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
+      // eslint lints .projenrc.ts with this tsconfig's type information.
+      '.projenrc.ts', 'projenrc/**/*.ts',
+    ],
     compilerOptions: {
       rootDir: '.',
       lib: ['es2022', 'dom'],
