@@ -13,7 +13,8 @@ export type ScalarKeys<T> = T extends object
 export type ProcedureSubscriptionTypes<TProcedure> = TProcedure extends AnyTRPCProcedure
   ? TProcedure['_def']['type'] extends 'subscription'
     ? TProcedure['_def']['$types']['output'] extends AsyncIterable<any, any, infer TNext>
-      ? TNext extends AnySubscriptionTypes ? TNext : never
+      // A plain async generator has TNext `any`: not ours.
+      ? 0 extends (1 & TNext) ? never : TNext extends AnySubscriptionTypes ? TNext : never
       : never
     : never
   : never;

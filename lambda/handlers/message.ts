@@ -8,18 +8,14 @@ import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';
 import { createRuntime, type Runtime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';
-import {
-  defaultManagementClientFactory,
-  invocationManagement,
-  resolveEndpoint,
-  type InvocationManagement,
-} from '../management/client';
+import { invocationScope } from '../core/invocation';
+import { defaultManagementClientFactory, resolveEndpoint, type ManagementAccess } from '../management/client';
 import { decodeFrame, frameText, isConnectionParamsMessage, rawRequestId } from '../protocol/decode';
 import { errorFrame } from '../protocol/errors';
 
 const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
 
-function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): InvocationManagement | undefined {
+function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): ManagementAccess | undefined {
   const endpoint = resolveEndpoint(options.endpoint, event);
   if (!endpoint) return undefined;
   return { endpoint, client: (options.managementClient ?? defaultManagementClientFactory)(endpoint) };
@@ -58,7 +54,7 @@ async function handleMessage(
 /**
  * The `$default` handler: speaks the tRPC v11 WebSocket protocol. `PING` is answered `PONG` as
  * the route response with no store or Management API call; garbage gets a PARSE_ERROR frame.
- * A publisher used during the invocation (e.g. in a mutation) reuses its Management API client.
+ * A publisher used during the invocation (e.g. in a mutation) uses its store and Management API client.
  */
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, options);
@@ -79,7 +75,6 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
         errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: 'Frame is not JSON', cause: frame.cause }), NO_ERROR_INFO),
       ]);
     }
-    const run = () => handleMessage(rt, options, event, channel, frame.value);
-    return management ? invocationManagement.run(management, run) : run();
+    return invocationScope.run({ store: rt.store(), management }, () => handleMessage(rt, options, event, channel, frame.value));
   };
 }

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   ApiGatewayManagementApiClient,
   DeleteConnectionCommand,
@@ -48,14 +47,11 @@ export function resolveEndpoint(explicit: string | undefined, event?: WebSocketE
   return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
 }
 
-/** The Management API of the handler invocation in progress, so a publisher used inside it needs no config. */
-export interface InvocationManagement {
+/** A Management API endpoint with its client. */
+export interface ManagementAccess {
   readonly endpoint: string;
   readonly client: ApiGatewayManagementApiClient;
 }
-
-/** @internal */
-export const invocationManagement = new AsyncLocalStorage<InvocationManagement>();
 
 /** Why a PostToConnection failed. */
 export type PostFailureKind = 'gone' | 'throttled' | 'payload-too-large' | 'other';

@@ -5,13 +5,9 @@ import { buildDataFrames } from './payload';
 import type { SubscriptionsConfig } from '../core/config';
 import { getDefaultStore } from '../core/default-store';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
+import { invocationScope } from '../core/invocation';
 import { defaultLogger, type Logger } from '../core/logger';
-import {
-  defaultManagementClientFactory,
-  invocationManagement,
-  resolveEndpoint,
-  type ManagementClientFactory,
-} from '../management/client';
+import { defaultManagementClientFactory, resolveEndpoint, type ManagementClientFactory } from '../management/client';
 import type { RequestId, SubscriberRef, SubscriptionStore } from '../store/store';
 
 /** Options of `appSubscriptions.publisher()`. */
@@ -22,8 +18,8 @@ export interface PublisherOptions {
    */
   readonly endpoint?: string;
   /**
-   * Overrides the store given to `.store()`.
-   * @default - the builder's store, else `dynamodb()`
+   * The store to read subscribers from.
+   * @default - inside a `$default` invocation its handler's store, else the builder's, else `dynamodb()`
    */
   readonly store?: SubscriptionStore;
   /**
@@ -85,7 +81,7 @@ export interface PublishResult {
 export type PublishFn = (path: string, args: PublishArgsRuntime) => Promise<PublishResult>;
 
 function managementClient(options: PublisherOptions, path: string): ApiGatewayManagementApiClient {
-  const invocation = invocationManagement.getStore();
+  const invocation = invocationScope.getStore()?.management;
   const endpoint = resolveEndpoint(options.endpoint) ?? invocation?.endpoint;
   if (!endpoint) {
     throw new Error(`Publish to "${path}": no Management API endpoint; pass \`endpoint\` to publisher() or set TRPC_SUBSCRIPTIONS_ENDPOINT`);
@@ -116,7 +112,7 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
     const frameFor = buildDataFrames(config.router, path, args.data, args.id);
     const client = managementClient(options, path);
-    const store = options.store ?? config.store ?? getDefaultStore();
+    const store = options.store ?? invocationScope.getStore()?.store ?? config.store ?? getDefaultStore();
 
     let matched = 0;
     let delivered = 0;
