@@ -5,7 +5,7 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { z } from 'zod';
-import { initSubscriptions } from '../lambda';
+import { initSubscriptions, type CreateContextOptions } from '../lambda';
 
 /** ctx of every request. */
 export interface AppContext {
@@ -57,18 +57,18 @@ export const appRouter = t.router({
 /** The router's type, for `createTRPCClient<AppRouter>`. */
 export type AppRouter = typeof appRouter;
 
+/** Builds ctx from the persisted connection state; an `invalid` token is refused. */
+export function createContext({ connectionParams, connectionId, connect }: CreateContextOptions): AppContext {
+  if (connectionParams?.token === 'invalid' || connect.queryStringParameters?.token === 'invalid') {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Invalid token' });
+  }
+  const fromAuthorizer = connect.authorizer?.userId;
+  const userId = connectionParams?.userId ?? (typeof fromAuthorizer === 'string' ? fromAuthorizer : 'anon');
+  return { userId, connectionId };
+}
+
 export const appSubscriptions = subscriptions
-  .router({
-    router: appRouter,
-    createContext: ({ connectionParams, connectionId, connect }): AppContext => {
-      if (connectionParams?.token === 'invalid' || connect.queryStringParameters?.token === 'invalid') {
-        throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Invalid token' });
-      }
-      const fromAuthorizer = connect.authorizer?.userId;
-      const userId = connectionParams?.userId ?? (typeof fromAuthorizer === 'string' ? fromAuthorizer : 'anon');
-      return { userId, connectionId };
-    },
-  })
+  .router({ router: appRouter, createContext })
   // No `.store()`: `dynamodb()` with the table named by TRPC_SUBSCRIPTIONS_TABLE_NAME.
   .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
   .routes.onMessage.filter({ name: 'byUserAndRoom', ctx: { userId: true }, input: { room: true } })
