@@ -76,7 +76,16 @@ export function decodeServerFrame(frame: string): any {
 }
 
 /** A raw WebSocket for frames the tRPC client never sends; collects received text frames. */
-export async function rawSocket(url: string): Promise<{ socket: WebSocket; frames: string[]; next(count?: number): Promise<string[]>; closed: Promise<number> }> {
+export interface RawSocket {
+  readonly socket: WebSocket;
+  readonly frames: string[];
+  /** Resolves with the close code. */
+  readonly closed: Promise<number>;
+  /** The next `count` frames not read yet. */
+  next(count?: number): Promise<string[]>;
+}
+
+export async function rawSocket(url: string): Promise<RawSocket> {
   const socket = new WebSocket(url);
   const frames: string[] = [];
   const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
