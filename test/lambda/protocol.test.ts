@@ -7,7 +7,7 @@ import { connectClient, decodeServerFrame, rawSocket, startExampleServer, waitFo
 
 /**
  * The tRPC v11 WebSocket protocol end to end: the real `@trpc/client` over a real WebSocket,
- * through a gateway into the example app's Lambda handlers, with the memory store.
+ * through the local API Gateway emulator into the example app's Lambda handlers (memory store).
  */
 let server: ExampleServer;
 let store: MemoryStore;
@@ -26,6 +26,12 @@ function client(params?: Record<string, string>) {
   const connection = connectClient(server.gateway.url, params);
   closers.push(connection.close);
   return connection.client;
+}
+
+/** For the local gateway's `unordered.random`: delays the connection's first frame the most. */
+function firstThenZero(): () => number {
+  let calls = 0;
+  return () => (calls++ === 0 ? 1 : 0);
 }
 
 function publisher() {
@@ -105,7 +111,7 @@ describe('subscriptions', () => {
     const sub = await new Promise<{ unsubscribe(): void }>((resolve) => {
       const s = c.onMessage.subscribe({ room: 'a' }, { onStarted: () => resolve(s) });
     });
-    const [connectionId] = server.gateway.connectionIds();
+    const [connectionId] = server.gateway.connections();
     expect(store.subscriptionsOf(connectionId)).toHaveLength(1);
     sub.unsubscribe();
     await waitFor(() => store.subscriptionsOf(connectionId).length === 0, 5000, 'subscription removed');
@@ -135,7 +141,7 @@ describe('subscriptions', () => {
 
     // tRPC's reconnect notification: the client opens a new connection and resubscribes there
     // with lastEventId "e1", which the handler merges into the procedure's input.
-    const [oldConnection] = server.gateway.connectionIds();
+    const [oldConnection] = server.gateway.connections();
     const response = await fetch(`${server.gateway.endpoint}/@connections/${oldConnection}`, { method: 'POST', body: '{"id":null,"method":"reconnect"}' });
     expect(response.status).toBe(200);
     await waitFor(async () => {
@@ -200,7 +206,7 @@ describe('wire details (raw WebSocket)', () => {
 
   test('a subscription whose stop arrived first is never stored', async () => {
     const ws = await rawSocket(server.gateway.url);
-    const [connectionId] = server.gateway.connectionIds();
+    const [connectionId] = server.gateway.connections();
     ws.socket.send(JSON.stringify({ id: 5, method: 'subscription.stop' }));
     await waitFor(async () => (await store.removeSubscription(connectionId, 4)) === false); // tombstone path works
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -235,7 +241,8 @@ describe('wire details (raw WebSocket)', () => {
 describe('connection params and createContext', () => {
   test('requests handled before the connectionParams frame wait for it', async () => {
     await server.close();
-    server = await startExampleServer({ delayFrame: (text) => (text.includes('"connectionParams"') ? 400 : 0) });
+    // The first frame (connectionParams) is delayed by 400 ms, the requests are not.
+    server = await startExampleServer({ unordered: { maxDelayMs: 400, random: firstThenZero() } });
     await expect(client({ userId: 'late' }).whoami.query()).resolves.toBe('late');
   });
 
@@ -243,7 +250,7 @@ describe('connection params and createContext', () => {
     await server.close();
     server = await startExampleServer({
       handler: { connectionParamsTimeoutMs: 200 },
-      delayFrame: (text) => (text.includes('"connectionParams"') ? 1500 : 0),
+      unordered: { maxDelayMs: 1500, random: firstThenZero() },
     });
     const error = await client({ userId: 'late' }).whoami.query().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TRPCClientError);

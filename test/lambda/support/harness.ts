@@ -1,10 +1,10 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
-import { startMiniGateway, type MiniGateway } from './mini-gateway';
 import type { AppRouter } from '../../../example/app-router';
 import { appSubscriptions } from '../../../example/app-router';
 import { memory, type Logger, type MemoryStore, type MessageHandlerOptions, type SubscriptionStore } from '../../../lambda';
+import { silentLogger, startLocalGateway, type LocalGateway, type UnorderedOptions } from '../../../lambda/local';
 
 /** A logger that keeps what it gets, so tests stay quiet and can assert on it. */
 export function recordingLogger(): Logger & { readonly entries: { level: string; message: string; details?: Record<string, unknown> }[] } {
@@ -27,7 +27,7 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 
 /** The example app's handlers over a store, served by a gateway. */
 export interface ExampleServer {
-  readonly gateway: MiniGateway;
+  readonly gateway: LocalGateway;
   readonly store: SubscriptionStore;
   readonly logger: ReturnType<typeof recordingLogger>;
   close(): Promise<void>;
@@ -39,18 +39,20 @@ export async function startExampleServer(options: {
   /** The example's subscriptions with more filters, if a test needs them. */
   subscriptions?: Pick<typeof appSubscriptions, 'connect' | 'handler' | 'disconnect'>;
   handler?: MessageHandlerOptions;
-  delayFrame?: (text: string) => number;
+  /** API Gateway does not order a connection's messages: reorder them (the local gateway's `unordered`). */
+  unordered?: UnorderedOptions;
 } = {}): Promise<ExampleServer & { store: SubscriptionStore | MemoryStore }> {
   const store = options.store ?? memory();
   const logger = recordingLogger();
   const subscriptions = options.subscriptions ?? appSubscriptions;
-  const gateway = await startMiniGateway({
+  const gateway = await startLocalGateway({
     handlers: {
       connect: subscriptions.connect({ store, logger }),
       handler: subscriptions.handler({ store, logger, ...options.handler }),
       disconnect: subscriptions.disconnect({ store, logger }),
     },
-    delayFrame: options.delayFrame,
+    unordered: options.unordered,
+    logger: silentLogger,
   });
   return { gateway, store, logger, close: () => gateway.close() };
 }
