@@ -2,6 +2,7 @@
  * Input rules every store implementation enforces the same way, so that `memory()` fails where
  * `dynamodb()` would.
  */
+import { indexKeys } from './keys';
 import type { SubscriptionRecord } from './store';
 
 /**
@@ -26,7 +27,8 @@ export function assertEpochSeconds(name: string, value: number): void {
 
 /**
  * @throws RangeError when the subscription has more than {@link MAX_FILTERS_PER_SUBSCRIPTION}
- *   filters, two filters with the same name, or a bad `expireAt`
+ *   filters, two filters with the same name, filter values too long for a sort key, or a bad
+ *   `expireAt`
  */
 export function assertSubscriptionRecord(subscription: SubscriptionRecord): void {
   assertEpochSeconds('expireAt', subscription.expireAt);
@@ -42,4 +44,6 @@ export function assertSubscriptionRecord(subscription: SubscriptionRecord): void
     if (names.has(name)) throw new RangeError(`Procedure '${path}' has two filters named '${name}'`);
     names.add(name);
   }
+  // Throws when the encoded values cannot fit DynamoDB's sort key.
+  indexKeys(path, filters, subscription.connectionId, subscription.subscriptionId);
 }

@@ -1,10 +1,11 @@
 import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
 import { TABLE_NAME_ENV } from '../../../lambda/constants';
 import { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions } from '../../../lambda/store/dynamodb';
 import type { SubscriptionStore } from '../../../lambda/store/store';
 import { createTestTable, type TestTable } from '../../setup/dynamodb';
-import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
+import { describeStoreContract } from '../support/store-contract';
 
 async function scanRows(table: TestTable): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
@@ -25,6 +26,15 @@ describeStoreConformance('dynamodb', async () => {
     dispose: () => table.client.destroy(),
   };
 });
+
+// The runtime's own contract cases (test/lambda/support/store-contract.ts) hold for dynamodb() too.
+const contractClients: DynamoDBClient[] = [];
+describeStoreContract('dynamodb()', async () => {
+  const table = await createTestTable('contract');
+  contractClients.push(table.client);
+  return dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
+});
+afterAll(() => contractClients.forEach((client) => client.destroy()));
 
 describe('dynamodb store', () => {
   let table: TestTable;

@@ -230,6 +230,17 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.removeSubscription(id, 1)).resolves.toBe(true);
         await expectRows((rows) => expect(rows).toHaveLength(1));
       });
+
+      test('refuses filter values that cannot fit a sort key, writing nothing', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id));
+        const values = Array(30).fill('x'.repeat(500));
+        await expect(store.addSubscription(subscription(id, 1, [{ name: 'huge', values }]))).rejects.toThrow(
+          "Filter 'huge' of 'onMessage' has too many long values for a DynamoDB sort key",
+        );
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
+        await expectRows((rows) => expect(rows).toHaveLength(1));
+      });
     });
 
     describe('races', () => {
@@ -388,7 +399,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
 
       test('an unfiltered publish reaches each subscription once however many filters a path has', async () => {
         const ids = [newConnectionId(), newConnectionId()];
-        const filters = ['f1', 'f2', 'f3', 'f4'].map((name) => ({ name, values: ['same'] }));
+        const filters = ['f1', 'f2', 'f3', 'f4'].map((filterName) => ({ name: filterName, values: ['same'] }));
         for (const id of ids) {
           await store.putConnection(connection(id));
           for (const subscriptionId of [1, 2, 3]) await store.addSubscription(subscription(id, subscriptionId, filters, 'fan'));
