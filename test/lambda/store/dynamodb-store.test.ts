@@ -1,4 +1,11 @@
-import { BatchWriteItemCommand, DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  DynamoDBClient,
+  ScanCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
 import { TABLE_NAME_ENV } from '../../../lambda/constants';
@@ -165,6 +172,59 @@ describe('dynamodb store', () => {
       };
       return { client, batchCalls: () => calls };
     }
+
+    /** The real client, except that the first `times` transactions are cancelled with `code`. */
+    function clientWithCancelledTransactions(times: number, code: string): { client: DynamoDBClient; attempts: () => number } {
+      const client = new DynamoDBClient({ endpoint: table.endpoint, region: 'local', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+      let attempts = 0;
+      (client as unknown as { send: typeof send }).send = async (command: unknown) => {
+        if (!(command instanceof TransactWriteItemsCommand)) return send(command);
+        attempts++;
+        if (attempts > times) return send(command);
+        throw new TransactionCanceledException({
+          message: 'Transaction cancelled',
+          $metadata: {},
+          CancellationReasons: (command.input.TransactItems ?? []).map((_, i) => ({ Code: i === 1 ? code : 'None' })),
+        });
+      };
+      return { client, attempts: () => attempts };
+    }
+
+    test('addSubscription and removeSubscription retry transactions cancelled by a conflict', async () => {
+      await store().putConnection(connection('conflict-conn'));
+      const { client, attempts } = clientWithCancelledTransactions(2, 'TransactionConflict');
+      const s = dynamodb({ tableName: table.tableName, dynamoDBClient: client });
+      await expect(s.addSubscription(subscription('conflict-conn', 1, [], 'conflict'))).resolves.toBe('created');
+      expect(attempts()).toBe(3);
+      await expect(findAll(s, { path: 'conflict' })).resolves.toEqual(['conflict-conn/1']);
+      client.destroy();
+
+      const second = clientWithCancelledTransactions(1, 'TransactionConflict');
+      const t = dynamodb({ tableName: table.tableName, dynamoDBClient: second.client });
+      await expect(t.removeSubscription('conflict-conn', 1)).resolves.toBe(true);
+      expect(second.attempts()).toBe(2);
+      await expect(findAll(t, { path: 'conflict' })).resolves.toEqual([]);
+      second.client.destroy();
+      await store().removeConnection('conflict-conn');
+    });
+
+    test('a transaction that keeps conflicting, or fails validation, ends in a clear error', async () => {
+      await store().putConnection(connection('conflict-conn-2'));
+      const conflicting = clientWithCancelledTransactions(Number.POSITIVE_INFINITY, 'TransactionConflict');
+      await expect(
+        dynamodb({ tableName: table.tableName, dynamoDBClient: conflicting.client, maxAttempts: 3 }).addSubscription(subscription('conflict-conn-2', 1)),
+      ).rejects.toThrow('addSubscription: DynamoDB transaction cancelled (None, TransactionConflict, None) after 3 attempts');
+      expect(conflicting.attempts()).toBe(3);
+      conflicting.client.destroy();
+      const invalid = clientWithCancelledTransactions(1, 'ValidationError');
+      await expect(
+        dynamodb({ tableName: table.tableName, dynamoDBClient: invalid.client }).addSubscription(subscription('conflict-conn-2', 1)),
+      ).rejects.toThrow('addSubscription: DynamoDB transaction cancelled (None, ValidationError, None)');
+      expect(invalid.attempts()).toBe(1);
+      invalid.client.destroy();
+      await store().removeConnection('conflict-conn-2');
+    });
 
     test('removeConnection retries unprocessed batch items until every row is gone', async () => {
       const { client, batchCalls } = clientWithUnprocessedItems(3);
