@@ -36,7 +36,11 @@ const project = new typescript.TypeScriptProject({
     },
   },
   tsconfigDev: {
-    include: ['src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    include: [
+      'src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
+      // eslint lints .projenrc.ts with this tsconfig's type information.
+      '.projenrc.ts', 'projenrc/**/*.ts',
+    ],
     compilerOptions: {
       rootDir: '.',
       lib: ['es2022', 'dom'],
@@ -89,6 +93,10 @@ const project = new typescript.TypeScriptProject({
     },
   },
   eslintOptions: {
+    // One type-aware project for every linted file: the project service looks for a
+    // tsconfig.json per file, and ours includes only src/ and lambda/.
+    tsconfigPath: './tsconfig.dev.json',
+    projectService: false,
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
@@ -141,6 +149,18 @@ project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
 });
+
+// API.md: the TSDoc of every package entry point, committed; `npm test` fails when it is stale.
+const docgen = project.addTask('docgen', {
+  description: 'Write API.md from the TSDoc of every package entry point',
+  exec: 'tsx scripts/docgen.ts',
+});
+const docgenCheck = project.addTask('docgen:check', {
+  description: 'Fail when API.md does not match the TSDoc (run `npx projen docgen`)',
+  exec: 'tsx scripts/docgen.ts --check',
+});
+project.postCompileTask.spawn(docgen);
+project.testTask.prependSpawn(docgenCheck);
 
 project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
 

@@ -1,0 +1,3 @@
+export * from './trpc-subscription-api';
+export * from './trpc-subscription-api-props';
+export * from './prop-validation-error';

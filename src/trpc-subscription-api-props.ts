@@ -1,0 +1,196 @@
+import type { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { IDomainName, IWebSocketRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+/** Names of the three handlers exported by the `entry` module. */
+export interface TrpcSubscriptionHandlerNames {
+  /**
+   * Export that handles `$connect` (built with `appSubscriptions.connect()`).
+   * @default 'connect'
+   */
+  readonly connect?: string;
+  /**
+   * Export that handles `$default`, i.e. every message (built with `appSubscriptions.handler()`).
+   * @default 'handler'
+   */
+  readonly message?: string;
+  /**
+   * Export that handles `$disconnect` (built with `appSubscriptions.disconnect()`).
+   * @default 'disconnect'
+   */
+  readonly disconnect?: string;
+}
+
+/** Stage throttling: API Gateway answers requests over the limit with 429. */
+export interface TrpcSubscriptionThrottle {
+  /**
+   * Steady-state requests (messages) per second.
+   * @default - the account-level limit
+   */
+  readonly rateLimit?: number;
+  /**
+   * Maximum burst of requests.
+   * @default - the account-level limit
+   */
+  readonly burstLimit?: number;
+}
+
+/**
+ * A custom domain for the WebSocket API, mapped at its root to the stage. Give either
+ * `domainName` (an existing API Gateway domain), or `name` and `certificate` (a new regional
+ * domain). Point a DNS record at the domain's `regionalDomainName` yourself.
+ */
+export interface TrpcSubscriptionCustomDomain {
+  /**
+   * An existing API Gateway v2 custom domain.
+   * @default - a new domain is created from `name` and `certificate`
+   */
+  readonly domainName?: IDomainName;
+  /**
+   * Fully qualified name of the domain to create, e.g. `realtime.example.com`.
+   * @default - none; required unless `domainName` is given
+   */
+  readonly name?: string;
+  /**
+   * ACM certificate for `name`, in the stack's Region.
+   * @default - none; required unless `domainName` is given
+   */
+  readonly certificate?: ICertificate;
+}
+
+/** Properties of {@link TrpcSubscriptionApi}. */
+export interface TrpcSubscriptionApiProps {
+  /**
+   * Path to the handlers module (TypeScript or JavaScript). It exports the three handlers built
+   * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). It is bundled
+   * once with esbuild (locally, no Docker) and the one bundle is shared by the three functions.
+   */
+  readonly entry: string;
+
+  /**
+   * Names of the handler exports in `entry`.
+   * @default - `{ connect: 'connect', message: 'handler', disconnect: 'disconnect' }`
+   */
+  readonly handlerNames?: TrpcSubscriptionHandlerNames;
+
+  /**
+   * Lambda runtime of the handlers. Must be a Node.js runtime.
+   * @default Runtime.NODEJS_24_X (the Active LTS release)
+   */
+  readonly runtime?: Runtime;
+
+  /**
+   * Instruction set of the handlers.
+   * @default Architecture.ARM_64
+   */
+  readonly architecture?: Architecture;
+
+  /**
+   * Memory of each handler in MB (128 to 10240). More memory also means more CPU, which
+   * shortens cold starts; a cold `$default` must still answer a `PING` within the client's
+   * `pongTimeoutMs` (1 s by default).
+   * @default 512
+   */
+  readonly memorySize?: number;
+
+  /**
+   * Timeout of each handler. At most 29 seconds, the API Gateway integration timeout.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * Extra environment variables of the handlers. `NODE_ENV` and `NODE_OPTIONS` may be
+   * overridden here; `TRPC_SUBSCRIPTIONS_TABLE_NAME` and `TRPC_SUBSCRIPTIONS_ENDPOINT` are always
+   * set by the construct.
+   * @default - `NODE_ENV=production` and `NODE_OPTIONS=--enable-source-maps` only
+   */
+  readonly environment?: Record<string, string>;
+
+  /**
+   * esbuild options, merged over the construct's defaults.
+   * @default - `{ minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] }`
+   *   (the Lambda Node.js runtime provides AWS SDK v3)
+   */
+  readonly bundling?: BundlingOptions;
+
+  /**
+   * Retention of the handlers' log groups and of the stage's access log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+
+  /**
+   * An existing table instead of a new one. It must have the partition key `pk` (S), the sort
+   * key `sk` (S) and TTL on `expireAt`; the schema is checked when the table is defined in this
+   * app. `removalPolicy`, `pointInTimeRecovery` and `encryptionKey` do not apply to it.
+   * @default - a new table is created
+   */
+  readonly table?: ITable;
+
+  /**
+   * What happens to the new table when it leaves the stack. The table holds only live
+   * connection state (rows expire about 2 hours after a connection opens), so `DESTROY` loses
+   * nothing but the currently open connections.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Point-in-time recovery of the new table.
+   * @default false (rows live about 2 hours; a restore would bring back dead connections)
+   */
+  readonly pointInTimeRecovery?: boolean;
+
+  /**
+   * Customer managed KMS key that encrypts the new table; the handlers and `grantPublish`
+   * grantees get encrypt/decrypt on it. Needs a stack with an explicit `env.region`.
+   * @default - encrypted at rest with an AWS owned key
+   */
+  readonly encryptionKey?: IKey;
+
+  /**
+   * Name of the WebSocket API.
+   * @default - the construct's path-derived id
+   */
+  readonly apiName?: string;
+
+  /**
+   * Name of the stage (letters, digits, `-` and `_`, at most 128 characters). It is part of the
+   * URLs: `wss://{api-id}.execute-api.{region}.amazonaws.com/{stageName}`.
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+
+  /**
+   * Throttling of every route of the stage.
+   * @default - no stage throttling (account-level limits apply)
+   */
+  readonly throttle?: TrpcSubscriptionThrottle;
+
+  /**
+   * Write access logs of the stage to a new CloudWatch log group. WebSocket APIs log through
+   * the account-level API Gateway CloudWatch role, which must be set once per account and
+   * Region (`AWS::ApiGateway::Account`); the deployment fails without it.
+   * @default true
+   */
+  readonly accessLogging?: boolean;
+
+  /**
+   * Authorizer of the `$connect` route (API Gateway allows authorizers only there). Its
+   * context reaches the runtime's `createContext` through the connection.
+   * @default - no authorizer; authenticate in `createContext` (e.g. with `connectionParams`)
+   */
+  readonly authorizer?: IWebSocketRouteAuthorizer;
+
+  /**
+   * Custom domain for the WebSocket API.
+   * @default - only the execute-api URL
+   */
+  readonly customDomain?: TrpcSubscriptionCustomDomain;
+}

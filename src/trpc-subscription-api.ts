@@ -1,0 +1,456 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  DomainName,
+  LogGroupLogDestination,
+  WebSocketApi,
+  WebSocketRoute,
+  WebSocketStage,
+  type IDomainName,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
+import { PropValidationError } from './prop-validation-error';
+import { readTableSchema, type KeyAttribute } from './table-schema';
+import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
+import { ENDPOINT_ENV, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../lambda/constants';
+
+/** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
+const MAX_INTEGRATION_TIMEOUT = Duration.seconds(29);
+const MIN_MEMORY_MB = 128;
+const MAX_MEMORY_MB = 10_240;
+const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const JS_IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+/**
+ * Table actions of the handlers: the store reads and writes single rows, writes a subscription
+ * and its filter index rows in one transaction (conditional on the connection row), and deletes
+ * a connection's rows with Query + BatchWriteItem. `TransactWriteItems` is authorised through
+ * the item actions it contains. No Scan.
+ */
+const HANDLER_TABLE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:Query',
+  'dynamodb:BatchWriteItem',
+];
+
+/**
+ * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
+ * that are gone (410) with DeleteItem, Query and BatchWriteItem.
+ */
+const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/** The methods of the `@connections` management API: send, read state, disconnect. */
+const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
+
+const DEFAULT_BUNDLING: BundlingOptions = {
+  minify: true,
+  sourceMap: true,
+  sourcesContent: false,
+  // The Lambda Node.js runtime ships AWS SDK v3.
+  externalModules: ['@aws-sdk/*'],
+};
+
+/**
+ * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
+ * `expireAt`), an API Gateway WebSocket API with a stage, and three Lambda handlers for
+ * `$connect`, `$default` (two-way, so a handler can answer one frame directly) and
+ * `$disconnect`, all built from one handlers module.
+ *
+ * The handlers are three functions rather than one: each route gets its own metrics, logs,
+ * concurrency and cold-start pool, and a slow `$connect` cannot delay `PONG`s on `$default`.
+ * They share a single esbuild bundle of `entry` (one asset) and differ only in the exported
+ * handler they call.
+ *
+ * @example
+ * const realtime = new TrpcSubscriptionApi(stack, 'Realtime', {
+ *   entry: path.join(__dirname, 'handlers.ts'),
+ * });
+ * realtime.grantPublish(producerFunction);
+ */
+export class TrpcSubscriptionApi extends Construct {
+  /** The table of connections and subscriptions (created, or the `table` prop). */
+  public readonly table: ITable;
+  /** The WebSocket API. */
+  public readonly webSocketApi: WebSocketApi;
+  /** The stage clients connect to. */
+  public readonly stage: WebSocketStage;
+  /** Handler of the `$connect` route. */
+  public readonly connectHandler: NodejsFunction;
+  /** Handler of the `$default` route (every message). */
+  public readonly messageHandler: NodejsFunction;
+  /** Handler of the `$disconnect` route. */
+  public readonly disconnectHandler: NodejsFunction;
+  /** The `$connect` route (carries the `authorizer`). */
+  public readonly connectRoute: WebSocketRoute;
+  /** The two-way `$default` route. */
+  public readonly messageRoute: WebSocketRoute;
+  /** The `$disconnect` route. */
+  public readonly disconnectRoute: WebSocketRoute;
+  /** The execution role shared by the three handlers. */
+  public readonly handlerRole: iam.IRole;
+  /**
+   * The stage's access log group.
+   * @default - undefined when `accessLogging` is false
+   */
+  public readonly accessLogGroup?: ILogGroup;
+  /**
+   * The custom domain mapped to the stage.
+   * @default - undefined without `customDomain`
+   */
+  public readonly domainName?: IDomainName;
+  /** WebSocket URL of the stage for clients: `wss://{api-id}.execute-api.{region}.{suffix}/{stage}`. */
+  public readonly url: string;
+  /**
+   * Management API endpoint of the stage: `https://{api-id}.execute-api.{region}.{suffix}/{stage}`
+   * (the value of `TRPC_SUBSCRIPTIONS_ENDPOINT`).
+   */
+  public readonly callbackUrl: string;
+
+  constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
+    super(scope, id);
+    const entry = path.resolve(props.entry);
+    const stageName = props.stageName ?? 'prod';
+    const timeout = props.timeout ?? Duration.seconds(10);
+    const memorySize = props.memorySize ?? 512;
+    const runtime = props.runtime ?? Runtime.NODEJS_24_X;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const handlerNames = {
+      connect: props.handlerNames?.connect ?? 'connect',
+      message: props.handlerNames?.message ?? 'handler',
+      disconnect: props.handlerNames?.disconnect ?? 'disconnect',
+    };
+
+    this.validateEntry(entry);
+    this.validateHandlerNames(handlerNames);
+    this.validateRuntime(runtime);
+    this.validateMemorySize(memorySize);
+    this.validateTimeout(timeout);
+    this.validateStageName(stageName);
+    this.validateThrottle(props.throttle);
+    this.validateCustomDomain(props.customDomain);
+    this.validateEncryptionKey(props);
+    if (props.table) {
+      this.validateTable(props.table);
+      this.warnAboutIgnoredTableProps(props);
+    }
+
+    this.table = props.table ?? this.createTable(props);
+
+    this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', { apiName: props.apiName });
+    this.domainName = this.createDomainName(props.customDomain);
+    this.accessLogGroup = props.accessLogging === false
+      ? undefined
+      : new LogGroup(this, 'AccessLogs', { retention: logRetention });
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.webSocketApi,
+      stageName,
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: this.accessLogGroup
+        ? { destination: new LogGroupLogDestination(this.accessLogGroup) }
+        : undefined,
+      domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
+    });
+    this.url = this.stage.url;
+    this.callbackUrl = this.stage.callbackUrl;
+
+    const role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of the tRPC subscription handlers',
+    });
+    this.handlerRole = role;
+    this.table.grant(role, ...HANDLER_TABLE_ACTIONS);
+    this.grantTableKey(role);
+    this.grantManageConnections(role);
+
+    const createHandler = (handlerId: string, handler: string, routeKey: string): NodejsFunction => {
+      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention });
+      logGroup.grantWrite(role);
+      return new NodejsFunction(this, handlerId, {
+        entry,
+        handler,
+        description: `tRPC subscriptions: ${routeKey}`,
+        runtime,
+        architecture: props.architecture ?? Architecture.ARM_64,
+        memorySize,
+        timeout,
+        role,
+        logGroup,
+        environment: {
+          NODE_ENV: 'production',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...props.environment,
+          [TABLE_NAME_ENV]: this.table.tableName,
+          [ENDPOINT_ENV]: this.callbackUrl,
+        },
+        // Identical options for the three functions: the asset cache bundles `entry` once and
+        // the three functions share that one asset.
+        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+      });
+    };
+    this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect');
+    this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default');
+    this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect');
+
+    this.connectRoute = this.webSocketApi.addRoute('$connect', {
+      integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler),
+      authorizer: props.authorizer,
+    });
+    this.messageRoute = this.webSocketApi.addRoute('$default', {
+      integration: new WebSocketLambdaIntegration('MessageIntegration', this.messageHandler),
+      // Two-way: the handler's returned body (a PONG, a `started` frame) goes to the client.
+      returnResponse: true,
+    });
+    this.disconnectRoute = this.webSocketApi.addRoute('$disconnect', {
+      integration: new WebSocketLambdaIntegration('DisconnectIntegration', this.disconnectHandler),
+    });
+
+    this.acknowledgeRoutesWithoutAuthorizer();
+  }
+
+  /**
+   * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
+   * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
+   * only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
+   * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
+   *
+   * @param grantee a Lambda function, or any other principal (IAM only)
+   * @returns the combined grant
+   */
+  public grantPublish(grantee: iam.IGrantable): iam.Grant {
+    if (grantee instanceof LambdaFunction) {
+      grantee.addEnvironment(TABLE_NAME_ENV, this.table.tableName);
+      grantee.addEnvironment(ENDPOINT_ENV, this.callbackUrl);
+    }
+    const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
+      .combine(this.grantManageConnections(grantee));
+    this.grantTableKey(grantee);
+    return grant;
+  }
+
+  /**
+   * `execute-api:ManageConnections` on `@connections/*` of this API and stage, per method. The
+   * `*` stands for connection ids, which exist only at runtime; cdk-nag's wildcard finding for
+   * exactly these ARNs is acknowledged on the grantee.
+   */
+  private grantManageConnections(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const resourceArns = CONNECTION_METHODS.map((method) => stack.formatArn({
+      service: 'execute-api',
+      resource: this.webSocketApi.apiId,
+      resourceName: `${this.stage.stageName}/${method}/@connections/*`,
+    }));
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:ManageConnections'], resourceArns });
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof Construct) {
+      acknowledgeWildcardResources(
+        principal,
+        resourceArns,
+        'API Gateway connection ids exist only at runtime: ManageConnections is scoped to '
+          + '@connections/* of this WebSocket API and stage.',
+      );
+    }
+    return grant;
+  }
+
+  /** Encrypt/decrypt on the table's customer managed key, if it has one. */
+  private grantTableKey(grantee: iam.IGrantable): void {
+    const key = this.table.encryptionKey;
+    if (!key) {
+      return;
+    }
+    key.grantEncryptDecrypt(grantee);
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof Construct) {
+      acknowledgeWildcardActions(
+        principal,
+        ['kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        'CDK\'s standard encrypt/decrypt grant on the table\'s KMS key, which DynamoDB needs to read and write items.',
+      );
+    }
+  }
+
+  private createTable(props: TrpcSubscriptionApiProps): TableV2 {
+    return new TableV2(this, 'Table', {
+      partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
+      sortKey: { name: SORT_KEY, type: AttributeType.STRING },
+      timeToLiveAttribute: TTL_ATTRIBUTE,
+      billing: Billing.onDemand(),
+      encryption: props.encryptionKey
+        ? TableEncryptionV2.customerManagedKey(props.encryptionKey)
+        : TableEncryptionV2.dynamoOwnedKey(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? false },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+  }
+
+  private createDomainName(customDomain?: TrpcSubscriptionCustomDomain): IDomainName | undefined {
+    if (!customDomain) {
+      return undefined;
+    }
+    return customDomain.domainName ?? new DomainName(this, 'DomainName', {
+      domainName: customDomain.name!,
+      certificate: customDomain.certificate!,
+    });
+  }
+
+  /**
+   * API Gateway accepts an authorizer on `$connect` only, so cdk-nag's "route without
+   * authorization" finding on the other two routes is inherent; it is acknowledged there.
+   */
+  private acknowledgeRoutesWithoutAuthorizer(): void {
+    for (const route of [this.messageRoute, this.disconnectRoute]) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'API Gateway WebSocket APIs accept an authorizer on $connect only; later messages '
+          + 'run on the connection $connect accepted.',
+      });
+    }
+  }
+
+  private validateEntry(entry: string): void {
+    if (!fs.existsSync(entry) || !fs.statSync(entry).isFile()) {
+      throw new PropValidationError('entry', 'must be an existing file', entry);
+    }
+  }
+
+  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect', string>): void {
+    for (const [key, name] of Object.entries(names)) {
+      if (!JS_IDENTIFIER_PATTERN.test(name)) {
+        throw new PropValidationError(`handlerNames.${key}`, 'must be a JavaScript identifier', JSON.stringify(name));
+      }
+    }
+  }
+
+  private validateRuntime(runtime: Runtime): void {
+    if (runtime.family !== RuntimeFamily.NODEJS) {
+      throw new PropValidationError('runtime', 'must be a Node.js runtime', runtime.name);
+    }
+  }
+
+  private validateMemorySize(memorySize: number): void {
+    if (Token.isUnresolved(memorySize)) {
+      return;
+    }
+    if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
+      throw new PropValidationError('memorySize', `must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} (MB)`, String(memorySize));
+    }
+  }
+
+  private validateTimeout(timeout: Duration): void {
+    if (timeout.isUnresolved()) {
+      return;
+    }
+    if (timeout.toMilliseconds() > MAX_INTEGRATION_TIMEOUT.toMilliseconds()) {
+      throw new PropValidationError(
+        'timeout',
+        'must be at most 29 seconds (the API Gateway integration timeout)',
+        timeout.toHumanString(),
+      );
+    }
+  }
+
+  private validateStageName(stageName: string): void {
+    if (Token.isUnresolved(stageName)) {
+      return;
+    }
+    if (!STAGE_NAME_PATTERN.test(stageName)) {
+      throw new PropValidationError(
+        'stageName',
+        'must be 1 to 128 letters, digits, hyphens or underscores',
+        JSON.stringify(stageName),
+      );
+    }
+  }
+
+  private validateThrottle(throttle?: TrpcSubscriptionThrottle): void {
+    const rate = throttle?.rateLimit;
+    if (rate !== undefined && !Token.isUnresolved(rate) && !(Number.isFinite(rate) && rate >= 0)) {
+      throw new PropValidationError('throttle.rateLimit', 'must be a non-negative number', String(rate));
+    }
+    const burst = throttle?.burstLimit;
+    if (burst !== undefined && !Token.isUnresolved(burst) && !(Number.isInteger(burst) && burst >= 0)) {
+      throw new PropValidationError('throttle.burstLimit', 'must be a non-negative integer', String(burst));
+    }
+  }
+
+  private validateCustomDomain(customDomain?: TrpcSubscriptionCustomDomain): void {
+    if (!customDomain) {
+      return;
+    }
+    const given = [
+      customDomain.domainName && 'domainName',
+      customDomain.name !== undefined && 'name',
+      customDomain.certificate && 'certificate',
+    ].filter(Boolean).join(', ');
+    const existing = customDomain.domainName !== undefined
+      && customDomain.name === undefined && customDomain.certificate === undefined;
+    const created = customDomain.domainName === undefined
+      && customDomain.name !== undefined && customDomain.certificate !== undefined;
+    if (!existing && !created) {
+      throw new PropValidationError(
+        'customDomain',
+        'must set either `domainName`, or both `name` and `certificate`',
+        given === '' ? 'none of them' : given,
+      );
+    }
+  }
+
+  /** `TableV2` writes the key per replica Region, so it needs a stack with a known Region. */
+  private validateEncryptionKey(props: TrpcSubscriptionApiProps): void {
+    if (props.encryptionKey && !props.table && Token.isUnresolved(Stack.of(this).region)) {
+      throw new PropValidationError(
+        'encryptionKey',
+        'needs a stack with an explicit region (env: { region })',
+        'a region-agnostic stack',
+      );
+    }
+  }
+
+  private validateTable(table: ITable): void {
+    const schema = readTableSchema(table);
+    if (schema === undefined) {
+      return;
+    }
+    const isStringKey = (key: KeyAttribute | undefined, name: string) => key?.name === name && key.type === 'S';
+    if (!isStringKey(schema.partitionKey, PARTITION_KEY) || !isStringKey(schema.sortKey, SORT_KEY)) {
+      const describe = (role: string, key?: KeyAttribute) => (key ? `${role} ${key.name} (${key.type})` : `no ${role}`);
+      throw new PropValidationError(
+        'table',
+        `must have the partition key ${PARTITION_KEY} (S) and the sort key ${SORT_KEY} (S)`,
+        `${describe('partition key', schema.partitionKey)}, ${describe('sort key', schema.sortKey)}`,
+      );
+    }
+    if (schema.ttlAttribute !== TTL_ATTRIBUTE) {
+      Annotations.of(this).addWarningV2(
+        'cdk-trpc-subscriptions:tableTtl',
+        `\`table\` should have TTL on ${TTL_ATTRIBUTE}, got: ${schema.ttlAttribute ?? 'no TTL'}; `
+          + 'rows of connections whose $disconnect never arrived will not expire',
+      );
+    }
+  }
+
+  private warnAboutIgnoredTableProps(props: TrpcSubscriptionApiProps): void {
+    const ignored = (['removalPolicy', 'pointInTimeRecovery', 'encryptionKey'] as const)
+      .filter((key) => props[key] !== undefined);
+    if (ignored.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'cdk-trpc-subscriptions:ignoredTableProps',
+        `${ignored.map((key) => `\`${key}\``).join(', ')} only apply to a table the construct creates; `
+          + 'they are ignored with `table`',
+      );
+    }
+  }
+}
