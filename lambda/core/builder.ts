@@ -1,0 +1,161 @@
+import { createTRPCRecursiveProxy, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
+import type { SubscriptionsConfig } from './config';
+import { toFilterConfig, type FilterConfig, type FilterDeclaration } from './filters';
+import type { AnySubscriptionTypes } from './resolver';
+import type {
+  AnyFilterDef,
+  CtxOf,
+  DataOf,
+  FieldSelector,
+  FilterDef,
+  FiltersOf,
+  InputOf,
+  OnlyKeys,
+  ProcedureSubscriptionTypes,
+  PublishFilterFor,
+  RecordOf,
+  RouteKeys,
+  ScalarKeys,
+  TrackedOf,
+} from './types';
+import { createConnectHandler } from '../handlers/connect';
+import { createDisconnectHandler } from '../handlers/disconnect';
+import type { WebSocketHandler } from '../handlers/event';
+import { createMessageHandler } from '../handlers/message';
+import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
+import {
+  createPublisherRoutes,
+  createPublishFn,
+  type PublisherOptions,
+  type PublishResult,
+} from '../publisher/publisher';
+import type { SubscriptionStore } from '../store/store';
+
+/** `filter()` of one subscription route. */
+export interface RouteFilterBuilder<
+  TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TPath extends string, TTypes extends AnySubscriptionTypes,
+> {
+  /**
+   * Declares a named filter: publishes can then target the subscriptions whose ctx / input
+   * fields have given values. Field order (ctx first, then input, each in the order written)
+   * is the order a publish must follow: it may give a leading prefix of the fields.
+   */
+  filter<
+    const TName extends string,
+    const TCtx extends FieldSelector<CtxOf<TTypes>> = {},
+    const TInput extends FieldSelector<InputOf<TTypes>> = {},
+  >(filter: {
+    /** Unique per route. */
+    readonly name: TName extends FiltersOf<TFilters, TPath>['name'] ? `filter "${TName}" already exists on "${TPath}"` : TName;
+    /** ctx fields (scalars) to filter on. */
+    readonly ctx?: TCtx & OnlyKeys<TCtx, ScalarKeys<CtxOf<TTypes>>>;
+    /** input fields (scalars) to filter on. */
+    readonly input?: TInput & OnlyKeys<TInput, ScalarKeys<InputOf<TTypes>>>;
+  }): SubscriptionsBuilder<TRouter, TFilters | FilterDef<TPath, TName, keyof TCtx & string, keyof TInput & string>>;
+}
+
+/** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
+export type FilterRoutes<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
+  readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
+    ? RouteFilterBuilder<TRouter, TFilters, `${TPrefix}${K}`, ProcedureSubscriptionTypes<TRecord[K]>>
+    : FilterRoutes<TRouter, TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
+};
+
+/** Arguments of `publish()` for a route. */
+export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> = {
+  /** The event, of the type given to `subscriptions.resolver<T>()`. */
+  readonly data: DataOf<TTypes>;
+  /**
+   * Target subscriptions by a configured filter and a leading prefix of its values.
+   * @default - every subscription of the route, each once
+   */
+  readonly filter?: [TDefs] extends [never] ? never : PublishFilterFor<TDefs, CtxOf<TTypes>, InputOf<TTypes>>;
+  /**
+   * Don't deliver to this connection (e.g. the sender).
+   * @default - none excluded
+   */
+  readonly excludeConnectionId?: string;
+} & (TrackedOf<TTypes> extends true
+  ? {
+    /** Event id: the client resubscribes with it as `lastEventId`. */
+    readonly id: string;
+  }
+  : { readonly id?: never });
+
+/** `publish()` of one route. */
+export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
+  /** Sends `data` to the matching subscribers; resolves with per-outcome counts. */
+  publish(args: PublishArgs<TTypes, TDefs>): Promise<PublishResult>;
+}
+
+/** `publisher.routes`. */
+export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
+  readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
+    ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    : PublisherRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
+};
+
+/** A type-safe publisher. */
+export interface Publisher<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef> {
+  /** The router's subscription routes: `publisher.routes.chat.onTyping.publish({ data })`. */
+  readonly routes: PublisherRoutes<TFilters, RecordOf<TRouter>, ''>;
+}
+
+/** Options of `.store()`. */
+export interface StoreOptions {
+  /**
+   * Where connections and subscriptions live.
+   * @default - `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`, default client)
+   */
+  readonly store?: SubscriptionStore;
+}
+
+/** The subscriptions of a router: filters, handlers and publisher. */
+export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef = never> {
+  /** Declare filters per route: `.routes.onMessage.filter({ name, ctx, input })`. */
+  readonly routes: FilterRoutes<TRouter, TFilters, RecordOf<TRouter>, ''>;
+  /** Sets the store (`dynamodb()` or `memory()`). */
+  store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters>;
+  /** The `$connect` handler. */
+  connect(options?: ConnectHandlerOptions): WebSocketHandler;
+  /** The `$default` handler (route with `returnResponse`). */
+  handler(options?: MessageHandlerOptions): WebSocketHandler;
+  /** The `$disconnect` handler. */
+  disconnect(options?: DisconnectHandlerOptions): WebSocketHandler;
+  /** A publisher for backend code (and mutations inside `$default`). */
+  publisher(options?: PublisherOptions): Publisher<TRouter, TFilters>;
+}
+
+function assertSubscriptionRoute(config: SubscriptionsConfig, path: string): void {
+  const procedure = (config.router._def.procedures as Record<string, { _def?: { type?: string } } | undefined>)[path];
+  if (procedure?._def?.type !== 'subscription') {
+    throw new Error(`routes.${path}: the router has no subscription procedure at "${path}"`);
+  }
+}
+
+/** Creates the builder over a config; every `filter()` returns a new builder. @internal */
+export function createSubscriptionsBuilder(config: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
+  const routes = createTRPCRecursiveProxy(({ path, args }) => {
+    const method = path[path.length - 1];
+    const route = path.slice(0, -1).join('.');
+    if (method !== 'filter' || route === '') {
+      throw new Error(`routes.${path.join('.')}(): call filter() on a route, e.g. routes.onMessage.filter({ name, input: { room: true } })`);
+    }
+    assertSubscriptionRoute(config, route);
+    const existing = config.filters.get(route) ?? [];
+    const filter = toFilterConfig(route, args[0] as FilterDeclaration, existing);
+    const filters = new Map<string, readonly FilterConfig[]>(config.filters);
+    filters.set(route, [...existing, filter]);
+    return createSubscriptionsBuilder({ ...config, filters });
+  });
+  return {
+    store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
+    routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
+    connect: (options) => createConnectHandler(config, options),
+    handler: (options) => createMessageHandler(config, options),
+    disconnect: (options) => createDisconnectHandler(config, options),
+    publisher: (options) => ({
+      routes: createPublisherRoutes(createPublishFn(config, options)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+    }),
+  };
+}

@@ -1,0 +1,71 @@
+import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
+import type { FilterRegistry } from './filters';
+import type { WebSocketEvent } from '../handlers/event';
+import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
+
+/** What `createContext` receives, on `$connect` and on every message. */
+export interface CreateContextOptions {
+  /** The API Gateway event being handled (`$connect` or `$default`). */
+  readonly event: WebSocketEvent;
+  /** API Gateway connection id. */
+  readonly connectionId: string;
+  /** The tRPC `connectionParams` the client sent (`null` when it sent none, or on `$connect`). */
+  readonly connectionParams: Record<string, string> | null;
+  /** What `$connect` saw (query string, authorizer context, source IP, opted-in headers). */
+  readonly connect: ConnectSnapshot;
+}
+
+/** Builds the router's context. Throw a `TRPCError` (e.g. UNAUTHORIZED) to refuse. */
+export type CreateContextFn<TRouter extends AnyTRPCRouter> = (
+  opts: CreateContextOptions,
+) => inferRouterContext<TRouter> | Promise<inferRouterContext<TRouter>>;
+
+/** What `onError` receives (the same fields as tRPC's adapters, `req` is the event). */
+export interface OnErrorOptions<TRouter extends AnyTRPCRouter> {
+  readonly error: TRPCError;
+  readonly type: TRPCProcedureType | 'unknown';
+  readonly path: string | undefined;
+  readonly input: unknown;
+  readonly ctx: inferRouterContext<TRouter> | undefined;
+  readonly req: WebSocketEvent;
+}
+
+/** Called for every error sent to a client or refused connection. */
+export type OnErrorFn<TRouter extends AnyTRPCRouter> = (opts: OnErrorOptions<TRouter>) => void;
+
+interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
+  /** The tRPC router whose subscriptions are served. */
+  readonly router: TRouter;
+  /**
+   * Called for every error that is sent to a client (as tRPC adapters' `onError`).
+   * @default - errors are only logged (server errors) by the handler's logger
+   */
+  readonly onError?: OnErrorFn<TRouter>;
+}
+
+/**
+ * Options of `subscriptions.router()`. `createContext` is required when the router's context has
+ * required fields, optional (ctx `{}`) otherwise.
+ */
+export type SubscriptionsRouterOptions<TRouter extends AnyTRPCRouter> = RouterOptionsBase<TRouter> &
+({} extends inferRouterContext<TRouter>
+  ? {
+    /**
+     * Builds ctx for every request from the persisted connection state.
+     * @default - ctx is `{}`
+     */
+    readonly createContext?: CreateContextFn<TRouter>;
+  }
+  : {
+    /** Builds ctx for every request from the persisted connection state. */
+    readonly createContext: CreateContextFn<TRouter>;
+  });
+
+/** Everything the handlers and the publisher need, collected by the builder. @internal */
+export interface SubscriptionsConfig {
+  readonly router: AnyTRPCRouter;
+  readonly createContext?: CreateContextFn<AnyTRPCRouter>;
+  readonly onError?: OnErrorFn<AnyTRPCRouter>;
+  readonly store?: SubscriptionStore;
+  readonly filters: FilterRegistry;
+}

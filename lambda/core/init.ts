@@ -1,0 +1,42 @@
+import type { AnyTRPCRouter } from '@trpc/server';
+import { createSubscriptionsBuilder, type SubscriptionsBuilder } from './builder';
+import type { SubscriptionsConfig, SubscriptionsRouterOptions } from './config';
+import { createResolver, createTrackedResolver, type SubscriptionResolver } from './resolver';
+
+/** The subscriptions instance: resolvers for procedures, and the router binding. */
+export interface Subscriptions {
+  /**
+   * A resolver for `t.procedure.subscription(...)`: subscribers receive the `data` of
+   * `publisher.routes.<path>.publish({ data })`. Middlewares and input parsing run when the
+   * subscription starts; the final ctx and input feed the route's filters.
+   */
+  resolver<TData>(): SubscriptionResolver<TData, false>;
+  /**
+   * Like {@link Subscriptions.resolver}, with tracked events: `publish({ data, id })` sends tRPC's
+   * tracked envelope, clients see `{ id, data }` and resubscribe with `lastEventId` (merged into
+   * the procedure's input).
+   */
+  trackedResolver<TData>(): SubscriptionResolver<TData, true>;
+  /** Binds the router (and `createContext`); then configure filters, store, handlers, publisher. */
+  router<TRouter extends AnyTRPCRouter>(options: SubscriptionsRouterOptions<TRouter>): SubscriptionsBuilder<TRouter>;
+}
+
+/** Initializes subscriptions for a tRPC v11 router served by API Gateway WebSockets. */
+export function initSubscriptions(): Subscriptions {
+  return {
+    resolver: createResolver,
+    trackedResolver: createTrackedResolver,
+    router: <TRouter extends AnyTRPCRouter>(options: SubscriptionsRouterOptions<TRouter>) => {
+      if (!options?.router?._def?.router) {
+        throw new Error('subscriptions.router(): `router` must be a tRPC router (t.router({...}))');
+      }
+      const config: SubscriptionsConfig = {
+        router: options.router,
+        createContext: options.createContext as SubscriptionsConfig['createContext'],
+        onError: options.onError as SubscriptionsConfig['onError'],
+        filters: new Map(),
+      };
+      return createSubscriptionsBuilder(config) as unknown as SubscriptionsBuilder<TRouter>;
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import type { WebSocketHandler } from './event';
+import type { DisconnectHandlerOptions } from './options';
+import { createRuntime } from './runtime';
+import type { SubscriptionsConfig } from '../core/config';
+
+/**
+ * The `$disconnect` handler: removes the connection and all its rows. Idempotent; API Gateway
+ * delivers `$disconnect` at most once and sometimes never, so rows also expire by TTL.
+ */
+export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
+  const rt = createRuntime(config, options);
+  return async (event) => {
+    await rt.store().removeConnection(event.requestContext.connectionId);
+    return { statusCode: 200 };
+  };
+}

@@ -1,0 +1,56 @@
+import type { Logger } from '../core/logger';
+import type { ManagementClientFactory } from '../management/client';
+import type { SubscriptionStore } from '../store/store';
+
+/** Options shared by every handler. */
+export interface BaseHandlerOptions {
+  /**
+   * Overrides the store given to `.store()`.
+   * @default - the builder's store, else `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`)
+   */
+  readonly store?: SubscriptionStore;
+  /**
+   * Receives problems that have no client to go to.
+   * @default - JSON lines on stderr (warnings and errors)
+   */
+  readonly logger?: Logger;
+}
+
+/** Options of `connect()` (`$connect`). */
+export interface ConnectHandlerOptions extends BaseHandlerOptions {
+  /**
+   * Request headers of `$connect` to persist on the connection row for `createContext`
+   * (case-insensitive names). None by default: headers often carry secrets (cookies, tokens),
+   * and whatever is persisted stays in the table for the connection's lifetime.
+   * @default []
+   */
+  readonly persistHeaders?: readonly string[];
+}
+
+/** Options of `handler()` (`$default`). */
+export interface MessageHandlerOptions extends BaseHandlerOptions {
+  /**
+   * Management API endpoint, for replies beyond the route response.
+   * @default - `TRPC_SUBSCRIPTIONS_ENDPOINT`, else `https://{domainName}/{stage}` of the event
+   */
+  readonly endpoint?: string;
+  /**
+   * Creates the Management API client.
+   * @default - one `ApiGatewayManagementApiClient` per endpoint
+   */
+  readonly managementClient?: ManagementClientFactory;
+  /**
+   * How long a request waits for the connection's `connectionParams` (the client announced them
+   * with `connectionParams=1`, but API Gateway may run the request first), in milliseconds.
+   * @default 5000
+   */
+  readonly connectionParamsTimeoutMs?: number;
+  /**
+   * Largest accepted `connectionParams` (JSON), in bytes.
+   * @default 4096
+   */
+  readonly maxConnectionParamsBytes?: number;
+}
+
+/** Options of `disconnect()` (`$disconnect`). */
+export type DisconnectHandlerOptions = BaseHandlerOptions;

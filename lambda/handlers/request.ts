@@ -1,0 +1,72 @@
+import { callTRPCProcedure, TRPCError } from '@trpc/server';
+import type { TRPCClientOutgoingMessage } from '@trpc/server/rpc';
+import type { RequestContext } from './context';
+import type { WebSocketEvent } from './event';
+import type { Runtime } from './runtime';
+import { startSubscription, stopSubscription } from './subscribe';
+import { errorFrame, resultFrame } from '../protocol/errors';
+
+/** Per-invocation state shared by the requests of one frame. */
+export interface RequestScope {
+  readonly rt: Runtime;
+  readonly event: WebSocketEvent;
+  /** The connection row and ctx, created once per invocation on first use. */
+  context(): Promise<RequestContext>;
+}
+
+function isAsyncIterable(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/** tRPC's ws adapter merges `lastEventId` into the input; so do we. */
+function inputWithLastEventId(input: unknown, lastEventId: string | undefined): unknown {
+  if (lastEventId === undefined) return input;
+  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input, lastEventId };
+  return input ?? { lastEventId };
+}
+
+/** Handles one request of a frame; returns the frame to answer with, if any. */
+export async function handleRequest(
+  scope: RequestScope, message: TRPCClientOutgoingMessage, batchIndex: number,
+): Promise<string | undefined> {
+  const { rt, event } = scope;
+  const { id, jsonrpc } = message;
+  if (id === null) {
+    return errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' }),
+      { type: 'unknown', path: undefined, input: undefined, ctx: undefined }, jsonrpc);
+  }
+  if (message.method === 'subscription.stop') {
+    try {
+      return await stopSubscription(rt, event.requestContext.connectionId, id, jsonrpc);
+    } catch (cause) {
+      return errorFrame(rt, event, id, cause, { type: 'subscription', path: undefined, input: undefined, ctx: undefined }, jsonrpc);
+    }
+  }
+  const type = message.method;
+  const { path } = message.params;
+  const input = inputWithLastEventId(message.params.input, message.params.lastEventId);
+  let ctx: unknown;
+  try {
+    const request = await scope.context();
+    ctx = request.ctx;
+    const result = await callTRPCProcedure({
+      router: rt.router,
+      path,
+      getRawInput: async () => input,
+      ctx,
+      type,
+      signal: undefined,
+      batchIndex,
+    });
+    if (type === 'subscription') return await startSubscription(rt, request, id, path, result, jsonrpc);
+    if (isAsyncIterable(result)) {
+      throw new TRPCError({
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: `Cannot return an async iterable from a ${type} procedure over WebSockets`,
+      });
+    }
+    return resultFrame(rt, id, { type: 'data', data: result }, jsonrpc);
+  } catch (cause) {
+    return errorFrame(rt, event, id, cause, { type, path, input, ctx }, jsonrpc);
+  }
+}

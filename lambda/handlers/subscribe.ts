@@ -1,0 +1,54 @@
+import { TRPCError } from '@trpc/server';
+import type { RequestContext } from './context';
+import type { Runtime } from './runtime';
+import { filterEntriesFor } from '../core/filters';
+import { getSubscriptionState } from '../core/resolver';
+import { resultFrame } from '../protocol/errors';
+import type { RequestId } from '../store/store';
+
+/**
+ * Stores a subscription started by a procedure made with `subscriptions.resolver()` and answers
+ * `started` only once its rows are durable, so a publish after the client's `onStarted` reaches it.
+ *
+ * Outcomes of the store: `duplicate` -> BAD_REQUEST "Duplicate id" (as tRPC's ws adapter);
+ * `stopped` (the client's stop arrived first) and `connection-gone` (nobody is listening) -> no
+ * frame. Returns the frame to send, if any.
+ */
+export async function startSubscription(
+  rt: Runtime, request: RequestContext, id: RequestId, path: string, result: unknown, jsonrpc?: '2.0',
+): Promise<string | undefined> {
+  const state = getSubscriptionState(result);
+  if (!state) {
+    throw new TRPCError({
+      code: 'METHOD_NOT_SUPPORTED',
+      message: `Subscription "${path}" cannot be served over API Gateway: its resolver must be subscriptions.resolver() or subscriptions.trackedResolver()`,
+    });
+  }
+  const filters = filterEntriesFor(path, rt.config.filters.get(path) ?? [], state.ctx, state.input);
+  const { connectionId } = request.connection;
+  const outcome = await rt.store().addSubscription({
+    connectionId,
+    subscriptionId: id,
+    path,
+    filters,
+    expireAt: request.connection.expireAt,
+  });
+  switch (outcome) {
+    case 'created':
+      return resultFrame(rt, id, { type: 'started' }, jsonrpc);
+    case 'duplicate':
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` });
+    case 'stopped':
+      // The client already stopped it and forgot the id: a frame would be ignored.
+      return undefined;
+    case 'connection-gone':
+      rt.logger.warn('subscription for a connection that is gone', { connectionId, subscriptionId: id, path });
+      return undefined;
+  }
+}
+
+/** Handles `subscription.stop`: unknown ids are ignored (the store leaves a tombstone). */
+export async function stopSubscription(rt: Runtime, connectionId: string, id: RequestId, jsonrpc?: '2.0'): Promise<string | undefined> {
+  const removed = await rt.store().removeSubscription(connectionId, id);
+  return removed ? resultFrame(rt, id, { type: 'stopped' }, jsonrpc) : undefined;
+}

@@ -1,0 +1,39 @@
+/**
+ * The Lambda runtime of cdk-trpc-subscriptions (`cdk-trpc-subscriptions/lambda`): tRPC v11
+ * subscriptions over API Gateway WebSockets with a DynamoDB store and a type-safe publisher.
+ */
+export { initSubscriptions, type Subscriptions } from './core/init';
+export type {
+  Publisher,
+  PublisherRoutes,
+  PublishArgs,
+  RouteFilterBuilder,
+  RoutePublisher,
+  FilterRoutes,
+  StoreOptions,
+  SubscriptionsBuilder,
+} from './core/builder';
+export type {
+  CreateContextFn,
+  CreateContextOptions,
+  OnErrorFn,
+  OnErrorOptions,
+  SubscriptionsRouterOptions,
+} from './core/config';
+export type { Logger } from './core/logger';
+export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
+export type { ScalarValue } from './core/types';
+export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './handlers/event';
+export type {
+  BaseHandlerOptions,
+  ConnectHandlerOptions,
+  DisconnectHandlerOptions,
+  MessageHandlerOptions,
+} from './handlers/options';
+export type { ManagementClientFactory } from './management/client';
+export type { RetryOptions } from './publisher/fan-out';
+export { PayloadTooLargeError } from './publisher/payload';
+export type { PublisherOptions, PublishFailure, PublishResult } from './publisher/publisher';
+export { dynamodb, type DynamoDBStoreOptions } from './store/dynamodb';
+export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
+export type * from './store/store';

@@ -1,0 +1,73 @@
+import {
+  getTRPCErrorFromUnknown,
+  getTRPCErrorShape,
+  transformTRPCResponse,
+  type TRPCError,
+  type TRPCProcedureType,
+} from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY, type TRPCErrorShape } from '@trpc/server/rpc';
+import type { WebSocketEvent } from '../handlers/event';
+import type { Runtime } from '../handlers/runtime';
+import type { RequestId } from '../store/store';
+
+/** Where an error happened, for `onError` and the error formatter. */
+export interface ErrorInfo {
+  readonly type: TRPCProcedureType | 'unknown';
+  readonly path: string | undefined;
+  readonly input: unknown;
+  readonly ctx: unknown;
+}
+
+/** Used when the router's `errorFormatter` throws: says nothing the formatter would have hidden. */
+const FALLBACK_ERROR_SHAPE: TRPCErrorShape = {
+  code: TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
+  message: 'Internal server error',
+  data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 },
+};
+
+/** Sends an error to `onError` (never throwing) and logs server errors. */
+export function reportError(rt: Runtime, event: WebSocketEvent, error: TRPCError, info: ErrorInfo): void {
+  if (error.code === 'INTERNAL_SERVER_ERROR') {
+    rt.logger.error(`tRPC ${info.type} ${info.path ?? '(no path)'} failed: ${error.message}`, {
+      connectionId: event.requestContext.connectionId,
+      error: error.cause ?? error,
+    });
+  }
+  try {
+    rt.config.onError?.({ error, type: info.type, path: info.path, input: info.input, ctx: info.ctx, req: event });
+  } catch (cause) {
+    rt.logger.error('onError threw', { error: cause });
+  }
+}
+
+/**
+ * Turns any failure into the error frame for a request: `getTRPCErrorFromUnknown` -> `onError`
+ * -> `getTRPCErrorShape` (the router's `errorFormatter`, stack only when `isDev`) -> transformer.
+ */
+export function errorFrame(
+  rt: Runtime, event: WebSocketEvent, id: RequestId | null, cause: unknown, info: ErrorInfo, jsonrpc?: '2.0',
+): string {
+  const error = getTRPCErrorFromUnknown(cause);
+  reportError(rt, event, error, info);
+  const config = rt.router._def._config;
+  let shape: TRPCErrorShape;
+  try {
+    shape = getTRPCErrorShape({ config, error, type: info.type, path: info.path, input: info.input, ctx: info.ctx });
+  } catch (formatError) {
+    rt.logger.error('errorFormatter threw', { error: formatError });
+    shape = FALLBACK_ERROR_SHAPE;
+  }
+  try {
+    return JSON.stringify(transformTRPCResponse(config, { id, jsonrpc, error: shape }));
+  } catch (serializeError) {
+    rt.logger.error('error frame could not be serialized', { error: serializeError });
+    return JSON.stringify({ id, jsonrpc, error: FALLBACK_ERROR_SHAPE });
+  }
+}
+
+/** A result frame (`data`, `started`, `stopped`), through the router's transformer. */
+export function resultFrame(
+  rt: Runtime, id: RequestId, result: { type: 'data'; data: unknown } | { type: 'started' } | { type: 'stopped' }, jsonrpc?: '2.0',
+): string {
+  return JSON.stringify(transformTRPCResponse(rt.router._def._config, { id, jsonrpc, result }));
+}

@@ -1,0 +1,112 @@
+import type {
+  AddSubscriptionResult,
+  ConnectionRecord,
+  FilterValue,
+  RequestId,
+  SubscriberQuery,
+  SubscriberRef,
+  SubscriptionRecord,
+  SubscriptionStore,
+} from './store';
+
+/** Options of {@link memory}. */
+export interface MemoryStoreOptions {
+  /**
+   * Subscribers per page of `findSubscribers` (small pages exercise the publisher's paging).
+   * @default 100
+   */
+  readonly pageSize?: number;
+}
+
+/** The in-memory store, with inspection helpers for tests. */
+export interface MemoryStore extends SubscriptionStore {
+  /** Number of stored connections. */
+  connectionCount(): number;
+  /** Stored subscriptions of a connection (copies). */
+  subscriptionsOf(connectionId: string): SubscriptionRecord[];
+}
+
+interface ConnectionState {
+  record: ConnectionRecord;
+  readonly subscriptions: Map<string, SubscriptionRecord>;
+  readonly tombstones: Set<string>;
+}
+
+/** Keeps the id's type: a client's numeric 1 and string '1' are different ids. */
+function idKey(id: RequestId): string {
+  return `${typeof id}:${id}`;
+}
+
+/** Whole-value prefix match: values compare by type and value, so `u1` never matches `u10`. */
+function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterValue[]): boolean {
+  return wanted.length <= stored.length && wanted.every((value, index) => stored[index] === value);
+}
+
+/**
+ * A {@link SubscriptionStore} in memory, with the same semantics as `dynamodb()`: for unit tests
+ * of apps and for the local gateway. Not for production (each Lambda instance has its own memory).
+ */
+export function memory(options: MemoryStoreOptions = {}): MemoryStore {
+  const pageSize = Math.max(1, options.pageSize ?? 100);
+  const connections = new Map<string, ConnectionState>();
+
+  return {
+    async putConnection(connection) {
+      connections.set(connection.connectionId, {
+        record: structuredClone(connection),
+        subscriptions: new Map(),
+        tombstones: new Set(),
+      });
+    },
+    async getConnection(connectionId) {
+      const state = connections.get(connectionId);
+      return state ? structuredClone(state.record) : undefined;
+    },
+    async setConnectionParams(connectionId, params) {
+      const state = connections.get(connectionId);
+      if (!state) return false;
+      state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
+      return true;
+    },
+    async addSubscription(subscription): Promise<AddSubscriptionResult> {
+      const state = connections.get(subscription.connectionId);
+      if (!state) return 'connection-gone';
+      const key = idKey(subscription.subscriptionId);
+      if (state.tombstones.has(key)) return 'stopped';
+      if (state.subscriptions.has(key)) return 'duplicate';
+      state.subscriptions.set(key, structuredClone(subscription));
+      return 'created';
+    },
+    async removeSubscription(connectionId, subscriptionId) {
+      const state = connections.get(connectionId);
+      if (!state) return false;
+      const key = idKey(subscriptionId);
+      if (state.subscriptions.delete(key)) return true;
+      state.tombstones.add(key);
+      return false;
+    },
+    async removeConnection(connectionId) {
+      connections.delete(connectionId);
+    },
+    async *findSubscribers(query: SubscriberQuery) {
+      // Snapshot first, as a paginated Query would see the table at read time.
+      const found: SubscriberRef[] = [];
+      for (const state of connections.values()) {
+        for (const subscription of state.subscriptions.values()) {
+          if (subscription.path !== query.path) continue;
+          if (query.filter) {
+            const { name, values } = query.filter;
+            const entry = subscription.filters.find((candidate) => candidate.name === name);
+            if (!entry || !matchesPrefix(entry.values, values)) continue;
+          }
+          found.push({ connectionId: subscription.connectionId, subscriptionId: subscription.subscriptionId });
+        }
+      }
+      for (let start = 0; start < found.length; start += pageSize) {
+        yield found.slice(start, start + pageSize);
+      }
+    },
+    connectionCount: () => connections.size,
+    subscriptionsOf: (connectionId) => [...(connections.get(connectionId)?.subscriptions.values() ?? [])].map((s) => structuredClone(s)),
+  };
+}
