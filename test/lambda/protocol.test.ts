@@ -142,7 +142,7 @@ describe('subscriptions', () => {
     // tRPC's reconnect notification: the client opens a new connection and resubscribes there
     // with lastEventId "e1", which the handler merges into the procedure's input.
     const [oldConnection] = server.gateway.connections();
-    const response = await fetch(`${server.gateway.endpoint}/@connections/${oldConnection}`, { method: 'POST', body: '{"id":null,"method":"reconnect"}' });
+    const response = await fetch(`${server.gateway.endpoint}/@connections/${encodeURIComponent(oldConnection)}`, { method: 'POST', body: '{"id":null,"method":"reconnect"}' });
     expect(response.status).toBe(200);
     await waitFor(async () => {
       const probe = await tracked.routes.onNotification.publish({ data: { message: 'two' }, id: 'e2', filter: { name: 'byLastEventId', input: { lastEventId: 'e1' } } });
