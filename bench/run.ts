@@ -1,0 +1,83 @@
+/**
+ * `npm run bench` (`-- --quick` for a short run): measures the library against a naive baseline
+ * and tRPC's own WebSocket adapter, prints markdown tables and writes them to bench/results/.
+ * Loopback only; every server and process it starts is stopped before it exits.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, loadavg } from 'node:os';
+import { join } from 'node:path';
+import './support/process-env';
+
+import { renderFanOut, runFanOut } from './sections/fan-out';
+import { renderLatency, runLatency } from './sections/latency';
+import { createEnv } from './support/env';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const deadlineMs = quick ? 115_000 : 570_000;
+
+function progress(message: string): void {
+  process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
+}
+
+interface Section {
+  readonly id: string;
+  readonly title: string;
+  run(env: Awaited<ReturnType<typeof createEnv>>): Promise<string>;
+}
+
+const sections: Section[] = [
+  { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
+  { id: 'fan-out', title: '1. Fan-out: library vs naive baseline', run: async (env) => renderFanOut(await runFanOut(env)) },
+];
+
+async function main(): Promise<number> {
+  const started = Date.now();
+  const loadBefore = loadavg()[0];
+  const env = await createEnv(quick, progress);
+  const watchdog = setTimeout(() => {
+    progress(`deadline of ${deadlineMs / 1000} s passed: aborting`);
+    void env.dispose().finally(() => process.exit(2));
+  }, deadlineMs);
+  const output: string[] = [];
+  let failed = false;
+  try {
+    for (const section of sections) {
+      if (only && !only.includes(section.id)) continue;
+      progress(`${section.title}...`);
+      const sectionStart = Date.now();
+      const text = await section.run(env);
+      output.push(`## ${section.title}\n\n${text}\n`);
+      process.stdout.write(`\n## ${section.title}\n\n${text}\n`);
+      progress(`${section.title}: ${((Date.now() - sectionStart) / 1000).toFixed(1)} s`);
+    }
+    if (env.errors.length > 0) {
+      failed = true;
+      progress(`handlers logged ${env.errors.length} error(s), first: ${env.errors[0]}`);
+    }
+  } catch (error) {
+    failed = true;
+    progress(`failed: ${(error as Error)?.stack ?? String(error)}`);
+  } finally {
+    clearTimeout(watchdog);
+    await env.dispose();
+  }
+  const machine = [
+    `- mode: ${quick ? '--quick' : 'full'}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    `- CPU: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}; RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node.js ${process.version}`,
+    `- 1-minute load average at start: ${loadBefore.toFixed(2)}, at end: ${loadavg()[0].toFixed(2)}`,
+  ].join('\n');
+  const markdown = `# cdk-trpc-subscriptions benchmark (${new Date().toISOString()})\n\n${machine}\n\n${output.join('\n')}`;
+  process.stdout.write(`\n${machine}\n`);
+  const dir = join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${quick ? 'quick' : 'full'}-${new Date().toISOString().replace(/[:.]/g, '-')}.md`);
+  writeFileSync(file, markdown);
+  progress(`wrote ${file}`);
+  return failed ? 1 : 0;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  progress(`internal error: ${String(error)}`);
+  process.exit(1);
+});

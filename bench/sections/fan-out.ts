@@ -1,0 +1,160 @@
+/**
+ * 1. Fan-out: publish to N matching subscribers (real WebSocket clients) among non-matching ones,
+ * library vs the naive baseline, through DynamoDB Local and the local gateway.
+ */
+import { startCrowd } from '../support/crowd';
+import type { BenchEnv } from '../support/env';
+import { fmt, median, ratio, table, wallClockMs } from '../support/stats';
+import { startSystem, type SystemName } from '../support/systems';
+
+/** One step: N matching clients, and the non-matching population in the table at that point. */
+export interface FanOutStep {
+  readonly matching: number;
+  readonly nonMatching: number;
+  readonly repetitions: number;
+}
+
+export function fanOutPlan(quick: boolean): FanOutStep[] {
+  return quick
+    ? [
+      { matching: 100, nonMatching: 1_000, repetitions: 3 },
+      { matching: 1_000, nonMatching: 3_000, repetitions: 3 },
+    ]
+    : [
+      { matching: 100, nonMatching: 1_000, repetitions: 5 },
+      { matching: 1_000, nonMatching: 10_000, repetitions: 5 },
+      // 100,000 non-matching would take minutes to write into DynamoDB Local on 2 cores.
+      { matching: 10_000, nonMatching: 10_000, repetitions: 3 },
+    ];
+}
+
+/** Medians of one step of one system. */
+export interface FanOutMeasure {
+  readonly wallMs: number;
+  readonly publishCallMs: number;
+  /** Until the first client had the message (the read phase, mostly). */
+  readonly firstMs: number;
+  /** CPU time of this process (publisher, gateway, handlers) during the publish, per delivered message. */
+  readonly cpuPerMessageMs: number;
+  readonly readUnits: number;
+  readonly dynamodbRequests: string;
+  readonly managementCalls: number;
+  readonly delivered: number;
+}
+
+export interface FanOutResult {
+  readonly steps: FanOutStep[];
+  readonly measures: Record<SystemName, FanOutMeasure[]>;
+  /** Total subscribers in the table at each step (matching of every step so far + non-matching). */
+  readonly population: number[];
+}
+
+async function measureSystem(env: BenchEnv, name: SystemName, steps: FanOutStep[]): Promise<FanOutMeasure[]> {
+  const system = await startSystem(env, name);
+  env.progress(`  ${name}: started`);
+  const crowd = await startCrowd();
+  const results: FanOutMeasure[] = [];
+  try {
+    let nonMatching = 0;
+    for (const step of steps) {
+      const room = `room-${step.matching}`;
+      const started = Date.now();
+      await system.populate(step.nonMatching - nonMatching, (i) => `other-${i % 97}`);
+      nonMatching = step.nonMatching;
+      const populatedAt = Date.now();
+      env.progress(`  ${name}: N=${step.matching}: populated`);
+      await crowd.join(room, system.gateway.url, step.matching, 'onMessage', { room });
+      env.progress(`  ${name}: N=${step.matching}: table populated in ${populatedAt - started} ms, ${step.matching} clients subscribed in ${Date.now() - populatedAt} ms`);
+      const samples: Array<FanOutMeasure & { requests: Record<string, number> }> = [];
+      // Repetition 0 warms up (JIT, keep-alive sockets) and is not counted.
+      for (let rep = -1; rep < step.repetitions; rep++) {
+        system.meter.reset();
+        system.management.POST = 0;
+        const { received } = await crowd.arm(room, step.matching, 120_000);
+        const cpu0 = process.cpuUsage();
+        const t0 = wallClockMs();
+        const outcome = await system.publish(room);
+        const publishCallMs = wallClockMs() - t0;
+        const got = await received;
+        const cpu = process.cpuUsage(cpu0);
+        if (got.received !== step.matching || outcome.delivered !== step.matching) {
+          throw new Error(`${name} N=${step.matching}: ${got.received} clients received, ${outcome.delivered} delivered, ${step.matching} expected`);
+        }
+        const reading = system.meter.read();
+        if (rep < 0) continue;
+        samples.push({
+          wallMs: got.lastAt - t0,
+          publishCallMs,
+          firstMs: got.firstAt - t0,
+          cpuPerMessageMs: (cpu.user + cpu.system) / 1000 / step.matching,
+          readUnits: reading.readUnits,
+          dynamodbRequests: '',
+          requests: reading.requests,
+          managementCalls: system.management.POST,
+          delivered: outcome.delivered,
+        });
+      }
+      const requests = samples[samples.length - 1].requests;
+      results.push({
+        wallMs: median(samples.map((s) => s.wallMs)),
+        publishCallMs: median(samples.map((s) => s.publishCallMs)),
+        firstMs: median(samples.map((s) => s.firstMs)),
+        cpuPerMessageMs: median(samples.map((s) => s.cpuPerMessageMs)),
+        readUnits: median(samples.map((s) => s.readUnits)),
+        dynamodbRequests: Object.entries(requests).map(([command, count]) => `${count} ${command}`).join(', '),
+        managementCalls: median(samples.map((s) => s.managementCalls)),
+        delivered: step.matching,
+      });
+      env.progress(`  ${name}: N=${step.matching}: median ${fmt(results[results.length - 1].wallMs)} ms`);
+    }
+  } finally {
+    env.progress(`  ${name}: closing crowd`);
+    await crowd.close();
+    env.progress(`  ${name}: closing gateway`);
+    await system.close();
+    env.progress(`  ${name}: closed`);
+  }
+  return results;
+}
+
+export async function runFanOut(env: BenchEnv): Promise<FanOutResult> {
+  const steps = fanOutPlan(env.quick);
+  let matchingSoFar = 0;
+  const population = steps.map((step) => (matchingSoFar += step.matching) + step.nonMatching);
+  const library = process.env.BENCH_SKIP_LIBRARY ? [] : await measureSystem(env, 'library', steps);
+  const naive = await measureSystem(env, 'naive', steps);
+  return { steps, measures: { library, naive }, population };
+}
+
+export function renderFanOut(result: FanOutResult): string {
+  const { steps, measures, population } = result;
+  const rows = steps.map((step, i) => {
+    const lib = measures.library[i];
+    const naive = measures.naive[i];
+    return [
+      fmt(step.matching, 0), fmt(population[i], 0),
+      fmt(lib.wallMs), fmt(naive.wallMs), ratio(naive.wallMs, lib.wallMs),
+      fmt(lib.readUnits), fmt(naive.readUnits), ratio(naive.readUnits, lib.readUnits),
+      fmt(lib.managementCalls, 0), fmt(naive.managementCalls, 0),
+    ];
+  });
+  const requests = steps.map((step, i) => {
+    const lib = measures.library[i];
+    const naive = measures.naive[i];
+    return [
+      fmt(step.matching, 0), lib.dynamodbRequests, naive.dynamodbRequests, fmt(lib.firstMs), fmt(naive.firstMs),
+      fmt(lib.publishCallMs), fmt(naive.publishCallMs), fmt(lib.cpuPerMessageMs, 3), fmt(naive.cpuPerMessageMs, 3),
+    ];
+  });
+  return [
+    table(
+      ['N matching', 'subscribers in table', 'library ms', 'naive ms', 'naive/library', 'library RCU', 'naive RCU', 'naive/library', 'library PostToConnection', 'naive PostToConnection'],
+      rows,
+    ),
+    '',
+    table([
+      'N matching', 'library DynamoDB requests', 'naive DynamoDB requests', 'library first client ms', 'naive first client ms',
+      'library publish() returned ms', 'naive publish() returned ms', 'library CPU ms/message', 'naive CPU ms/message',
+    ], requests),
+  ].join('\n');
+}
