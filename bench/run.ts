@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import './support/process-env';
 
 import { renderFanOut, runFanOut } from './sections/fan-out';
+import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
+import { renderUnits, runUnits } from './sections/units';
 import { createEnv } from './support/env';
 
 const quick = process.argv.includes('--quick');
@@ -28,6 +30,8 @@ interface Section {
 
 const sections: Section[] = [
   { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
+  { id: 'handler-cost', title: '3. Handler cost: bundle, cold init, CPU per message, PING', run: async (env) => renderHandlerCost(await runHandlerCost(env)) },
+  { id: 'units', title: '4. Read and write units per operation', run: async (env) => renderUnits(await runUnits(env)) },
   { id: 'fan-out', title: '1. Fan-out: library vs naive baseline', run: async (env) => renderFanOut(await runFanOut(env)) },
 ];
 

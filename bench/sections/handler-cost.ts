@@ -1,0 +1,280 @@
+/**
+ * 3. Handler cost: the esbuild bundle of example/handlers.ts (what the construct deploys), its
+ * cold module init in fresh Node processes, and per-message CPU time of `$default` in-process.
+ * Also: PING through the gateway must make no DynamoDB and no Management API call.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { build, type Metafile } from 'esbuild';
+import { WebSocket } from 'ws';
+import { appSubscriptions } from '../../example/app-router';
+import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../lambda';
+import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
+import { buildMessageEvent, type ConnectionFacts } from '../../lambda/local/events';
+import { meterDynamoDB } from '../support/dynamodb-meter';
+import type { BenchEnv } from '../support/env';
+import { fmt, kb, median, quantile, table } from '../support/stats';
+
+const ROOT = join(__dirname, '..', '..');
+const ENTRY = join(ROOT, 'example', 'handlers.ts');
+/** Inside the repository, so that the SDK-external bundle resolves `@aws-sdk/*` from node_modules. */
+const OUT_DIR = join(ROOT, 'bench', 'results', '.bundles');
+
+interface BundleFigures {
+  readonly name: string;
+  readonly file: string;
+  readonly bytes: number;
+  /** Bytes in the output per group (library, tRPC, zod, ...). */
+  readonly groups: Array<[string, number]>;
+  readonly initMs: number[];
+}
+
+/** Which part of the bundle an input file belongs to. */
+function groupOf(path: string): string {
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
+  if (pkg) {
+    if (pkg.startsWith('@aws-sdk/') || pkg.startsWith('@smithy/') || ['bowser', 'mnemonist', 'tslib', 'fast-xml-parser', 'strnum', 'uuid'].includes(pkg)) return 'AWS SDK v3';
+    if (pkg === 'copy-anything' || pkg === 'is-what') return 'superjson';
+    return pkg;
+  }
+  const local = relative(ROOT, join(ROOT, path));
+  if (local.startsWith('lambda/')) return 'library (lambda/)';
+  if (local.startsWith('example/')) return 'example app';
+  return local;
+}
+
+async function bundle(name: string, sdkExternal: boolean): Promise<Omit<BundleFigures, 'initMs'>> {
+  const file = join(OUT_DIR, `handlers-${sdkExternal ? 'sdk-external' : 'sdk-included'}.js`);
+  // As NodejsFunction bundles for a Node.js 22 runtime (which ships the SDK v3), minified.
+  const result = await build({
+    entryPoints: [ENTRY],
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    outfile: file,
+    external: sdkExternal ? ['@aws-sdk/*'] : [],
+    metafile: true,
+    logLevel: 'error',
+  });
+  const output = Object.values((result.metafile as Metafile).outputs)[0];
+  const groups: Record<string, number> = {};
+  for (const [path, input] of Object.entries(output.inputs)) {
+    groups[groupOf(path)] = (groups[groupOf(path)] ?? 0) + input.bytesInOutput;
+  }
+  return { name, file, bytes: output.bytes, groups: Object.entries(groups).sort((a, b) => b[1] - a[1]) };
+}
+
+/** `require()` time of a file in a fresh Node process, in ms. */
+function coldRequireMs(file: string): number {
+  const script = `const t=process.hrtime.bigint();require(${JSON.stringify(file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
+  const out = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  return Number(out);
+}
+
+/** The example's largest input schema, written with each zod import style. */
+const ZOD_STYLES: Array<[string, string]> = [
+  ["import { z } from 'zod' (classic, named export)",
+    "import { z } from 'zod'; export const s = z.object({ room: z.string(), text: z.string().min(1), at: z.date().optional() });"],
+  ["import * as z from 'zod' (classic, namespace)",
+    "import * as z from 'zod'; export const s = z.object({ room: z.string(), text: z.string().min(1), at: z.date().optional() });"],
+  ["import * as z from 'zod/mini' (the example's choice)",
+    "import * as z from 'zod/mini'; export const s = z.object({ room: z.string(), text: z.string().check(z.minLength(1)), at: z.optional(z.date()) });"],
+];
+
+async function zodStyleBytes(): Promise<Array<[string, number]>> {
+  const rows: Array<[string, number]> = [];
+  for (const [name, contents] of ZOD_STYLES) {
+    const result = await build({
+      stdin: { contents, resolveDir: ROOT, loader: 'ts' },
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      write: false,
+      logLevel: 'error',
+    });
+    rows.push([name, result.outputFiles[0].contents.byteLength]);
+  }
+  return rows;
+}
+
+export interface HandlerCost {
+  readonly bundles: BundleFigures[];
+  /** Bytes of one zod schema bundled alone, per import style. */
+  readonly zodStyles: Array<[string, number]>;
+  /** Cold require of the two SDK clients the handlers import, alone (what the external SDK costs). */
+  readonly sdkOnlyInitMs: number[];
+  readonly cpu: Array<{ store: string; kind: string; invocations: number; cpuUsPerMessage: number; wallUsPerMessage: number }>;
+  readonly ping: { pings: number; pongs: number; dynamodbRequests: number; managementCalls: number; p50Ms: number; p95Ms: number };
+}
+
+async function measureBundles(runs: number): Promise<{ bundles: BundleFigures[]; sdkOnlyInitMs: number[] }> {
+  mkdirSync(OUT_DIR, { recursive: true });
+  const bundles: BundleFigures[] = [];
+  for (const [name, external] of [['SDK v3 external (as deployed on nodejs22.x)', true], ['SDK v3 included', false]] as const) {
+    const figures = await bundle(name, external);
+    const initMs = Array.from({ length: runs }, () => coldRequireMs(figures.file));
+    bundles.push({ ...figures, initMs });
+  }
+  const sdkFile = join(OUT_DIR, 'sdk-only.js');
+  await build({
+    stdin: { contents: "require('@aws-sdk/client-dynamodb');require('@aws-sdk/client-apigatewaymanagementapi');require('@aws-sdk/util-dynamodb');", resolveDir: ROOT },
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    outfile: sdkFile,
+    external: ['@aws-sdk/*'],
+    logLevel: 'error',
+  });
+  const sdkOnlyInitMs = Array.from({ length: runs }, () => coldRequireMs(sdkFile));
+  return { bundles, sdkOnlyInitMs };
+}
+
+const FACTS: ConnectionFacts = {
+  connectionId: 'L0SM9cOFvHcCIhw=', connectedAt: Date.now(), stage: 'prod', apiId: 'abcdefghij', domainName: '127.0.0.1:9', sourceIp: '127.0.0.1',
+};
+
+function message(body: string) {
+  return buildMessageEvent(FACTS, { body, isBase64Encoded: false, includeAuthorizer: false });
+}
+
+/** CPU per `$default` invocation, sequential, after a warm-up. */
+async function cpuPerMessage(store: SubscriptionStore, storeName: string, count: number): Promise<HandlerCost['cpu']> {
+  // No frame of these invocations goes through PostToConnection (one frame each: the route
+  // response); a client that fails loudly proves it.
+  const management = new ApiGatewayManagementApiClient({ endpoint: 'http://127.0.0.1:9', region: 'local', maxAttempts: 1 });
+  const handler: WebSocketHandler = appSubscriptions.handler({ store, managementClient: () => management, logger: silentLogger });
+  await store.putConnection({
+    connectionId: FACTS.connectionId, connectedAt: FACTS.connectedAt, expireAt: Math.floor(Date.now() / 1000) + 7800, awaitingConnectionParams: false, connect: {},
+  });
+  const subscribe = (id: number) => message(JSON.stringify({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: `room-${id % 50}` } } } }));
+  const stop = (id: number) => message(JSON.stringify({ id, method: 'subscription.stop' }));
+  const ping = () => message('PING');
+  const expect = (body: string | undefined, fragment: string) => {
+    if (!body?.includes(fragment)) throw new Error(`cpu: expected a frame with ${fragment}, got ${String(body)}`);
+  };
+  const rows: HandlerCost['cpu'] = [];
+  let nextId = 1;
+  const measure = async (kind: string, run: (i: number) => Promise<void>, ids: number) => {
+    const warmup = Math.min(100, Math.floor(count / 5));
+    for (let i = 0; i < warmup; i++) await run(i);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = warmup; i < warmup + count; i++) await run(i);
+    const cpu = process.cpuUsage(cpu0);
+    const wallUsPerMessage = ((performance.now() - t0) * 1000) / count;
+    rows.push({ store: storeName, kind, invocations: count, cpuUsPerMessage: (cpu.user + cpu.system) / count, wallUsPerMessage });
+    return ids;
+  };
+  const base = nextId;
+  await measure('subscription start (onMessage, 2 filters)', async (i) => expect((await handler(subscribe(base + i))).body, '"started"'), count);
+  nextId += count + 100;
+  await measure('subscription.stop', async (i) => expect((await handler(stop(base + i))).body, '"stopped"'), count);
+  await measure('PING', async () => expect((await handler(ping())).body, 'PONG'), count);
+  management.destroy();
+  return rows;
+}
+
+/** PINGs through the gateway with the DynamoDB store: counts DynamoDB and Management API requests. */
+async function pingThroughGateway(env: BenchEnv, pings: number): Promise<HandlerCost['ping']> {
+  const client = env.client();
+  const meter = meterDynamoDB(client);
+  const tableName = 'bench-ping';
+  await createSubscriptionTable({ client, tableName });
+  const store = dynamodb({ tableName, dynamoDBClient: client });
+  let managementCalls = 0;
+  const gateway = await startLocalGateway({
+    handlers: {
+      connect: appSubscriptions.connect({ store, logger: env.logger }),
+      handler: appSubscriptions.handler({ store, logger: env.logger }),
+      disconnect: appSubscriptions.disconnect({ store, logger: env.logger }),
+    },
+    logger: silentLogger,
+    faults: () => {
+      managementCalls++;
+      return undefined;
+    },
+  });
+  const socket = new WebSocket(gateway.url);
+  const times: number[] = [];
+  let pongs = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    meter.reset();
+    managementCalls = 0;
+    for (let i = 0; i < pings; i++) {
+      const t0 = performance.now();
+      const pong = new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('ping: no PONG within 5 s')), 5000);
+        socket.once('message', (data) => {
+          clearTimeout(timer);
+          resolve(data.toString());
+        });
+      });
+      socket.send('PING');
+      if ((await pong) === 'PONG') pongs++;
+      times.push(performance.now() - t0);
+    }
+    const reading = meter.read();
+    return { pings, pongs, dynamodbRequests: reading.totalRequests, managementCalls, p50Ms: quantile(times, 0.5), p95Ms: quantile(times, 0.95) };
+  } finally {
+    socket.terminate();
+    await gateway.close();
+  }
+}
+
+export async function runHandlerCost(env: BenchEnv): Promise<HandlerCost> {
+  const { bundles, sdkOnlyInitMs } = await measureBundles(env.quick ? 3 : 7);
+  const zodStyles = await zodStyleBytes();
+  env.progress('  bundles and cold init measured');
+  const count = env.quick ? 500 : 2000;
+  const cpu = await cpuPerMessage(memory(), 'memory', count);
+  const client = env.client();
+  const tableName = 'bench-cpu';
+  await createSubscriptionTable({ client, tableName });
+  cpu.push(...await cpuPerMessage(dynamodb({ tableName, dynamoDBClient: client }), 'dynamodb (DynamoDB Local)', Math.floor(count / 4)));
+  env.progress('  CPU per message measured');
+  const ping = await pingThroughGateway(env, env.quick ? 100 : 500);
+  if (ping.pongs !== ping.pings) throw new Error(`ping: ${ping.pongs} PONG for ${ping.pings} PING`);
+  return { bundles, zodStyles, sdkOnlyInitMs, cpu, ping };
+}
+
+export function renderHandlerCost(cost: HandlerCost): string {
+  const [external] = cost.bundles;
+  const groupNames = external.groups.map(([group]) => group);
+  const bundleTable = table(
+    ['bundle of example/handlers.ts (minified, cjs, node22)', 'bytes', 'cold require p50 ms', 'min ms', 'max ms', 'runs'],
+    [
+      ...cost.bundles.map((b) => [b.name, `${fmt(b.bytes, 0)} (${kb(b.bytes)})`, fmt(median(b.initMs)), fmt(Math.min(...b.initMs)), fmt(Math.max(...b.initMs)), String(b.initMs.length)]),
+      ['the SDK clients alone (require of client-dynamodb, client-apigatewaymanagementapi, util-dynamodb)', '-', fmt(median(cost.sdkOnlyInitMs)),
+        fmt(Math.min(...cost.sdkOnlyInitMs)), fmt(Math.max(...cost.sdkOnlyInitMs)), String(cost.sdkOnlyInitMs.length)],
+    ],
+  );
+  const shareTable = table(
+    ['part of the SDK-external bundle', 'bytes', 'share'],
+    groupNames.map((group) => {
+      const bytes = external.groups.find(([g]) => g === group)?.[1] ?? 0;
+      return [group, `${fmt(bytes, 0)} (${kb(bytes)})`, `${fmt((100 * bytes) / external.bytes, 1)}%`];
+    }),
+  );
+  const zodTable = table(['one zod schema bundled alone (minified)', 'bytes'], cost.zodStyles.map(([name, bytes]) => [name, `${fmt(bytes, 0)} (${kb(bytes)})`]));
+  const cpuTable = table(
+    ['store', '$default message', 'invocations', 'CPU µs/message', 'wall µs/message'],
+    cost.cpu.map((row) => [row.store, row.kind, String(row.invocations), fmt(row.cpuUsPerMessage, 0), fmt(row.wallUsPerMessage, 0)]),
+  );
+  const p = cost.ping;
+  const pingTable = table(
+    ['PING through the gateway (DynamoDB store)', 'PONG answers', 'DynamoDB requests', 'Management API calls', 'round trip p50 ms', 'p95 ms'],
+    [[String(p.pings), String(p.pongs), String(p.dynamodbRequests), String(p.managementCalls), fmt(p.p50Ms, 2), fmt(p.p95Ms, 2)]],
+  );
+  return [bundleTable, '', shareTable, '', zodTable, '', cpuTable, '', pingTable].join('\n');
+}

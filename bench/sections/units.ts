@@ -1,0 +1,157 @@
+/**
+ * 4. Read and write units per operation, end to end through the handlers (a raw WebSocket client
+ * on the local gateway, `dynamodb()` store on DynamoDB Local, every request metered), compared
+ * with the minimum the key design allows.
+ */
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { WebSocket } from 'ws';
+import { appSubscriptions } from '../../example/app-router';
+import { dynamodb } from '../../lambda';
+import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
+import { apiGatewayStyleId } from '../../lambda/local/ids';
+import { meterDynamoDB, type MeterReading } from '../support/dynamodb-meter';
+import { runBounded, type BenchEnv } from '../support/env';
+import { fmt, table } from '../support/stats';
+
+export interface UnitsRow {
+  readonly operation: string;
+  readonly reading: MeterReading;
+  /** What the key design needs at least, as text. */
+  readonly minimum: string;
+  readonly note: string;
+}
+
+export interface UnitsResult {
+  readonly rows: UnitsRow[];
+  /** Size of one `byRoom` index row as DynamoDB counts it, and of its key attributes plus TTL only. */
+  readonly indexRowBytes: number;
+  readonly keyOnlyRowBytes: number;
+}
+
+/** DynamoDB's item size: attribute names plus values (strings UTF-8, numbers ~1 byte per 2 digits + 1). */
+function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
+    else bytes += 1 + Buffer.byteLength(JSON.stringify(value));
+  }
+  return bytes;
+}
+
+function requests(reading: MeterReading): string {
+  return Object.entries(reading.requests).map(([command, count]) => (count > 1 ? `${count} ${command}` : command)).join(' + ') || 'none';
+}
+
+export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
+  const client = env.client();
+  const meter = meterDynamoDB(client);
+  const tableName = 'bench-units';
+  await createSubscriptionTable({ client, tableName });
+  const store = dynamodb({ tableName, dynamoDBClient: client });
+  let disconnected: () => void = () => undefined;
+  const disconnect = appSubscriptions.disconnect({ store, logger: env.logger });
+  const gateway = await startLocalGateway({
+    handlers: {
+      connect: appSubscriptions.connect({ store, logger: env.logger }),
+      handler: appSubscriptions.handler({ store, logger: env.logger }),
+      disconnect: async (event: Parameters<typeof disconnect>[0]) => {
+        const result = await disconnect(event);
+        disconnected();
+        return result;
+      },
+    },
+    logger: silentLogger,
+  });
+  const rows: UnitsRow[] = [];
+  const step = async (operation: string, minimum: string, note: string, action: () => Promise<void>) => {
+    meter.reset();
+    await action();
+    rows.push({ operation, reading: meter.read(), minimum, note });
+  };
+  const socket = new WebSocket(gateway.url);
+  const frames: string[] = [];
+  socket.on('message', (data) => frames.push(data.toString()));
+  const frame = async (body: unknown, expect: string) => {
+    const before = frames.length;
+    socket.send(JSON.stringify(body));
+    const deadline = Date.now() + 10_000;
+    while (!frames.slice(before).some((f) => f.includes(expect))) {
+      if (Date.now() > deadline) throw new Error(`units: no ${expect} frame for ${JSON.stringify(body)}: ${frames.slice(before).join(' ')}`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  };
+  try {
+    await step('connect', '1 WCU (1 row)', 'none', () => new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    }));
+    const room = 'room-1000';
+    await step('subscribe, F=2 (onMessage: byRoom, byUserAndRoom)', '4 WCU (subscription row, unfiltered row, 2 filter rows), 1 RCU (connection row for ctx)', 'atomic transaction: 2 WCU per action, plus a ConditionCheck of the connection (no orphan rows after a concurrent $disconnect)',
+      () => frame({ id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room } } } }, '"started"'));
+    await step('subscribe, F=1 (chat.onTyping: byUser)', '3 WCU, 1 RCU', 'as above',
+      () => frame({ id: 2, method: 'subscription', params: { path: 'chat.onTyping', input: {} } }, '"started"'));
+    await step('subscribe, F=0 (onNotification)', '2 WCU, 1 RCU', 'as above',
+      () => frame({ id: 3, method: 'subscription', params: { path: 'onNotification', input: {} } }, '"started"'));
+    await step('stop, F=2', '4 WCU (4 deletes), 1 RCU (the subscription row lists its index keys)', 'deletes in one transaction (2 WCU each) so a stop never leaves index rows behind',
+      () => frame({ id: 1, method: 'subscription.stop' }, '"stopped"'));
+    await step('disconnect, 2 subscriptions left (F=1, F=0: 5 rows + connection row)', '6 WCU, 1 RCU (one consistent Query page)', 'none',
+      async () => {
+        const done = new Promise<void>((resolve) => { disconnected = resolve; });
+        socket.close();
+        await done;
+      });
+  } finally {
+    socket.terminate();
+    await gateway.close();
+  }
+
+  // Publish read phase: N subscribers of one room (written through the store) found by the
+  // publish query (findSubscribers), which is all the DynamoDB work a publish does.
+  const counts = env.quick ? [100, 1_000] : [100, 1_000, 10_000];
+  let written = 0;
+  let indexRowBytes = 0;
+  let keyOnlyRowBytes = 0;
+  for (const n of counts) {
+    await runBounded(n - written, 64, async () => {
+      const connectionId = apiGatewayStyleId();
+      const expireAt = Math.floor(Date.now() / 1000) + 7800;
+      await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
+      await store.addSubscription({
+        connectionId,
+        subscriptionId: 1,
+        path: 'onMessage',
+        expireAt,
+        filters: [{ name: 'byRoom', values: ['room-1000'] }, { name: 'byUserAndRoom', values: ['anon', 'room-1000'] }],
+      });
+    });
+    written = n;
+    if (indexRowBytes === 0) {
+      const sample = await client.send(new ScanCommand({ TableName: tableName, Limit: 200 }));
+      const row = (sample.Items ?? []).find((item) => item.pk?.S?.endsWith('#F#byRoom'));
+      if (!row) throw new Error('units: no byRoom index row found');
+      indexRowBytes = itemBytes(row);
+      keyOnlyRowBytes = itemBytes({ pk: row.pk, sk: row.sk, expireAt: row.expireAt });
+    }
+    const minimum = Math.ceil((n * indexRowBytes) / 4096);
+    await step(`publish to N=${fmt(n, 0)} (filter byRoom), read phase`, `${fmt(minimum, 0)} RCU (${fmt(n, 0)} rows x ${indexRowBytes} B / 4 KB)`,
+      `key-only rows (${keyOnlyRowBytes} B) would need ${fmt(Math.ceil((n * keyOnlyRowBytes) / 4096), 0)} RCU`, async () => {
+        let found = 0;
+        for await (const page of store.findSubscribers({ path: 'onMessage', filter: { name: 'byRoom', values: ['room-1000'] } })) found += page.length;
+        if (found !== n) throw new Error(`units: found ${found} subscribers, expected ${n}`);
+      });
+  }
+  return { rows, indexRowBytes, keyOnlyRowBytes };
+}
+
+export function renderUnits(result: UnitsResult): string {
+  return table(
+    ['operation', 'DynamoDB requests', 'RCU', 'WCU (reported)', 'WCU billed (transactions: 2 per action)', 'minimum the key design allows', 'why the difference'],
+    result.rows.map(({ operation, reading, minimum, note }) => [
+      operation, requests(reading), fmt(reading.readUnits, 1), fmt(reading.writeUnits, 1),
+      fmt(reading.writeUnits + reading.transactionWriteUnits, 1) + (reading.transactionActions ? ` (${reading.transactionActions} actions)` : ''),
+      minimum, note,
+    ]),
+  );
+}
