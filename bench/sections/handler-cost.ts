@@ -151,7 +151,11 @@ async function cpuPerMessage(store: SubscriptionStore, storeName: string, count:
   const management = new ApiGatewayManagementApiClient({ endpoint: 'http://127.0.0.1:9', region: 'local', maxAttempts: 1 });
   const handler: WebSocketHandler = appSubscriptions.handler({ store, managementClient: () => management, logger: silentLogger });
   await store.putConnection({
-    connectionId: FACTS.connectionId, connectedAt: FACTS.connectedAt, expireAt: Math.floor(Date.now() / 1000) + 7800, awaitingConnectionParams: false, connect: {},
+    connectionId: FACTS.connectionId,
+    connectedAt: FACTS.connectedAt,
+    expireAt: Math.floor(Date.now() / 1000) + 7800,
+    awaitingConnectionParams: false,
+    connect: {},
   });
   const subscribe = (id: number) => message(JSON.stringify({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: `room-${id % 50}` } } } }));
   const stop = (id: number) => message(JSON.stringify({ id, method: 'subscription.stop' }));
