@@ -147,6 +147,13 @@ project.eslint?.addOverride({
 // `npx cdk-trpc-subscriptions dev <entry>`: the local emulator (lambda/local/cli.ts).
 project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
 
+// `npm run bench` (`npm run bench -- --quick`): the figures of docs/performance.md. Not part of `npm test`.
+project.addTask('bench', {
+  description: 'Benchmark: fan-out vs a naive baseline, latency vs tRPC applyWSSHandler, handler cost, units per operation (--quick: short run)',
+  exec: 'tsx bench/run.ts',
+  receiveArgs: true,
+});
+
 project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
