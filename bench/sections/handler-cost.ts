@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { build, type Metafile } from 'esbuild';
 import { WebSocket } from 'ws';
@@ -110,6 +111,7 @@ export interface HandlerCost {
   /** Cold require of the two SDK clients the handlers import, alone (what the external SDK costs). */
   readonly sdkOnlyInitMs: number[];
   readonly cpu: Array<{ store: string; kind: string; invocations: number; cpuUsPerMessage: number; wallUsPerMessage: number }>;
+  readonly publish: { subscribers: number; cpuUsPerMessage: number; wallUsPerMessage: number };
   readonly ping: { pings: number; pongs: number; dynamodbRequests: number; managementCalls: number; p50Ms: number; p95Ms: number };
 }
 
@@ -185,6 +187,57 @@ async function cpuPerMessage(store: SubscriptionStore, storeName: string, count:
   return rows;
 }
 
+/**
+ * CPU of the publisher per delivered message, with the memory store and a Management API client
+ * whose HTTP handler answers 200 at once: the library and the SDK (serialization, SigV4 signing,
+ * response parsing) without network or gateway. What bounds a publisher that is CPU-bound.
+ */
+async function publishCpu(subscribers: number, repetitions: number): Promise<HandlerCost['publish']> {
+  let posts = 0;
+  const management = new ApiGatewayManagementApiClient({
+    endpoint: 'http://127.0.0.1:9/prod',
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+    requestHandler: {
+      handle: async () => {
+        posts++;
+        return { response: { statusCode: 200, headers: {}, body: Readable.from([]) } };
+      },
+    } as never,
+  });
+  const store = memory({ pageSize: 1000 });
+  for (let i = 0; i < subscribers; i++) {
+    const connectionId = `conn-${String(i).padStart(11, '0')}=`;
+    const expireAt = Math.floor(Date.now() / 1000) + 7800;
+    await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
+    await store.addSubscription({
+      connectionId,
+      subscriptionId: 1,
+      path: 'onMessage',
+      expireAt: Math.floor(Date.now() / 1000) + 7800,
+      filters: [{ name: 'byRoom', values: ['room'] }, { name: 'byUserAndRoom', values: ['anon', 'room'] }],
+    });
+  }
+  const publisher = appSubscriptions.publisher({ endpoint: 'http://127.0.0.1:9/prod', store, managementClient: () => management, logger: silentLogger });
+  const cpuSamples: number[] = [];
+  const wallSamples: number[] = [];
+  for (let rep = -1; rep < repetitions; rep++) {
+    posts = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const data = { text: 'hello', at: new Date(), from: 'bench' };
+    const result = await publisher.routes.onMessage.publish({ data, filter: { name: 'byRoom', input: { room: 'room' } } });
+    const cpu = process.cpuUsage(cpu0);
+    if (result.delivered !== subscribers || posts !== subscribers) throw new Error(`publish cpu: ${result.delivered} delivered, ${posts} posts`);
+    if (rep < 0) continue;
+    cpuSamples.push((cpu.user + cpu.system) / subscribers);
+    wallSamples.push(((performance.now() - t0) * 1000) / subscribers);
+  }
+  management.destroy();
+  return { subscribers, cpuUsPerMessage: median(cpuSamples), wallUsPerMessage: median(wallSamples) };
+}
+
 /** PINGs through the gateway with the DynamoDB store: counts DynamoDB and Management API requests. */
 async function pingThroughGateway(env: BenchEnv, pings: number): Promise<HandlerCost['ping']> {
   const client = env.client();
@@ -246,10 +299,11 @@ export async function runHandlerCost(env: BenchEnv): Promise<HandlerCost> {
   const tableName = 'bench-cpu';
   await createSubscriptionTable({ client, tableName });
   cpu.push(...await cpuPerMessage(dynamodb({ tableName, dynamoDBClient: client }), 'dynamodb (DynamoDB Local)', Math.floor(count / 4)));
+  const publish = await publishCpu(env.quick ? 1000 : 5000, 3);
   env.progress('  CPU per message measured');
   const ping = await pingThroughGateway(env, env.quick ? 100 : 500);
   if (ping.pongs !== ping.pings) throw new Error(`ping: ${ping.pongs} PONG for ${ping.pings} PING`);
-  return { bundles, zodStyles, sdkOnlyInitMs, cpu, ping };
+  return { bundles, zodStyles, sdkOnlyInitMs, cpu, publish, ping };
 }
 
 export function renderHandlerCost(cost: HandlerCost): string {
@@ -273,7 +327,11 @@ export function renderHandlerCost(cost: HandlerCost): string {
   const zodTable = table(['one zod schema bundled alone (minified)', 'bytes'], cost.zodStyles.map(([name, bytes]) => [name, `${fmt(bytes, 0)} (${kb(bytes)})`]));
   const cpuTable = table(
     ['store', '$default message', 'invocations', 'CPU µs/message', 'wall µs/message'],
-    cost.cpu.map((row) => [row.store, row.kind, String(row.invocations), fmt(row.cpuUsPerMessage, 0), fmt(row.wallUsPerMessage, 0)]),
+    [
+      ...cost.cpu.map((row) => [row.store, row.kind, String(row.invocations), fmt(row.cpuUsPerMessage, 0), fmt(row.wallUsPerMessage, 0)]),
+      ['memory', `publisher: one PostToConnection of a publish to ${fmt(cost.publish.subscribers, 0)} (SDK included, HTTP answered in-process)`,
+        String(cost.publish.subscribers), fmt(cost.publish.cpuUsPerMessage, 0), fmt(cost.publish.wallUsPerMessage, 0)],
+    ],
   );
   const p = cost.ping;
   const pingTable = table(
