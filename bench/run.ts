@@ -13,6 +13,7 @@ import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderUnits, runUnits } from './sections/units';
 import { createEnv } from './support/env';
+import { table } from './support/stats';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -22,17 +23,20 @@ function progress(message: string): void {
   process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
 }
 
+/** A budget of issue 5 and whether this run met it. */
+export type Budget = readonly [budget: string, figure: string, met: boolean];
+
 interface Section {
   readonly id: string;
   readonly title: string;
-  run(env: Awaited<ReturnType<typeof createEnv>>): Promise<string>;
+  run(env: Awaited<ReturnType<typeof createEnv>>): Promise<{ markdown: string; budgets: Budget[] }>;
 }
 
 const sections: Section[] = [
+  { id: 'fan-out', title: '1. Fan-out: library vs naive baseline', run: async (env) => renderFanOut(await runFanOut(env)) },
   { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
   { id: 'handler-cost', title: '3. Handler cost: bundle, cold init, CPU per message, PING', run: async (env) => renderHandlerCost(await runHandlerCost(env)) },
-  { id: 'units', title: '4. Read and write units per operation', run: async (env) => renderUnits(await runUnits(env)) },
-  { id: 'fan-out', title: '1. Fan-out: library vs naive baseline', run: async (env) => renderFanOut(await runFanOut(env)) },
+  { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
 ];
 
 async function main(): Promise<number> {
@@ -44,16 +48,29 @@ async function main(): Promise<number> {
     void env.dispose().finally(() => process.exit(2));
   }, deadlineMs);
   const output: string[] = [];
+  const budgets: Budget[] = [];
   let failed = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    progress(`${signal}: stopping`);
+    void env.dispose().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     for (const section of sections) {
       if (only && !only.includes(section.id)) continue;
       progress(`${section.title}...`);
       const sectionStart = Date.now();
-      const text = await section.run(env);
+      const { markdown: text, budgets: sectionBudgets } = await section.run(env);
+      budgets.push(...sectionBudgets);
       output.push(`## ${section.title}\n\n${text}\n`);
       process.stdout.write(`\n## ${section.title}\n\n${text}\n`);
       progress(`${section.title}: ${((Date.now() - sectionStart) / 1000).toFixed(1)} s`);
+    }
+    if (budgets.length > 0) {
+      const text = table(['budget (issue 5)', 'this run', 'met'], budgets.map(([budget, figure, met]) => [budget, figure, met ? 'yes' : '**no**']));
+      output.push(`## Budgets\n\n${text}\n`);
+      process.stdout.write(`\n## Budgets\n\n${text}\n`);
     }
     if (env.errors.length > 0) {
       failed = true;

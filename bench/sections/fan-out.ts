@@ -2,6 +2,7 @@
  * 1. Fan-out: publish to N matching subscribers (real WebSocket clients) among non-matching ones,
  * library vs the naive baseline, through DynamoDB Local and the local gateway.
  */
+import type { Budget } from '../run';
 import { startCrowd } from '../support/crowd';
 import type { BenchEnv } from '../support/env';
 import { fmt, median, ratio, table, wallClockMs } from '../support/stats';
@@ -51,7 +52,6 @@ export interface FanOutResult {
 
 async function measureSystem(env: BenchEnv, name: SystemName, steps: FanOutStep[]): Promise<FanOutMeasure[]> {
   const system = await startSystem(env, name);
-  env.progress(`  ${name}: started`);
   const crowd = await startCrowd();
   const results: FanOutMeasure[] = [];
   try {
@@ -62,7 +62,6 @@ async function measureSystem(env: BenchEnv, name: SystemName, steps: FanOutStep[
       await system.populate(step.nonMatching - nonMatching, (i) => `other-${i % 97}`);
       nonMatching = step.nonMatching;
       const populatedAt = Date.now();
-      env.progress(`  ${name}: N=${step.matching}: populated`);
       await crowd.join(room, system.gateway.url, step.matching, 'onMessage', { room });
       env.progress(`  ${name}: N=${step.matching}: table populated in ${populatedAt - started} ms, ${step.matching} clients subscribed in ${Date.now() - populatedAt} ms`);
       const samples: Array<FanOutMeasure & { requests: Record<string, number> }> = [];
@@ -108,11 +107,8 @@ async function measureSystem(env: BenchEnv, name: SystemName, steps: FanOutStep[
       env.progress(`  ${name}: N=${step.matching}: median ${fmt(results[results.length - 1].wallMs)} ms`);
     }
   } finally {
-    env.progress(`  ${name}: closing crowd`);
     await crowd.close();
-    env.progress(`  ${name}: closing gateway`);
     await system.close();
-    env.progress(`  ${name}: closed`);
   }
   return results;
 }
@@ -121,12 +117,12 @@ export async function runFanOut(env: BenchEnv): Promise<FanOutResult> {
   const steps = fanOutPlan(env.quick);
   let matchingSoFar = 0;
   const population = steps.map((step) => (matchingSoFar += step.matching) + step.nonMatching);
-  const library = process.env.BENCH_SKIP_LIBRARY ? [] : await measureSystem(env, 'library', steps);
+  const library = await measureSystem(env, 'library', steps);
   const naive = await measureSystem(env, 'naive', steps);
   return { steps, measures: { library, naive }, population };
 }
 
-export function renderFanOut(result: FanOutResult): string {
+export function renderFanOut(result: FanOutResult): { markdown: string; budgets: Budget[] } {
   const { steps, measures, population } = result;
   const rows = steps.map((step, i) => {
     const lib = measures.library[i];
@@ -146,7 +142,16 @@ export function renderFanOut(result: FanOutResult): string {
       fmt(lib.publishCallMs), fmt(naive.publishCallMs), fmt(lib.cpuPerMessageMs, 3), fmt(naive.cpuPerMessageMs, 3),
     ];
   });
-  return [
+  const budgets: Budget[] = [];
+  const at = steps.findIndex((step) => step.matching === 1_000);
+  if (at >= 0) {
+    const lib = measures.library[at];
+    const naive = measures.naive[at];
+    const where = `N=1,000 among ${fmt(population[at], 0)}`;
+    budgets.push([`fan-out to 1,000 of 10,000: >= 5x faster than naive (${where})`, ratio(naive.wallMs, lib.wallMs), naive.wallMs >= 5 * lib.wallMs]);
+    budgets.push([`fan-out to 1,000 of 10,000: >= 10x fewer read units (${where})`, ratio(naive.readUnits, lib.readUnits), naive.readUnits >= 10 * lib.readUnits]);
+  }
+  const markdown = [
     table(
       ['N matching', 'subscribers in table', 'library ms', 'naive ms', 'naive/library', 'library RCU', 'naive RCU', 'naive/library', 'library PostToConnection', 'naive PostToConnection'],
       rows,
@@ -157,4 +162,5 @@ export function renderFanOut(result: FanOutResult): string {
       'library publish() returned ms', 'naive publish() returned ms', 'library CPU ms/message', 'naive CPU ms/message',
     ], requests),
   ].join('\n');
+  return { markdown, budgets };
 }

@@ -14,6 +14,7 @@ import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { buildMessageEvent, type ConnectionFacts } from '../../lambda/local/events';
+import type { Budget } from '../run';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { fmt, kb, median, quantile, table } from '../support/stats';
@@ -306,7 +307,7 @@ export async function runHandlerCost(env: BenchEnv): Promise<HandlerCost> {
   return { bundles, zodStyles, sdkOnlyInitMs, cpu, publish, ping };
 }
 
-export function renderHandlerCost(cost: HandlerCost): string {
+export function renderHandlerCost(cost: HandlerCost): { markdown: string; budgets: Budget[] } {
   const [external] = cost.bundles;
   const groupNames = external.groups.map(([group]) => group);
   const bundleTable = table(
@@ -338,5 +339,13 @@ export function renderHandlerCost(cost: HandlerCost): string {
     ['PING through the gateway (DynamoDB store)', 'PONG answers', 'DynamoDB requests', 'Management API calls', 'round trip p50 ms', 'p95 ms'],
     [[String(p.pings), String(p.pongs), String(p.dynamodbRequests), String(p.managementCalls), fmt(p.p50Ms, 2), fmt(p.p95Ms, 2)]],
   );
-  return [bundleTable, '', shareTable, '', zodTable, '', cpuTable, '', pingTable].join('\n');
+  const initMs = median(external.initMs);
+  const budgets: Budget[] = [
+    ['handler bundle, SDK external, minified: < 150 KB', kb(external.bytes), external.bytes < 150 * 1024],
+    ['module init (cold require, SDK external): < 150 ms', `${fmt(initMs)} ms`, initMs < 150],
+    ['PING answered by the route response, no DynamoDB or Management API call',
+      `${p.pongs}/${p.pings} PONG, ${p.dynamodbRequests} DynamoDB requests, ${p.managementCalls} Management API calls`,
+      p.pongs === p.pings && p.dynamodbRequests === 0 && p.managementCalls === 0],
+  ];
+  return { markdown: [bundleTable, '', shareTable, '', zodTable, '', cpuTable, '', pingTable].join('\n'), budgets };
 }

@@ -10,6 +10,7 @@ import type { AppRouter, ChatMessage } from '../../example/app-router';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, memory, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
+import type { Budget } from '../run';
 import type { BenchEnv } from '../support/env';
 import { fmt, quantile, ratio, table } from '../support/stats';
 import { startFloorServer } from '../support/trpc-floor';
@@ -112,11 +113,15 @@ export async function runLatency(env: BenchEnv): Promise<LatencyRow[]> {
   return rows;
 }
 
-export function renderLatency(rows: LatencyRow[]): string {
+export function renderLatency(rows: LatencyRow[]): { markdown: string; budgets: Budget[] } {
   const floor = rows[rows.length - 1];
   const floorStarted = quantile(floor.startedMs, 0.5);
   const floorReceive = quantile(floor.receiveMs, 0.5);
-  return table(
+  const budgets: Budget[] = rows.slice(0, -1).map((row) => {
+    const p50 = quantile(row.startedMs, 0.5);
+    return [`subscribe->started p50 within 3x of tRPC applyWSSHandler (${row.name})`, `${fmt(p50, 2)} ms vs ${fmt(floorStarted, 2)} ms: ${ratio(p50, floorStarted)}`, p50 <= 3 * floorStarted];
+  });
+  const markdown = table(
     ['server', 'samples', 'subscribe->started p50 ms', 'p95 ms', 'p50 vs tRPC', 'publish->receive p50 ms', 'p95 ms', 'p50 vs tRPC'],
     rows.map((row) => [
       row.name, String(row.startedMs.length),
@@ -124,4 +129,5 @@ export function renderLatency(rows: LatencyRow[]): string {
       fmt(quantile(row.receiveMs, 0.5), 2), fmt(quantile(row.receiveMs, 0.95), 2), ratio(quantile(row.receiveMs, 0.5), floorReceive),
     ]),
   );
+  return { markdown, budgets };
 }
