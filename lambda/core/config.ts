@@ -41,6 +41,14 @@ interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
    * @default - errors are only logged (server errors) by the handler's logger
    */
   readonly onError?: OnErrorFn<TRouter>;
+  /**
+   * Send the messages of unexpected errors (anything thrown that is not a `TRPCError` with its own
+   * message, e.g. a plain `Error` or a DynamoDB failure) to clients. When false they get
+   * INTERNAL_SERVER_ERROR with the message "Internal server error"; `onError`, the logger and the
+   * router's `errorFormatter` (as `error.cause`) still see the original.
+   * @default - tRPC's `isDev` of the router: true unless `NODE_ENV` is `production`
+   */
+  readonly exposeInternalErrors?: boolean;
 }
 
 /**
@@ -66,6 +74,7 @@ export interface SubscriptionsConfig {
   readonly router: AnyTRPCRouter;
   readonly createContext?: CreateContextFn<AnyTRPCRouter>;
   readonly onError?: OnErrorFn<AnyTRPCRouter>;
+  readonly exposeInternalErrors?: boolean;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
 }

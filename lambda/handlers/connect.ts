@@ -5,7 +5,7 @@ import type { WebSocketEvent, WebSocketHandler } from './event';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';
-import { reportError } from '../protocol/errors';
+import { clientVisibleError, reportError } from '../protocol/errors';
 import type { ConnectSnapshot } from '../store/store';
 
 function pickHeaders(
@@ -51,7 +51,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         reportError(rt, event, error, { type: 'unknown', path: undefined, input: undefined, ctx: undefined });
-        return { statusCode: getHTTPStatusCodeFromError(error), body: error.message };
+        return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
       }
     }
     const connectedAt = event.requestContext.connectedAt ?? Date.now();
