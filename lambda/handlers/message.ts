@@ -10,7 +10,7 @@ import { createRuntime, type Runtime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';
 import { invocationScope } from '../core/invocation';
 import { defaultManagementClientFactory, resolveEndpoint, type ManagementAccess } from '../management/client';
-import { decodeFrame, frameText, isConnectionParamsMessage, rawRequestId } from '../protocol/decode';
+import { decodeFrame, frameText, isConnectionParamsMessage, isReplyableId, rawRequestId } from '../protocol/decode';
 import { errorFrame } from '../protocol/errors';
 
 const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
@@ -43,6 +43,7 @@ async function handleMessage(
     let message: TRPCClientOutgoingMessage;
     try {
       message = parseTRPCMessage(raw, transformer);
+      if (message.id !== null && !isReplyableId(message.id)) throw new Error('Invalid request id: not a finite number');
     } catch (cause) {
       return errorFrame(rt, event, rawRequestId(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Invalid tRPC message', cause }), NO_ERROR_INFO);
     }
