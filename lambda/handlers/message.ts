@@ -15,6 +15,9 @@ import { errorFrame } from '../protocol/errors';
 
 const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
 
+/** Default of {@link MessageHandlerOptions.maxBatchSize}. */
+export const DEFAULT_MAX_BATCH_SIZE = 100;
+
 function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): ManagementAccess | undefined {
   const endpoint = resolveEndpoint(options.endpoint, event);
   if (!endpoint) return undefined;
@@ -29,6 +32,17 @@ async function handleMessage(
     return { statusCode: 200 };
   }
   const raws = Array.isArray(value) ? value : [value];
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  if (raws.length > maxBatchSize) {
+    // Each request of a batch costs a PostToConnection and its store writes: refuse the whole
+    // frame with one error rather than answer (or run) thousands of requests.
+    return deliverFrames(rt, channel, [
+      errorFrame(rt, event, null, new TRPCError({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `A frame may carry at most ${maxBatchSize} requests, got ${raws.length}`,
+      }), NO_ERROR_INFO),
+    ]);
+  }
   const transformer = rt.router._def._config.transformer;
   let context: Promise<RequestContext> | undefined;
   const scope: RequestScope = {
