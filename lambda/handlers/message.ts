@@ -28,8 +28,8 @@ async function handleMessage(
   rt: Runtime, options: MessageHandlerOptions, event: WebSocketEvent, channel: ReplyChannel, value: unknown,
 ): Promise<WebSocketResult> {
   if (isConnectionParamsMessage(value)) {
-    await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
-    return { statusCode: 200 };
+    const refusal = await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
+    return deliverFrames(rt, channel, refusal === undefined ? [] : [refusal]);
   }
   const raws = Array.isArray(value) ? value : [value];
   const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
