@@ -92,7 +92,7 @@ test('any frame: valid replies for the right ids, no throw, and only started sub
       expect(store.connectionCount()).toBe(1);
       assertNoPrototypePollution();
     }),
-    { ...fcParams<[FrameCase]>(200), examples: HOSTILE_EXAMPLES.map((frame) => [frame]) },
+    { ...fcParams<[FrameCase]>(200), examples: HOSTILE_EXAMPLES.map((frame): [FrameCase] => [frame]) },
   );
 });
 
