@@ -144,6 +144,9 @@ project.eslint?.addOverride({
   },
 });
 
+// `npx cdk-trpc-subscriptions dev <entry>`: the local emulator (lambda/local/cli.ts).
+project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
+
 project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',

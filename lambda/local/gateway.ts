@@ -152,6 +152,27 @@ interface OpenConnection extends ManagedConnection {
  * Start a local stand-in for an API Gateway WebSocket API with Lambda proxy integrations on
  * `$connect`, `$default` (two-way) and `$disconnect`, plus its Management API (`@connections`) on
  * the same port.
+ *
+ * Fidelity notes. As documented by AWS: event fields per route (headers and query string only on
+ * `$connect`, `messageId` only on MESSAGE, `disconnectStatusCode`/`disconnectReason` only on
+ * DISCONNECT), a non-2xx `$connect` rejects the upgrade with that status, the two-way route sends
+ * the returned `body` as one frame, 128 KB messages / 32 KB frames (1009), 10-minute idle timeout
+ * and 2-hour lifetime, `@connections` POST/GET/DELETE with 410 `GoneException` for connections
+ * that are gone or not yet connected (e.g. from the `$connect` handler), no ordering guarantee.
+ * The emulator's own choices where AWS documents nothing precise (don't rely on them):
+ * - the frame a client gets when the `$default` handler throws,
+ *   `{"message":"Internal server error","connectionId":…,"requestId":…}` (what API Gateway is
+ *   widely reported to send);
+ * - close codes: 1001 `Going away` for idle timeout, lifetime and `close()`; 1000 for
+ *   `DeleteConnection`; 1005 `Client-side close frame status not set` when the client's close
+ *   frame had no code; 1009 for the size quotas;
+ * - the idle timer is reset by client messages only (not by server pushes or pings);
+ * - a `$connect` result without `statusCode` accepts the connection; only a string `body` is a
+ *   route response; management POST data is sent as a text frame when it is valid UTF-8;
+ * - by default messages of one connection are handled one at a time in order, and the authorizer
+ *   context appears on `$connect` only (see `unordered` and `authorizerOnEveryRoute`);
+ * - the integration timeout (29 s) only shows in `getRemainingTimeInMillis`; slow handlers are
+ *   not cut off.
  */
 export async function startLocalGateway(options: LocalGatewayOptions): Promise<LocalGateway> {
   const { handlers } = options;

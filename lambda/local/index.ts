@@ -7,3 +7,8 @@ export type { LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, 
 export type { ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
 export * from './logger';
 export * from './dynamodb-local';
+export * from './dev-server';
+export * from './dev-args';
+export { runCli, type CliOutput } from './dev-cli';
+export * from './load-handlers';
+export { watchFiles, type FileWatcher } from './watch-files';

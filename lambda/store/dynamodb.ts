@@ -1,23 +1,490 @@
-// STUB (runtime branch): placeholder so the runtime compiles before the real DynamoDB store lands
-// from the `store` branch, which replaces this whole file at merge.
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SubscriptionStore } from './store';
+/**
+ * The production {@link SubscriptionStore}: one DynamoDB table with string `pk`/`sk`, TTL on
+ * `expireAt`, no index. Keys are built in ./keys.ts; docs/table-design.md explains the design,
+ * the races it closes and the cost of each operation.
+ */
+import {
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactionCanceledException,
+  TransactWriteItemsCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type CancellationReason,
+  type ConsumedCapacity,
+  type QueryCommandInput,
+  type TransactWriteItem,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
+import { backoff } from './backoff';
+import {
+  CONNECTION_SORT_KEY,
+  connectionKey,
+  connectionPartitionKey,
+  indexKeys,
+  subscriberQueryKey,
+  subscriptionKey,
+  type TableKey,
+} from './keys';
+import type {
+  AddSubscriptionResult,
+  ConnectionRecord,
+  RequestId,
+  SubscriberQuery,
+  SubscriberRef,
+  SubscriptionRecord,
+  SubscriptionStore,
+} from './store';
+import { assertEpochSeconds, assertSubscriptionRecord } from './validation';
+
+/** The store operations, as named in {@link ConsumedCapacityReport}. */
+export type StoreOperation = keyof SubscriptionStore;
+
+/** Capacity DynamoDB reported for one request of a store operation. */
+export interface ConsumedCapacityReport {
+  /** The store method that sent the request. */
+  readonly operation: StoreOperation;
+  /** The DynamoDB API called, e.g. `TransactWriteItems`. */
+  readonly command: string;
+  /** Units consumed by the request, summed over its tables. */
+  readonly readCapacityUnits: number;
+  readonly writeCapacityUnits: number;
+  /** DynamoDB's report as returned. */
+  readonly consumedCapacity: readonly ConsumedCapacity[];
+}
 
 /** Options of {@link dynamodb}. */
 export interface DynamoDBStoreOptions {
   /**
    * Name of the subscriptions table.
-   * @default - `TRPC_SUBSCRIPTIONS_TABLE_NAME`
+   * @default - the `TRPC_SUBSCRIPTIONS_TABLE_NAME` environment variable, read at first use
    */
   readonly tableName?: string;
   /**
-   * DynamoDB client.
-   * @default - a new `DynamoDBClient({})`
+   * The client to call DynamoDB with. Its retry strategy handles throttling; the store adds
+   * bounded retries for unprocessed batch items and cancelled transactions.
+   * @default - one `new DynamoDBClient({})` per Lambda runtime, created at first use
    */
   readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * Read subscribers with strongly consistent reads, so that a publish issued after the client
+   * saw `started` always finds the new subscription. Eventually consistent reads cost half.
+   * @default true
+   */
+  readonly consistentPublishReads?: boolean;
+  /**
+   * Items per Query page (DynamoDB `Limit`) in `findSubscribers` and `removeConnection`.
+   * @default - no limit: DynamoDB's 1 MB pages
+   */
+  readonly pageSize?: number;
+  /**
+   * Called with the capacity of every request; setting it adds `ReturnConsumedCapacity: TOTAL`
+   * to every request (used by the cost measurements of docs/table-design.md and the benchmark).
+   * @default - capacity is not requested
+   */
+  readonly onConsumedCapacity?: (report: ConsumedCapacityReport) => void;
+  /**
+   * Attempts for a transaction cancelled by a conflict or throttling, and for unprocessed batch
+   * items, before the operation fails.
+   * @default 8
+   */
+  readonly maxAttempts?: number;
 }
 
-/** The DynamoDB store (stub: not implemented on this branch). */
-export function dynamodb(_options: DynamoDBStoreOptions = {}): SubscriptionStore {
-  throw new Error('not implemented: dynamodb() store stub on the runtime branch');
+let sharedClient: DynamoDBClient | undefined;
+
+/** Created lazily so that importing this module has no side effect; reused across invocations. */
+function defaultClient(): DynamoDBClient {
+  sharedClient ??= new DynamoDBClient({});
+  return sharedClient;
+}
+
+/**
+ * The DynamoDB subscription store.
+ *
+ * @example
+ * appSubscriptions.store({ store: dynamodb() }); // table from TRPC_SUBSCRIPTIONS_TABLE_NAME
+ */
+export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore {
+  return new DynamoDBSubscriptionStore(options);
+}
+
+const CONNECTION_ID = 'connectionId';
+const SUBSCRIPTION_ID = 'subscriptionId';
+const INDEX_KEYS = 'indexKeys';
+const STOPPED = 'stopped';
+/** BatchWriteItem takes at most 25 requests. */
+const BATCH_WRITE_LIMIT = 25;
+/** Concurrent BatchWriteItem requests of one `removeConnection`. */
+const DELETE_CONCURRENCY = 4;
+/** Transaction cancellation reasons worth another attempt. */
+const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
+const CONDITION_FAILED = 'ConditionalCheckFailed';
+
+type Item = Record<string, AttributeValue>;
+
+class DynamoDBSubscriptionStore implements SubscriptionStore {
+  private resolvedTableName: string | undefined;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly options: DynamoDBStoreOptions) {
+    this.maxAttempts = options.maxAttempts ?? 8;
+    if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
+      throw new RangeError(`\`maxAttempts\` must be a positive integer, got: ${String(options.maxAttempts)}`);
+    }
+    if (options.pageSize !== undefined && (!Number.isInteger(options.pageSize) || options.pageSize < 1)) {
+      throw new RangeError(`\`pageSize\` must be a positive integer, got: ${String(options.pageSize)}`);
+    }
+  }
+
+  async putConnection(connection: ConnectionRecord): Promise<void> {
+    assertEpochSeconds('expireAt', connection.expireAt);
+    const output = await this.client.send(
+      new PutItemCommand({
+        TableName: this.tableName,
+        Item: toItem({
+          ...keyAttributes(connectionKey(connection.connectionId)),
+          [CONNECTION_ID]: connection.connectionId,
+          connectedAt: connection.connectedAt,
+          [TTL_ATTRIBUTE]: connection.expireAt,
+          awaitingConnectionParams: connection.awaitingConnectionParams,
+          connectionParams: connection.connectionParams,
+          connect: connection.connect,
+        }),
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('putConnection', 'PutItem', output.ConsumedCapacity);
+  }
+
+  async getConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const item = await this.getItem('getConnection', connectionKey(connectionId));
+    if (!item) return undefined;
+    return {
+      connectionId: item[CONNECTION_ID] as string,
+      connectedAt: item.connectedAt as number,
+      expireAt: item[TTL_ATTRIBUTE] as number,
+      awaitingConnectionParams: item.awaitingConnectionParams === true,
+      ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
+      connect: (item.connect ?? {}) as ConnectionRecord['connect'],
+    };
+  }
+
+  async setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean> {
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #params = :params, #awaiting = :false',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#params': 'connectionParams', '#awaiting': 'awaitingConnectionParams', '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ':params': params, ':false': false }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('setConnectionParams', 'UpdateItem', output.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async addSubscription(subscription: SubscriptionRecord): Promise<AddSubscriptionResult> {
+    assertSubscriptionRecord(subscription);
+    const { connectionId, subscriptionId, path, filters, expireAt } = subscription;
+    const rowKey = subscriptionKey(connectionId, subscriptionId);
+    const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
+    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt };
+    const items: TransactWriteItem[] = [
+      // Fails once $disconnect deleted the connection row, so nothing is written after it.
+      { ConditionCheck: { TableName: this.tableName, Key: toItem(keyAttributes(connectionKey(connectionId))), ...this.exists } },
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: toItem({ ...keyAttributes(rowKey), ...delivery, path, [INDEX_KEYS]: ownedKeys }),
+          // Refuses a duplicate id and a stop tombstone alike; ALL_OLD tells which it was.
+          ...this.notExists,
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
+      ...ownedKeys.map((key): TransactWriteItem => ({ Put: { TableName: this.tableName, Item: toItem({ ...keyAttributes(key), ...delivery }) } })),
+    ];
+    for (let attempt = 0; ; attempt++) {
+      const reasons = await this.transact('addSubscription', items);
+      if (!reasons) return 'created';
+      if (reasons[0]?.Code === CONDITION_FAILED) return 'connection-gone';
+      if (reasons[1]?.Code === CONDITION_FAILED) {
+        const existing = reasons[1].Item ? unmarshall(reasons[1].Item) : await this.getItem('addSubscription', rowKey);
+        return existing?.[STOPPED] === true ? 'stopped' : 'duplicate';
+      }
+      await this.retryOrThrow('addSubscription', reasons, attempt);
+    }
+  }
+
+  async removeSubscription(connectionId: string, subscriptionId: RequestId): Promise<boolean> {
+    const rowKey = subscriptionKey(connectionId, subscriptionId);
+    for (let attempt = 0; ; attempt++) {
+      const row = await this.getItem('removeSubscription', rowKey);
+      if (row?.[STOPPED] === true) return false;
+      if (row) {
+        const owned = (row[INDEX_KEYS] ?? []) as TableKey[];
+        const reasons = await this.transact('removeSubscription', [
+          {
+            Delete: {
+              TableName: this.tableName,
+              Key: toItem(keyAttributes(rowKey)),
+              ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#stopped)',
+              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#stopped': STOPPED },
+            },
+          },
+          ...owned.map((key): TransactWriteItem => ({ Delete: { TableName: this.tableName, Key: toItem(keyAttributes(key)) } })),
+        ]);
+        if (!reasons) return true;
+        // A concurrent stop or disconnect removed it first.
+        if (reasons[0]?.Code === CONDITION_FAILED) return false;
+        await this.retryOrThrow('removeSubscription', reasons, attempt);
+        continue;
+      }
+      // Stop before start: leave a tombstone so the late subscribe is refused, but only while the
+      // connection exists ($disconnect would not find a tombstone written after it).
+      const reasons = await this.transact('removeSubscription', [
+        { ConditionCheck: { TableName: this.tableName, Key: toItem(keyAttributes(connectionKey(connectionId))), ...this.exists } },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem({
+              ...keyAttributes(rowKey),
+              [CONNECTION_ID]: connectionId,
+              [SUBSCRIPTION_ID]: subscriptionId,
+              [STOPPED]: true,
+              // The connection's rows expire at most this long after it opened, which was earlier.
+              [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + DEFAULT_ROW_TTL_SECONDS,
+            }),
+            ...this.notExists,
+          },
+        },
+      ]);
+      if (!reasons) return false;
+      if (reasons[0]?.Code === CONDITION_FAILED) return false;
+      // The subscribe won the race: read again and delete what it wrote.
+      if (reasons[1]?.Code === CONDITION_FAILED && attempt < this.maxAttempts) continue;
+      await this.retryOrThrow('removeSubscription', reasons, attempt);
+    }
+  }
+
+  async removeConnection(connectionId: string): Promise<void> {
+    // Delete the connection row first: from now on every addSubscription fails its condition
+    // check, so the strongly consistent query below sees every subscription that will ever exist.
+    const output = await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keyAttributes(connectionKey(connectionId))),
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
+    const pages = this.queryPages('removeConnection', {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
+      ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
+      ProjectionExpression: '#pk, #sk, #index',
+      ConsistentRead: true,
+    });
+    for await (const page of pages) {
+      const rows: TableKey[] = [];
+      const owned: TableKey[] = [];
+      for (const row of page) {
+        if (row[SORT_KEY] === CONNECTION_SORT_KEY) continue;
+        rows.push({ pk: row[PARTITION_KEY] as string, sk: row[SORT_KEY] as string });
+        owned.push(...((row[INDEX_KEYS] ?? []) as TableKey[]));
+      }
+      // Index rows first: if this invocation dies midway, a retry still finds them through the
+      // subscription rows (and TTL removes whatever is left).
+      await this.batchDelete('removeConnection', owned);
+      await this.batchDelete('removeConnection', rows);
+    }
+  }
+
+  async *findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
+    const { pk, skPrefix } = subscriberQueryKey(query);
+    const pages = this.queryPages('findSubscribers', {
+      KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: {
+        '#pk': PARTITION_KEY,
+        '#conn': CONNECTION_ID,
+        '#sub': SUBSCRIPTION_ID,
+        ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
+      },
+      ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
+      ProjectionExpression: '#conn, #sub',
+      ConsistentRead: this.options.consistentPublishReads ?? true,
+    });
+    for await (const page of pages) {
+      if (page.length === 0) continue;
+      yield page.map((item) => ({
+        connectionId: item[CONNECTION_ID] as string,
+        subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
+      }));
+    }
+  }
+
+  private get client(): DynamoDBClient {
+    return this.options.dynamoDBClient ?? defaultClient();
+  }
+
+  private get tableName(): string {
+    this.resolvedTableName ??= this.options.tableName ?? process.env[TABLE_NAME_ENV];
+    if (!this.resolvedTableName) {
+      throw new Error(
+        `dynamodb() store has no table name: pass \`tableName\` or set the ${TABLE_NAME_ENV} environment variable ` +
+          '(TrpcSubscriptionApi sets it on the handlers and on functions given grantPublish)',
+      );
+    }
+    return this.resolvedTableName;
+  }
+
+  private get returnConsumedCapacity(): 'TOTAL' | undefined {
+    return this.options.onConsumedCapacity ? 'TOTAL' : undefined;
+  }
+
+  private get exists() {
+    return { ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } };
+  }
+
+  private get notExists() {
+    return { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } };
+  }
+
+  private report(operation: StoreOperation, command: string, capacity: ConsumedCapacity | ConsumedCapacity[] | undefined): void {
+    const hook = this.options.onConsumedCapacity;
+    if (!hook || !capacity) return;
+    const consumedCapacity = Array.isArray(capacity) ? capacity : [capacity];
+    // DynamoDB reports only CapacityUnits for single-item reads/writes: attribute it by command.
+    const isRead = command === 'GetItem' || command === 'Query';
+    let readCapacityUnits = 0;
+    let writeCapacityUnits = 0;
+    for (const entry of consumedCapacity) {
+      const total = entry.CapacityUnits ?? 0;
+      const read = entry.ReadCapacityUnits ?? (isRead ? total : 0);
+      const write = entry.WriteCapacityUnits ?? (isRead ? 0 : total - read);
+      readCapacityUnits += read;
+      writeCapacityUnits += write;
+    }
+    hook({ operation, command, readCapacityUnits, writeCapacityUnits, consumedCapacity });
+  }
+
+  private async getItem(operation: StoreOperation, key: TableKey): Promise<Record<string, unknown> | undefined> {
+    const output = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keyAttributes(key)),
+        ConsistentRead: true,
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report(operation, 'GetItem', output.ConsumedCapacity);
+    return output.Item ? unmarshall(output.Item) : undefined;
+  }
+
+  /** @returns undefined when committed, else the cancellation reasons (one per item) */
+  private async transact(operation: StoreOperation, items: TransactWriteItem[]): Promise<CancellationReason[] | undefined> {
+    try {
+      // A fresh command per attempt gets a fresh ClientRequestToken from the SDK, which keeps the
+      // SDK's own retries of this attempt idempotent.
+      const output = await this.client.send(
+        new TransactWriteItemsCommand({ TransactItems: items, ReturnConsumedCapacity: this.returnConsumedCapacity }),
+      );
+      this.report(operation, 'TransactWriteItems', output.ConsumedCapacity);
+      return undefined;
+    } catch (error) {
+      if (error instanceof TransactionCanceledException || (error as Error)?.name === 'TransactionCanceledException') {
+        return (error as TransactionCanceledException).CancellationReasons ?? [];
+      }
+      throw error;
+    }
+  }
+
+  /** Back off before another attempt when a reason is transient; otherwise fail with the reasons. */
+  private async retryOrThrow(operation: StoreOperation, reasons: CancellationReason[], attempt: number): Promise<void> {
+    const transient = reasons.some((reason) => RETRYABLE_REASONS.has(reason.Code ?? ''));
+    if (transient && attempt + 1 < this.maxAttempts) {
+      await backoff(attempt);
+      return;
+    }
+    const codes = reasons.map((reason) => reason.Code ?? 'unknown').join(', ');
+    throw new Error(
+      `${operation}: DynamoDB transaction cancelled (${codes || 'no reasons'})` +
+        (transient ? ` after ${attempt + 1} attempts` : ''),
+    );
+  }
+
+  private async *queryPages(operation: StoreOperation, input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<Record<string, unknown>[]> {
+    let exclusiveStartKey: Item | undefined;
+    do {
+      const output = await this.client.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.tableName,
+          ExclusiveStartKey: exclusiveStartKey,
+          Limit: this.options.pageSize,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report(operation, 'Query', output.ConsumedCapacity);
+      yield (output.Items ?? []).map((item) => unmarshall(item));
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+  }
+
+  /** Delete keys in batches of 25, a few batches at a time, retrying unprocessed items. */
+  private async batchDelete(operation: StoreOperation, keys: readonly TableKey[]): Promise<void> {
+    const unique = [...new Map(keys.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
+    const batches: TableKey[][] = [];
+    for (let i = 0; i < unique.length; i += BATCH_WRITE_LIMIT) batches.push(unique.slice(i, i + BATCH_WRITE_LIMIT));
+    let next = 0;
+    const worker = async () => {
+      while (next < batches.length) await this.deleteBatch(operation, batches[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, batches.length) }, worker));
+  }
+
+  private async deleteBatch(operation: StoreOperation, keys: TableKey[]): Promise<void> {
+    let requests: WriteRequest[] = keys.map((key) => ({ DeleteRequest: { Key: toItem(keyAttributes(key)) } }));
+    for (let attempt = 0; ; attempt++) {
+      const output = await this.client.send(
+        new BatchWriteItemCommand({
+          RequestItems: { [this.tableName]: requests },
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report(operation, 'BatchWriteItem', output.ConsumedCapacity);
+      requests = output.UnprocessedItems?.[this.tableName] ?? [];
+      if (requests.length === 0) return;
+      if (attempt + 1 >= this.maxAttempts) {
+        throw new Error(`${operation}: ${requests.length} deletes still unprocessed by DynamoDB after ${attempt + 1} attempts`);
+      }
+      await backoff(attempt);
+    }
+  }
+}
+
+/** The table's key attributes for a key (stored lists of index keys hold `{ pk, sk }` maps). */
+function keyAttributes(key: TableKey): Record<string, string> {
+  return { [PARTITION_KEY]: key.pk, [SORT_KEY]: key.sk };
+}
+
+function toItem(value: Record<string, unknown>): Item {
+  return marshall(value, { removeUndefinedValues: true });
+}
+
+function isConditionalCheckFailed(error: unknown): boolean {
+  return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }

@@ -8,6 +8,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
+import { assertEpochSeconds, assertSubscriptionRecord } from './validation';
 
 /** Options of {@link memory}. */
 export interface MemoryStoreOptions {
@@ -52,6 +53,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
 
   return {
     async putConnection(connection) {
+      assertEpochSeconds('expireAt', connection.expireAt);
       connections.set(connection.connectionId, {
         record: structuredClone(connection),
         subscriptions: new Map(),
@@ -69,6 +71,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       return true;
     },
     async addSubscription(subscription): Promise<AddSubscriptionResult> {
+      // The same input rules as dynamodb(), so apps' unit tests fail where production would.
+      assertSubscriptionRecord(subscription);
       const state = connections.get(subscription.connectionId);
       if (!state) return 'connection-gone';
       const key = idKey(subscription.subscriptionId);

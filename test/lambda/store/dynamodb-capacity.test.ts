@@ -1,0 +1,116 @@
+import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { connection, findAll, subscription } from './store-conformance';
+import { dynamodb, type ConsumedCapacityReport } from '../../../lambda/store/dynamodb';
+import type { FilterEntry } from '../../../lambda/store/store';
+import { createTestTable, type TestTable } from '../../setup/dynamodb';
+
+/**
+ * The read/write units of each store operation, measured with ReturnConsumedCapacity against
+ * DynamoDB Local. docs/table-design.md quotes these figures: keep both in step.
+ *
+ * DynamoDB Local reports single-item requests, batches and queries like the service, but reports a
+ * flat 2 units for most TransactWriteItems, so for transactions the test records the number of
+ * actions (the service bills 2 WCU per action and KB, a ConditionCheck included).
+ */
+describe('dynamodb store capacity per operation', () => {
+  let table: TestTable;
+  let reports: ConsumedCapacityReport[];
+  let store: ReturnType<typeof dynamodb>;
+  let eventual: ReturnType<typeof dynamodb>;
+
+  beforeAll(async () => {
+    table = await createTestTable('capacity');
+    const options = { tableName: table.tableName, dynamoDBClient: table.client, onConsumedCapacity: (r: ConsumedCapacityReport) => reports.push(r) };
+    // Observe (not alter) the real client to count the actions of each transaction.
+    const send = table.client.send.bind(table.client) as (command: unknown) => Promise<unknown>;
+    (table.client as unknown as { send: typeof send }).send = (command: unknown) => {
+      if (command instanceof TransactWriteItemsCommand) transactActions.push(command.input.TransactItems?.length ?? 0);
+      return send(command);
+    };
+    store = dynamodb(options);
+    eventual = dynamodb({ ...options, consistentPublishReads: false });
+  });
+  afterAll(() => table.client.destroy());
+
+  let transactActions: number[];
+
+  /** Units of every request except transactions, whose action counts are listed instead. */
+  async function measure(action: () => Promise<unknown>): Promise<string> {
+    reports = [];
+    transactActions = [];
+    await action();
+    const plain = reports.filter((r) => r.command !== 'TransactWriteItems');
+    const read = plain.reduce((sum, r) => sum + r.readCapacityUnits, 0);
+    const write = plain.reduce((sum, r) => sum + r.writeCapacityUnits, 0);
+    return `${read} RCU + ${write} WCU${transactActions.map((n) => ` + transaction of ${n}`).join('')}: ${reports.map((r) => r.command).join(', ')}`;
+  }
+
+  const filters = (count: number): FilterEntry[] =>
+    Array.from({ length: count }, (_, i) => ({ name: `byUserAndRoom${i}`, values: ['user-0123456789', 'room-42'] }));
+
+  test('figures', async () => {
+    const figures: Record<string, unknown> = {};
+    const conn = connection('L0SM9cOFvHcCIhw=', {
+      awaitingConnectionParams: true,
+      connect: { queryStringParameters: { connectionParams: '1' }, authorizer: { principalId: 'user-0123456789' }, sourceIp: '203.0.113.9' },
+    });
+    figures.connect = await measure(() => store.putConnection(conn));
+    figures.connectionParams = await measure(() => store.setConnectionParams(conn.connectionId, { token: 'x'.repeat(200) }));
+    figures.getConnection = await measure(() => store.getConnection(conn.connectionId));
+    for (const f of [0, 1, 2, 5]) {
+      figures[`subscribe F=${f}`] = await measure(() => store.addSubscription(subscription(conn.connectionId, 100 + f, filters(f))));
+    }
+    figures['subscribe duplicate'] = await measure(() => store.addSubscription(subscription(conn.connectionId, 101, filters(1))));
+    for (const f of [0, 1, 2, 5]) {
+      figures[`stop F=${f}`] = await measure(() => store.removeSubscription(conn.connectionId, 100 + f));
+    }
+    figures['stop before start'] = await measure(() => store.removeSubscription(conn.connectionId, 999));
+    for (let i = 0; i < 10; i++) await store.addSubscription(subscription(conn.connectionId, i, filters(2)));
+    figures['disconnect S=10 F=2'] = await measure(() => store.removeConnection(conn.connectionId));
+    figures['disconnect again'] = await measure(() => store.removeConnection(conn.connectionId));
+
+    let subscribed = 0;
+    for (const n of [1, 100, 1000]) {
+      while (subscribed < n) {
+        const batch = Array.from({ length: Math.min(50, n - subscribed) }, (_, i) => subscribed + i);
+        await Promise.all(batch.map(async (i) => {
+          const id = `conn-${String(i).padStart(6, '0')}=`;
+          await store.putConnection(connection(id));
+          await store.addSubscription(subscription(id, 1, filters(2)));
+        }));
+        subscribed += batch.length;
+      }
+      figures[`publish N=${n} unfiltered`] = await measure(() => findAll(store, { path: 'onMessage' }));
+      figures[`publish N=${n} filtered`] = await measure(() => findAll(store, { path: 'onMessage', filter: filters(1)[0] }));
+      figures[`publish N=${n} unfiltered eventual`] = await measure(() => findAll(eventual, { path: 'onMessage' }));
+    }
+    expect(figures).toEqual({
+      'connect': '0 RCU + 1 WCU: PutItem',
+      'connectionParams': '0 RCU + 1 WCU: UpdateItem',
+      'getConnection': '1 RCU + 0 WCU: GetItem',
+      'subscribe F=0': '0 RCU + 0 WCU + transaction of 3: TransactWriteItems',
+      'subscribe F=1': '0 RCU + 0 WCU + transaction of 4: TransactWriteItems',
+      'subscribe F=2': '0 RCU + 0 WCU + transaction of 5: TransactWriteItems',
+      'subscribe F=5': '0 RCU + 0 WCU + transaction of 8: TransactWriteItems',
+      // A cancelled transaction reports no capacity (the service still bills it).
+      'subscribe duplicate': '0 RCU + 0 WCU + transaction of 4: ',
+      'stop F=0': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
+      'stop F=1': '1 RCU + 0 WCU + transaction of 3: GetItem, TransactWriteItems',
+      'stop F=2': '1 RCU + 0 WCU + transaction of 4: GetItem, TransactWriteItems',
+      'stop F=5': '1 RCU + 0 WCU + transaction of 7: GetItem, TransactWriteItems',
+      'stop before start': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
+      // 1 connection row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
+      'disconnect S=10 F=2': '1 RCU + 42 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
+      'disconnect again': '0 RCU + 1 WCU: DeleteItem, Query',
+      'publish N=1 unfiltered': '1 RCU + 0 WCU: Query',
+      'publish N=1 filtered': '1 RCU + 0 WCU: Query',
+      'publish N=1 unfiltered eventual': '0.5 RCU + 0 WCU: Query',
+      'publish N=100 unfiltered': '3 RCU + 0 WCU: Query',
+      'publish N=100 filtered': '4 RCU + 0 WCU: Query',
+      'publish N=100 unfiltered eventual': '1.5 RCU + 0 WCU: Query',
+      'publish N=1000 unfiltered': '24 RCU + 0 WCU: Query',
+      'publish N=1000 filtered': '34 RCU + 0 WCU: Query',
+      'publish N=1000 unfiltered eventual': '12 RCU + 0 WCU: Query',
+    });
+  });
+});
