@@ -3,6 +3,7 @@
  * DynamoDB Local, real `@trpc/client` clients, filtered / prefix / unfiltered / nested / mutation
  * publishes, and a check of who received what.
  */
+import { ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
@@ -69,6 +70,11 @@ export interface DemoReport {
   readonly steps: readonly DemoStepReport[];
   /** One sentence per wrong, missing or duplicate delivery (empty when `ok`). */
   readonly problems: readonly string[];
+  /**
+   * Items in the DynamoDB table once every subscription had started (connection, subscription
+   * and index rows); `undefined` with the memory store.
+   */
+  readonly tableItems?: number;
 }
 
 const TABLE_NAME = 'trpc-subscriptions-demo';
@@ -101,6 +107,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       client.userId,
       client.subscriptions.map((s) => (s.room ? `${s.route} { room: '${s.room}' }` : s.route)).join(', '),
     ]))) log(line);
+    const tableItems = await stack.countItems?.();
+    if (tableItems !== undefined) {
+      log('');
+      log(`Table ${TABLE_NAME} now holds ${tableItems} items: a row per connection, and per subscription`);
+      log('its own row, an unfiltered index row and an index row per filter (docs/table-design.md).');
+    }
 
     const actors: DemoActors = {
       producer: stack.producer,
@@ -121,7 +133,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     }
     await sleep(SETTLE_MS);
 
-    const report = buildReport(storeKind, received, outcomes);
+    const report = { ...buildReport(storeKind, received, outcomes), tableItems };
     printMatrix(report, log);
     return report;
   } finally {
@@ -137,6 +149,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
 interface DemoStack {
   readonly gateway: LocalGateway;
+  /** Counts the table's items (DynamoDB Local only). */
+  readonly countItems?: () => Promise<number>;
   readonly producer: DemoActors['producer'];
   readonly publisher: DemoActors['publisher'];
 }
@@ -190,6 +204,7 @@ async function startStack(kind: DemoStoreKind, log: (line: string) => void, clea
   const publisher = appSubscriptions.publisher(store ? { store } : {});
   return {
     gateway,
+    countItems: dynamodb ? () => countItems(dynamodb!) : undefined,
     publisher,
     producer: store ? producer.createProducer(publisher.routes.onMessage) : producer.handler,
   };
@@ -228,6 +243,18 @@ async function connectClients(
   }
   await Promise.all(started);
   return clients;
+}
+
+/** A full count is fine for a demo table; a real app never scans (the publisher queries). */
+async function countItems(dynamodb: DynamoDBLocal): Promise<number> {
+  let count = 0;
+  let startKey: ScanCommandOutput['LastEvaluatedKey'];
+  do {
+    const page = await dynamodb.client.send(new ScanCommand({ TableName: TABLE_NAME, Select: 'COUNT', ExclusiveStartKey: startKey }));
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
 }
 
 /** Waits until every expected subscription has this step's payload (or the timeout). */
