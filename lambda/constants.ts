@@ -43,3 +43,10 @@ export const MAX_MESSAGE_BYTES = 128 * 1024;
 
 /** API Gateway's maximum WebSocket frame size (32 KB). */
 export const MAX_FRAME_BYTES = 32 * 1024;
+
+/**
+ * Environment variable choosing the default store: `memory` makes handlers built without
+ * `.store()` keep everything in process memory (set by the local `dev --store memory` command);
+ * anything else, or unset, means DynamoDB.
+ */
+export const STORE_ENV = 'TRPC_SUBSCRIPTIONS_STORE';

@@ -34,6 +34,7 @@ export type { ManagementClientFactory } from './management/client';
 export type { RetryOptions } from './publisher/fan-out';
 export { PayloadTooLargeError } from './publisher/payload';
 export type { PublisherOptions, PublishFailure, PublishResult } from './publisher/publisher';
-export { dynamodb, type DynamoDBStoreOptions } from './store/dynamodb';
+export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
+export { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';

@@ -1,4 +1,4 @@
-import { ENDPOINT_ENV, TABLE_NAME_ENV } from '../constants';
+import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
 import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
@@ -6,11 +6,7 @@ import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load
 import { describeError, stderrLogger, type LocalLogger } from './logger';
 import { watchFiles, type FileWatcher } from './watch-files';
 
-/**
- * Environment variable that selects the runtime's store when no store is configured in code:
- * `memory` makes the handlers use the in-memory store (set by `dev --store memory`).
- */
-export const STORE_ENV = 'TRPC_SUBSCRIPTIONS_STORE';
+export { STORE_ENV } from '../constants';
 
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
