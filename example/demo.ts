@@ -13,16 +13,17 @@ async function main(): Promise<number> {
     console.error(`--store must be dynamodb or memory, got: ${values.store}`);
     return 2;
   }
-  const report = await runDemo({ store: values.store as DemoStoreKind, log: (line) => console.log(line) });
-  return report.ok ? 0 : 1;
+  const store = values.store as DemoStoreKind;
+  try {
+    const report = await runDemo({ store, log: (line) => console.log(line) });
+    return report.ok ? 0 : 1;
+  } catch (error) {
+    console.error(`\nThe demo could not run: ${error instanceof Error ? error.message : String(error)}`);
+    if (store === 'dynamodb') console.error('Without Java 17, try the in-memory store: npm run demo -- --store memory');
+    return 1;
+  }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(`The demo could not run: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  },
-);
+void main().then((code) => {
+  process.exitCode = code;
+});
