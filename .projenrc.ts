@@ -169,6 +169,13 @@ project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
 project.deps.removeDependency('eslint-import-resolver-typescript');
 project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
 
+// README's first command: the example app end to end on DynamoDB Local and the local gateway.
+project.addTask('demo', {
+  description: 'Run the example app locally with real tRPC clients and check who receives each publish (--store memory: no Java)',
+  exec: 'tsx example/demo.ts',
+  receiveArgs: true,
+});
+
 project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
