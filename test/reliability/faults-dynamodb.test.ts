@@ -37,7 +37,9 @@ function setup(options: { sdkAttempts?: number; storeAttempts?: number; pageSize
     attempt: (command, attempt) => plan.attempt?.(command, attempt),
     unprocessedHalf: (request) => plan.unprocessedHalf?.(request) ?? false,
   }, options.sdkAttempts ?? 3);
-  const store: SubscriptionStore = dynamodb({ tableName: table.tableName, dynamoDBClient: client, maxAttempts: options.storeAttempts ?? 3, pageSize: options.pageSize });
+  const store: SubscriptionStore = dynamodb({
+    tableName: table.tableName, dynamoDBClient: client, maxAttempts: options.storeAttempts ?? 3, pageSize: options.pageSize,
+  });
   const logger = quietLogger();
   const connectionId = `faults-${++counter}`;
   return {
