@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import superjson from 'superjson';
-import { memory, type MemoryStore, type WebSocketEvent } from '../../lambda';
+import { dynamodb, memory, type SubscriptionStore, type WebSocketEvent } from '../../lambda';
 import { expectationOfFrame, frameCase, jsonTree, type FrameCase } from './support/arbitraries';
 import { checkReplies } from './support/check';
+import { inconsistentRows, scanRows, subscriptionsIn } from './support/dynamo';
 import { fcParams, quietLogger, trackUnhandled } from './support/env';
 import { assertNoPrototypePollution, parseServerFrame } from './support/frames';
 import { startFakeManagementApi, type FakeManagementApi } from '../lambda/support/fake-management';
+import { createTestTable, type TestTable } from '../setup/dynamodb';
 
 /**
  * Property tests of the `$default` handler under hostile frames: the example app's router in
@@ -17,6 +19,7 @@ import { startFakeManagementApi, type FakeManagementApi } from '../lambda/suppor
 type App = typeof import('../../example/app-router');
 let app: App;
 let api: FakeManagementApi;
+let table: TestTable;
 const unhandled = trackUnhandled();
 const previousEnv = process.env.NODE_ENV;
 /** The handler's default cap on requests per frame. */
@@ -26,11 +29,13 @@ beforeAll(async () => {
   process.env.NODE_ENV = 'production';
   app = await import('../../example/app-router');
   api = await startFakeManagementApi();
+  table = await createTestTable('fuzz');
 });
 afterAll(async () => {
   process.env.NODE_ENV = previousEnv;
   unhandled.dispose();
   await api.close();
+  table.client.destroy();
 });
 afterEach(() => {
   expect(unhandled.errors).toEqual([]);
@@ -69,7 +74,7 @@ function event(connectionId: string, frame: Pick<FrameCase, 'body' | 'isBase64En
 }
 
 /** Connects a fresh connection, sends one frame, returns every frame sent back (posts, then the route response). */
-async function exchange(store: MemoryStore, frame: Pick<FrameCase, 'body' | 'isBase64Encoded'>, query?: Record<string, string>) {
+async function exchange(store: SubscriptionStore, frame: Pick<FrameCase, 'body' | 'isBase64Encoded'>, query?: Record<string, string>) {
   const connectionId = `fuzz-${++connectionCounter}`;
   const logger = quietLogger();
   const connect = app.appSubscriptions.connect({ store, logger });
@@ -93,6 +98,22 @@ test('any frame: valid replies for the right ids, no throw, and only started sub
       assertNoPrototypePollution();
     }),
     { ...fcParams<[FrameCase]>(200), examples: HOSTILE_EXAMPLES.map((frame): [FrameCase] => [frame]) },
+  );
+});
+
+test('dynamodb() on DynamoDB Local: the table holds exactly the rows of the subscriptions answered started, none partial', async () => {
+  const store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
+  await fc.assert(
+    fc.asyncProperty(frameCase, async (frame) => {
+      const { connectionId, frames } = await exchange(store, frame);
+      const rows = await scanRows(table.client, table.tableName);
+      checkReplies(expectationOfFrame(frame, MAX_BATCH), frames, subscriptionsIn(rows, connectionId));
+      expect(inconsistentRows(rows)).toEqual([]);
+      // Nothing but this connection's rows and those of earlier runs' connections.
+      expect(rows.filter((row) => typeof row.connectionId !== 'string')).toEqual([]);
+      assertNoPrototypePollution();
+    }),
+    { ...fcParams<[FrameCase]>(60), examples: HOSTILE_EXAMPLES.map((frame): [FrameCase] => [frame]) },
   );
 });
 
