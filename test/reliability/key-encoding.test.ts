@@ -18,9 +18,9 @@ import { createTestTable, type TestTable } from '../setup/dynamodb';
  */
 const subscriptions = initSubscriptions();
 const t = initTRPC.context<{ tenant: string }>().create({ transformer: superjson });
-const value = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+const scalarSchema = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const router = t.router({
-  onEvent: t.procedure.input(z.object({ a: value, b: value })).subscription(subscriptions.resolver<string>()),
+  onEvent: t.procedure.input(z.object({ a: scalarSchema, b: scalarSchema })).subscription(subscriptions.resolver<string>()),
 });
 const app = subscriptions
   .router({ router, createContext: ({ connectionParams }) => ({ tenant: connectionParams?.tenant ?? '' }) })
