@@ -94,7 +94,8 @@ test('the handler role and grantPublish grant exactly the DynamoDB actions the r
   );
   api.always('c2', 410);
   const publisher = recordingClient();
-  const result = await appSubscriptions.publisher({ endpoint: api.endpoint, store: dynamodb({ tableName: table.tableName, dynamoDBClient: publisher.client }), logger })
+  const publisherStore = dynamodb({ tableName: table.tableName, dynamoDBClient: publisher.client });
+  const result = await appSubscriptions.publisher({ endpoint: api.endpoint, store: publisherStore, logger })
     .routes.onMessage.publish({ data: { text: 'x', at: new Date(0), from: 'p' } });
   expect(result.gone).toBe(15);
   await api.close();
