@@ -33,7 +33,8 @@ export interface OnErrorOptions<TRouter extends AnyTRPCRouter> {
 /** Called for every error sent to a client or refused connection. */
 export type OnErrorFn<TRouter extends AnyTRPCRouter> = (opts: OnErrorOptions<TRouter>) => void;
 
-interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
+/** Options of `subscriptions.router()` other than `createContext`. */
+export interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
   /** The tRPC router whose subscriptions are served. */
   readonly router: TRouter;
   /**
