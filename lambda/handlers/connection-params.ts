@@ -51,9 +51,10 @@ export async function handleConnectionParams(
         message: 'Unexpected connectionParams: they are accepted once, as the first message of a connection opened with connectionParams=1',
       }), info);
     }
-    const stored = await rt.store().setConnectionParams(connectionId, params);
-    if (!stored) {
-      rt.logger.warn('connectionParams for a connection that is gone', { connectionId });
+    // The read above answers the common cases with a clear message; this conditional write is
+    // what makes "accepted once" hold when two such frames are handled at the same moment.
+    if (!(await rt.store().setConnectionParams(connectionId, params))) {
+      rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
       return undefined;
     }
     if (!rt.config.createContext) return undefined;
