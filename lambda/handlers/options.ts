@@ -25,6 +25,12 @@ export interface ConnectHandlerOptions extends BaseHandlerOptions {
    * @default []
    */
   readonly persistHeaders?: readonly string[];
+  /**
+   * How long the rows of a connection live after it opened (TTL `expireAt`), in whole seconds;
+   * at least 7200, API Gateway's 2-hour connection limit.
+   * @default - `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS`, else 7800 (2 hours 10 minutes)
+   */
+  readonly rowTtlSeconds?: number;
 }
 
 /** Options of `handler()` (`$default`). */
