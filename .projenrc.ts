@@ -75,8 +75,10 @@ const project = new typescript.TypeScriptProject({
     'fast-check@^4.0.0',
     '@types/aws-lambda',
     '@types/ws',
-    '@swc/core',
-    '@swc/jest',
+    // Jest 30 and eslint-import-resolver-typescript 4 pull native resolver bindings for every
+    // platform as optional dependencies; the registry mirror these machines use lacks some, and
+    // `npm ci` then refuses the lock file. These versions are pure JavaScript.
+    'eslint-import-resolver-typescript@~3.6.3',
     'tsx@^4.19.0',
     'typedoc@^0.28.0',
     'typedoc-plugin-markdown@^4.4.0',
@@ -85,6 +87,7 @@ const project = new typescript.TypeScriptProject({
   jestOptions: {
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     passWithNoTests: false,
+    jestVersion: '^29',
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
@@ -104,11 +107,26 @@ const project = new typescript.TypeScriptProject({
   gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
 });
 
-// superjson (and its deps) ship ESM only; swc turns them into CommonJS for jest. Types are
-// checked by the `typecheck` step, not by the jest transform.
+// superjson (and its deps) ship ESM only; ts-jest transpiles them to CommonJS for jest, file by
+// file (isolatedModules). Types are checked by the `typecheck` step, not by the jest transform.
 const jestConfig = project.jest!.config;
 delete jestConfig.preset;
-jestConfig.transform = { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+jestConfig.transform = {
+  '^.+\\.(t|j)sx?$': [
+    'ts-jest',
+    {
+      tsconfig: {
+        allowJs: true,
+        isolatedModules: true,
+        module: 'commonjs',
+        target: 'es2022',
+        esModuleInterop: true,
+        skipLibCheck: true,
+      },
+      diagnostics: false,
+    },
+  ],
+};
 jestConfig.transformIgnorePatterns = ['/node_modules/(?!(superjson|copy-anything|is-what)/)'];
 
 // Package exports: the constructs and the Lambda runtime are separate entry points so that
@@ -147,6 +165,17 @@ project.eslint?.addOverride({
 // `npx cdk-trpc-subscriptions dev <entry>`: the local emulator (lambda/local/cli.ts).
 project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
 
+// After the eslint component, which adds the resolver unpinned (see the devDeps note above).
+project.deps.removeDependency('eslint-import-resolver-typescript');
+project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
+
+// README's first command: the example app end to end on DynamoDB Local and the local gateway.
+project.addTask('demo', {
+  description: 'Run the example app locally with real tRPC clients and check who receives each publish (--store memory: no Java)',
+  exec: 'tsx example/demo.ts',
+  receiveArgs: true,
+});
+
 // `npm run bench` (`npm run bench -- --quick`): the figures of docs/performance.md. Not part of `npm test`.
 project.addTask('bench', {
   description: 'Benchmark: fan-out vs a naive baseline, latency vs tRPC applyWSSHandler, handler cost, units per operation (--quick: short run)',
@@ -173,5 +202,13 @@ project.postCompileTask.spawn(docgen);
 project.testTask.spawn(docgenCheck);
 
 project.testTask.prependSpawn(project.tasks.tryFind('typecheck')!);
+
+// The load test at full size (2,000 clients, 200 publishes, loopback only); `npm test` runs the
+// same module at a reduced size. Figures: docs/security.md.
+project.addTask('test:load', {
+  description: 'Full-size load test through the local gateway (2,000 clients, 200 publishes)',
+  env: { LOAD_FULL: '1' },
+  exec: 'jest --runInBand --testTimeout=900000 test/reliability/load.test.ts',
+});
 
 project.synth();

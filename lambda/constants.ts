@@ -36,6 +36,12 @@ export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 export const DEFAULT_ROW_TTL_SECONDS = MAX_CONNECTION_SECONDS + 10 * 60;
 
 /**
+ * Environment variable overriding how long rows live after their connection opened, in whole
+ * seconds (at least {@link MAX_CONNECTION_SECONDS}); set by the construct's `connectionTtl`.
+ */
+export const ROW_TTL_ENV = 'TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS';
+
+/**
  * API Gateway's maximum WebSocket message size (128 KB).
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-execution-service-websocket-limits-table
  */

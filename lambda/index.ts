@@ -38,3 +38,8 @@ export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type 
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
 export { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
+// Type-level building blocks of the typed filter and publish API, exported so that they are
+// documented (API.md) and nameable in users' code.
+export type * from './core/types';
+export type { AnySubscriptionTypes, ResolverOptions, subscriptionTypes } from './core/resolver';
+export type { RouterOptionsBase } from './core/config';

@@ -99,6 +99,15 @@ export interface TrpcSubscriptionApiProps {
   readonly memorySize?: number;
 
   /**
+   * How long a connection's rows live after it opened before DynamoDB TTL may delete them (the
+   * `expireAt` attribute). `$disconnect` deletes them at once; TTL removes what a lost
+   * `$disconnect` left. At least 2 hours, API Gateway's connection limit, so no live
+   * connection loses its subscriptions.
+   * @default Duration.minutes(130)
+   */
+  readonly connectionTtl?: Duration;
+
+  /**
    * Timeout of each handler. At most 29 seconds, the API Gateway integration timeout.
    * @default Duration.seconds(10)
    */

@@ -20,7 +20,9 @@ import { acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-
 import { PropValidationError } from './prop-validation-error';
 import { readTableSchema, type KeyAttribute } from './table-schema';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
-import { ENDPOINT_ENV, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../lambda/constants';
+import {
+  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+} from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
 const MAX_INTEGRATION_TIMEOUT = Duration.seconds(29);
@@ -123,6 +125,7 @@ export class TrpcSubscriptionApi extends Construct {
     const entry = path.resolve(props.entry);
     const stageName = props.stageName ?? 'prod';
     const timeout = props.timeout ?? Duration.seconds(10);
+    const connectionTtl = props.connectionTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
     const runtime = props.runtime ?? Runtime.NODEJS_24_X;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
@@ -137,6 +140,7 @@ export class TrpcSubscriptionApi extends Construct {
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
+    this.validateConnectionTtl(connectionTtl);
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
@@ -194,6 +198,7 @@ export class TrpcSubscriptionApi extends Construct {
           ...props.environment,
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
+          [ROW_TTL_ENV]: String(connectionTtl.toSeconds()),
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
@@ -346,6 +351,19 @@ export class TrpcSubscriptionApi extends Construct {
     }
     if (!Number.isInteger(memorySize) || memorySize < MIN_MEMORY_MB || memorySize > MAX_MEMORY_MB) {
       throw new PropValidationError('memorySize', `must be an integer from ${MIN_MEMORY_MB} to ${MAX_MEMORY_MB} (MB)`, String(memorySize));
+    }
+  }
+
+  private validateConnectionTtl(connectionTtl: Duration): void {
+    if (connectionTtl.isUnresolved()) {
+      return;
+    }
+    if (connectionTtl.toSeconds() < MAX_CONNECTION_SECONDS) {
+      throw new PropValidationError(
+        'connectionTtl',
+        'must be at least 2 hours (the API Gateway connection limit)',
+        connectionTtl.toHumanString(),
+      );
     }
   }
 

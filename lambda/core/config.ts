@@ -33,7 +33,8 @@ export interface OnErrorOptions<TRouter extends AnyTRPCRouter> {
 /** Called for every error sent to a client or refused connection. */
 export type OnErrorFn<TRouter extends AnyTRPCRouter> = (opts: OnErrorOptions<TRouter>) => void;
 
-interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
+/** Options of `subscriptions.router()` other than `createContext`. */
+export interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
   /** The tRPC router whose subscriptions are served. */
   readonly router: TRouter;
   /**
@@ -41,6 +42,14 @@ interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
    * @default - errors are only logged (server errors) by the handler's logger
    */
   readonly onError?: OnErrorFn<TRouter>;
+  /**
+   * Send the messages of unexpected errors (anything thrown that is not a `TRPCError` with its own
+   * message, e.g. a plain `Error` or a DynamoDB failure) to clients. When false they get
+   * INTERNAL_SERVER_ERROR with the message "Internal server error"; `onError`, the logger and the
+   * router's `errorFormatter` (as `error.cause`) still see the original.
+   * @default - tRPC's `isDev` of the router: true unless `NODE_ENV` is `production`
+   */
+  readonly exposeInternalErrors?: boolean;
 }
 
 /**
@@ -66,6 +75,7 @@ export interface SubscriptionsConfig {
   readonly router: AnyTRPCRouter;
   readonly createContext?: CreateContextFn<AnyTRPCRouter>;
   readonly onError?: OnErrorFn<AnyTRPCRouter>;
+  readonly exposeInternalErrors?: boolean;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
 }

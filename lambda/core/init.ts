@@ -34,6 +34,7 @@ export function initSubscriptions(): Subscriptions {
         router: options.router,
         createContext: options.createContext as SubscriptionsConfig['createContext'],
         onError: options.onError as SubscriptionsConfig['onError'],
+        exposeInternalErrors: options.exposeInternalErrors,
         filters: new Map(),
       };
       return createSubscriptionsBuilder(config) as unknown as SubscriptionsBuilder<TRouter>;

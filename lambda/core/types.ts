@@ -60,7 +60,8 @@ export type OnlyKeys<TSelector, TAllowed extends string> = {
 };
 
 /** Field values of a publish filter; `undefined` is allowed where the field is optional. */
-type FieldValues<T, TKeys extends string> = T extends object ? Pick<T, TKeys & keyof T> : never;
+/** The values of the selected fields of `T`. */
+export type FieldValues<T, TKeys extends string> = T extends object ? Pick<T, TKeys & keyof T> : never;
 
 /**
  * The publish filter for one configured filter: its name and a leading prefix of its fields,

@@ -1,11 +1,11 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { DEFAULT_ROW_TTL_SECONDS } from '../constants';
+import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { WebSocketEvent, WebSocketHandler } from './event';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';
-import { reportError } from '../protocol/errors';
+import { clientVisibleError, reportError } from '../protocol/errors';
 import type { ConnectSnapshot } from '../store/store';
 
 function pickHeaders(
@@ -34,6 +34,23 @@ export function connectSnapshot(event: WebSocketEvent, persistHeaders: readonly 
 }
 
 /**
+ * The rows' lifetime: the option, else the environment, else the default. Anything under the
+ * 2-hour connection limit would let TTL delete the rows of a live connection, so it fails at
+ * start-up (Lambda init), naming the setting and the value.
+ */
+export function resolveRowTtlSeconds(option: number | undefined, env: string | undefined = process.env[ROW_TTL_ENV]): number {
+  const [source, value] = option !== undefined
+    ? ['rowTtlSeconds', option]
+    : env !== undefined && env !== '' ? [ROW_TTL_ENV, Number(env)] : ['default', DEFAULT_ROW_TTL_SECONDS];
+  if (!Number.isInteger(value) || value < MAX_CONNECTION_SECONDS) {
+    throw new Error(
+      `\`${source}\` must be a whole number of seconds of at least ${MAX_CONNECTION_SECONDS} (API Gateway's 2-hour connection limit), got: ${option ?? env}`,
+    );
+  }
+  return value;
+}
+
+/**
  * The `$connect` handler: persists the connection row with what later messages need to build
  * ctx. Without `connectionParams=1` it calls `createContext` now and rejects the upgrade with the
  * error's HTTP status when it throws; with it, ctx is created once the params arrive.
@@ -41,6 +58,7 @@ export function connectSnapshot(event: WebSocketEvent, persistHeaders: readonly 
 export function createConnectHandler(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, options);
   const persistHeaders = options.persistHeaders ?? [];
+  const rowTtlSeconds = resolveRowTtlSeconds(options.rowTtlSeconds);
   return async (event) => {
     const { connectionId } = event.requestContext;
     const connect = connectSnapshot(event, persistHeaders);
@@ -51,14 +69,14 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         reportError(rt, event, error, { type: 'unknown', path: undefined, input: undefined, ctx: undefined });
-        return { statusCode: getHTTPStatusCodeFromError(error), body: error.message };
+        return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
       }
     }
     const connectedAt = event.requestContext.connectedAt ?? Date.now();
     await rt.store().putConnection({
       connectionId,
       connectedAt,
-      expireAt: Math.floor(connectedAt / 1000) + DEFAULT_ROW_TTL_SECONDS,
+      expireAt: Math.floor(connectedAt / 1000) + rowTtlSeconds,
       awaitingConnectionParams,
       connect,
     });

@@ -18,12 +18,18 @@ export function parseConnectionParams(data: unknown, maxBytes: number): Record<s
 
 /**
  * Handles the `{ method: 'connectionParams', data }` frame: stores the params, then creates ctx
- * once to refuse the connection early. Invalid params or a throwing `createContext` send a
- * connection-level error frame and close the connection, as tRPC's ws adapter does.
+ * once to refuse the connection early. Invalid params, a throwing `createContext` or a store
+ * failure send a connection-level error frame and close the connection, as tRPC's ws adapter
+ * does (the client reconnects with backoff).
+ *
+ * The params are accepted once, and only from a connection that announced them on its URL
+ * (`connectionParams=1`), as tRPC's adapter reads them only as the first message: a later frame
+ * must not swap the identity ctx is built from. Such a frame is answered with a PARSE_ERROR
+ * frame (id null), returned for the caller to send, and changes nothing.
  */
 export async function handleConnectionParams(
   rt: Runtime, event: WebSocketEvent, channel: ReplyChannel, data: unknown, maxBytes: number,
-): Promise<void> {
+): Promise<string | undefined> {
   const { connectionId } = event.requestContext;
   const info = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
   let params: Record<string, string> | null;
@@ -31,19 +37,30 @@ export async function handleConnectionParams(
     params = parseConnectionParams(data, maxBytes);
   } catch (cause) {
     await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));
-    return;
+    return undefined;
   }
-  const stored = await rt.store().setConnectionParams(connectionId, params);
-  if (!stored) {
-    rt.logger.warn('connectionParams for a connection that is gone', { connectionId });
-    return;
-  }
-  if (!rt.config.createContext) return;
-  const connection = await rt.store().getConnection(connectionId);
-  if (!connection) return;
   try {
-    await rt.config.createContext({ event, connectionId, connectionParams: params, connect: connection.connect });
+    const before = await rt.store().getConnection(connectionId);
+    if (!before) {
+      rt.logger.warn('connectionParams for a connection that is gone', { connectionId });
+      return undefined;
+    }
+    if (!before.awaitingConnectionParams) {
+      return errorFrame(rt, event, null, new TRPCError({
+        code: 'PARSE_ERROR',
+        message: 'Unexpected connectionParams: they are accepted once, as the first message of a connection opened with connectionParams=1',
+      }), info);
+    }
+    // The read above answers the common cases with a clear message; this conditional write is
+    // what makes "accepted once" hold when two such frames are handled at the same moment.
+    if (!(await rt.store().setConnectionParams(connectionId, params))) {
+      rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
+      return undefined;
+    }
+    if (!rt.config.createContext) return undefined;
+    await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect });
   } catch (cause) {
     await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));
   }
+  return undefined;
 }

@@ -10,10 +10,13 @@ import { createRuntime, type Runtime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';
 import { invocationScope } from '../core/invocation';
 import { defaultManagementClientFactory, resolveEndpoint, type ManagementAccess } from '../management/client';
-import { decodeFrame, frameText, isConnectionParamsMessage, rawRequestId } from '../protocol/decode';
+import { decodeFrame, frameText, isConnectionParamsMessage, isReplyableId, rawRequestId } from '../protocol/decode';
 import { errorFrame } from '../protocol/errors';
 
 const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
+
+/** Default of {@link MessageHandlerOptions.maxBatchSize}. */
+export const DEFAULT_MAX_BATCH_SIZE = 100;
 
 function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): ManagementAccess | undefined {
   const endpoint = resolveEndpoint(options.endpoint, event);
@@ -25,10 +28,21 @@ async function handleMessage(
   rt: Runtime, options: MessageHandlerOptions, event: WebSocketEvent, channel: ReplyChannel, value: unknown,
 ): Promise<WebSocketResult> {
   if (isConnectionParamsMessage(value)) {
-    await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
-    return { statusCode: 200 };
+    const refusal = await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
+    return deliverFrames(rt, channel, refusal === undefined ? [] : [refusal]);
   }
   const raws = Array.isArray(value) ? value : [value];
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  if (raws.length > maxBatchSize) {
+    // Each request of a batch costs a PostToConnection and its store writes: refuse the whole
+    // frame with one error rather than answer (or run) thousands of requests.
+    return deliverFrames(rt, channel, [
+      errorFrame(rt, event, null, new TRPCError({
+        code: 'PAYLOAD_TOO_LARGE',
+        message: `A frame may carry at most ${maxBatchSize} requests, got ${raws.length}`,
+      }), NO_ERROR_INFO),
+    ]);
+  }
   const transformer = rt.router._def._config.transformer;
   let context: Promise<RequestContext> | undefined;
   const scope: RequestScope = {
@@ -43,6 +57,7 @@ async function handleMessage(
     let message: TRPCClientOutgoingMessage;
     try {
       message = parseTRPCMessage(raw, transformer);
+      if (message.id !== null && !isReplyableId(message.id)) throw new Error('Invalid request id: not a finite number');
     } catch (cause) {
       return errorFrame(rt, event, rawRequestId(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Invalid tRPC message', cause }), NO_ERROR_INFO);
     }

@@ -25,6 +25,12 @@ export interface ConnectHandlerOptions extends BaseHandlerOptions {
    * @default []
    */
   readonly persistHeaders?: readonly string[];
+  /**
+   * How long the rows of a connection live after it opened (TTL `expireAt`), in whole seconds;
+   * at least 7200, API Gateway's 2-hour connection limit.
+   * @default - `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS`, else 7800 (2 hours 10 minutes)
+   */
+  readonly rowTtlSeconds?: number;
 }
 
 /** Options of `handler()` (`$default`). */
@@ -50,6 +56,15 @@ export interface MessageHandlerOptions extends BaseHandlerOptions {
    * @default 4096
    */
   readonly maxConnectionParamsBytes?: number;
+  /**
+   * Most requests accepted in one frame (a JSON array batch). A longer batch is refused with one
+   * PAYLOAD_TOO_LARGE error frame (id null) and none of its requests runs: each request costs
+   * store writes and, beyond the first, a PostToConnection call. The client batches the requests
+   * of one tick, and every active subscription when it resubscribes after a reconnect, so keep
+   * this above the subscriptions a client holds at once.
+   * @default 100
+   */
+  readonly maxBatchSize?: number;
 }
 
 /** Options of `disconnect()` (`$disconnect`). */

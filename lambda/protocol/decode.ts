@@ -29,9 +29,17 @@ export function isConnectionParamsMessage(value: unknown): value is { method: 'c
   return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { method?: unknown }).method === 'connectionParams';
 }
 
+/**
+ * True for an id a reply can carry back: JSON has no Infinity (`1e400` parses to it and is written
+ * back as `null`), so such an id could never be matched by the client nor used for a subscription.
+ */
+export function isReplyableId(id: unknown): id is string | number {
+  return typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
 /** The request id of a raw message if it has a usable one (for an error frame), else null. */
 export function rawRequestId(raw: unknown): string | number | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const id = (raw as { id?: unknown }).id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
+  return isReplyableId(id) ? id : null;
 }

@@ -2,7 +2,7 @@ import {
   getTRPCErrorFromUnknown,
   getTRPCErrorShape,
   transformTRPCResponse,
-  type TRPCError,
+  TRPCError,
   type TRPCProcedureType,
 } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPCErrorShape } from '@trpc/server/rpc';
@@ -25,6 +25,32 @@ const FALLBACK_ERROR_SHAPE: TRPCErrorShape = {
   data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 },
 };
 
+/** The message clients get in place of an unexpected error's own message. */
+export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
+
+/**
+ * True when `error` is an unexpected failure whose message came from what was thrown (a plain
+ * `Error`, a store or SDK error wrapped by tRPC as INTERNAL_SERVER_ERROR): such messages describe
+ * internals (table names, SQL, hosts) and are not meant for clients. A `TRPCError` thrown on
+ * purpose with its own message is not concerned.
+ */
+function isUnexpectedError(error: TRPCError): boolean {
+  return error.code === 'INTERNAL_SERVER_ERROR' && error.cause !== undefined && error.message === error.cause.message;
+}
+
+/**
+ * The error as clients may see it: unexpected errors keep their code but get a generic message,
+ * unless `exposeInternalErrors` (default: tRPC's `isDev`, i.e. `NODE_ENV !== 'production'`).
+ * The original stays available to the router's `errorFormatter` as `error.cause`.
+ */
+export function clientVisibleError(rt: Runtime, error: TRPCError): TRPCError {
+  const expose = rt.config.exposeInternalErrors ?? rt.router._def._config.isDev;
+  if (expose || !isUnexpectedError(error)) return error;
+  const masked = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_ERROR_MESSAGE, cause: error });
+  masked.stack = undefined;
+  return masked;
+}
+
 /** Sends an error to `onError` (never throwing) and logs server errors. */
 export function reportError(rt: Runtime, event: WebSocketEvent, error: TRPCError, info: ErrorInfo): void {
   if (error.code === 'INTERNAL_SERVER_ERROR') {
@@ -42,7 +68,8 @@ export function reportError(rt: Runtime, event: WebSocketEvent, error: TRPCError
 
 /**
  * Turns any failure into the error frame for a request: `getTRPCErrorFromUnknown` -> `onError`
- * -> `getTRPCErrorShape` (the router's `errorFormatter`, stack only when `isDev`) -> transformer.
+ * -> {@link clientVisibleError} -> `getTRPCErrorShape` (the router's `errorFormatter`, stack only
+ * when `isDev`) -> transformer.
  */
 export function errorFrame(
   rt: Runtime, event: WebSocketEvent, id: RequestId | null, cause: unknown, info: ErrorInfo, jsonrpc?: '2.0',
@@ -52,7 +79,7 @@ export function errorFrame(
   const config = rt.router._def._config;
   let shape: TRPCErrorShape;
   try {
-    shape = getTRPCErrorShape({ config, error, type: info.type, path: info.path, input: info.input, ctx: info.ctx });
+    shape = getTRPCErrorShape({ config, error: clientVisibleError(rt, error), type: info.type, path: info.path, input: info.input, ctx: info.ctx });
   } catch (formatError) {
     rt.logger.error('errorFormatter threw', { error: formatError });
     shape = FALLBACK_ERROR_SHAPE;

@@ -183,9 +183,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
           TableName: this.tableName,
           Key: toItem(keyAttributes(connectionKey(connectionId))),
           UpdateExpression: 'SET #params = :params, #awaiting = :false',
-          ConditionExpression: 'attribute_exists(#pk)',
+          // Accepted once: the check and the write are one atomic request.
+          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
           ExpressionAttributeNames: { '#params': 'connectionParams', '#awaiting': 'awaitingConnectionParams', '#pk': PARTITION_KEY },
-          ExpressionAttributeValues: toItem({ ':params': params, ':false': false }),
+          ExpressionAttributeValues: toItem({ ':params': params, ':false': false, ':true': true }),
           ReturnConsumedCapacity: this.returnConsumedCapacity,
         }),
       );

@@ -66,7 +66,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
     },
     async setConnectionParams(connectionId, params) {
       const state = connections.get(connectionId);
-      if (!state) return false;
+      if (!state || !state.record.awaitingConnectionParams) return false;
       state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
       return true;
     },

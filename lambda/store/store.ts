@@ -99,8 +99,10 @@ export interface SubscriptionStore {
   /** Read a connection (strongly consistent). */
   getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
   /**
-   * Store the tRPC `connectionParams` of a connection and clear `awaitingConnectionParams`.
-   * @returns false when the connection row does not exist
+   * Store the tRPC `connectionParams` of a connection and clear `awaitingConnectionParams`, in one
+   * conditional write that succeeds only while `awaitingConnectionParams` is true: params are
+   * accepted once, even when two frames carrying them are handled at the same moment.
+   * @returns false when the connection row does not exist or its params were already stored
    */
   setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
   /**

@@ -15,6 +15,9 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_SECRET_ACCESS_KEY = 'local';
   // Nothing in the tests may reach a real AWS endpoint or the instance metadata service.
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  // The SDK warns once per process that its 2027 releases need Node 22 (Lambdas run 22/24);
+  // in tests it only buries the output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const dynamodb = await startDynamoDBLocal();
   globalThis.__DYNAMODB_LOCAL__ = dynamodb;
   process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;

@@ -52,6 +52,15 @@ describe('synth-time errors name the prop and the value', () => {
       .toThrow(`\`memorySize\` must be an integer from 128 to 10240 (MB), got: ${memorySize}`);
   });
 
+  test('GIVEN a connectionTtl under 2 hours WHEN constructed THEN it throws', () => {
+    expect(() => build({ connectionTtl: Duration.minutes(30) }))
+      .toThrow('`connectionTtl` must be at least 2 hours (the API Gateway connection limit), got: 30 minutes');
+  });
+
+  test('GIVEN a connectionTtl of exactly 2 hours WHEN constructed THEN it is accepted', () => {
+    expect(() => build({ connectionTtl: Duration.hours(2) })).not.toThrow();
+  });
+
   test('GIVEN a timeout over 29 seconds WHEN constructed THEN it throws', () => {
     expect(() => build({ timeout: Duration.minutes(1) }))
       .toThrow('`timeout` must be at most 29 seconds (the API Gateway integration timeout), got: 1 minute');

@@ -9,7 +9,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { HANDLERS_ENTRY, appWithoutBundling, executeApiArn, logicalId, realtimeStack } from './helpers';
-import { ENDPOINT_ENV, TABLE_NAME_ENV } from '../../lambda/constants';
+import { ENDPOINT_ENV, ROW_TTL_ENV, TABLE_NAME_ENV } from '../../lambda/constants';
 import { TrpcSubscriptionApi } from '../../src';
 
 const HANDLER_TABLE_ACTIONS = [
@@ -304,10 +304,19 @@ describe('handlers', () => {
             NODE_OPTIONS: '--enable-source-maps',
             [TABLE_NAME_ENV]: { Ref: logicalId(stack, realtime.table as TableV2) },
             [ENDPOINT_ENV]: endpoint,
+            [ROW_TTL_ENV]: '7800',
           },
         },
       });
     }
+  });
+
+  test('GIVEN connectionTtl WHEN synthesised THEN the handlers get it in whole seconds', () => {
+    const { template } = realtimeStack({ connectionTtl: Duration.hours(3) });
+
+    template().resourcePropertiesCountIs('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ [ROW_TTL_ENV]: '10800' }) },
+    }, 3);
   });
 
   test('GIVEN defaults WHEN synthesised THEN the three functions share one code asset', () => {

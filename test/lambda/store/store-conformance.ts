@@ -110,8 +110,34 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           awaitingConnectionParams: false,
           connectionParams: { token: 't', empty: '' },
         });
+        expect((await store.getConnection(id))?.connectionParams).toEqual({ token: 't', empty: '' });
+      });
+
+      test('stores null connectionParams', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: true }));
         await expect(store.setConnectionParams(id, null)).resolves.toBe(true);
         expect((await store.getConnection(id))?.connectionParams).toBeNull();
+      });
+
+      test('connectionParams are accepted once: a second or concurrent write is refused and changes nothing', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: true }));
+        const outcomes = await Promise.all([
+          store.setConnectionParams(id, { userId: 'alice' }),
+          store.setConnectionParams(id, { userId: 'mallory' }),
+        ]);
+        expect(outcomes.filter(Boolean)).toHaveLength(1);
+        const winner = outcomes[0] ? 'alice' : 'mallory';
+        await expect(store.setConnectionParams(id, { userId: 'eve' })).resolves.toBe(false);
+        expect((await store.getConnection(id))?.connectionParams).toEqual({ userId: winner });
+      });
+
+      test('connectionParams of a connection that did not announce them are refused', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: false }));
+        await expect(store.setConnectionParams(id, { userId: 'mallory' })).resolves.toBe(false);
+        expect((await store.getConnection(id))?.connectionParams).toBeUndefined();
       });
 
       test('setConnectionParams of an unknown connection returns false and creates nothing', async () => {

@@ -1,0 +1,142 @@
+import { appSubscriptions, type ChatMessage } from '../../example/app-router';
+import { dynamodb, memory, type SubscriptionStore } from '../../lambda';
+import { scanRows } from './support/dynamo';
+import { quietLogger } from './support/env';
+import { silentLogger, startLocalGateway, type LocalGateway, type ManagementFault, type ManagementRequest } from '../../lambda/local';
+import { connectEvent, messageEvent } from '../lambda/support/events';
+import { connectClient, waitFor } from '../lambda/support/harness';
+import { createTestTable, type TestTable } from '../setup/dynamodb';
+
+/**
+ * Management API faults (429, 410, 413, 500) from the local gateway's `faults` hook, with real
+ * `@trpc/client` clients: retries, cleanup, reporting, and one bad connection never affects the
+ * others. Also the lost `$disconnect`: rows of a connection the gateway no longer has are removed
+ * by the next publish (410).
+ */
+let table: TestTable;
+let gateway: LocalGateway;
+let store: SubscriptionStore;
+let faults: (request: ManagementRequest) => ManagementFault | undefined;
+const logger = quietLogger();
+const closers: Array<() => void> = [];
+
+beforeAll(async () => {
+  table = await createTestTable('mgmt');
+});
+afterAll(() => table.client.destroy());
+beforeEach(async () => {
+  faults = () => undefined;
+  logger.entries.length = 0;
+  store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
+  gateway = await startLocalGateway({
+    handlers: {
+      connect: appSubscriptions.connect({ store, logger }),
+      handler: appSubscriptions.handler({ store, logger }),
+      disconnect: appSubscriptions.disconnect({ store, logger }),
+    },
+    faults: (request) => faults(request),
+    logger: silentLogger,
+  });
+});
+afterEach(async () => {
+  closers.splice(0).forEach((close) => close());
+  await gateway.close();
+});
+
+/** Connects `count` real clients to room `r`; resolves once all are started; returns their inboxes and ids. */
+async function subscribers(count: number): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
+  const inboxes: string[][] = [];
+  const before = new Set(gateway.connections());
+  for (let i = 0; i < count; i++) {
+    const { client, close } = connectClient(gateway.url, { userId: `u${i}` });
+    closers.push(close);
+    const inbox: string[] = [];
+    inboxes.push(inbox);
+    await new Promise<void>((resolve) => {
+      client.onMessage.subscribe({ room: 'r' }, { onStarted: () => resolve(), onData: (m: ChatMessage) => inbox.push(m.text) });
+    });
+  }
+  // Connection ids in connect order (the gateway lists open connections in insertion order).
+  return { inboxes, connectionIds: gateway.connections().filter((id) => !before.has(id)) };
+}
+
+function publish(text: string, retry = { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 }) {
+  return appSubscriptions.publisher({ endpoint: gateway.endpoint, store, logger, retry })
+    .routes.onMessage.publish({ data: { text, at: new Date(0), from: 's' }, filter: { name: 'byRoom', input: { room: 'r' } } });
+}
+
+const fault = (status: number, errorType: string): ManagementFault => ({ status, errorType });
+
+test('429 twice on one connection: retried, delivered once; the others are served normally', async () => {
+  const { inboxes, connectionIds } = await subscribers(3);
+  const posts = new Map<string, number>();
+  faults = ({ method, connectionId }) => {
+    if (method !== 'POST') return undefined;
+    posts.set(connectionId, (posts.get(connectionId) ?? 0) + 1);
+    return connectionId === connectionIds[1] && posts.get(connectionId)! <= 2 ? fault(429, 'LimitExceededException') : undefined;
+  };
+  expect(await publish('hello')).toEqual({ matched: 3, delivered: 3, gone: 0, failed: 0, failures: [] });
+  await waitFor(() => inboxes.every((inbox) => inbox.length === 1));
+  expect(inboxes).toEqual([['hello'], ['hello'], ['hello']]);
+  expect(posts.get(connectionIds[1])).toBe(3);
+});
+
+test('429 forever, 413 and 500 on three connections: each reported once, with attempts; the fourth delivered', async () => {
+  const { inboxes, connectionIds } = await subscribers(4);
+  const [throttled, tooLarge, broken] = connectionIds;
+  faults = ({ method, connectionId }) => {
+    if (method !== 'POST') return undefined;
+    if (connectionId === throttled) return fault(429, 'LimitExceededException');
+    if (connectionId === tooLarge) return fault(413, 'PayloadTooLargeException');
+    if (connectionId === broken) return fault(500, 'InternalServerErrorException');
+    return undefined;
+  };
+  const result = await publish('hello');
+  expect(result).toMatchObject({ matched: 4, delivered: 1, gone: 0, failed: 3 });
+  expect(result.failures.map((f) => [f.connectionId, f.statusCode, f.attempts]).sort()).toEqual(
+    [[throttled, 429, 4], [tooLarge, 413, 1], [broken, 500, 1]].sort(),
+  );
+  await waitFor(() => inboxes[3].length === 1);
+  expect(logger.entries.filter((entry) => entry.message === 'publish could not be delivered')).toHaveLength(3);
+  // Failures other than 410 do not remove anything: those clients are still subscribed.
+  faults = () => undefined;
+  expect(await publish('again')).toMatchObject({ matched: 4, delivered: 4 });
+});
+
+test('410 from the API: that connection\'s rows are removed, counted gone; the others are served', async () => {
+  const { inboxes, connectionIds } = await subscribers(3);
+  faults = ({ method, connectionId }) => (method === 'POST' && connectionId === connectionIds[0] ? fault(410, 'GoneException') : undefined);
+  expect(await publish('hello')).toMatchObject({ matched: 3, delivered: 2, gone: 1, failed: 0 });
+  const rows = await scanRows(table.client, table.tableName);
+  expect(rows.filter((row) => row.connectionId === connectionIds[0])).toEqual([]);
+  await waitFor(() => inboxes[1].length === 1 && inboxes[2].length === 1);
+  expect(await publish('again')).toMatchObject({ matched: 2, delivered: 2 });
+});
+
+test('lost $disconnect: rows of a connection the gateway never closed properly are removed by the next publish (410)', async () => {
+  const { inboxes } = await subscribers(1);
+  // A connection that went away without $disconnect: its rows exist, the gateway does not know it.
+  const ghost = 'ghost-connection-id=';
+  await appSubscriptions.connect({ store, logger })(connectEvent(ghost));
+  const started = await appSubscriptions.handler({ store, logger, endpoint: gateway.endpoint })(
+    messageEvent(ghost, { id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room: 'r' } } } }),
+  );
+  expect(started.body).toBe('{"id":1,"result":{"type":"started"}}');
+  expect((await scanRows(table.client, table.tableName)).filter((row) => row.connectionId === ghost).length).toBeGreaterThan(2);
+
+  expect(await publish('hello')).toMatchObject({ matched: 2, delivered: 1, gone: 1, failed: 0 });
+  expect((await scanRows(table.client, table.tableName)).filter((row) => row.connectionId === ghost)).toEqual([]);
+  await waitFor(() => inboxes[0].length === 1);
+  expect(await publish('again')).toMatchObject({ matched: 1, delivered: 1, gone: 0 });
+});
+
+test('a reply that meets 410 (client left mid-batch) removes the connection instead of failing the invocation', async () => {
+  const memoryStore = memory();
+  const connectionId = 'left-mid-batch';
+  await appSubscriptions.connect({ store: memoryStore, logger })(connectEvent(connectionId));
+  faults = ({ connectionId: id }) => (id === connectionId ? fault(410, 'GoneException') : undefined);
+  const batch = [1, 2].map((id) => ({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: 'r' } } } }));
+  const result = await appSubscriptions.handler({ store: memoryStore, logger, endpoint: gateway.endpoint })(messageEvent(connectionId, batch));
+  expect(result).toEqual({ statusCode: 200 });
+  expect(await memoryStore.getConnection(connectionId)).toBeUndefined();
+});
