@@ -1,13 +1,12 @@
 /**
  * Imported first by run.ts, before any SDK client or router exists: DynamoDB Local and the local
- * gateway accept any credentials, and Lambdas run as production (no stacks in error frames).
+ * gateway accept any credentials, Lambdas run as production (no stacks in error frames), and no
+ * variable of the caller's shell changes what the handlers do.
  */
+import { ENDPOINT_ENV, ROW_TTL_ENV, STORE_ENV, TABLE_NAME_ENV } from '../../lambda/constants';
+
 process.env.AWS_REGION = 'local';
 process.env.AWS_ACCESS_KEY_ID = 'local';
 process.env.AWS_SECRET_ACCESS_KEY = 'local';
 process.env.NODE_ENV = 'production';
-delete process.env.TRPC_SUBSCRIPTIONS_ENDPOINT;
-delete process.env.TRPC_SUBSCRIPTIONS_TABLE_NAME;
-delete process.env.AWS_PROFILE;
-
-export {};
+for (const name of [ENDPOINT_ENV, TABLE_NAME_ENV, ROW_TTL_ENV, STORE_ENV, 'AWS_PROFILE', 'AWS_SESSION_TOKEN']) delete process.env[name];
