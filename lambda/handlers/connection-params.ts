@@ -57,8 +57,8 @@ export async function handleConnectionParams(
       rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
       return undefined;
     }
-    if (!rt.config.createContext) return undefined;
-    await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect });
+    await rt.config.createContext?.({ event, connectionId, connectionParams: params, connect: before.connect });
+    rt.connections.remember({ ...before, connectionParams: params, awaitingConnectionParams: false });
   } catch (cause) {
     await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));
   }

@@ -16,6 +16,8 @@ export interface RequestContext {
  * connection across Lambda invocations, so a request may run before its params.
  */
 export async function waitForConnection(rt: Runtime, connectionId: string, timeoutMs: number): Promise<ConnectionRecord> {
+  const cached = rt.connections.get(connectionId);
+  if (cached) return cached;
   const deadline = Date.now() + timeoutMs;
   let delayMs = 20;
   for (;;) {
@@ -26,7 +28,10 @@ export async function waitForConnection(rt: Runtime, connectionId: string, timeo
         message: `Connection ${connectionId} is not registered (closed, or $connect was not handled)`,
       });
     }
-    if (!connection.awaitingConnectionParams) return connection;
+    if (!connection.awaitingConnectionParams) {
+      rt.connections.remember(connection);
+      return connection;
+    }
     const remaining = deadline - Date.now();
     if (remaining <= 0) {
       throw new TRPCError({

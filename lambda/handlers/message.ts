@@ -72,7 +72,7 @@ async function handleMessage(
  * A publisher used during the invocation (e.g. in a mutation) uses its store and Management API client.
  */
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
-  const rt = createRuntime(config, options);
+  const rt = createRuntime(config, options, options.connectionCacheSize ?? 1000);
   return async (event) => {
     const frame = decodeFrame(frameText(event));
     if (frame.kind === 'ping') return { statusCode: 200, body: 'PONG' };

@@ -52,6 +52,14 @@ export interface MessageHandlerOptions extends BaseHandlerOptions {
    */
   readonly connectionParamsTimeoutMs?: number;
   /**
+   * Connection rows a warm instance keeps once their `connectionParams` are settled, so that a
+   * request costs one DynamoDB round trip (and read) less. Settled rows never change; a cached
+   * row of a gone connection cannot create rows (the subscribe transaction checks the
+   * connection). 0 reads the row for every request.
+   * @default 1000
+   */
+  readonly connectionCacheSize?: number;
+  /**
    * Largest accepted `connectionParams` (JSON), in bytes.
    * @default 4096
    */

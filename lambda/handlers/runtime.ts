@@ -1,4 +1,5 @@
 import type { AnyTRPCRouter } from '@trpc/server';
+import { ConnectionCache } from './connection-cache';
 import type { BaseHandlerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import { getDefaultStore } from '../core/default-store';
@@ -12,15 +13,18 @@ export interface Runtime {
   readonly logger: Logger;
   /** The store (created on first use when it is the default). */
   store(): SubscriptionStore;
+  /** Settled connection rows this instance has read (disabled unless the handler sizes it). */
+  readonly connections: ConnectionCache;
 }
 
 /** Combines the builder's config with a handler's options. @internal */
-export function createRuntime(config: SubscriptionsConfig, options: BaseHandlerOptions): Runtime {
+export function createRuntime(config: SubscriptionsConfig, options: BaseHandlerOptions, connectionCacheSize = 0): Runtime {
   const explicit = options.store ?? config.store;
   return {
     config,
     router: config.router,
     logger: options.logger ?? defaultLogger,
     store: () => explicit ?? getDefaultStore(),
+    connections: new ConnectionCache(connectionCacheSize),
   };
 }
