@@ -11,10 +11,10 @@ export interface Runtime {
   readonly config: SubscriptionsConfig;
   readonly router: AnyTRPCRouter;
   readonly logger: Logger;
-  /** The store (created on first use when it is the default). */
-  store(): SubscriptionStore;
   /** Settled connection rows this instance has read (disabled unless the handler sizes it). */
   readonly connections: ConnectionCache;
+  /** The store (created on first use when it is the default). */
+  store(): SubscriptionStore;
 }
 
 /** Combines the builder's config with a handler's options. @internal */
