@@ -1,9 +1,8 @@
 /**
  * The persistence contract between the handlers, the publisher and a store implementation
  * (`dynamodb()` for production, `memory()` for users' unit tests). Both implementations must
- * behave identically; the shared suites in `test/lambda/store/store-conformance.ts` and
- * `test/lambda/support/store-contract.ts` run against each. Keys and encoding: ./keys.ts and
- * docs/table-design.md.
+ * behave identically; the shared suite in `test/lambda/store/store-conformance.ts` runs against
+ * each. Keys and encoding: ./keys.ts and docs/table-design.md.
  */
 
 /** A tRPC request id as the client sent it (the client uses a counter; strings are allowed). */

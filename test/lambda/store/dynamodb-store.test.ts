@@ -12,7 +12,6 @@ import { TABLE_NAME_ENV } from '../../../lambda/constants';
 import { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions } from '../../../lambda/store/dynamodb';
 import type { SubscriptionStore } from '../../../lambda/store/store';
 import { createTestTable, type TestTable } from '../../setup/dynamodb';
-import { describeStoreContract } from '../support/store-contract';
 
 async function scanRows(table: TestTable): Promise<Record<string, unknown>[]> {
   const rows: Record<string, unknown>[] = [];
@@ -33,15 +32,6 @@ describeStoreConformance('dynamodb', async () => {
     dispose: () => table.client.destroy(),
   };
 });
-
-// The runtime's own contract cases (test/lambda/support/store-contract.ts) hold for dynamodb() too.
-const contractClients: DynamoDBClient[] = [];
-describeStoreContract('dynamodb()', async () => {
-  const table = await createTestTable('contract');
-  contractClients.push(table.client);
-  return dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
-});
-afterAll(() => contractClients.forEach((client) => client.destroy()));
 
 describe('dynamodb store', () => {
   let table: TestTable;
