@@ -17,6 +17,7 @@ import { buildMessageEvent, type ConnectionFacts } from '../../lambda/local/even
 import type { Budget } from '../run';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
+import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
 import { fmt, kb, median, quantile, table } from '../support/stats';
 
 const ROOT = join(__dirname, '..', '..');
@@ -210,15 +211,7 @@ async function publishCpu(subscribers: number, repetitions: number): Promise<Han
   const store = memory({ pageSize: 1000 });
   for (let i = 0; i < subscribers; i++) {
     const connectionId = `conn-${String(i).padStart(11, '0')}=`;
-    const expireAt = Math.floor(Date.now() / 1000) + 7800;
-    await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
-    await store.addSubscription({
-      connectionId,
-      subscriptionId: 1,
-      path: 'onMessage',
-      expireAt: Math.floor(Date.now() / 1000) + 7800,
-      filters: [{ name: 'byRoom', values: ['room'] }, { name: 'byUserAndRoom', values: ['anon', 'room'] }],
-    });
+    await seedRoomSubscriber(store, connectionId, 'room');
   }
   const publisher = appSubscriptions.publisher({ endpoint: 'http://127.0.0.1:9/prod', store, managementClient: () => management, logger: silentLogger });
   const cpuSamples: number[] = [];
@@ -248,11 +241,7 @@ async function pingThroughGateway(env: BenchEnv, pings: number): Promise<Handler
   const store = dynamodb({ tableName, dynamoDBClient: client });
   let managementCalls = 0;
   const gateway = await startLocalGateway({
-    handlers: {
-      connect: appSubscriptions.connect({ store, logger: env.logger }),
-      handler: appSubscriptions.handler({ store, logger: env.logger }),
-      disconnect: appSubscriptions.disconnect({ store, logger: env.logger }),
-    },
+    handlers: exampleHandlers(store, env.logger),
     logger: silentLogger,
     faults: () => {
       managementCalls++;

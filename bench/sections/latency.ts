@@ -12,6 +12,7 @@ import { dynamodb, memory, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import type { Budget } from '../run';
 import type { BenchEnv } from '../support/env';
+import { exampleHandlers } from '../support/example-app';
 import { fmt, quantile, ratio, table } from '../support/stats';
 import { startFloorServer } from '../support/trpc-floor';
 
@@ -72,11 +73,7 @@ async function sample(name: string, server: Server, samples: number): Promise<La
 
 async function libraryServer(env: BenchEnv, store: SubscriptionStore): Promise<Server> {
   const gateway = await startLocalGateway({
-    handlers: {
-      connect: appSubscriptions.connect({ store, logger: env.logger }),
-      handler: appSubscriptions.handler({ store, logger: env.logger }),
-      disconnect: appSubscriptions.disconnect({ store, logger: env.logger }),
-    },
+    handlers: exampleHandlers(store, env.logger),
     logger: silentLogger,
   });
   const publisher = appSubscriptions.publisher({ endpoint: gateway.endpoint, store, logger: env.logger });

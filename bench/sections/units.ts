@@ -5,12 +5,12 @@
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { WebSocket } from 'ws';
-import { appSubscriptions } from '../../example/app-router';
 import { dynamodb } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { apiGatewayStyleId } from '../../lambda/local/ids';
 import { meterDynamoDB, type MeterReading } from '../support/dynamodb-meter';
 import { runBounded, type BenchEnv } from '../support/env';
+import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
 import { fmt, table } from '../support/stats';
 
 export interface UnitsRow {
@@ -51,13 +51,12 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
   await createSubscriptionTable({ client, tableName });
   const store = dynamodb({ tableName, dynamoDBClient: client });
   let disconnected: () => void = () => undefined;
-  const disconnect = appSubscriptions.disconnect({ store, logger: env.logger });
+  const handlers = exampleHandlers(store, env.logger);
   const gateway = await startLocalGateway({
     handlers: {
-      connect: appSubscriptions.connect({ store, logger: env.logger }),
-      handler: appSubscriptions.handler({ store, logger: env.logger }),
-      disconnect: async (event: Parameters<typeof disconnect>[0]) => {
-        const result = await disconnect(event);
+      ...handlers,
+      disconnect: async (event, context, callback) => {
+        const result = await handlers.disconnect(event, context, callback);
         disconnected();
         return result;
       },
@@ -116,15 +115,7 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
   for (const n of counts) {
     await runBounded(n - written, 64, async () => {
       const connectionId = apiGatewayStyleId();
-      const expireAt = Math.floor(Date.now() / 1000) + 7800;
-      await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
-      await store.addSubscription({
-        connectionId,
-        subscriptionId: 1,
-        path: 'onMessage',
-        expireAt,
-        filters: [{ name: 'byRoom', values: ['room-1000'] }, { name: 'byUserAndRoom', values: ['anon', 'room-1000'] }],
-      });
+      await seedRoomSubscriber(store, connectionId, 'room-1000');
     });
     written = n;
     if (indexRowBytes === 0) {

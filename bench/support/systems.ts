@@ -6,6 +6,7 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { meterDynamoDB, type DynamoDBMeter } from './dynamodb-meter';
 import { runBounded, type BenchEnv } from './env';
+import { exampleHandlers, seedRoomSubscriber } from './example-app';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from '../../lambda/local';
@@ -63,11 +64,7 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
   if (name === 'library') {
     await createSubscriptionTable({ client, tableName });
     store = dynamodb({ tableName, dynamoDBClient: client });
-    handlers = {
-      connect: appSubscriptions.connect({ store, logger: env.logger }),
-      handler: appSubscriptions.handler({ store, logger: env.logger }),
-      disconnect: appSubscriptions.disconnect({ store, logger: env.logger }),
-    };
+    handlers = exampleHandlers(store, env.logger);
   } else {
     await createNaiveTable(client, tableName);
     handlers = naiveHandlers(client, tableName);
@@ -98,17 +95,7 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
       if (store) {
         const libraryStore = store;
         await runBounded(count, 64, async (i) => {
-          const connectionId = apiGatewayStyleId();
-          const value = room(start + i);
-          await libraryStore.putConnection({ connectionId, connectedAt: Date.now(), expireAt: Math.floor(Date.now() / 1000) + 7800, awaitingConnectionParams: false, connect: { sourceIp: '127.0.0.1' } });
-          // The filter entries the example's onMessage filters give a subscriber with ctx.userId 'anon'.
-          await libraryStore.addSubscription({
-            connectionId,
-            subscriptionId: 1,
-            path: PATH,
-            expireAt: Math.floor(Date.now() / 1000) + 7800,
-            filters: [{ name: 'byRoom', values: [value] }, { name: 'byUserAndRoom', values: ['anon', value] }],
-          });
+          await seedRoomSubscriber(libraryStore, apiGatewayStyleId(), room(start + i));
         });
       } else {
         const batches = Math.ceil(count / 25);
