@@ -4,9 +4,10 @@ import type { ConnectionRecord } from '../store/store';
  * Connection rows a warm Lambda instance has already read, so that the requests of a connection
  * cost one store round trip (the subscribe transaction) instead of two.
  *
- * Only settled rows are kept (`awaitingConnectionParams` false): from then on a row never
- * changes until it is deleted. A stale entry of a deleted connection is harmless: the subscribe
- * transaction's ConditionCheck on the connection row refuses it ('connection-gone'), and
+ * Only settled rows are kept (`awaitingConnectionParams` false): from then on the record never
+ * changes until it is deleted (the row's subscription count does, but it is not part of it).
+ * A stale entry of a deleted connection is harmless: the subscribe transaction's conditional
+ * update of the connection row refuses it ('connection-gone'), and
  * queries or mutations of a connection that API Gateway still routes are legitimate.
  * Least recently used entries are evicted beyond `maxEntries`; expired rows are never returned.
  */

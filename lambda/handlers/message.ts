@@ -18,6 +18,18 @@ const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx:
 /** Default of {@link MessageHandlerOptions.maxBatchSize}. */
 export const DEFAULT_MAX_BATCH_SIZE = 100;
 
+/** Default of {@link MessageHandlerOptions.maxSubscriptionsPerConnection}. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+
+/** @throws RangeError naming the option unless it is a positive integer */
+function resolveMaxSubscriptionsPerConnection(option: number | undefined): number {
+  const value = option ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`\`maxSubscriptionsPerConnection\` must be a positive integer, got: ${String(option)}`);
+  }
+  return value;
+}
+
 function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): ManagementAccess | undefined {
   const endpoint = resolveEndpoint(options.endpoint, event);
   if (!endpoint) return undefined;
@@ -25,7 +37,7 @@ function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): M
 }
 
 async function handleMessage(
-  rt: Runtime, options: MessageHandlerOptions, event: WebSocketEvent, channel: ReplyChannel, value: unknown,
+  rt: Runtime, options: MessageHandlerOptions, maxSubscriptionsPerConnection: number, event: WebSocketEvent, channel: ReplyChannel, value: unknown,
 ): Promise<WebSocketResult> {
   if (isConnectionParamsMessage(value)) {
     const refusal = await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
@@ -48,6 +60,7 @@ async function handleMessage(
   const scope: RequestScope = {
     rt,
     event,
+    maxSubscriptionsPerConnection,
     context: () => {
       context ??= createRequestContext(rt, event, options.connectionParamsTimeoutMs ?? 5000);
       return context;
@@ -73,6 +86,7 @@ async function handleMessage(
  */
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, options, options.connectionCacheSize ?? 1000);
+  const maxSubscriptionsPerConnection = resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection);
   return async (event) => {
     const frame = decodeFrame(frameText(event));
     if (frame.kind === 'ping') return { statusCode: 200, body: 'PONG' };
@@ -90,6 +104,9 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
         errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: 'Frame is not JSON', cause: frame.cause }), NO_ERROR_INFO),
       ]);
     }
-    return invocationScope.run({ store: rt.store(), management }, () => handleMessage(rt, options, event, channel, frame.value));
+    return invocationScope.run(
+      { store: rt.store(), management },
+      () => handleMessage(rt, options, maxSubscriptionsPerConnection, event, channel, frame.value),
+    );
   };
 }

@@ -73,6 +73,16 @@ export interface MessageHandlerOptions extends BaseHandlerOptions {
    * @default 100
    */
   readonly maxBatchSize?: number;
+  /**
+   * Most live subscriptions one connection may hold, a positive integer. A `subscription` beyond
+   * it is refused with a TOO_MANY_REQUESTS error frame for its id and writes nothing; a stop frees
+   * a slot. A denial-of-service bound: each subscription writes 2 + F rows (F: its filters) that stay
+   * until the connection ends or stops it. tRPC apps rarely hold more than a few per client; the
+   * default matches `maxBatchSize` because the client resubscribes every active subscription in
+   * one batch after a reconnect.
+   * @default 100
+   */
+  readonly maxSubscriptionsPerConnection?: number;
 }
 
 /** Options of `disconnect()` (`$disconnect`). */

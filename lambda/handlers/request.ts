@@ -10,6 +10,8 @@ import { errorFrame, resultFrame } from '../protocol/errors';
 export interface RequestScope {
   readonly rt: Runtime;
   readonly event: WebSocketEvent;
+  /** Live subscriptions a connection may hold (`maxSubscriptionsPerConnection`). */
+  readonly maxSubscriptionsPerConnection: number;
   /** The connection row and ctx, created once per invocation on first use. */
   context(): Promise<RequestContext>;
 }
@@ -58,7 +60,7 @@ export async function handleRequest(
       signal: undefined,
       batchIndex,
     });
-    if (type === 'subscription') return await startSubscription(rt, request, id, path, result, jsonrpc);
+    if (type === 'subscription') return await startSubscription(rt, request, id, path, result, scope.maxSubscriptionsPerConnection, jsonrpc);
     if (isAsyncIterable(result)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',

@@ -11,11 +11,12 @@ import type { RequestId } from '../store/store';
  * `started` only once its rows are durable, so a publish after the client's `onStarted` reaches it.
  *
  * Outcomes of the store: `duplicate` -> BAD_REQUEST "Duplicate id" (as tRPC's ws adapter);
+ * `limit-reached` (the connection holds `maxSubscriptions` already) -> TOO_MANY_REQUESTS;
  * `stopped` (the client's stop arrived first) and `connection-gone` (nobody is listening) -> no
  * frame. Returns the frame to send, if any.
  */
 export async function startSubscription(
-  rt: Runtime, request: RequestContext, id: RequestId, path: string, result: unknown, jsonrpc?: '2.0',
+  rt: Runtime, request: RequestContext, id: RequestId, path: string, result: unknown, maxSubscriptions: number, jsonrpc?: '2.0',
 ): Promise<string | undefined> {
   const state = getSubscriptionState(result);
   if (!state) {
@@ -32,12 +33,14 @@ export async function startSubscription(
     path,
     filters,
     expireAt: request.connection.expireAt,
-  });
+  }, { maxSubscriptions });
   switch (outcome) {
     case 'created':
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':
       throw new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` });
+    case 'limit-reached':
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${maxSubscriptions} subscriptions per connection` });
     case 'stopped':
       // The client already stopped it and forgot the id: a frame would be ignored.
       return undefined;

@@ -33,6 +33,7 @@ import {
   type TableKey,
 } from './keys';
 import type {
+  AddSubscriptionOptions,
   AddSubscriptionResult,
   ConnectionRecord,
   RequestId,
@@ -41,7 +42,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
 export type StoreOperation = keyof SubscriptionStore;
@@ -119,6 +120,8 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+/** Live subscriptions of a connection, on its connection row. */
+const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
 /** Concurrent BatchWriteItem requests of one `removeConnection`. */
@@ -198,15 +201,31 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async addSubscription(subscription: SubscriptionRecord): Promise<AddSubscriptionResult> {
+  async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
+    assertAddSubscriptionOptions(addOptions);
     const { connectionId, subscriptionId, path, filters, expireAt } = subscription;
+    const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
     const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt };
     const items: TransactWriteItem[] = [
-      // Fails once $disconnect deleted the connection row, so nothing is written after it.
-      { ConditionCheck: { TableName: this.tableName, Key: toItem(keyAttributes(connectionKey(connectionId))), ...this.exists } },
+      // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
+      // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
+      // tells which it was.
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #count = if_not_exists(#count, :zero) + :one',
+          ConditionExpression: max === undefined
+            ? 'attribute_exists(#pk)'
+            : 'attribute_exists(#pk) AND (attribute_not_exists(#count) OR #count < :max)',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#count': SUBSCRIPTION_COUNT },
+          ExpressionAttributeValues: toItem({ ':zero': 0, ':one': 1, ...(max === undefined ? {} : { ':max': max }) }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+      },
       {
         Put: {
           TableName: this.tableName,
@@ -221,11 +240,18 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     for (let attempt = 0; ; attempt++) {
       const reasons = await this.transact('addSubscription', items);
       if (!reasons) return 'created';
-      if (reasons[0]?.Code === CONDITION_FAILED) return 'connection-gone';
+      const connectionRefused = reasons[0]?.Code === CONDITION_FAILED;
+      if (connectionRefused) {
+        // No old item: the row is gone (the read covers a DynamoDB that omits ALL_OLD).
+        const row = reasons[0].Item ? unmarshall(reasons[0].Item) : await this.getItem('addSubscription', connectionKey(connectionId));
+        if (!row) return 'connection-gone';
+      }
       if (reasons[1]?.Code === CONDITION_FAILED) {
         const existing = reasons[1].Item ? unmarshall(reasons[1].Item) : await this.getItem('addSubscription', rowKey);
         return existing?.[STOPPED] === true ? 'stopped' : 'duplicate';
       }
+      // The connection row exists, so its count was at the maximum.
+      if (connectionRefused) return 'limit-reached';
       await this.retryOrThrow('addSubscription', reasons, attempt);
     }
   }
@@ -248,7 +274,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
           },
           ...owned.map((key): TransactWriteItem => ({ Delete: { TableName: this.tableName, Key: toItem(keyAttributes(key)) } })),
         ]);
-        if (!reasons) return true;
+        if (!reasons) {
+          await this.releaseSlot(connectionId);
+          return true;
+        }
         // A concurrent stop or disconnect removed it first.
         if (reasons[0]?.Code === CONDITION_FAILED) return false;
         await this.retryOrThrow('removeSubscription', reasons, attempt);
@@ -282,8 +311,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   async removeConnection(connectionId: string): Promise<void> {
-    // Delete the connection row first: from now on every addSubscription fails its condition
-    // check, so the strongly consistent query below sees every subscription that will ever exist.
+    // Delete the connection row (and its subscription count) first: from now on every
+    // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
       new DeleteItemCommand({
         TableName: this.tableName,
@@ -334,6 +363,31 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
       }));
+    }
+  }
+
+  /**
+   * Decrements the connection's subscription count after a stop removed a subscription: never
+   * below 0, and a no-op when the connection row is gone. A separate request after the delete
+   * transaction (an Update inside it would fail the stop once the connection is gone): a crash
+   * between the two leaves the count one too high, which makes the cap stricter, never looser.
+   */
+  private async releaseSlot(connectionId: string): Promise<void> {
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #count = #count - :one',
+          ConditionExpression: 'attribute_exists(#pk) AND #count > :zero',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#count': SUBSCRIPTION_COUNT },
+          ExpressionAttributeValues: toItem({ ':zero': 0, ':one': 1 }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('removeSubscription', 'UpdateItem', output.ConsumedCapacity);
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 

@@ -8,7 +8,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 
 /** Options of {@link memory}. */
 export interface MemoryStoreOptions {
@@ -70,14 +70,17 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
       return true;
     },
-    async addSubscription(subscription): Promise<AddSubscriptionResult> {
+    async addSubscription(subscription, addOptions): Promise<AddSubscriptionResult> {
       // The same input rules as dynamodb(), so apps' unit tests fail where production would.
       assertSubscriptionRecord(subscription);
+      assertAddSubscriptionOptions(addOptions);
       const state = connections.get(subscription.connectionId);
       if (!state) return 'connection-gone';
       const key = idKey(subscription.subscriptionId);
       if (state.tombstones.has(key)) return 'stopped';
       if (state.subscriptions.has(key)) return 'duplicate';
+      const max = addOptions?.maxSubscriptions;
+      if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
       state.subscriptions.set(key, structuredClone(subscription));
       return 'created';
     },

@@ -72,7 +72,23 @@ export type AddSubscriptionResult =
   /** A subscription with this id already exists on the connection: nothing was written. */
   | 'duplicate'
   /** A stop for this id arrived first: nothing was written. */
-  | 'stopped';
+  | 'stopped'
+  /**
+   * The connection already holds {@link AddSubscriptionOptions.maxSubscriptions} live
+   * subscriptions: nothing was written. Only returned when a maximum was given.
+   */
+  | 'limit-reached';
+
+/** Options of {@link SubscriptionStore.addSubscription}. */
+export interface AddSubscriptionOptions {
+  /**
+   * Most live subscriptions the connection may hold, counting this one (a positive integer).
+   * The count is kept atomically with the subscription's rows, so concurrent adds never pass it;
+   * a stop that removed a stored subscription frees a slot.
+   * @default - no maximum
+   */
+  readonly maxSubscriptions?: number;
+}
 
 /** A subscriber found by a publish query. */
 export interface SubscriberRef {
@@ -105,13 +121,18 @@ export interface SubscriptionStore {
    */
   setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
   /**
-   * Store a subscription and its index entries atomically, only if the connection row exists
-   * and neither the subscription nor a stop tombstone for its id exists.
+   * Store a subscription and its index entries atomically, only if the connection row exists,
+   * neither the subscription nor a stop tombstone for its id exists and, when
+   * `options.maxSubscriptions` is given, the connection holds fewer live subscriptions than that.
+   * When several conditions fail, the outcome is the first of: `connection-gone`, `stopped` or
+   * `duplicate`, `limit-reached`.
+   * @throws RangeError when `maxSubscriptions` is not a positive integer
    */
-  addSubscription(subscription: SubscriptionRecord): Promise<AddSubscriptionResult>;
+  addSubscription(subscription: SubscriptionRecord, options?: AddSubscriptionOptions): Promise<AddSubscriptionResult>;
   /**
-   * Remove a subscription and its index entries. When it does not exist yet, leave a tombstone
-   * (expiring with the connection) so that a later `addSubscription` of that id is refused.
+   * Remove a subscription and its index entries, freeing its slot in the connection's count. When
+   * it does not exist yet, leave a tombstone (expiring with the connection) so that a later
+   * `addSubscription` of that id is refused; a tombstone does not count as a live subscription.
    * @returns true when a stored subscription was removed
    */
   removeSubscription(connectionId: string, subscriptionId: RequestId): Promise<boolean>;

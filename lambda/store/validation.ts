@@ -3,10 +3,10 @@
  * `dynamodb()` would.
  */
 import { indexKeys } from './keys';
-import type { SubscriptionRecord } from './store';
+import type { AddSubscriptionOptions, SubscriptionRecord } from './store';
 
 /**
- * DynamoDB writes at most 100 items per transaction: the connection check, the subscription row,
+ * DynamoDB writes at most 100 items per transaction: the connection row's count, the subscription row,
  * the unfiltered index row and one index row per filter.
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-dynamodb-transactions
  */
@@ -46,4 +46,12 @@ export function assertSubscriptionRecord(subscription: SubscriptionRecord): void
   }
   // Throws when the encoded values cannot fit DynamoDB's sort key.
   indexKeys(path, filters, subscription.connectionId, subscription.subscriptionId);
+}
+
+/** @throws RangeError unless `maxSubscriptions` is absent or a positive integer */
+export function assertAddSubscriptionOptions(options: AddSubscriptionOptions | undefined): void {
+  const max = options?.maxSubscriptions;
+  if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
+    throw new RangeError(`\`maxSubscriptions\` must be a positive integer, got: ${String(max)}`);
+  }
 }

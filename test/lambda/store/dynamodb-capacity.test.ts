@@ -94,10 +94,11 @@ describe('dynamodb store capacity per operation', () => {
       'subscribe F=5': '0 RCU + 0 WCU + transaction of 8: TransactWriteItems',
       // A cancelled transaction reports no capacity (the service still bills it).
       'subscribe duplicate': '0 RCU + 0 WCU + transaction of 4: ',
-      'stop F=0': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
-      'stop F=1': '1 RCU + 0 WCU + transaction of 3: GetItem, TransactWriteItems',
-      'stop F=2': '1 RCU + 0 WCU + transaction of 4: GetItem, TransactWriteItems',
-      'stop F=5': '1 RCU + 0 WCU + transaction of 7: GetItem, TransactWriteItems',
+      'stop F=0': '1 RCU + 1 WCU + transaction of 2: GetItem, TransactWriteItems, UpdateItem',
+      'stop F=1': '1 RCU + 1 WCU + transaction of 3: GetItem, TransactWriteItems, UpdateItem',
+      'stop F=2': '1 RCU + 1 WCU + transaction of 4: GetItem, TransactWriteItems, UpdateItem',
+      'stop F=5': '1 RCU + 1 WCU + transaction of 7: GetItem, TransactWriteItems, UpdateItem',
+      // The UpdateItem decrements the connection's subscription count; a tombstone does not count.
       'stop before start': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
       // 1 connection row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
       'disconnect S=10 F=2': '1 RCU + 42 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',

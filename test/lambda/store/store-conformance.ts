@@ -318,6 +318,110 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       });
     });
 
+    describe('subscription cap (maxSubscriptions)', () => {
+      const byRoom = [{ name: 'byRoom', values: ['a'] }];
+
+      test('at the cap -> limit-reached, and nothing is written; tombstones do not count', async () => {
+        const id = newConnectionId();
+        const record = connection(id);
+        await store.putConnection(record);
+        await expect(store.removeSubscription(id, 'never-started')).resolves.toBe(false); // a tombstone
+        await expect(store.addSubscription(subscription(id, 1, byRoom), { maxSubscriptions: 2 })).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 2, byRoom), { maxSubscriptions: 2 })).resolves.toBe('created');
+        const before = current.listRows ? await current.listRows() : [];
+        await expect(store.addSubscription(subscription(id, 3, byRoom), { maxSubscriptions: 2 })).resolves.toBe('limit-reached');
+        await expectRows([...before]);
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([`${id}/1`, `${id}/2`]);
+        await expect(findAll(store, { path: 'onMessage', filter: byRoom[0] })).resolves.toEqual([`${id}/1`, `${id}/2`]);
+        // A larger cap, or none, admits more; the count is not part of the connection record.
+        await expect(store.addSubscription(subscription(id, 3, byRoom), { maxSubscriptions: 3 })).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 4, byRoom))).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 5, byRoom), { maxSubscriptions: 4 })).resolves.toBe('limit-reached');
+        await expect(store.getConnection(id)).resolves.toEqual(record);
+      });
+
+      test('a stop that removed a subscription frees a slot; other stops do not', async () => {
+        const id = newConnectionId();
+        const max = { maxSubscriptions: 2 };
+        await store.putConnection(connection(id));
+        await store.addSubscription(subscription(id, 1, byRoom), max);
+        await store.addSubscription(subscription(id, 2, byRoom), max);
+        await expect(store.removeSubscription(id, 1)).resolves.toBe(true);
+        await expect(store.addSubscription(subscription(id, 3, byRoom), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 4, byRoom), max)).resolves.toBe('limit-reached');
+        await expect(store.removeSubscription(id, 1)).resolves.toBe(false); // already stopped
+        await expect(store.removeSubscription(id, 99)).resolves.toBe(false); // stop before start
+        await expect(store.addSubscription(subscription(id, 5, byRoom), max)).resolves.toBe('limit-reached');
+        await expect(store.removeSubscription(id, 2)).resolves.toBe(true);
+        await expect(store.removeSubscription(id, 3)).resolves.toBe(true);
+        await expect(store.removeSubscription(id, 3)).resolves.toBe(false);
+        // Back to zero, not below: exactly two fit again.
+        await expect(store.addSubscription(subscription(id, 6, byRoom), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 7, byRoom), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 8, byRoom), max)).resolves.toBe('limit-reached');
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([`${id}/6`, `${id}/7`]);
+      });
+
+      test('concurrent adds at the cap never exceed it, and concurrent stops free every slot', async () => {
+        const id = newConnectionId();
+        const max = { maxSubscriptions: 3 };
+        await store.putConnection(connection(id));
+        const outcomes = await Promise.all(
+          Array.from({ length: 6 }, (_, subscriptionId) => store.addSubscription(subscription(id, subscriptionId, byRoom), max)),
+        );
+        const created = outcomes.flatMap((outcome, subscriptionId) => (outcome === 'created' ? [subscriptionId] : []));
+        expect(created).toHaveLength(3);
+        expect(outcomes.filter((outcome) => outcome === 'limit-reached')).toHaveLength(3);
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual(created.map((sub) => `${id}/${sub}`).sort());
+        // The connection row, and per subscription its row, the unfiltered and the byRoom index rows.
+        await expectRows((rows) => expect(rows).toHaveLength(1 + 3 * 3));
+
+        const stops = await Promise.all(created.map((sub) => store.removeSubscription(id, sub)));
+        expect(stops).toEqual([true, true, true]);
+        const again = await Promise.all(
+          Array.from({ length: 4 }, (_, i) => store.addSubscription(subscription(id, 10 + i, byRoom), max)),
+        );
+        expect(again.filter((outcome) => outcome === 'created')).toHaveLength(3);
+        expect(again.filter((outcome) => outcome === 'limit-reached')).toHaveLength(1);
+      });
+
+      test('connection-gone, stopped and duplicate win over limit-reached', async () => {
+        const id = newConnectionId();
+        const max = { maxSubscriptions: 1 };
+        await expect(store.addSubscription(subscription(id, 1), max)).resolves.toBe('connection-gone');
+        await store.putConnection(connection(id));
+        await store.removeSubscription(id, 2); // a tombstone
+        await expect(store.addSubscription(subscription(id, 1), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 1), max)).resolves.toBe('duplicate');
+        await expect(store.addSubscription(subscription(id, 2), max)).resolves.toBe('stopped');
+        await expect(store.addSubscription(subscription(id, 3), max)).resolves.toBe('limit-reached');
+      });
+
+      test('removeConnection removes everything, the count included: a new connection of that id starts at 0', async () => {
+        const id = newConnectionId();
+        const max = { maxSubscriptions: 2 };
+        await store.putConnection(connection(id));
+        await store.addSubscription(subscription(id, 1, byRoom), max);
+        await store.addSubscription(subscription(id, 2, byRoom), max);
+        await store.removeConnection(id);
+        await expectRows([]);
+        await expect(store.addSubscription(subscription(id, 3), max)).resolves.toBe('connection-gone');
+        await store.putConnection(connection(id));
+        await expect(store.addSubscription(subscription(id, 4), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 5), max)).resolves.toBe('created');
+        await expect(store.addSubscription(subscription(id, 6), max)).resolves.toBe('limit-reached');
+      });
+
+      test.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])('refuses maxSubscriptions %p with a clear error', async (maxSubscriptions) => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id));
+        await expect(store.addSubscription(subscription(id, 1), { maxSubscriptions })).rejects.toThrow(
+          `\`maxSubscriptions\` must be a positive integer, got: ${maxSubscriptions}`,
+        );
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
+      });
+    });
+
     describe('removeConnection', () => {
       test('deletes more than 25 subscriptions with their index rows, and is idempotent', async () => {
         const id = newConnectionId();
