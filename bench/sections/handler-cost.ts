@@ -153,7 +153,11 @@ async function cpuPerMessage(store: SubscriptionStore, storeName: string, count:
   // No frame of these invocations goes through PostToConnection (one frame each: the route
   // response); a client that fails loudly proves it.
   const management = new ApiGatewayManagementApiClient({ endpoint: 'http://127.0.0.1:9', region: 'local', maxAttempts: 1 });
-  const handler: WebSocketHandler = appSubscriptions.handler({ store, managementClient: () => management, logger: silentLogger });
+  // One connection holds every measured subscription until the stops run: raise the
+  // per-connection cap (default 100) above what this measurement starts.
+  const handler: WebSocketHandler = appSubscriptions.handler({
+    store, managementClient: () => management, logger: silentLogger, maxSubscriptionsPerConnection: count + 200,
+  });
   await store.putConnection({
     connectionId: FACTS.connectionId,
     connectedAt: FACTS.connectedAt,
