@@ -87,13 +87,13 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
       socket.once('error', reject);
     }));
     const room = 'room-1000';
-    await step('subscribe, F=2 (onMessage: byRoom, byUserAndRoom)', '4 WCU (subscription row, unfiltered row, 2 filter rows), 1 RCU (connection row for ctx)', 'atomic transaction: 2 WCU per action, plus a ConditionCheck of the connection (no orphan rows after a concurrent $disconnect)',
+    await step('subscribe, F=2 (onMessage: byRoom, byUserAndRoom)', '4 WCU (subscription row, unfiltered row, 2 filter rows), 1 RCU (connection row for ctx)', 'atomic transaction: 2 WCU per action, plus an Update of the connection row that counts its subscriptions for the cap (no orphan rows after a concurrent $disconnect)',
       () => frame({ id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room } } } }, '"started"'));
     await step('subscribe, F=1 (chat.onTyping: byUser)', '3 WCU, 1 RCU', 'as above',
       () => frame({ id: 2, method: 'subscription', params: { path: 'chat.onTyping', input: {} } }, '"started"'));
     await step('subscribe, F=0 (onNotification)', '2 WCU, 1 RCU', 'as above',
       () => frame({ id: 3, method: 'subscription', params: { path: 'onNotification', input: {} } }, '"started"'));
-    await step('stop, F=2', '4 WCU (4 deletes), 1 RCU (the subscription row lists its index keys)', 'deletes in one transaction (2 WCU each) so a stop never leaves index rows behind',
+    await step('stop, F=2', '4 WCU (4 deletes), 1 RCU (the subscription row lists its index keys)', "deletes in one transaction (2 WCU each) so a stop never leaves index rows behind, then an UpdateItem releasing the connection's slot (1 WCU)",
       () => frame({ id: 1, method: 'subscription.stop' }, '"stopped"'));
     await step('disconnect, 2 subscriptions left (F=1, F=0: 5 rows + connection row)', '6 WCU, 1 RCU (one consistent Query page)', 'none',
       async () => {
