@@ -25,11 +25,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function connectSnapshot(event: WebSocketEvent, persistHeaders: readonly string[]): ConnectSnapshot {
   const { authorizer, identity } = event.requestContext;
   const query = event.queryStringParameters ?? undefined;
+  const headers = pickHeaders(event.headers, persistHeaders);
   return {
     ...(query ? { queryStringParameters: { ...query } } : {}),
     ...(isRecord(authorizer) ? { authorizer: { ...authorizer } } : {}),
     ...(identity?.sourceIp ? { sourceIp: identity.sourceIp } : {}),
-    ...(pickHeaders(event.headers, persistHeaders) ? { headers: pickHeaders(event.headers, persistHeaders) } : {}),
+    ...(headers ? { headers } : {}),
   };
 }
 
