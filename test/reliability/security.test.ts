@@ -2,7 +2,7 @@ import superjson from 'superjson';
 import { appSubscriptions, type ChatMessage } from '../../example/app-router';
 import type { MemoryStore } from '../../lambda';
 import { parseServerFrame as parseFrame } from './support/frames';
-import { connectClient, rawSocket, startExampleServer, waitFor, type ExampleServer } from '../lambda/support/harness';
+import { clientPool, rawSocket, startExampleServer, waitFor, type ExampleServer } from '../lambda/support/harness';
 
 /**
  * What a client controls and what it cannot: through the local gateway into the example app's
@@ -11,26 +11,24 @@ import { connectClient, rawSocket, startExampleServer, waitFor, type ExampleServ
  */
 let server: ExampleServer;
 let store: MemoryStore;
-const closers: Array<() => void> = [];
+const clients = clientPool();
 
 beforeEach(async () => {
   server = await startExampleServer();
   store = server.store as MemoryStore;
 });
 afterEach(async () => {
-  closers.splice(0).forEach((close) => close());
+  clients.closeAll();
   await server.close();
 });
 
 function client(params?: Record<string, string>) {
-  const connection = connectClient(server.gateway.url, params);
-  closers.push(connection.close);
-  return connection.client;
+  return clients.client(server.gateway.url, params);
 }
 
 async function raw(query = '') {
   const socket = await rawSocket(`${server.gateway.url}/${query}`);
-  closers.push(() => socket.socket.close());
+  clients.track(() => socket.socket.close());
   return socket;
 }
 

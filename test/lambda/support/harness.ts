@@ -69,6 +69,29 @@ export function connectClient(url: string, connectionParams?: Record<string, str
   return { client, close: () => void wsClient.close() };
 }
 
+/** Real tRPC clients and sockets opened during a test, closed together after it. */
+export interface ClientPool {
+  /** A real tRPC client to `url`, closed by {@link ClientPool.closeAll}. */
+  client(url: string, connectionParams?: Record<string, string>): TRPCClient<AppRouter>;
+  /** Closes `close` together with the clients. */
+  track(close: () => void): void;
+  closeAll(): void;
+}
+
+/** Creates a {@link ClientPool}. */
+export function clientPool(): ClientPool {
+  const closers: Array<() => void> = [];
+  return {
+    client(url, connectionParams) {
+      const connection = connectClient(url, connectionParams);
+      closers.push(connection.close);
+      return connection.client;
+    },
+    track: (close) => void closers.push(close),
+    closeAll: () => closers.splice(0).forEach((close) => close()),
+  };
+}
+
 /** Parses a server frame and undoes superjson on its result data or error, as the client does. */
 export function decodeServerFrame(frame: string): any {
   const message = JSON.parse(frame);

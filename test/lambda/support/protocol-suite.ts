@@ -1,7 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
-import { connectClient, decodeServerFrame, rawSocket, startExampleServer, waitFor, type ExampleServer } from './harness';
+import { clientPool, decodeServerFrame, rawSocket, startExampleServer, waitFor, type ExampleServer } from './harness';
 import type { StoreFixture } from './store-fixtures';
 import { appSubscriptions, type ChatMessage } from '../../../example/app-router';
 import type { SubscriptionStore } from '../../../lambda';
@@ -14,21 +14,19 @@ import type { SubscriptionStore } from '../../../lambda';
 export function describeProtocol(fixture: StoreFixture): void {
   let server: ExampleServer;
   let store: SubscriptionStore;
-  const closers: Array<() => void> = [];
+  const clients = clientPool();
 
   beforeEach(async () => {
     store = await fixture.create();
     server = await startExampleServer({ store });
   });
   afterEach(async () => {
-    closers.splice(0).forEach((close) => close());
+    clients.closeAll();
     await server.close();
   });
 
   function client(params?: Record<string, string>) {
-    const connection = connectClient(server.gateway.url, params);
-    closers.push(connection.close);
-    return connection.client;
+    return clients.client(server.gateway.url, params);
   }
 
   /** For the local gateway's `unordered.random`: delays the connection's first frame the most. */
