@@ -14,6 +14,7 @@ import { renderLatency, runLatency } from './sections/latency';
 import { renderUnits, runUnits } from './sections/units';
 import { createEnv } from './support/env';
 import { table } from './support/stats';
+import type { Budget } from './support/budget';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
@@ -22,9 +23,6 @@ const deadlineMs = quick ? 115_000 : 570_000;
 function progress(message: string): void {
   process.stderr.write(`[bench ${((performance.now()) / 1000).toFixed(1)}s] ${message}\n`);
 }
-
-/** A budget of issue 5 and whether this run met it. */
-export type Budget = readonly [budget: string, figure: string, met: boolean];
 
 interface Section {
   readonly id: string;

@@ -23,7 +23,7 @@ export type {
 export type { Logger } from './core/logger';
 export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
 export type { ScalarValue } from './core/types';
-export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './handlers/event';
+export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
 export type {
   BaseHandlerOptions,
   ConnectHandlerOptions,

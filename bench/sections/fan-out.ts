@@ -2,7 +2,7 @@
  * 1. Fan-out: publish to N matching subscribers (real WebSocket clients) among non-matching ones,
  * library vs the naive baseline, through DynamoDB Local and the local gateway.
  */
-import type { Budget } from '../run';
+import type { Budget } from '../support/budget';
 import { startCrowd } from '../support/crowd';
 import type { BenchEnv } from '../support/env';
 import { fmt, median, ratio, table, wallClockMs } from '../support/stats';

@@ -14,7 +14,7 @@ import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { buildMessageEvent, type ConnectionFacts } from '../../lambda/local/events';
-import type { Budget } from '../run';
+import type { Budget } from '../support/budget';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';

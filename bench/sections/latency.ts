@@ -10,7 +10,7 @@ import type { AppRouter, ChatMessage } from '../../example/app-router';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, memory, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
-import type { Budget } from '../run';
+import type { Budget } from '../support/budget';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers } from '../support/example-app';
 import { fmt, quantile, ratio, table } from '../support/stats';

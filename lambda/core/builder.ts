@@ -20,7 +20,7 @@ import type {
 } from './types';
 import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
-import type { WebSocketHandler } from '../handlers/event';
+import type { WebSocketHandler } from '../event';
 import { createMessageHandler } from '../handlers/message';
 import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
 import {

@@ -1,6 +1,6 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
-import type { WebSocketEvent } from '../handlers/event';
+import type { WebSocketEvent } from '../event';
 import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
 
 /** What `createContext` receives, on `$connect` and on every message. */

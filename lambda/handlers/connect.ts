@@ -1,7 +1,7 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
-import type { WebSocketEvent, WebSocketHandler } from './event';
+import type { WebSocketEvent, WebSocketHandler } from '../event';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';

@@ -1,6 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
-import type { WebSocketEvent } from './event';
+import type { WebSocketEvent } from '../event';
 import { closeWithError, type ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import { errorFrame } from '../protocol/errors';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
-import type { WebSocketEvent } from './event';
+import type { WebSocketEvent } from '../event';
 import type { Runtime } from './runtime';
 import type { ConnectionRecord } from '../store/store';
 

@@ -1,4 +1,4 @@
-import type { WebSocketHandler } from './event';
+import type { WebSocketHandler } from '../event';
 import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import type { SubscriptionsConfig } from '../core/config';

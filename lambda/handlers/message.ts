@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parseTRPCMessage, type TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
-import type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
+import type { WebSocketEvent, WebSocketHandler, WebSocketResult } from '../event';
 import type { MessageHandlerOptions } from './options';
 import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';

@@ -1,5 +1,5 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { WebSocketResult } from './event';
+import type { WebSocketResult } from '../event';
 import type { Runtime } from './runtime';
 import { deleteConnection, postToConnection } from '../management/client';
 

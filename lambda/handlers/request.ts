@@ -1,7 +1,7 @@
 import { callTRPCProcedure, TRPCError } from '@trpc/server';
 import type { TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import type { RequestContext } from './context';
-import type { WebSocketEvent } from './event';
+import type { WebSocketEvent } from '../event';
 import type { Runtime } from './runtime';
 import { startSubscription, stopSubscription } from './subscribe';
 import { errorFrame, resultFrame } from '../protocol/errors';

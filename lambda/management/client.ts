@@ -4,7 +4,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { ENDPOINT_ENV } from '../constants';
-import type { WebSocketEvent } from '../handlers/event';
+import type { WebSocketEvent } from '../event';
 
 /** Creates the API Gateway Management API client for an endpoint (the stage's callback URL). */
 export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagementApiClient;

@@ -1,4 +1,4 @@
-import type { WebSocketEvent } from '../handlers/event';
+import type { WebSocketEvent } from '../event';
 
 /** A text frame as received on `$default`, classified. */
 export type IncomingFrame =

@@ -6,7 +6,7 @@ import {
   type TRPCProcedureType,
 } from '@trpc/server';
 import { TRPC_ERROR_CODES_BY_KEY, type TRPCErrorShape } from '@trpc/server/rpc';
-import type { WebSocketEvent } from '../handlers/event';
+import type { WebSocketEvent } from '../event';
 import type { Runtime } from '../handlers/runtime';
 import type { RequestId } from '../store/store';
 
