@@ -162,6 +162,45 @@ project.eslint?.addOverride({
   },
 });
 
+// The runtime's layers (docs/runtime.md), lowest first: a folder imports only from the layers
+// below it. Each zone names a layer (`target`) and what it must not import (`from`).
+const runtimeLayers: ReadonlyArray<readonly string[]> = [
+  ['constants.ts', 'event.ts'],
+  ['util'],
+  ['protocol', 'store', 'management'],
+  ['core'],
+  ['handlers', 'publisher'],
+  ['app'],
+  ['index.ts', 'local'],
+];
+const layerZones = runtimeLayers.flatMap((layer, index) => {
+  const above = runtimeLayers.slice(index + 1).flat();
+  return layer.map((part) => ({
+    target: `./lambda/${part}`,
+    from: above.map((higher) => `./lambda/${higher}`),
+    message: `lambda/${part} is below these in the runtime's layers (docs/runtime.md): import downwards only`,
+  }));
+});
+// Handlers and publisher are the same layer but independent: only app/ composes them.
+layerZones.push(
+  { target: './lambda/handlers', from: ['./lambda/publisher'], message: 'handlers and publisher meet only in lambda/app' },
+  { target: './lambda/publisher', from: ['./lambda/handlers'], message: 'handlers and publisher meet only in lambda/app' },
+  // The Lambda runtime never loads the local tools; the construct reads only the shared constants.
+  { target: './lambda/local', from: ['./lambda/app', './lambda/index.ts'], message: 'local/ runs handlers the user built; it does not build them' },
+);
+project.eslint?.addOverride({
+  files: ['lambda/**/*.ts', 'src/**/*.ts'],
+  rules: {
+    'import/no-restricted-paths': ['error', {
+      zones: [
+        ...layerZones,
+        { target: './src', from: './lambda', except: ['./constants.ts'], message: 'the construct reads only lambda/constants.ts' },
+      ],
+    }],
+    'import/no-cycle': ['error', { ignoreExternal: true }],
+  },
+});
+
 // `npx cdk-trpc-subscriptions dev <entry>`: the local emulator (lambda/local/cli.ts).
 project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
 

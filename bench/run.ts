@@ -12,9 +12,9 @@ import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderUnits, runUnits } from './sections/units';
+import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
 import { table } from './support/stats';
-import type { Budget } from './support/budget';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');

@@ -2,7 +2,7 @@
  * The Lambda runtime of cdk-trpc-subscriptions (`cdk-trpc-subscriptions/lambda`): tRPC v11
  * subscriptions over API Gateway WebSockets with a DynamoDB store and a type-safe publisher.
  */
-export { initSubscriptions, type Subscriptions } from './core/init';
+export { initSubscriptions, type Subscriptions } from './app/init';
 export type {
   Publisher,
   PublisherRoutes,
@@ -12,7 +12,7 @@ export type {
   FilterRoutes,
   StoreOptions,
   SubscriptionsBuilder,
-} from './core/builder';
+} from './app/builder';
 export type {
   CreateContextFn,
   CreateContextOptions,
@@ -20,7 +20,7 @@ export type {
   OnErrorOptions,
   SubscriptionsRouterOptions,
 } from './core/config';
-export type { Logger } from './core/logger';
+export type { Logger } from './util/logger';
 export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
 export type { ScalarValue } from './core/types';
 export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
@@ -31,9 +31,9 @@ export type {
   MessageHandlerOptions,
 } from './handlers/options';
 export type { ManagementClientFactory } from './management/client';
-export type { RetryOptions } from './publisher/fan-out';
-export { PayloadTooLargeError } from './publisher/payload';
-export type { PublisherOptions, PublishFailure, PublishResult } from './publisher/publisher';
+export type { PublisherOptions, RetryOptions } from './publisher/options';
+export { PayloadTooLargeError } from './protocol/encode';
+export type { PublishFailure, PublishResult } from './publisher/fan-out';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';

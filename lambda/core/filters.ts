@@ -1,4 +1,5 @@
 import type { FilterEntry, FilterValue } from '../store/store';
+import { isRecord } from '../util/guards';
 
 /** A filter as configured with `.routes.<path>.filter(...)`, with its fields in declared order. */
 export interface FilterConfig {
@@ -26,13 +27,10 @@ export interface PublishFilter {
   readonly input?: Readonly<Record<string, unknown>>;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function selectedFields(path: string, name: string, group: 'ctx' | 'input', selector: unknown): string[] {
   if (selector === undefined) return [];
-  if (!isPlainObject(selector)) {
+  if (!isRecord(selector)) {
     throw new Error(`Filter "${name}" on "${path}": \`${group}\` must be an object like { field: true }, got: ${JSON.stringify(selector)}`);
   }
   return Object.entries(selector).map(([field, selected]) => {
@@ -45,7 +43,7 @@ function selectedFields(path: string, name: string, group: 'ctx' | 'input', sele
 
 /** Validates a filter declaration and freezes its field order. */
 export function toFilterConfig(path: string, declaration: FilterDeclaration, existing: readonly FilterConfig[]): FilterConfig {
-  if (!isPlainObject(declaration) || typeof declaration.name !== 'string' || declaration.name === '') {
+  if (!isRecord(declaration) || typeof declaration.name !== 'string' || declaration.name === '') {
     throw new Error(`Filter on "${path}": \`name\` must be a non-empty string, got: ${JSON.stringify((declaration as { name?: unknown } | undefined)?.name)}`);
   }
   const { name } = declaration;
@@ -69,7 +67,7 @@ export function toFilterValue(value: unknown, describe: () => string): FilterVal
 }
 
 function fieldOf(source: unknown, field: string): unknown {
-  return isPlainObject(source) ? source[field] : undefined;
+  return isRecord(source) ? source[field] : undefined;
 }
 
 /**
@@ -90,7 +88,7 @@ function prefixValues(
   path: string, filter: FilterConfig, group: 'ctx' | 'input', given: unknown,
 ): FilterValue[] {
   if (given === undefined) return [];
-  if (!isPlainObject(given)) {
+  if (!isRecord(given)) {
     throw new Error(`Publish to "${path}" with filter "${filter.name}": \`${group}\` must be an object, got: ${JSON.stringify(given)}`);
   }
   const declared = filter[group];
@@ -116,7 +114,7 @@ function prefixValues(
  * Throws a descriptive Error for anything else, before any query runs.
  */
 export function publishFilterEntry(path: string, filters: readonly FilterConfig[], filter: PublishFilter): FilterEntry {
-  if (!isPlainObject(filter) || typeof filter.name !== 'string') {
+  if (!isRecord(filter) || typeof filter.name !== 'string') {
     throw new Error(`Publish to "${path}": \`filter\` must be an object with a \`name\`, got: ${JSON.stringify(filter)}`);
   }
   const config = filters.find((candidate) => candidate.name === filter.name);

@@ -1,12 +1,13 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
-import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { WebSocketEvent, WebSocketHandler } from '../event';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
+import { settleConnectOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
-import { clientVisibleError, reportError } from '../protocol/errors';
+import { clientVisibleError, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 import type { ConnectSnapshot } from '../store/store';
+import { isRecord } from '../util/guards';
 
 function pickHeaders(
   headers: WebSocketEvent['headers'], names: readonly string[],
@@ -15,10 +16,6 @@ function pickHeaders(
   const wanted = new Set(names.map((name) => name.toLowerCase()));
   const picked = Object.entries(headers).filter(([name]) => wanted.has(name.toLowerCase()));
   return picked.length > 0 ? Object.fromEntries(picked) : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** What `$connect` saw, as persisted on the connection row. */
@@ -35,31 +32,14 @@ export function connectSnapshot(event: WebSocketEvent, persistHeaders: readonly 
 }
 
 /**
- * The rows' lifetime: the option, else the environment, else the default. Anything under the
- * 2-hour connection limit would let TTL delete the rows of a live connection, so it fails at
- * start-up (Lambda init), naming the setting and the value.
- */
-export function resolveRowTtlSeconds(option: number | undefined, env: string | undefined = process.env[ROW_TTL_ENV]): number {
-  const [source, value] = option !== undefined
-    ? ['rowTtlSeconds', option]
-    : env !== undefined && env !== '' ? [ROW_TTL_ENV, Number(env)] : ['default', DEFAULT_ROW_TTL_SECONDS];
-  if (!Number.isInteger(value) || value < MAX_CONNECTION_SECONDS) {
-    throw new Error(
-      `\`${source}\` must be a whole number of seconds of at least ${MAX_CONNECTION_SECONDS} (API Gateway's 2-hour connection limit), got: ${option ?? env}`,
-    );
-  }
-  return value;
-}
-
-/**
  * The `$connect` handler: persists the connection row with what later messages need to build
  * ctx. Without `connectionParams=1` it calls `createContext` now and rejects the upgrade with the
  * error's HTTP status when it throws; with it, ctx is created once the params arrive.
  */
 export function createConnectHandler(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): WebSocketHandler {
-  const rt = createRuntime(config, options);
-  const persistHeaders = options.persistHeaders ?? [];
-  const rowTtlSeconds = resolveRowTtlSeconds(options.rowTtlSeconds);
+  const settings = settleConnectOptions(config, options);
+  const rt = createRuntime(config, settings);
+  const { persistHeaders, rowTtlSeconds } = settings;
   return async (event) => {
     const { connectionId } = event.requestContext;
     const connect = connectSnapshot(event, persistHeaders);
@@ -69,7 +49,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
         await config.createContext({ event, connectionId, connectionParams: null, connect });
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
-        reportError(rt, event, error, { type: 'unknown', path: undefined, input: undefined, ctx: undefined });
+        reportError(rt, event, error, UNKNOWN_ERROR_INFO);
         return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
       }
     }

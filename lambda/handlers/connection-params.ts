@@ -3,7 +3,7 @@ import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
 import { closeWithError, type ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
-import { errorFrame } from '../protocol/errors';
+import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 
 /** Validates `connectionParams`: `null` or an object of strings, at most `maxBytes` of JSON. */
 export function parseConnectionParams(data: unknown, maxBytes: number): Record<string, string> | null {
@@ -31,7 +31,7 @@ export async function handleConnectionParams(
   rt: Runtime, event: WebSocketEvent, channel: ReplyChannel, data: unknown, maxBytes: number,
 ): Promise<string | undefined> {
   const { connectionId } = event.requestContext;
-  const info = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
+  const info = UNKNOWN_ERROR_INFO;
   let params: Record<string, string> | null;
   try {
     params = parseConnectionParams(data, maxBytes);

@@ -3,6 +3,7 @@ import { TRPCError } from '@trpc/server';
 import type { WebSocketEvent } from '../event';
 import type { Runtime } from './runtime';
 import type { ConnectionRecord } from '../store/store';
+import { backoffCapMs } from '../util/backoff';
 
 /** The connection and the ctx a request runs with. */
 export interface RequestContext {
@@ -19,8 +20,7 @@ export async function waitForConnection(rt: Runtime, connectionId: string, timeo
   const cached = rt.connections.get(connectionId);
   if (cached) return cached;
   const deadline = Date.now() + timeoutMs;
-  let delayMs = 20;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const connection = await rt.store().getConnection(connectionId);
     if (!connection) {
       throw new TRPCError({
@@ -39,8 +39,7 @@ export async function waitForConnection(rt: Runtime, connectionId: string, timeo
         message: `connectionParams were not received within ${timeoutMs} ms of this request`,
       });
     }
-    await sleep(Math.min(delayMs, remaining));
-    delayMs = Math.min(delayMs * 2, 500);
+    await sleep(Math.min(backoffCapMs(attempt, { baseDelayMs: 20, maxDelayMs: 500 }), remaining));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { WebSocketHandler } from '../event';
 import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
+import { settleHandlerOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 
 /**
@@ -8,7 +9,7 @@ import type { SubscriptionsConfig } from '../core/config';
  * delivers `$disconnect` at most once and sometimes never, so rows also expire by TTL.
  */
 export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
-  const rt = createRuntime(config, options);
+  const rt = createRuntime(config, settleHandlerOptions(config, options));
   return async (event) => {
     await rt.store().removeConnection(event.requestContext.connectionId);
     return { statusCode: 200 };

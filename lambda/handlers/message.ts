@@ -2,49 +2,34 @@ import { TRPCError } from '@trpc/server';
 import { parseTRPCMessage, type TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
-import type { WebSocketEvent, WebSocketHandler, WebSocketResult } from '../event';
 import type { MessageHandlerOptions } from './options';
 import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';
 import { createRuntime, type Runtime } from './runtime';
+import { settleMessageOptions, type MessageSettings } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 import { invocationScope } from '../core/invocation';
-import { defaultManagementClientFactory, resolveEndpoint, type ManagementAccess } from '../management/client';
+import type { WebSocketEvent, WebSocketHandler, WebSocketResult } from '../event';
 import { decodeFrame, frameText, isConnectionParamsMessage, isReplyableId, rawRequestId } from '../protocol/decode';
-import { errorFrame } from '../protocol/errors';
+import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 
-const NO_ERROR_INFO = { type: 'unknown', path: undefined, input: undefined, ctx: undefined } as const;
-
-/** Default of {@link MessageHandlerOptions.maxBatchSize}. */
-export const DEFAULT_MAX_BATCH_SIZE = 100;
-
-/** Default of {@link MessageHandlerOptions.maxSubscriptionsPerConnection}. */
-export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
-
-/** @throws RangeError naming the option unless it is a positive integer */
-function resolveMaxSubscriptionsPerConnection(option: number | undefined): number {
-  const value = option ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`\`maxSubscriptionsPerConnection\` must be a positive integer, got: ${String(option)}`);
-  }
-  return value;
+/** One decoded JSON frame of a `$default` invocation, with everything needed to answer it. */
+interface MessageInvocation {
+  readonly rt: Runtime;
+  readonly settings: MessageSettings;
+  readonly event: WebSocketEvent;
+  readonly channel: ReplyChannel;
+  /** The frame's parsed JSON. */
+  readonly value: unknown;
 }
 
-function managementFor(options: MessageHandlerOptions, event: WebSocketEvent): ManagementAccess | undefined {
-  const endpoint = resolveEndpoint(options.endpoint, event);
-  if (!endpoint) return undefined;
-  return { endpoint, client: (options.managementClient ?? defaultManagementClientFactory)(endpoint) };
-}
-
-async function handleMessage(
-  rt: Runtime, options: MessageHandlerOptions, maxSubscriptionsPerConnection: number, event: WebSocketEvent, channel: ReplyChannel, value: unknown,
-): Promise<WebSocketResult> {
+async function handleMessage({ rt, settings, event, channel, value }: MessageInvocation): Promise<WebSocketResult> {
   if (isConnectionParamsMessage(value)) {
-    const refusal = await handleConnectionParams(rt, event, channel, value.data, options.maxConnectionParamsBytes ?? 4096);
+    const refusal = await handleConnectionParams(rt, event, channel, value.data, settings.maxConnectionParamsBytes);
     return deliverFrames(rt, channel, refusal === undefined ? [] : [refusal]);
   }
   const raws = Array.isArray(value) ? value : [value];
-  const maxBatchSize = options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE;
+  const { maxBatchSize } = settings;
   if (raws.length > maxBatchSize) {
     // Each request of a batch costs a PostToConnection and its store writes: refuse the whole
     // frame with one error rather than answer (or run) thousands of requests.
@@ -52,7 +37,7 @@ async function handleMessage(
       errorFrame(rt, event, null, new TRPCError({
         code: 'PAYLOAD_TOO_LARGE',
         message: `A frame may carry at most ${maxBatchSize} requests, got ${raws.length}`,
-      }), NO_ERROR_INFO),
+      }), UNKNOWN_ERROR_INFO),
     ]);
   }
   const transformer = rt.router._def._config.transformer;
@@ -60,9 +45,9 @@ async function handleMessage(
   const scope: RequestScope = {
     rt,
     event,
-    maxSubscriptionsPerConnection,
+    maxSubscriptionsPerConnection: settings.maxSubscriptionsPerConnection,
     context: () => {
-      context ??= createRequestContext(rt, event, options.connectionParamsTimeoutMs ?? 5000);
+      context ??= createRequestContext(rt, event, settings.connectionParamsTimeoutMs);
       return context;
     },
   };
@@ -72,7 +57,7 @@ async function handleMessage(
       message = parseTRPCMessage(raw, transformer);
       if (message.id !== null && !isReplyableId(message.id)) throw new Error('Invalid request id: not a finite number');
     } catch (cause) {
-      return errorFrame(rt, event, rawRequestId(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Invalid tRPC message', cause }), NO_ERROR_INFO);
+      return errorFrame(rt, event, rawRequestId(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Invalid tRPC message', cause }), UNKNOWN_ERROR_INFO);
     }
     return handleRequest(scope, message, index);
   }));
@@ -85,13 +70,13 @@ async function handleMessage(
  * A publisher used during the invocation (e.g. in a mutation) uses its store and Management API client.
  */
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
-  const rt = createRuntime(config, options, options.connectionCacheSize ?? 1000);
-  const maxSubscriptionsPerConnection = resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection);
+  const settings = settleMessageOptions(config, options);
+  const rt = createRuntime(config, settings, settings.connectionCacheSize);
   return async (event) => {
     const frame = decodeFrame(frameText(event));
     if (frame.kind === 'ping') return { statusCode: 200, body: 'PONG' };
     if (frame.kind === 'pong') return { statusCode: 200 };
-    const management = managementFor(options, event);
+    const management = settings.management(event);
     const channel: ReplyChannel = {
       connectionId: event.requestContext.connectionId,
       client: () => {
@@ -101,12 +86,12 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
     };
     if (frame.kind === 'invalid') {
       return deliverFrames(rt, channel, [
-        errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: 'Frame is not JSON', cause: frame.cause }), NO_ERROR_INFO),
+        errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: 'Frame is not JSON', cause: frame.cause }), UNKNOWN_ERROR_INFO),
       ]);
     }
     return invocationScope.run(
       { store: rt.store(), management },
-      () => handleMessage(rt, options, maxSubscriptionsPerConnection, event, channel, frame.value),
+      () => handleMessage({ rt, settings, event, channel, value: frame.value }),
     );
   };
 }

@@ -1,6 +1,6 @@
-import type { Logger } from '../core/logger';
 import type { ManagementClientFactory } from '../management/client';
 import type { SubscriptionStore } from '../store/store';
+import type { Logger } from '../util/logger';
 
 /** Options shared by every handler. */
 export interface BaseHandlerOptions {

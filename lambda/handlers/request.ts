@@ -4,7 +4,8 @@ import type { RequestContext } from './context';
 import type { WebSocketEvent } from '../event';
 import type { Runtime } from './runtime';
 import { startSubscription, stopSubscription } from './subscribe';
-import { errorFrame, resultFrame } from '../protocol/errors';
+import { errorFrame, resultFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
+import { isRecord } from '../util/guards';
 
 /** Per-invocation state shared by the requests of one frame. */
 export interface RequestScope {
@@ -23,7 +24,7 @@ function isAsyncIterable(value: unknown): boolean {
 /** tRPC's ws adapter merges `lastEventId` into the input; so do we. */
 function inputWithLastEventId(input: unknown, lastEventId: string | undefined): unknown {
   if (lastEventId === undefined) return input;
-  if (typeof input === 'object' && input !== null && !Array.isArray(input)) return { ...input, lastEventId };
+  if (isRecord(input)) return { ...input, lastEventId };
   return input ?? { lastEventId };
 }
 
@@ -35,7 +36,7 @@ export async function handleRequest(
   const { id, jsonrpc } = message;
   if (id === null) {
     return errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: '`id` is required' }),
-      { type: 'unknown', path: undefined, input: undefined, ctx: undefined }, jsonrpc);
+      UNKNOWN_ERROR_INFO, jsonrpc);
   }
   if (message.method === 'subscription.stop') {
     try {

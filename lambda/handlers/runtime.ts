@@ -1,13 +1,13 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import { ConnectionCache } from './connection-cache';
-import type { BaseHandlerOptions } from './options';
+import type { HandlerSettings } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
-import { getDefaultStore } from '../core/default-store';
-import { defaultLogger, type Logger } from '../core/logger';
+import type { FrameContext } from '../protocol/encode';
 import type { SubscriptionStore } from '../store/store';
+import type { Logger } from '../util/logger';
 
-/** What every handler works with. @internal */
-export interface Runtime {
+/** What every handler works with; it is also the frame context of the frames it encodes. @internal */
+export interface Runtime extends FrameContext {
   readonly config: SubscriptionsConfig;
   readonly router: AnyTRPCRouter;
   readonly logger: Logger;
@@ -17,14 +17,15 @@ export interface Runtime {
   store(): SubscriptionStore;
 }
 
-/** Combines the builder's config with a handler's options. @internal */
-export function createRuntime(config: SubscriptionsConfig, options: BaseHandlerOptions, connectionCacheSize = 0): Runtime {
-  const explicit = options.store ?? config.store;
+/** Combines the builder's config with a handler's settled options. @internal */
+export function createRuntime(config: SubscriptionsConfig, settings: HandlerSettings, connectionCacheSize = 0): Runtime {
   return {
     config,
     router: config.router,
-    logger: options.logger ?? defaultLogger,
-    store: () => explicit ?? getDefaultStore(),
+    onError: config.onError,
+    exposeInternalErrors: config.exposeInternalErrors,
+    logger: settings.logger,
+    store: settings.store,
     connections: new ConnectionCache(connectionCacheSize),
   };
 }

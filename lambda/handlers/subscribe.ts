@@ -3,7 +3,7 @@ import type { RequestContext } from './context';
 import type { Runtime } from './runtime';
 import { filterEntriesFor } from '../core/filters';
 import { getSubscriptionState } from '../core/resolver';
-import { resultFrame } from '../protocol/errors';
+import { resultFrame } from '../protocol/encode';
 import type { RequestId } from '../store/store';
 
 /**

@@ -3,7 +3,6 @@ import {
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ENDPOINT_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
 
 /** Creates the API Gateway Management API client for an endpoint (the stage's callback URL). */
@@ -40,11 +39,6 @@ export function endpointFromEvent(event: WebSocketEvent): string | undefined {
   if (!domainName) return undefined;
   const scheme = isLoopback(domainName) ? 'http' : 'https';
   return stage ? `${scheme}://${domainName}/${stage}` : `${scheme}://${domainName}`;
-}
-
-/** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */
-export function resolveEndpoint(explicit: string | undefined, event?: WebSocketEvent): string | undefined {
-  return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
 }
 
 /** A Management API endpoint with its client. */

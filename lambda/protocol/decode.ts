@@ -1,4 +1,5 @@
 import type { WebSocketEvent } from '../event';
+import { isRecord } from '../util/guards';
 
 /** A text frame as received on `$default`, classified. */
 export type IncomingFrame =
@@ -26,7 +27,7 @@ export function decodeFrame(text: string): IncomingFrame {
 
 /** True for the `{ method: 'connectionParams', data }` frame the client sends first. */
 export function isConnectionParamsMessage(value: unknown): value is { method: 'connectionParams'; data: unknown } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as { method?: unknown }).method === 'connectionParams';
+  return isRecord(value) && value.method === 'connectionParams';
 }
 
 /**

@@ -1,25 +1,38 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+/**
+ * The delivery path: sends one encoded frame per matched subscription, bounded in flight,
+ * retrying throttling, removing the rows of gone connections and counting every outcome.
+ * Independent of how the publish was asked for, so a queue worker can deliver the same way.
+ */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { RetrySettings } from './settings';
 import { postToConnection, type PostFailure } from '../management/client';
+import type { FrameBuilder } from '../protocol/encode';
+import type { FilterEntry, RequestId, SubscriberRef, SubscriptionStore } from '../store/store';
+import { backoff } from '../util/backoff';
+import type { Logger } from '../util/logger';
+import { forEachBounded } from '../util/pool';
 
-/** Retry policy for throttled PostToConnection calls (429 LimitExceeded, throttling). */
-export interface RetryOptions {
-  /**
-   * Attempts per frame, including the first.
-   * @default 5
-   */
-  readonly maxAttempts?: number;
-  /**
-   * Base of the exponential backoff, in milliseconds (full jitter: a random delay up to
-   * `min(maxDelayMs, baseDelayMs * 2^attempt)`).
-   * @default 50
-   */
-  readonly baseDelayMs?: number;
-  /**
-   * Longest delay between attempts, in milliseconds.
-   * @default 2000
-   */
-  readonly maxDelayMs?: number;
+/** A delivery that failed (not counted as delivered or gone). */
+export interface PublishFailure {
+  readonly connectionId: string;
+  readonly subscriptionId: RequestId;
+  readonly statusCode?: number;
+  readonly name: string;
+  readonly message: string;
+  readonly attempts: number;
+}
+
+/**
+ * Outcome of a publish. Every matched subscription ends in exactly one of `delivered`, `gone`
+ * (its connection answered 410 and was removed) or `failed` (see `failures`).
+ */
+export interface PublishResult {
+  /** Subscriptions found (after `excludeConnectionId`). */
+  readonly matched: number;
+  readonly delivered: number;
+  readonly gone: number;
+  readonly failed: number;
+  readonly failures: readonly PublishFailure[];
 }
 
 /** The outcome of sending one frame. */
@@ -30,34 +43,73 @@ export interface SendOutcome {
 
 /** Sends one frame, retrying throttling with jittered exponential backoff (bounded attempts). */
 export async function sendWithRetry(
-  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, retry: RetryOptions = {},
+  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, retry: RetrySettings,
 ): Promise<SendOutcome> {
-  const maxAttempts = Math.max(1, retry.maxAttempts ?? 5);
-  const baseDelayMs = retry.baseDelayMs ?? 50;
-  const maxDelayMs = retry.maxDelayMs ?? 2000;
+  const { maxAttempts, baseDelayMs, maxDelayMs } = retry;
   for (let attempt = 1; ; attempt++) {
     const failure = await postToConnection(client, connectionId, frame);
     if (!failure) return { attempts: attempt };
     if (failure.kind !== 'throttled' || attempt >= maxAttempts) return { failure, attempts: attempt };
-    await sleep(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt));
+    await backoff(attempt, { baseDelayMs, maxDelayMs });
   }
 }
 
-/**
- * Runs `worker` over every item of every page with at most `concurrency` in flight, reading the
- * next page only when a slot frees up. `worker` must not reject.
- */
-export async function forEachBounded<T>(
-  pages: AsyncIterable<readonly T[]>, concurrency: number, worker: (item: T) => Promise<void>,
-): Promise<void> {
-  const limit = Math.max(1, Math.floor(concurrency));
-  const inFlight = new Set<Promise<void>>();
-  for await (const page of pages) {
-    for (const item of page) {
-      const task: Promise<void> = worker(item).finally(() => inFlight.delete(task));
-      inFlight.add(task);
-      if (inFlight.size >= limit) await Promise.race(inFlight);
+/** One delivery: an encoded event for the subscribers of a route. */
+export interface Delivery {
+  readonly path: string;
+  /** The filter entry to match (none: every subscription of the route). */
+  readonly filter?: FilterEntry;
+  /** The frame of each subscription id. */
+  readonly frameFor: FrameBuilder;
+  /** Skips this connection (e.g. the sender). */
+  readonly excludeConnectionId?: string;
+}
+
+/** How deliveries are made. */
+export interface DeliveryContext {
+  readonly store: SubscriptionStore;
+  readonly client: ApiGatewayManagementApiClient;
+  readonly logger: Logger;
+  readonly concurrency: number;
+  readonly retry: RetrySettings;
+}
+
+/** Delivers to every matched subscription and counts the outcomes. */
+export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
+  const { store, client, logger } = dc;
+  const { path, filter, frameFor, excludeConnectionId } = delivery;
+  let matched = 0;
+  let delivered = 0;
+  let gone = 0;
+  const failures: PublishFailure[] = [];
+  const goneConnections = new Set<string>();
+  await forEachBounded(store.findSubscribers({ path, filter }), dc.concurrency, async (ref: SubscriberRef) => {
+    if (ref.connectionId === excludeConnectionId) return;
+    matched++;
+    if (goneConnections.has(ref.connectionId)) {
+      gone++;
+      return;
     }
-  }
-  await Promise.all(inFlight);
+    const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), dc.retry);
+    if (!outcome.failure) {
+      delivered++;
+      return;
+    }
+    if (outcome.failure.kind === 'gone') {
+      gone++;
+      if (!goneConnections.has(ref.connectionId)) {
+        goneConnections.add(ref.connectionId);
+        try {
+          await store.removeConnection(ref.connectionId);
+        } catch (error) {
+          logger.error('rows of a gone connection could not be removed', { connectionId: ref.connectionId, error });
+        }
+      }
+      return;
+    }
+    const { statusCode, name, message } = outcome.failure;
+    failures.push({ connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts: outcome.attempts });
+    logger.error('publish could not be delivered', { path, connectionId: ref.connectionId, statusCode, name, message, attempts: outcome.attempts });
+  });
+  return { matched, delivered, gone, failed: failures.length, failures };
 }

@@ -22,7 +22,6 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
-import { backoff } from './backoff';
 import {
   CONNECTION_SORT_KEY,
   connectionKey,
@@ -43,6 +42,8 @@ import type {
   SubscriptionStore,
 } from './store';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { backoff } from '../util/backoff';
+import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
 export type StoreOperation = keyof SubscriptionStore;
@@ -504,11 +505,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     const unique = [...new Map(keys.map((key) => [`${key.pk}\u0000${key.sk}`, key])).values()];
     const batches: TableKey[][] = [];
     for (let i = 0; i < unique.length; i += BATCH_WRITE_LIMIT) batches.push(unique.slice(i, i + BATCH_WRITE_LIMIT));
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) await this.deleteBatch(operation, batches[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, batches.length) }, worker));
+    await forEachBounded([batches], DELETE_CONCURRENCY, (batch) => this.deleteBatch(operation, batch));
   }
 
   private async deleteBatch(operation: StoreOperation, keys: TableKey[]): Promise<void> {

@@ -6,7 +6,7 @@ function freshDefaultStore(): SubscriptionStore {
   let store: SubscriptionStore | undefined;
   jest.isolateModules(() => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    store = (require('../../../lambda/core/default-store') as typeof import('../../../lambda/core/default-store')).getDefaultStore();
+    store = (require('../../../lambda/core/environment') as typeof import('../../../lambda/core/environment')).getDefaultStore();
   });
   return store!;
 }

@@ -1,7 +1,7 @@
 import { initTRPC } from '@trpc/server';
 import { initSubscriptions, memory } from '../../../lambda';
 import { ROW_TTL_ENV } from '../../../lambda/constants';
-import { resolveRowTtlSeconds } from '../../../lambda/handlers/connect';
+import { resolveRowTtlSeconds } from '../../../lambda/handlers/settings';
 import { connectEvent } from '../support/events';
 
 describe('row TTL of $connect', () => {

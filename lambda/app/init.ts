@@ -1,7 +1,7 @@
 import type { AnyTRPCRouter } from '@trpc/server';
 import { createSubscriptionsBuilder, type SubscriptionsBuilder } from './builder';
-import type { SubscriptionsConfig, SubscriptionsRouterOptions } from './config';
-import { createResolver, createTrackedResolver, type SubscriptionResolver } from './resolver';
+import type { SubscriptionsConfig, SubscriptionsRouterOptions } from '../core/config';
+import { createResolver, createTrackedResolver, type SubscriptionResolver } from '../core/resolver';
 
 /** The subscriptions instance: resolvers for procedures, and the router binding. */
 export interface Subscriptions {

@@ -1,7 +1,8 @@
-import { createTRPCRecursiveProxy, type AnyTRPCProcedure, type AnyTRPCRouter } from '@trpc/server';
-import type { SubscriptionsConfig } from './config';
-import { toFilterConfig, type FilterConfig, type FilterDeclaration } from './filters';
-import type { AnySubscriptionTypes } from './resolver';
+import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
+import type { SubscriptionsConfig } from '../core/config';
+import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
+import { isSubscriptionProcedure } from '../core/procedures';
+import type { AnySubscriptionTypes } from '../core/resolver';
 import type {
   AnyFilterDef,
   CtxOf,
@@ -17,19 +18,17 @@ import type {
   RouteKeys,
   ScalarKeys,
   TrackedOf,
-} from './types';
+} from '../core/types';
+import type { WebSocketHandler } from '../event';
 import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
-import type { WebSocketHandler } from '../event';
 import { createMessageHandler } from '../handlers/message';
 import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
-import {
-  createPublisherRoutes,
-  createPublishFn,
-  type PublisherOptions,
-  type PublishResult,
-} from '../publisher/publisher';
+import type { PublishResult } from '../publisher/fan-out';
+import type { PublisherOptions } from '../publisher/options';
+import { createPublisherRoutes, createPublishFn } from '../publisher/publisher';
 import type { SubscriptionStore } from '../store/store';
+import { createRouteMethodProxy } from '../util/route-proxy';
 
 /** `filter()` of one subscription route. */
 export interface RouteFilterBuilder<
@@ -126,24 +125,14 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   publisher(options?: PublisherOptions): Publisher<TRouter, TFilters>;
 }
 
-function assertSubscriptionRoute(config: SubscriptionsConfig, path: string): void {
-  const procedure = (config.router._def.procedures as Record<string, { _def?: { type?: string } } | undefined>)[path];
-  if (procedure?._def?.type !== 'subscription') {
-    throw new Error(`routes.${path}: the router has no subscription procedure at "${path}"`);
-  }
-}
-
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(config: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  const routes = createTRPCRecursiveProxy(({ path, args }) => {
-    const method = path[path.length - 1];
-    const route = path.slice(0, -1).join('.');
-    if (method !== 'filter' || route === '') {
-      throw new Error(`routes.${path.join('.')}(): call filter() on a route, e.g. routes.onMessage.filter({ name, input: { room: true } })`);
+  const routes = createRouteMethodProxy('routes', 'filter', '{ name, input: { room: true } }', (route, declaration) => {
+    if (!isSubscriptionProcedure(config.router, route)) {
+      throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
     }
-    assertSubscriptionRoute(config, route);
     const existing = config.filters.get(route) ?? [];
-    const filter = toFilterConfig(route, args[0] as FilterDeclaration, existing);
+    const filter = toFilterConfig(route, declaration as FilterDeclaration, existing);
     const filters = new Map<string, readonly FilterConfig[]>(config.filters);
     filters.set(route, [...existing, filter]);
     return createSubscriptionsBuilder({ ...config, filters });

@@ -1,0 +1,48 @@
+/**
+ * The one place the runtime reads its environment: the default store, the Management API
+ * endpoint and client, and the environment variables the construct sets. Handlers and the
+ * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
+ */
+import { ENDPOINT_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
+import type { WebSocketEvent } from '../event';
+import {
+  defaultManagementClientFactory,
+  endpointFromEvent,
+  type ManagementAccess,
+  type ManagementClientFactory,
+} from '../management/client';
+import { dynamodb } from '../store/dynamodb';
+import { memory } from '../store/memory';
+import type { SubscriptionStore } from '../store/store';
+
+let defaultStore: SubscriptionStore | undefined;
+
+/**
+ * The store used when none is given, created on first use: `memory()` when
+ * `TRPC_SUBSCRIPTIONS_STORE=memory` (the local `dev --store memory` command), else `dynamodb()`
+ * with its environment defaults.
+ */
+export function getDefaultStore(): SubscriptionStore {
+  defaultStore ??= process.env[STORE_ENV] === 'memory' ? memory() : dynamodb();
+  return defaultStore;
+}
+
+/** The first store given, else the default store (created on first use). */
+export function storeOf(...candidates: ReadonlyArray<SubscriptionStore | undefined>): SubscriptionStore {
+  return candidates.find((store) => store !== undefined) ?? getDefaultStore();
+}
+
+/** `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS` as set (`undefined` when unset or empty). */
+export function rowTtlFromEnvironment(): string | undefined {
+  return process.env[ROW_TTL_ENV] || undefined;
+}
+
+/** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */
+export function resolveEndpoint(explicit: string | undefined, event?: WebSocketEvent): string | undefined {
+  return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
+}
+
+/** The Management API client of an endpoint, made by `factory` (default: one client per endpoint). */
+export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
+  return { endpoint, client: factory(endpoint) };
+}

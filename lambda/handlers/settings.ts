@@ -1,0 +1,103 @@
+/**
+ * Handler options turned into settled values: every default and every validation of a handler's
+ * options happens here, once, when the handler is built (Lambda init), so a bad option fails at
+ * start-up naming the option and the value.
+ */
+import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions } from './options';
+import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
+import type { SubscriptionsConfig } from '../core/config';
+import { managementAccess, resolveEndpoint, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import type { WebSocketEvent } from '../event';
+import type { ManagementAccess } from '../management/client';
+import type { SubscriptionStore } from '../store/store';
+import { defaultLogger, type Logger } from '../util/logger';
+
+/** Default of {@link MessageHandlerOptions.maxBatchSize}. */
+export const DEFAULT_MAX_BATCH_SIZE = 100;
+
+/** Default of {@link MessageHandlerOptions.maxSubscriptionsPerConnection}. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
+
+/** What every handler works with, settled. */
+export interface HandlerSettings {
+  readonly logger: Logger;
+  /** The handler's store, else the builder's, else the default store (created on first use). */
+  store(): SubscriptionStore;
+}
+
+/** Settled options of `connect()`. */
+export interface ConnectSettings extends HandlerSettings {
+  readonly persistHeaders: readonly string[];
+  readonly rowTtlSeconds: number;
+}
+
+/** Settled options of `handler()`. */
+export interface MessageSettings extends HandlerSettings {
+  readonly connectionCacheSize: number;
+  readonly connectionParamsTimeoutMs: number;
+  readonly maxConnectionParamsBytes: number;
+  readonly maxBatchSize: number;
+  readonly maxSubscriptionsPerConnection: number;
+  /** The Management API of the API that sent `event` (undefined when no endpoint is known). */
+  management(event: WebSocketEvent): ManagementAccess | undefined;
+}
+
+/** Store and logger of any handler. */
+export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseHandlerOptions): HandlerSettings {
+  const explicit = options.store ?? config.store;
+  return {
+    logger: options.logger ?? defaultLogger,
+    store: () => storeOf(explicit),
+  };
+}
+
+/**
+ * The rows' lifetime: the option, else the environment, else the default. Anything under the
+ * 2-hour connection limit would let TTL delete the rows of a live connection, so it fails at
+ * start-up (Lambda init), naming the setting and the value.
+ */
+export function resolveRowTtlSeconds(option: number | undefined, env: string | undefined = rowTtlFromEnvironment()): number {
+  const [source, value] = option !== undefined
+    ? ['rowTtlSeconds', option]
+    : env !== undefined && env !== '' ? [ROW_TTL_ENV, Number(env)] : ['default', DEFAULT_ROW_TTL_SECONDS];
+  if (!Number.isInteger(value) || value < MAX_CONNECTION_SECONDS) {
+    throw new Error(
+      `\`${source}\` must be a whole number of seconds of at least ${MAX_CONNECTION_SECONDS} (API Gateway's 2-hour connection limit), got: ${option ?? env}`,
+    );
+  }
+  return value;
+}
+
+/** Settles the options of `connect()`. */
+export function settleConnectOptions(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): ConnectSettings {
+  return {
+    ...settleHandlerOptions(config, options),
+    persistHeaders: options.persistHeaders ?? [],
+    rowTtlSeconds: resolveRowTtlSeconds(options.rowTtlSeconds),
+  };
+}
+
+/** @throws RangeError naming the option unless it is a positive integer */
+function resolveMaxSubscriptionsPerConnection(option: number | undefined): number {
+  const value = option ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION;
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`\`maxSubscriptionsPerConnection\` must be a positive integer, got: ${String(option)}`);
+  }
+  return value;
+}
+
+/** Settles the options of `handler()` (`$default`). */
+export function settleMessageOptions(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): MessageSettings {
+  return {
+    ...settleHandlerOptions(config, options),
+    connectionCacheSize: options.connectionCacheSize ?? 1000,
+    connectionParamsTimeoutMs: options.connectionParamsTimeoutMs ?? 5000,
+    maxConnectionParamsBytes: options.maxConnectionParamsBytes ?? 4096,
+    maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
+    maxSubscriptionsPerConnection: resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection),
+    management: (event) => {
+      const endpoint = resolveEndpoint(options.endpoint, event);
+      return endpoint ? managementAccess(endpoint, options.managementClient) : undefined;
+    },
+  };
+}

@@ -1,0 +1,57 @@
+import type { ManagementClientFactory } from '../management/client';
+import type { SubscriptionStore } from '../store/store';
+import type { Logger } from '../util/logger';
+
+/** Retry policy for throttled PostToConnection calls (429 LimitExceeded, throttling). */
+export interface RetryOptions {
+  /**
+   * Attempts per frame, including the first.
+   * @default 5
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Base of the exponential backoff, in milliseconds (full jitter: a random delay up to
+   * `min(maxDelayMs, baseDelayMs * 2^attempt)`).
+   * @default 50
+   */
+  readonly baseDelayMs?: number;
+  /**
+   * Longest delay between attempts, in milliseconds.
+   * @default 2000
+   */
+  readonly maxDelayMs?: number;
+}
+
+/** Options of `appSubscriptions.publisher()`. */
+export interface PublisherOptions {
+  /**
+   * Management API endpoint (the stage's callback URL).
+   * @default - `TRPC_SUBSCRIPTIONS_ENDPOINT`, else the endpoint of the `$default` invocation in progress
+   */
+  readonly endpoint?: string;
+  /**
+   * The store to read subscribers from.
+   * @default - inside a `$default` invocation its handler's store, else the builder's, else `dynamodb()`
+   */
+  readonly store?: SubscriptionStore;
+  /**
+   * Creates the Management API client.
+   * @default - the `$default` invocation's client, else one `ApiGatewayManagementApiClient` per endpoint
+   */
+  readonly managementClient?: ManagementClientFactory;
+  /**
+   * Most PostToConnection calls in flight per publish.
+   * @default 50
+   */
+  readonly concurrency?: number;
+  /**
+   * Retries of throttled sends.
+   * @default - 5 attempts, 50 ms base, 2 s cap, full jitter
+   */
+  readonly retry?: RetryOptions;
+  /**
+   * Receives failed deliveries.
+   * @default - JSON lines on stderr
+   */
+  readonly logger?: Logger;
+}

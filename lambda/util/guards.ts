@@ -1,0 +1,6 @@
+/** Small runtime checks shared by every layer. */
+
+/** True for a plain object (not `null`, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,21 @@
+import { createTRPCRecursiveProxy } from '@trpc/server';
+
+/**
+ * A proxy nested like a router whose only call is `method` on a route:
+ * `<name>.chat.onMessage.<method>(arg)` calls `dispatch('chat.onMessage', arg)`. Any other call
+ * throws an error showing the expected form.
+ * @param name how the proxy is reached, for errors (`publisher.routes`)
+ * @param exampleArgs the arguments shown in the error's example (`{ data }`)
+ */
+export function createRouteMethodProxy(
+  name: string, method: string, exampleArgs: string, dispatch: (route: string, arg: unknown) => unknown,
+): unknown {
+  return createTRPCRecursiveProxy(({ path, args }) => {
+    const called = path[path.length - 1];
+    const route = path.slice(0, -1).join('.');
+    if (called !== method || route === '') {
+      throw new Error(`${name}.${path.join('.')}(): call ${method}() on a route, e.g. ${name}.onMessage.${method}(${exampleArgs})`);
+    }
+    return dispatch(route, args[0]);
+  });
+}
