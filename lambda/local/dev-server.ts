@@ -6,8 +6,6 @@ import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load
 import { describeError, stderrLogger, type LocalLogger } from './logger';
 import { watchFiles, type FileWatcher } from './watch-files';
 
-export { STORE_ENV } from '../constants';
-
 /** Options of {@link startDevServer}. */
 export interface DevServerOptions {
   /** The handlers module (the construct's `entry`). */

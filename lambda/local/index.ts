@@ -1,14 +1,27 @@
 /**
  * Local development tools (`cdk-trpc-subscriptions/local`): an API Gateway WebSocket emulator,
- * DynamoDB Local helpers and the pieces of the `dev` command. Never imported by the Lambda runtime.
+ * DynamoDB Local helpers and the dev server behind the `dev` command. Never imported by the
+ * Lambda runtime. The command line itself (argument parsing, usage text) is not part of the API.
  */
-export * from './gateway';
+export {
+  startLocalGateway,
+  type LocalAuthorizer,
+  type LocalGateway,
+  type LocalGatewayHandlers,
+  type LocalGatewayOptions,
+  type UnorderedOptions,
+} from './gateway';
 export type { LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler } from './events';
 export type { ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
-export * from './logger';
-export * from './dynamodb-local';
-export * from './dev-server';
-export * from './dev-args';
-export { runCli, type CliOutput } from './dev-cli';
-export * from './load-handlers';
+export { silentLogger, stderrLogger, type LocalLogger } from './logger';
+export {
+  createSubscriptionTable,
+  LOCAL_AWS_SETTINGS,
+  startDynamoDBLocal,
+  type CreateSubscriptionTableOptions,
+  type DynamoDBLocal,
+  type StartDynamoDBLocalOptions,
+} from './dynamodb-local';
+export { devEnvironment, startDevServer, type DevServer, type DevServerOptions } from './dev-server';
+export { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 export { watchFiles, type FileWatcher } from './watch-files';

@@ -1,12 +1,7 @@
 import { join, resolve } from 'node:path';
-import {
-  DEFAULT_DEV_PORT,
-  devEnvironment,
-  formatExportLine,
-  HandlersLoadError,
-  loadHandlers,
-  parseDevArgs,
-} from '../../../lambda/local';
+import { devEnvironment, HandlersLoadError, loadHandlers } from '../../../lambda/local';
+import { DEFAULT_DEV_PORT, parseDevArgs } from '../../../lambda/local/dev-args';
+import { formatExportLine } from '../../../lambda/local/dev-server';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/dev-app');
 
