@@ -37,7 +37,7 @@ export const DEFAULT_ROW_TTL_SECONDS = MAX_CONNECTION_SECONDS + 10 * 60;
 
 /**
  * Environment variable overriding how long rows live after their connection opened, in whole
- * seconds (at least {@link MAX_CONNECTION_SECONDS}); set by the construct's `connectionTtl`.
+ * seconds (at least {@link MAX_CONNECTION_SECONDS}); set by the construct's `rowTtl`.
  */
 export const ROW_TTL_ENV = 'TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS';
 

@@ -105,7 +105,7 @@ export interface TrpcSubscriptionApiProps {
    * connection loses its subscriptions.
    * @default Duration.minutes(130)
    */
-  readonly connectionTtl?: Duration;
+  readonly rowTtl?: Duration;
 
   /**
    * Timeout of each handler. At most 29 seconds, the API Gateway integration timeout.

@@ -125,7 +125,7 @@ export class TrpcSubscriptionApi extends Construct {
     const entry = path.resolve(props.entry);
     const stageName = props.stageName ?? 'prod';
     const timeout = props.timeout ?? Duration.seconds(10);
-    const connectionTtl = props.connectionTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
+    const rowTtl = props.rowTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
     const runtime = props.runtime ?? Runtime.NODEJS_24_X;
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
@@ -140,7 +140,7 @@ export class TrpcSubscriptionApi extends Construct {
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
-    this.validateConnectionTtl(connectionTtl);
+    this.validateRowTtl(rowTtl);
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
@@ -198,7 +198,7 @@ export class TrpcSubscriptionApi extends Construct {
           ...props.environment,
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
-          [ROW_TTL_ENV]: String(connectionTtl.toSeconds()),
+          [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
@@ -354,15 +354,15 @@ export class TrpcSubscriptionApi extends Construct {
     }
   }
 
-  private validateConnectionTtl(connectionTtl: Duration): void {
-    if (connectionTtl.isUnresolved()) {
+  private validateRowTtl(rowTtl: Duration): void {
+    if (rowTtl.isUnresolved()) {
       return;
     }
-    if (connectionTtl.toSeconds() < MAX_CONNECTION_SECONDS) {
+    if (rowTtl.toSeconds() < MAX_CONNECTION_SECONDS) {
       throw new PropValidationError(
-        'connectionTtl',
+        'rowTtl',
         'must be at least 2 hours (the API Gateway connection limit)',
-        connectionTtl.toHumanString(),
+        rowTtl.toHumanString(),
       );
     }
   }

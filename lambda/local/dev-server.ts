@@ -53,7 +53,7 @@ export interface DevServer {
   readonly dynamodbEndpoint?: string;
   /**
    * The variables set on this process for the handlers; a separate publish script needs the same
-   * ones (see {@link formatExportLine}).
+   * ones (the `dev` command prints them as an `export` line).
    */
   readonly env: Readonly<Record<string, string>>;
   /** The project files the handlers are built from (watched). */

@@ -52,13 +52,13 @@ describe('synth-time errors name the prop and the value', () => {
       .toThrow(`\`memorySize\` must be an integer from 128 to 10240 (MB), got: ${memorySize}`);
   });
 
-  test('GIVEN a connectionTtl under 2 hours WHEN constructed THEN it throws', () => {
-    expect(() => build({ connectionTtl: Duration.minutes(30) }))
-      .toThrow('`connectionTtl` must be at least 2 hours (the API Gateway connection limit), got: 30 minutes');
+  test('GIVEN a rowTtl under 2 hours WHEN constructed THEN it throws', () => {
+    expect(() => build({ rowTtl: Duration.minutes(30) }))
+      .toThrow('`rowTtl` must be at least 2 hours (the API Gateway connection limit), got: 30 minutes');
   });
 
-  test('GIVEN a connectionTtl of exactly 2 hours WHEN constructed THEN it is accepted', () => {
-    expect(() => build({ connectionTtl: Duration.hours(2) })).not.toThrow();
+  test('GIVEN a rowTtl of exactly 2 hours WHEN constructed THEN it is accepted', () => {
+    expect(() => build({ rowTtl: Duration.hours(2) })).not.toThrow();
   });
 
   test('GIVEN a timeout over 29 seconds WHEN constructed THEN it throws', () => {

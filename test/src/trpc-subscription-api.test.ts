@@ -311,8 +311,8 @@ describe('handlers', () => {
     }
   });
 
-  test('GIVEN connectionTtl WHEN synthesised THEN the handlers get it in whole seconds', () => {
-    const { template } = realtimeStack({ connectionTtl: Duration.hours(3) });
+  test('GIVEN rowTtl WHEN synthesised THEN the handlers get it in whole seconds', () => {
+    const { template } = realtimeStack({ rowTtl: Duration.hours(3) });
 
     template().resourcePropertiesCountIs('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [ROW_TTL_ENV]: '10800' }) },
