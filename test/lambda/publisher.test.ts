@@ -1,6 +1,6 @@
 import superjson from 'superjson';
-import { appRouter, appSubscriptions, createContext } from '../../example/app-router';
 import { initSubscriptions, memory, PayloadTooLargeError, type MemoryStore } from '../../lambda';
+import { appRouter, appSubscriptions, createContext } from '../fixtures/router';
 import { connectEvent, messageEvent } from './support/events';
 import { startFakeManagementApi, type FakeManagementApi } from './support/fake-management';
 import { recordingLogger } from './support/harness';

@@ -1,12 +1,11 @@
 import superjson from 'superjson';
-import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
-import { faultyClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan } from './support/dynamo';
+import { appSubscriptions } from '../fixtures/router';
+import { faultyClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan, createTestTable, type TestTable } from '../support/dynamodb';
 import { quietLogger } from './support/env';
 import { parseServerFrame } from './support/frames';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
 import { startFakeManagementApi, type FakeManagementApi } from '../lambda/support/fake-management';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
 
 /**
  * DynamoDB throttling and failures, injected through the SDK middleware stack of the client given

@@ -1,11 +1,11 @@
-import { appSubscriptions, type ChatMessage } from '../../example/app-router';
 import { dynamodb, memory, type SubscriptionStore } from '../../lambda';
-import { scanRows } from './support/dynamo';
 import { quietLogger } from './support/env';
 import { silentLogger, startLocalGateway, type LocalGateway, type ManagementFault, type ManagementRequest } from '../../lambda/local';
+import { appSubscriptions, type ChatMessage } from '../fixtures/router';
 import { connectEvent, messageEvent } from '../lambda/support/events';
 import { connectClient, waitFor } from '../lambda/support/harness';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
+import { scanRows } from '../support/dynamodb';
+import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Management API faults (429, 410, 413, 500) from the local gateway's `faults` hook, with real

@@ -3,11 +3,11 @@ import superjson from 'superjson';
 import { dynamodb, memory, type SubscriptionStore, type WebSocketEvent } from '../../lambda';
 import { expectationOfFrame, frameCase, jsonTree, type FrameCase } from './support/arbitraries';
 import { checkReplies } from './support/check';
-import { inconsistentRows, scanRows, subscriptionsIn } from './support/dynamo';
 import { fcParams, quietLogger, trackUnhandled } from './support/env';
 import { assertNoPrototypePollution, parseServerFrame } from './support/frames';
 import { startFakeManagementApi, type FakeManagementApi } from '../lambda/support/fake-management';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
+import { inconsistentRows, scanRows, subscriptionsIn } from '../support/dynamodb';
+import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Property tests of the `$default` handler under hostile frames: the example app's router in
@@ -16,7 +16,7 @@ import { createTestTable, type TestTable } from '../setup/dynamodb';
  * frame is a valid tRPC response for the right id, and the store holds exactly the subscriptions
  * answered `started`.
  */
-type App = typeof import('../../example/app-router');
+type App = typeof import('../fixtures/router');
 let app: App;
 let api: FakeManagementApi;
 let table: TestTable;
@@ -27,7 +27,7 @@ const MAX_BATCH = 100;
 
 beforeAll(async () => {
   process.env.NODE_ENV = 'production';
-  app = await import('../../example/app-router');
+  app = await import('../fixtures/router');
   api = await startFakeManagementApi();
   table = await createTestTable('fuzz');
 });

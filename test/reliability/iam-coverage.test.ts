@@ -1,15 +1,14 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import superjson from 'superjson';
-import { appSubscriptions } from '../../example/app-router';
 import { dynamodb } from '../../lambda';
+import { appSubscriptions } from '../fixtures/router';
 import { quietLogger } from './support/env';
-import { LOCAL_AWS_SETTINGS } from '../../lambda/local/dynamodb-local';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
 import { startFakeManagementApi } from '../lambda/support/fake-management';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
 import { logicalId, realtimeStack } from '../src/helpers';
+import { createTestTable, localDynamoDBClient, type TestTable } from '../support/dynamodb';
 
 /**
  * The IAM grants (asserted exactly in test/src/trpc-subscription-api.test.ts) checked against
@@ -26,7 +25,7 @@ afterAll(() => table.client.destroy());
 
 /** A client that records the IAM actions of every call it sends. */
 function recordingClient(): { client: DynamoDBClient; actions: Set<string> } {
-  const client = new DynamoDBClient({ endpoint: table.endpoint, ...LOCAL_AWS_SETTINGS });
+  const client = localDynamoDBClient(table.endpoint);
   const actions = new Set<string>();
   client.middlewareStack.add((next, context) => async (args) => {
     const command = String(context.commandName).replace(/Command$/, '');

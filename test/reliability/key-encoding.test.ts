@@ -3,11 +3,11 @@ import fc from 'fast-check';
 import superjson from 'superjson';
 import { z } from 'zod';
 import { dynamodb, initSubscriptions, memory, type SubscriptionStore } from '../../lambda';
-import { inconsistentRows, scanRows } from './support/dynamo';
 import { fcParams, quietLogger } from './support/env';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
 import { startFakeManagementApi, type FakeManagementApi } from '../lambda/support/fake-management';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
+import { inconsistentRows, scanRows } from '../support/dynamodb';
+import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Filter values chosen to attack the key encoding (separators, escapes, type tags, prefixes,

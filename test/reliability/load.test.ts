@@ -1,6 +1,6 @@
 import { dynamodb } from '../../lambda';
 import { runLoad, type LoadSize } from './support/load';
-import { createTestTable } from '../setup/dynamodb';
+import { createTestTable } from '../support/dynamodb';
 
 /**
  * Load through the local gateway (loopback only): many concurrent clients, each with 1-3

@@ -1,12 +1,12 @@
 import superjson from 'superjson';
-import { appSubscriptions, type ChatMessage } from '../../example/app-router';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
-import { inconsistentRows, scanRows, subscriptionsIn } from './support/dynamo';
 import { quietLogger } from './support/env';
 import { parseServerFrame } from './support/frames';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../lambda/local';
+import { appSubscriptions, type ChatMessage } from '../fixtures/router';
 import { connectClient, rawSocket, waitFor } from '../lambda/support/harness';
-import { createTestTable, type TestTable } from '../setup/dynamodb';
+import { inconsistentRows, scanRows, subscriptionsIn } from '../support/dynamodb';
+import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Out-of-order and concurrent handling (the local gateway's `unordered` mode: a connection's

@@ -1,6 +1,6 @@
 import superjson from 'superjson';
-import { appSubscriptions, type ChatMessage } from '../../example/app-router';
 import type { MemoryStore } from '../../lambda';
+import { appSubscriptions, type ChatMessage } from '../fixtures/router';
 import { parseServerFrame as parseFrame } from './support/frames';
 import { clientPool, rawSocket, startExampleServer, waitFor, type ExampleServer } from '../lambda/support/harness';
 

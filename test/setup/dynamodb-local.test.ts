@@ -1,6 +1,6 @@
 import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
-import { createTestTable } from './dynamodb';
 import { createSubscriptionTable } from '../../lambda/local/dynamodb-local';
+import { createTestTable } from '../support/dynamodb';
 
 describe('DynamoDB Local test setup', () => {
   test('creates a table with the construct schema: pk/sk strings and TTL on expireAt', async () => {

@@ -1,8 +1,8 @@
 import superjson from 'superjson';
-import { appSubscriptions } from '../../../example/app-router';
 import { memory, type MemoryStore, type SubscriptionStore } from '../../../lambda';
 import { ConnectionCache } from '../../../lambda/handlers/connection-cache';
 import type { ConnectionRecord } from '../../../lambda/store/store';
+import { appSubscriptions } from '../../fixtures/router';
 import { connectEvent, disconnectEvent, messageEvent } from '../support/events';
 
 function row(connectionId: string, overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {

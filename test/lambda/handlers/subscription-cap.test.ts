@@ -1,6 +1,6 @@
 import { TRPCClientError } from '@trpc/client';
-import { appSubscriptions } from '../../../example/app-router';
 import { memory, type SubscriptionStore } from '../../../lambda';
+import { appSubscriptions } from '../../fixtures/router';
 import { connectClient, decodeServerFrame, rawSocket, startExampleServer, type ExampleServer } from '../support/harness';
 import { dynamodbFixture, memoryFixture, type StoreFixture } from '../support/store-fixtures';
 

@@ -2,7 +2,7 @@ import { TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { connection, findAll, subscription } from './store-conformance';
 import { dynamodb, type ConsumedCapacityReport } from '../../../lambda/store/dynamodb';
 import type { FilterEntry } from '../../../lambda/store/store';
-import { createTestTable, type TestTable } from '../../setup/dynamodb';
+import { createTestTable, type TestTable } from '../../support/dynamodb';
 
 /**
  * The read/write units of each store operation, measured with ReturnConsumedCapacity against

@@ -1,34 +1,20 @@
 import {
   BatchWriteItemCommand,
   DynamoDBClient,
-  ScanCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
 import { TABLE_NAME_ENV } from '../../../lambda/constants';
 import { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions } from '../../../lambda/store/dynamodb';
 import type { SubscriptionStore } from '../../../lambda/store/store';
-import { createTestTable, type TestTable } from '../../setup/dynamodb';
-
-async function scanRows(table: TestTable): Promise<Record<string, unknown>[]> {
-  const rows: Record<string, unknown>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await table.client.send(new ScanCommand({ TableName: table.tableName, ExclusiveStartKey: start, ConsistentRead: true }));
-    rows.push(...(page.Items ?? []).map((item) => unmarshall(item)));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return rows;
-}
+import { createTestTable, localDynamoDBClient, scanRows, type TestTable } from '../../support/dynamodb';
 
 describeStoreConformance('dynamodb', async () => {
   const table = await createTestTable('store');
   return {
     store: dynamodb({ tableName: table.tableName, dynamoDBClient: table.client }),
-    listRows: async () => (await scanRows(table)).map((row) => ({ pk: row.pk as string, sk: row.sk as string })),
+    listRows: async () => (await scanRows(table.client, table.tableName)).map((row) => ({ pk: row.pk as string, sk: row.sk as string })),
     dispose: () => table.client.destroy(),
   };
 });
@@ -79,7 +65,7 @@ describe('dynamodb store', () => {
       await s.putConnection(connection(id, { connectedAt: 1_700_000_000_000, expireAt: 1_700_007_800 }));
       await s.addSubscription({ ...subscription(id, 1, [{ name: 'byRoom', values: ['a'] }]), expireAt: 1_700_007_800 });
       await s.removeSubscription(id, 2);
-      const rows = (await scanRows(table)).filter((row) => JSON.stringify(row).includes(id));
+      const rows = (await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id));
       const byKey = Object.fromEntries(rows.map((row) => [`${row.pk as string} | ${row.sk as string}`, row]));
       expect(Object.keys(byKey).sort()).toEqual([
         'CONN#rows-conn | CONN',
@@ -146,7 +132,7 @@ describe('dynamodb store', () => {
      * first item (none when there is only one) and return the rest as UnprocessedItems.
      */
     function clientWithUnprocessedItems(timesToFail: number): { client: DynamoDBClient; batchCalls: () => number } {
-      const client = new DynamoDBClient({ endpoint: table.endpoint, region: 'local', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const client = localDynamoDBClient(table.endpoint);
       const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
       let calls = 0;
       let failures = 0;
@@ -165,7 +151,7 @@ describe('dynamodb store', () => {
 
     /** The real client, except that the first `times` transactions are cancelled with `code`. */
     function clientWithCancelledTransactions(times: number, code: string): { client: DynamoDBClient; attempts: () => number } {
-      const client = new DynamoDBClient({ endpoint: table.endpoint, region: 'local', credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+      const client = localDynamoDBClient(table.endpoint);
       const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
       let attempts = 0;
       (client as unknown as { send: typeof send }).send = async (command: unknown) => {
@@ -224,7 +210,7 @@ describe('dynamodb store', () => {
       for (let i = 0; i < 10; i++) await s.addSubscription(subscription(id, i, [{ name: 'byRoom', values: ['a'] }], 'unprocessed'));
       await s.removeConnection(id);
       expect(batchCalls()).toBeGreaterThan(2);
-      expect((await scanRows(table)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
+      expect((await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
       client.destroy();
     });
 
@@ -237,7 +223,7 @@ describe('dynamodb store', () => {
       await expect(s.removeConnection(id)).rejects.toThrow(/removeConnection: \d+ deletes still unprocessed by DynamoDB after 3 attempts/);
       // Idempotent: a later attempt with a healthy client finishes the job.
       await store().removeConnection(id);
-      expect((await scanRows(table)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
+      expect((await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
       client.destroy();
     });
   });

@@ -1,10 +1,10 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
-import type { AppRouter } from '../../../example/app-router';
-import { appSubscriptions } from '../../../example/app-router';
 import { memory, type Logger, type MemoryStore, type MessageHandlerOptions, type SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway, type UnorderedOptions } from '../../../lambda/local';
+import type { AppRouter } from '../../fixtures/router';
+import { appSubscriptions } from '../../fixtures/router';
 
 /** A logger that keeps what it gets, so tests stay quiet and can assert on it. */
 export function recordingLogger(): Logger & { readonly entries: { level: string; message: string; details?: Record<string, unknown> }[] } {
@@ -33,7 +33,7 @@ export interface ExampleServer {
   close(): Promise<void>;
 }
 
-/** Starts the example app (`example/app-router.ts`) on a gateway with a store (memory by default). */
+/** Starts the test app (`test/fixtures/router.ts`) on a gateway with a store (memory by default). */
 export async function startExampleServer(options: {
   store?: SubscriptionStore;
   /** The example's subscriptions with more filters, if a test needs them. */

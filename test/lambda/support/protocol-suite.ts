@@ -3,8 +3,8 @@ import superjson from 'superjson';
 import { WebSocket } from 'ws';
 import { clientPool, decodeServerFrame, rawSocket, startExampleServer, waitFor, type ExampleServer } from './harness';
 import type { StoreFixture } from './store-fixtures';
-import { appSubscriptions, type ChatMessage } from '../../../example/app-router';
 import type { SubscriptionStore } from '../../../lambda';
+import { appSubscriptions, type ChatMessage } from '../../fixtures/router';
 
 /**
  * The tRPC v11 WebSocket protocol end to end: the real `@trpc/client` over a real WebSocket,

@@ -1,7 +1,7 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { dynamodb, memory, type MemoryStore, type SubscriptionStore } from '../../../lambda';
 import { CONNECTION_SORT_KEY, connectionPartitionKey, SUBSCRIPTION_SORT_KEY_PREFIX } from '../../../lambda/store/keys';
-import { createTestTable, type TestTable } from '../../setup/dynamodb';
+import { createTestTable, type TestTable } from '../../support/dynamodb';
 
 /** A store implementation for a suite that runs over several, and a way to look inside it. */
 export interface StoreFixture {

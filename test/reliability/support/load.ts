@@ -4,9 +4,9 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
 import { quietLogger } from './env';
-import { appSubscriptions, type AppRouter } from '../../../example/app-router';
 import type { SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway } from '../../../lambda/local';
+import { appSubscriptions, type AppRouter } from '../../fixtures/router';
 
 /** Size of a load run. */
 export interface LoadSize {

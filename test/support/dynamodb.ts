@@ -1,3 +1,8 @@
+/**
+ * Every DynamoDB helper of the tests, in one place: fresh tables in the run's DynamoDB Local,
+ * clients for it, reading rows back, checking their consistency, and injecting faults.
+ */
+import { randomUUID } from 'node:crypto';
 import {
   DynamoDBClient,
   InternalServerError,
@@ -8,8 +13,30 @@ import {
   type BatchWriteItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { LOCAL_AWS_SETTINGS } from '../../../lambda/local/dynamodb-local';
-import { connectionKey, subscriptionKey } from '../../../lambda/store/keys';
+import { createSubscriptionTable, LOCAL_AWS_SETTINGS } from '../../lambda/local/dynamodb-local';
+import { connectionKey, subscriptionKey } from '../../lambda/store/keys';
+
+/** A fresh table with the construct's schema in the run's DynamoDB Local. */
+export interface TestTable {
+  readonly tableName: string;
+  readonly client: DynamoDBClient;
+  readonly endpoint: string;
+}
+
+/** Create a uniquely named subscriptions table in the DynamoDB Local started by global setup. */
+export async function createTestTable(prefix = 'test'): Promise<TestTable> {
+  const endpoint = process.env.DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('DYNAMODB_ENDPOINT is not set: is test/setup/global-setup.ts configured?');
+  const client = localDynamoDBClient(endpoint);
+  const tableName = `${prefix}-${randomUUID()}`;
+  await createSubscriptionTable({ client, tableName });
+  return { tableName, client, endpoint };
+}
+
+/** A client for the run's DynamoDB Local at `endpoint` (SDK retries as configured, default 3 attempts). */
+export function localDynamoDBClient(endpoint: string, maxAttempts?: number): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, ...LOCAL_AWS_SETTINGS, ...(maxAttempts === undefined ? {} : { maxAttempts }) });
+}
 
 /** One row of the table, unmarshalled. */
 export type Row = Record<string, unknown> & { pk: string; sk: string };
