@@ -1,0 +1,112 @@
+import type { LambdaStyleHandler, LocalWebSocketEvent } from './events';
+import type { LocalLogger } from './logger';
+import type { ManagementFaultInjector } from './management-api';
+
+/** The three handlers of a WebSocket API, as `TrpcSubscriptionApi` wires them. */
+export interface LocalGatewayHandlers {
+  /** The `$connect` route's handler. */
+  readonly connect: LambdaStyleHandler;
+  /** The `$default` route's handler (two-way: a returned `body` is sent to the client). */
+  readonly handler: LambdaStyleHandler;
+  /** The `$disconnect` route's handler. */
+  readonly disconnect: LambdaStyleHandler;
+}
+
+/**
+ * Emulates a Lambda REQUEST authorizer on `$connect`: receives the `$connect` event and returns the
+ * authorizer context (placed at `requestContext.authorizer`), or throws to refuse the connection.
+ * A thrown error's numeric `statusCode` property picks the HTTP status; otherwise 401.
+ */
+export type LocalAuthorizer = (event: LocalWebSocketEvent) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** Options of {@link startLocalGateway}. */
+export interface LocalGatewayOptions {
+  /** The handlers to invoke for `$connect`, `$default` and `$disconnect`. */
+  readonly handlers: LocalGatewayHandlers;
+  /**
+   * TCP port.
+   * @default - a free port chosen by the operating system
+   */
+  readonly port?: number;
+  /**
+   * Interface to listen on.
+   * @default '127.0.0.1'
+   */
+  readonly host?: string;
+  /**
+   * Stage name: the management endpoint is `http://{host}:{port}/{stage}`.
+   * @default 'prod'
+   */
+  readonly stage?: string;
+  /**
+   * Close a connection that received no message for this long (1001 `Going away`).
+   * @default 600000 (API Gateway's 10-minute idle timeout)
+   */
+  readonly idleTimeoutMs?: number;
+  /**
+   * Close every connection this long after it opened (1001 `Going away`).
+   * @default 7200000 (API Gateway's 2-hour connection duration)
+   */
+  readonly maxConnectionMs?: number;
+  /**
+   * Invoke a connection's messages concurrently, each after a random delay, so tests can prove the
+   * handlers do not rely on ordering. Real API Gateway promises no ordering across invocations;
+   * the default (one invocation at a time per connection, in arrival order) is the friendlier case.
+   * @default false
+   */
+  readonly unordered?: boolean | UnorderedOptions;
+  /**
+   * Emulate a Lambda authorizer on `$connect`.
+   * @default - no authorizer
+   */
+  readonly authorizer?: LocalAuthorizer;
+  /**
+   * Repeat the authorizer's context on MESSAGE and DISCONNECT events. Whether API Gateway does is
+   * not documented clearly, so by default it appears on `$connect` only: handlers must persist it.
+   * @default false
+   */
+  readonly authorizerOnEveryRoute?: boolean;
+  /**
+   * Answer chosen management API requests with faults (e.g. 429, 500).
+   * @default - no faults
+   */
+  readonly faults?: ManagementFaultInjector;
+  /**
+   * Where progress and handler errors go.
+   * @default - warnings and errors to stderr
+   */
+  readonly logger?: LocalLogger;
+}
+
+/** Options of the `unordered` mode. */
+export interface UnorderedOptions {
+  /**
+   * Upper bound of the random delay before each invocation.
+   * @default 25
+   */
+  readonly maxDelayMs?: number;
+  /**
+   * Source of randomness in [0, 1) (pass a seeded generator for reproducible runs).
+   * @default Math.random
+   */
+  readonly random?: () => number;
+}
+
+/** A running local gateway. */
+export interface LocalGateway {
+  /** WebSocket URL for clients: `ws://{host}:{port}` (`/{stage}` is accepted too). */
+  readonly url: string;
+  /** Management API endpoint for `ApiGatewayManagementApiClient`: `http://{host}:{port}/{stage}`. */
+  readonly endpoint: string;
+  /** The TCP port. */
+  readonly port: number;
+  /** The stage name. */
+  readonly stage: string;
+  /** Ids of the open connections. */
+  connections(): string[];
+  /**
+   * Close every connection (firing `$disconnect` for each), stop the server and resolve once all
+   * handler invocations have finished.
+   */
+  close(): Promise<void>;
+}
