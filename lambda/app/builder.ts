@@ -104,7 +104,8 @@ export interface Publisher<TRouter extends AnyTRPCRouter, TFilters extends AnyFi
 export interface StoreOptions {
   /**
    * Where connections and subscriptions live.
-   * @default - `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`, default client)
+   * @default - `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`, default client; `memory()`
+   * when `TRPC_SUBSCRIPTIONS_STORE=memory`)
    */
   readonly store?: SubscriptionStore;
 }

@@ -6,7 +6,8 @@ import type { Logger } from '../util/logger';
 export interface BaseHandlerOptions {
   /**
    * Overrides the store given to `.store()`.
-   * @default - the builder's store, else `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`)
+   * @default - the builder's store, else `dynamodb()` (table from `TRPC_SUBSCRIPTIONS_TABLE_NAME`;
+   * `memory()` when `TRPC_SUBSCRIPTIONS_STORE=memory`)
    */
   readonly store?: SubscriptionStore;
   /**

@@ -31,7 +31,8 @@ export interface PublisherOptions {
   readonly endpoint?: string;
   /**
    * The store to read subscribers from.
-   * @default - inside a `$default` invocation its handler's store, else the builder's, else `dynamodb()`
+   * @default - inside a `$default` invocation its handler's store, else the builder's, else the
+   * default store (`dynamodb()`, or `memory()` when `TRPC_SUBSCRIPTIONS_STORE=memory`)
    */
   readonly store?: SubscriptionStore;
   /**
