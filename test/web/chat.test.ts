@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { Page } from 'playwright-core';
@@ -17,7 +17,13 @@ import { createTestTable } from '../setup/dynamodb';
  * publish reaches a page: this test must then fail.
  */
 const BREAK_DELIVERY = process.env.WEB_TEST_BREAK_DELIVERY === '1';
-const SCREENSHOT = path.join(__dirname, '..', '..', 'docs', 'images', 'web-example.png');
+/** Every run's screenshot (jest's report folder, not committed). */
+const SCREENSHOT = path.join(__dirname, '..', '..', 'test-reports', 'web-example.png');
+/**
+ * The README's copy, committed: written when missing or with `WEB_SCREENSHOT=1` (the clock in the
+ * page changes every run, so rewriting it each time would leave the work tree dirty).
+ */
+const README_SCREENSHOT = path.join(__dirname, '..', '..', 'docs', 'images', 'web-example.png');
 /** How long a DOM condition may take (a reconnect backs off up to a few seconds). */
 const WAIT_MS = 15_000;
 
@@ -121,6 +127,7 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   // message had its chance to (wrongly) reach her too.
   await postMessage({ room: 'garden', from: 'gardener', text: 'garden marker', publisher: web.publisher });
   await waitForMessage(carol.page, 'garden marker');
+  await waitForMessage(alice.page, 'hello lobby');
   expect(await messageTexts(carol.page)).toEqual(['garden marker']);
   expect(await messageTexts(alice.page)).toEqual(['hello lobby']);
   expect(await carol.page.getByTestId('typing').textContent()).toBe('');
@@ -141,8 +148,10 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   await waitForMessage(bob.page, 'while bob was away');
   await send(alice.page, 'welcome back');
   await waitForMessage(bob.page, 'welcome back');
+  await waitForMessage(alice.page, 'welcome back');
   await send(bob.page, 'thanks, I am back');
   await waitForMessage(alice.page, 'thanks, I am back');
+  await waitForMessage(bob.page, 'thanks, I am back');
   expect(await messageTexts(bob.page)).toEqual(['hello lobby', 'while bob was away', 'welcome back', 'thanks, I am back']);
   expect(await messageTexts(alice.page)).toEqual(['hello lobby', 'while bob was away', 'welcome back', 'thanks, I am back']);
   expect(await messageTexts(carol.page)).toEqual(['garden marker']);
@@ -152,4 +161,8 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   await waitForTyping(bob.page, 'alice is typing…');
   mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
   await bob.page.screenshot({ path: SCREENSHOT });
+  if (process.env.WEB_SCREENSHOT === '1' || !existsSync(README_SCREENSHOT)) {
+    mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
+    copyFileSync(SCREENSHOT, README_SCREENSHOT);
+  }
 });
