@@ -33,6 +33,8 @@ let web: WebExample;
 let browser: TestBrowser;
 /** While true, the gateway's authorizer refuses new connections (a page is "away"). */
 let refuseConnections = false;
+/** Uncaught exceptions in any page (React errors, unhandled rejections). */
+const pageErrors: string[] = [];
 
 beforeAll(async () => {
   const table = await createTestTable('web');
@@ -59,6 +61,7 @@ afterAll(async () => {
 async function openChat(user: string, room: string): Promise<{ page: Page; connectionId: string }> {
   const before = new Set(web.gateway.connections());
   const page = await browser.context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(`${user}: ${error.message}`));
   await page.goto(`${web.url}?user=${user}&room=${room}`);
   await waitForStatus(page, 'connected');
   // The subscriptions are started once the history is shown (the page fetches it on `started`).
@@ -155,6 +158,8 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   expect(await messageTexts(bob.page)).toEqual(['hello lobby', 'while bob was away', 'welcome back', 'thanks, I am back']);
   expect(await messageTexts(alice.page)).toEqual(['hello lobby', 'while bob was away', 'welcome back', 'thanks, I am back']);
   expect(await messageTexts(carol.page)).toEqual(['garden marker']);
+
+  expect(pageErrors).toEqual([]);
 
   // The README's screenshot: bob's page while alice types.
   await alice.page.getByTestId('composer').fill('see you');
