@@ -77,7 +77,11 @@ export const chatRouter = t.router({
 /** The router's type, for the page's client. */
 export type ChatRouter = typeof chatRouter;
 
-/** ctx from the page's `connectionParams` (`{ userId, room }`). */
+/**
+ * ctx from the page's `connectionParams` (`{ userId, room }`). The page names its own user: fine
+ * for a demo; a real app takes the user from a verified token (a `$connect` authorizer, see
+ * docs/security.md).
+ */
 export function createChatContext({ connectionParams, connectionId }: CreateContextOptions): ChatContext {
   return {
     userId: connectionParams?.userId || 'anon',

@@ -57,9 +57,18 @@ const TABLE_NAME = 'trpc-subscriptions-web-example';
 /** Starts the web example; everything it started is stopped again when it fails to start. */
 export async function startWebExample(options: WebExampleOptions = {}): Promise<WebExample> {
   const cleanups: Array<() => unknown> = [];
+  /** Runs every cleanup (newest first), even when one fails; rethrows the first failure. */
   const close = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    const failures: unknown[] = [];
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
     cleanups.length = 0;
+    if (failures.length > 0) throw failures[0];
   };
   try {
     const page = await bundlePage();
@@ -108,7 +117,7 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
     const { port } = server.address() as AddressInfo;
     return { url: `http://127.0.0.1:${port}/`, gateway, publisher, close };
   } catch (error) {
-    await close();
+    await close().catch(() => undefined);
     throw error;
   }
 }
