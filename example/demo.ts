@@ -2,18 +2,21 @@
  * `npm run demo`: runs the example app locally (DynamoDB Local, the API Gateway emulator, real
  * tRPC clients), prints who received which publish and exits 0 only when every delivery was right.
  *
- * Options: `--store memory` uses the in-memory store (no Java needed).
+ * Options: `--store memory` uses the in-memory store (no Java needed). `--web` serves the web
+ * example (example/web, a React chat) on the local stack instead, and runs until Ctrl+C.
  */
 import { parseArgs } from 'node:util';
 import { runDemo, type DemoStoreKind } from './demo-run';
+import { startWebExample } from './web/web-stack';
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { store: { type: 'string', default: 'dynamodb' } } });
+  const { values } = parseArgs({ options: { store: { type: 'string', default: 'dynamodb' }, web: { type: 'boolean', default: false } } });
   if (values.store !== 'dynamodb' && values.store !== 'memory') {
     console.error(`--store must be dynamodb or memory, got: ${values.store}`);
     return 2;
   }
   const store = values.store as DemoStoreKind;
+  if (values.web) return serveWeb(store);
   try {
     const report = await runDemo({ store, log: (line) => console.log(line) });
     return report.ok ? 0 : 1;
@@ -22,6 +25,34 @@ async function main(): Promise<number> {
     if (store === 'dynamodb') console.error('Without Java 17, try the in-memory store: npm run demo -- --store memory');
     return 1;
   }
+}
+
+/** Serves the web example until SIGINT / SIGTERM. */
+async function serveWeb(store: DemoStoreKind): Promise<number> {
+  let web;
+  try {
+    web = await startWebExample({ store });
+  } catch (error) {
+    console.error(`The web example could not start: ${error instanceof Error ? error.message : String(error)}`);
+    if (store === 'dynamodb') console.error('Without Java 17, try the in-memory store: npm run demo -- --web --store memory');
+    return 1;
+  }
+  console.log('cdk-trpc-subscriptions web example (example/web): a React chat on the local stack');
+  console.log('');
+  console.log(`  store     ${store === 'dynamodb' ? 'DynamoDB Local' : 'in memory (--store memory)'}`);
+  console.log(`  gateway   ${web.gateway.url} (local API Gateway WebSocket emulator)`);
+  console.log('');
+  console.log('Open two windows as two users in the same room:');
+  console.log(`  ${web.url}?user=alice&room=lobby`);
+  console.log(`  ${web.url}?user=bob&room=lobby`);
+  console.log('');
+  console.log('Ctrl+C stops everything.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await web.close();
+  return 0;
 }
 
 void main().then((code) => {

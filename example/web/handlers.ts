@@ -1,0 +1,9 @@
+/** The Lambda entry of the web example (the construct's `entry`). */
+import { chatApp } from './chat-router';
+
+/** `$connect` */
+export const connect = chatApp.connect();
+/** `$default` (two-way) */
+export const handler = chatApp.handler();
+/** `$disconnect` */
+export const disconnect = chatApp.disconnect();

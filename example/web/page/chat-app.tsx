@@ -1,0 +1,166 @@
+/**
+ * The chat page: rooms, messages (resumed after a dropped connection), who is typing, a composer
+ * and the connection status.
+ */
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import type { ChatMessage } from '../message-log';
+import type { ChatConnection, ChatIdentity, ConnectionStatus } from './chat-client';
+import { useTRPC } from './trpc';
+
+/** Rooms listed in the side bar. */
+export const ROOMS = ['lobby', 'garden', 'kitchen'] as const;
+
+/** How long after the last keystroke the page says it stopped typing. */
+const TYPING_IDLE_MS = 3_000;
+/** How long a "typing" event counts when its "stopped" event never comes (a closed tab). */
+const TYPING_EXPIRY_MS = 6_000;
+
+const STATUS_TEXT: Record<ConnectionStatus, string> = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+};
+
+/** The page. */
+export function ChatApp({ identity, connection }: { readonly identity: ChatIdentity; readonly connection: ChatConnection }) {
+  const status = useSyncExternalStore(connection.onStatus, connection.status);
+  return (
+    <div className="chat">
+      <aside>
+        <h1>Chat</h1>
+        <p className="me">You are <b data-testid="user">{identity.userId}</b></p>
+        <nav>
+          {ROOMS.map((room) => (
+            <a key={room} className={room === identity.room ? 'current' : undefined} href={`?user=${encodeURIComponent(identity.userId)}&room=${room}`}>
+              # {room}
+            </a>
+          ))}
+        </nav>
+        <p className={`status ${status}`} data-testid="status" data-status={status}>{STATUS_TEXT[status]}</p>
+      </aside>
+      <Room identity={identity} />
+    </div>
+  );
+}
+
+function Room({ identity }: { readonly identity: ChatIdentity }) {
+  const { messages, add } = useRoomMessages(identity.room);
+  const typing = useTypingUsers();
+  const trpc = useTRPC();
+  const send = useMutation(trpc.sendMessage.mutationOptions({ onSuccess: (message) => add([message]) }));
+  const setTyping = useTypingAnnouncer();
+  const [text, setText] = useState('');
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!text.trim()) return;
+    send.mutate({ room: identity.room, text });
+    setText('');
+    setTyping(false);
+  };
+
+  return (
+    <main>
+      <header># {identity.room}</header>
+      <ul className="messages" data-testid="messages">
+        {messages.map((message) => (
+          <li key={message.id} data-from={message.from} className={message.from === identity.userId ? 'mine' : undefined}>
+            <span className="from">{message.from}</span>
+            <span className="text">{message.text}</span>
+            <time>{message.at.toLocaleTimeString()}</time>
+          </li>
+        ))}
+      </ul>
+      <p className="typing" data-testid="typing">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</p>
+      <form onSubmit={submit}>
+        <input
+          data-testid="composer"
+          value={text}
+          placeholder={`Message #${identity.room}`}
+          maxLength={500}
+          onChange={(event) => {
+            setText(event.target.value);
+            setTyping(event.target.value.length > 0);
+          }}
+        />
+        <button type="submit" disabled={!text.trim()}>Send</button>
+      </form>
+      {send.error ? <p className="error" role="alert">{send.error.message}</p> : null}
+    </main>
+  );
+}
+
+/**
+ * The room's messages: the history when the subscription starts, then each published message.
+ * After a reconnect the client resubscribes with the last event id (tracked events); the page then
+ * fetches what was published while it was away, so nothing is missed and nothing shows twice.
+ */
+function useRoomMessages(room: string) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [messages, setMessages] = useState<ChatMessage[]>([]);
+  const lastId = useRef<string | undefined>(undefined);
+  const add = useCallback((incoming: readonly ChatMessage[]) => {
+    for (const message of incoming) if (lastId.current === undefined || message.id > lastId.current) lastId.current = message.id;
+    setMessages((previous) => {
+      const byId = new Map(previous.map((message) => [message.id, message]));
+      for (const message of incoming) byId.set(message.id, message);
+      return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    });
+  }, []);
+  const catchUp = useCallback(async () => {
+    const missed = await queryClient.fetchQuery({ ...trpc.chat.history.queryOptions({ room, afterId: lastId.current }), staleTime: 0 });
+    add(missed);
+  }, [add, queryClient, room, trpc]);
+
+  useSubscription(trpc.onMessage.subscriptionOptions({ room }, {
+    onStarted: () => void catchUp(),
+    onData: (event) => add([event.data]),
+  }));
+  return { messages, add };
+}
+
+/** Users typing in this room, from `chat.onTyping`. */
+function useTypingUsers(): string[] {
+  const trpc = useTRPC();
+  const [typing, setTyping] = useState<ReadonlyMap<string, number>>(new Map());
+  useSubscription(trpc.chat.onTyping.subscriptionOptions(undefined, {
+    onData: ({ userId, typing: isTyping }) => setTyping((previous) => {
+      const next = new Map(previous);
+      if (isTyping) next.set(userId, Date.now() + TYPING_EXPIRY_MS);
+      else next.delete(userId);
+      return next;
+    }),
+  }));
+  // Forget a "typing" whose "stopped" never came.
+  useEffect(() => {
+    if (typing.size === 0) return undefined;
+    const timer = setInterval(() => setTyping((previous) => {
+      const now = Date.now();
+      const next = new Map([...previous].filter(([, expiresAt]) => expiresAt > now));
+      return next.size === previous.size ? previous : next;
+    }), 1_000);
+    return () => clearInterval(timer);
+  }, [typing.size]);
+  return [...typing.keys()].sort();
+}
+
+/** Tells the room when this user starts typing, and when they stop (sent, cleared or idle). */
+function useTypingAnnouncer(): (typing: boolean) => void {
+  const trpc = useTRPC();
+  const announce = useMutation(trpc.chat.typing.mutationOptions());
+  const announced = useRef(false);
+  const idleTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const { mutate } = announce;
+  const setTyping = useCallback((typing: boolean) => {
+    clearTimeout(idleTimer.current);
+    if (typing) idleTimer.current = setTimeout(() => setTyping(false), TYPING_IDLE_MS);
+    if (typing === announced.current) return;
+    announced.current = typing;
+    mutate({ typing });
+  }, [mutate]);
+  useEffect(() => () => clearTimeout(idleTimer.current), []);
+  return setTyping;
+}
