@@ -7,7 +7,7 @@ import { postMessage } from '../../example/web/chat-router';
 import { startWebExample, type WebExample } from '../../example/web/web-stack';
 import { dynamodb } from '../../lambda';
 import { LOCAL_AWS_SETTINGS, silentLogger } from '../../lambda/local';
-import { createTestTable } from '../setup/dynamodb';
+import { createTestTable } from '../support/dynamodb';
 
 /**
  * The web example (example/web) in headless Chromium: three pages as three users, alice and bob in
