@@ -37,6 +37,8 @@ export type { PublishFailure, PublishResult } from './publisher/fan-out';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
+export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
+export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
 export { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.

@@ -1,6 +1,7 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
+import { toHistorySettings, type HistoryOptions } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
 import type { AnySubscriptionTypes } from '../core/resolver';
 import type {
@@ -10,6 +11,8 @@ import type {
   FieldSelector,
   FilterDef,
   FiltersOf,
+  HasHistory,
+  HistoryDef,
   InputOf,
   OnlyKeys,
   ProcedureSubscriptionTypes,
@@ -28,7 +31,7 @@ import type { PublishResult } from '../publisher/fan-out';
 import type { PublisherOptions } from '../publisher/options';
 import { createPublisherRoutes, createPublishFn } from '../publisher/publisher';
 import type { SubscriptionStore } from '../store/store';
-import { createRouteMethodProxy } from '../util/route-proxy';
+import { createRouteMethodsProxy } from '../util/route-proxy';
 
 /** `filter()` of one subscription route. */
 export interface RouteFilterBuilder<
@@ -51,6 +54,16 @@ export interface RouteFilterBuilder<
     /** input fields (scalars) to filter on. */
     readonly input?: TInput & OnlyKeys<TInput, ScalarKeys<InputOf<TTypes>>>;
   }): SubscriptionsBuilder<TRouter, TFilters | FilterDef<TPath, TName, keyof TCtx & string, keyof TInput & string>>;
+  /**
+   * Keeps the route's events for `retentionSeconds`, so that a client that reconnects gets every
+   * event after its `lastEventId` exactly once, in order, then the live ones. Each publish then
+   * costs one more write and gets its id from the history (`publish()` takes no `id`). Needs a
+   * procedure made with `subscriptions.trackedResolver()`.
+   */
+  history(...options: TrackedOf<TTypes> extends true
+    ? [options?: HistoryOptions]
+    : [error: 'history() needs a procedure made with subscriptions.trackedResolver()']
+  ): SubscriptionsBuilder<TRouter, TFilters | HistoryDef<TPath>>;
 }
 
 /** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
@@ -61,7 +74,7 @@ export type FilterRoutes<TRouter extends AnyTRPCRouter, TFilters extends AnyFilt
 };
 
 /** Arguments of `publish()` for a route. */
-export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> = {
+export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> = {
   /** The event, of the type given to `subscriptions.resolver<T>()`. */
   readonly data: DataOf<TTypes>;
   /**
@@ -74,23 +87,28 @@ export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFi
    * @default - none excluded
    */
   readonly excludeConnectionId?: string;
-} & (TrackedOf<TTypes> extends true
-  ? {
-    /** Event id: the client resubscribes with it as `lastEventId`. */
-    readonly id: string;
-  }
-  : { readonly id?: never });
+} & (THistory extends true
+  ? { readonly id?: never }
+  : TrackedOf<TTypes> extends true
+    ? {
+      /** Event id: the client resubscribes with it as `lastEventId`. */
+      readonly id: string;
+    }
+    : { readonly id?: never });
 
 /** `publish()` of one route. */
-export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
-  /** Sends `data` to the matching subscribers; resolves with per-outcome counts. */
-  publish(args: PublishArgs<TTypes, TDefs>): Promise<PublishResult>;
+export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> {
+  /**
+   * Sends `data` to the matching subscribers; resolves with per-outcome counts (and, on a route
+   * with a history, the event's id).
+   */
+  publish(args: PublishArgs<TTypes, TDefs, THistory>): Promise<PublishResult>;
 }
 
 /** `publisher.routes`. */
 export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
-    ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>, HasHistory<TFilters, `${TPrefix}${K}`>>
     : PublisherRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
 };
 
@@ -128,16 +146,27 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(config: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  const routes = createRouteMethodProxy('routes', 'filter', '{ name, input: { room: true } }', (route, declaration) => {
+  const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
       throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
     }
-    const existing = config.filters.get(route) ?? [];
-    const filter = toFilterConfig(route, declaration as FilterDeclaration, existing);
-    const filters = new Map<string, readonly FilterConfig[]>(config.filters);
-    filters.set(route, [...existing, filter]);
-    return createSubscriptionsBuilder({ ...config, filters });
-  });
+  };
+  const routes = createRouteMethodsProxy('routes', {
+    filter: (route, declaration) => {
+      checkRoute(route);
+      const existing = config.filters.get(route) ?? [];
+      const filter = toFilterConfig(route, declaration as FilterDeclaration, existing);
+      const filters = new Map<string, readonly FilterConfig[]>(config.filters);
+      filters.set(route, [...existing, filter]);
+      return createSubscriptionsBuilder({ ...config, filters });
+    },
+    history: (route, options) => {
+      checkRoute(route);
+      const history = new Map(config.history);
+      history.set(route, toHistorySettings(route, options, config.history));
+      return createSubscriptionsBuilder({ ...config, history });
+    },
+  }, 'filter({ name, input: { room: true } })');
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],

@@ -1,5 +1,6 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
+import type { HistoryRegistry } from './history';
 import type { WebSocketEvent } from '../event';
 import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
 
@@ -78,4 +79,6 @@ export interface SubscriptionsConfig {
   readonly exposeInternalErrors?: boolean;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
+  /** Routes that keep an event history (`.routes.<path>.history()`). */
+  readonly history?: HistoryRegistry;
 }

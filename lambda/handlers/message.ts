@@ -4,6 +4,7 @@ import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
 import type { MessageHandlerOptions } from './options';
 import { deliverFrames, type ReplyChannel } from './reply';
+import { managementSender } from './resume';
 import { handleRequest, type RequestScope } from './request';
 import { createRuntime, type Runtime } from './runtime';
 import { settleMessageOptions, type MessageSettings } from './settings';
@@ -46,6 +47,7 @@ async function handleMessage({ rt, settings, event, channel, value }: MessageInv
     rt,
     event,
     maxSubscriptionsPerConnection: settings.maxSubscriptionsPerConnection,
+    send: managementSender(rt, channel.client, channel.connectionId),
     context: () => {
       context ??= createRequestContext(rt, event, settings.connectionParamsTimeoutMs);
       return context;

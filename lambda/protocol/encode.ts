@@ -150,16 +150,29 @@ export type FrameBuilder = (subscriptionId: RequestId) => string;
 export function buildDataFrames(
   fc: Pick<FrameContext, 'router'>, path: string, data: unknown, eventId: string | undefined, maxBytes = MAX_MESSAGE_BYTES,
 ): FrameBuilder {
-  const transformer = fc.router._def._config.transformer;
-  const payload = eventId === undefined ? data : { id: eventId, data };
-  const serialized: unknown = transformer.output.serialize(payload);
-  const dataJson = serialized === undefined ? '' : `,"data":${JSON.stringify(serialized)}`;
-  const result = eventId === undefined
-    ? `{"type":"data"${dataJson}}`
-    : `{"type":"data","id":${JSON.stringify(eventId)}${dataJson}}`;
-  const build: FrameBuilder = (subscriptionId) => `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
+  const result = dataResultJson(fc, data, eventId);
+  const build: FrameBuilder = (subscriptionId) => frameWithResult(subscriptionId, result);
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
   const bytes = Buffer.byteLength(build(0));
   if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
   return build;
+}
+
+/**
+ * The JSON of a data frame's `result`, `data` serialized with the router's transformer (tracked:
+ * with the event id, and data `{ id, data }` as tRPC's ws adapter sends it).
+ */
+export function dataResultJson(fc: Pick<FrameContext, 'router'>, data: unknown, eventId: string | undefined): string {
+  const transformer = fc.router._def._config.transformer;
+  const payload = eventId === undefined ? data : { id: eventId, data };
+  const serialized: unknown = transformer.output.serialize(payload);
+  const dataJson = serialized === undefined ? '' : `,"data":${JSON.stringify(serialized)}`;
+  return eventId === undefined
+    ? `{"type":"data"${dataJson}}`
+    : `{"type":"data","id":${JSON.stringify(eventId)}${dataJson}}`;
+}
+
+/** The frame of a subscription id with a `result` encoded by {@link dataResultJson} (e.g. a replayed event). */
+export function frameWithResult(subscriptionId: RequestId, result: string): string {
+  return `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
 }

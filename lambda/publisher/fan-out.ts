@@ -33,6 +33,12 @@ export interface PublishResult {
   readonly gone: number;
   readonly failed: number;
   readonly failures: readonly PublishFailure[];
+  /**
+   * The id the route's history gave the event (routes with `.history()`; clients receive it as the
+   * tracked event id).
+   * @default - none: the route keeps no history
+   */
+  readonly eventId?: string;
 }
 
 /** The outcome of sending one frame. */

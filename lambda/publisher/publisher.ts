@@ -4,6 +4,8 @@ import { settlePublisherOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
+import { appendToHistory } from './history';
+import { historyOf } from '../core/history';
 import { buildDataFrames } from '../protocol/encode';
 import { createRouteMethodProxy } from '../util/route-proxy';
 
@@ -34,13 +36,15 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
       throw new Error(`Publish to "${path}": \`id\` must be a string (the tracked event id), got: ${typeof args.id}`);
     }
     const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
-    const frameFor = buildDataFrames(config, path, args.data, args.id);
+    const history = historyOf(config, path);
+    const frameFor = history ? undefined : buildDataFrames(config, path, args.data, args.id);
     const client = settings.managementClient(path);
     const store = settings.store();
-    return deliver(
-      { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry },
-      { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
-    );
+    const dc = { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry };
+    if (!history) return deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
+    const appended = await appendToHistory(store, config, path, args, filter, history);
+    const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId });
+    return { ...result, eventId: appended.eventId };
   };
 }
 

@@ -41,7 +41,9 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
+import type { HistoryAppend, HistoryEventRecord } from './history';
+import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
 import { forEachBounded } from '../util/pool';
 
@@ -136,6 +138,8 @@ type Item = Record<string, AttributeValue>;
 class DynamoDBSubscriptionStore implements SubscriptionStore {
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
+  /** The last event id this instance saw per route with a history. */
+  private readonly sequences = new Map<string, number>();
 
   constructor(private readonly options: DynamoDBStoreOptions) {
     this.maxAttempts = options.maxAttempts ?? 8;
@@ -205,6 +209,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
+    assertHistoryFenceFits(subscription, addOptions);
     const { connectionId, subscriptionId, path, filters, expireAt } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
@@ -238,6 +243,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       },
       ...ownedKeys.map((key): TransactWriteItem => ({ Put: { TableName: this.tableName, Item: toItem({ ...keyAttributes(key), ...delivery }) } })),
     ];
+    const fence = addOptions?.historyFence;
+    if (fence) items.push(historyFenceCheck(this.tableName, fence));
     for (let attempt = 0; ; attempt++) {
       const reasons = await this.transact('addSubscription', items);
       if (!reasons) return 'created';
@@ -253,6 +260,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       }
       // The connection row exists, so its count was at the maximum.
       if (connectionRefused) return 'limit-reached';
+      if (fence && reasons[items.length - 1]?.Code === CONDITION_FAILED) return 'history-moved';
       await this.retryOrThrow('addSubscription', reasons, attempt);
     }
   }
@@ -365,6 +373,24 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
       }));
     }
+  }
+
+  appendEvent(event: HistoryAppend): Promise<string> {
+    return appendHistoryEvent(this.historyRequests, this.sequences, event);
+  }
+
+  readEvents(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]> {
+    return readHistoryEvents(this.historyRequests, path, fromEventId);
+  }
+
+  private get historyRequests(): HistoryRequests {
+    return {
+      client: this.client,
+      tableName: this.tableName,
+      returnConsumedCapacity: this.returnConsumedCapacity,
+      pageSize: this.options.pageSize,
+      report: (operation, command, capacity) => this.report(operation, command, capacity),
+    };
   }
 
   /**

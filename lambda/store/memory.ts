@@ -8,7 +8,8 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
+import { assertAddSubscriptionOptions, assertEpochSeconds, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
 
 /** Options of {@link memory}. */
 export interface MemoryStoreOptions {
@@ -50,6 +51,8 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
 export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const pageSize = Math.max(1, options.pageSize ?? 100);
   const connections = new Map<string, ConnectionState>();
+  /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
+  const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
 
   return {
     async putConnection(connection) {
@@ -74,6 +77,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       // The same input rules as dynamodb(), so apps' unit tests fail where production would.
       assertSubscriptionRecord(subscription);
       assertAddSubscriptionOptions(addOptions);
+      assertHistoryFenceFits(subscription, addOptions);
       const state = connections.get(subscription.connectionId);
       if (!state) return 'connection-gone';
       const key = idKey(subscription.subscriptionId);
@@ -81,6 +85,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       if (state.subscriptions.has(key)) return 'duplicate';
       const max = addOptions?.maxSubscriptions;
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
+      const fence = addOptions?.historyFence;
+      if (fence && (histories.get(fence.path)?.at(-1)?.seq ?? -1) > parseEventId(fence.afterEventId)!) return 'history-moved';
       state.subscriptions.set(key, structuredClone(subscription));
       return 'created';
     },
@@ -109,6 +115,23 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
           found.push({ connectionId: subscription.connectionId, subscriptionId: subscription.subscriptionId });
         }
       }
+      for (let start = 0; start < found.length; start += pageSize) {
+        yield found.slice(start, start + pageSize);
+      }
+    },
+    async appendEvent(event) {
+      assertEpochSeconds('expireAt', event.expireAt);
+      const history = histories.get(event.path) ?? [];
+      histories.set(event.path, history);
+      const seq = (history.at(-1)?.seq ?? firstSequence(Date.now()) - 1) + 1;
+      const eventId = formatEventId(seq);
+      const result = event.encode(eventId);
+      history.push({ seq, event: structuredClone({ eventId, ...(event.filter ? { filter: event.filter } : {}), result }) });
+      return eventId;
+    },
+    async *readEvents(path, fromEventId) {
+      const from = parseEventId(fromEventId) ?? Infinity;
+      const found = (histories.get(path) ?? []).filter((entry) => entry.seq >= from).map((entry) => structuredClone(entry.event));
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }

@@ -19,3 +19,21 @@ export function createRouteMethodProxy(
     return dispatch(route, args[0]);
   });
 }
+
+/**
+ * Like {@link createRouteMethodProxy}, with several methods: `<name>.chat.onMessage.<method>(arg)`
+ * calls `methods[method]('chat.onMessage', arg)`.
+ */
+export function createRouteMethodsProxy(
+  name: string, methods: Readonly<Record<string, (route: string, arg: unknown) => unknown>>, example: string,
+): unknown {
+  return createTRPCRecursiveProxy(({ path, args }) => {
+    const called = path[path.length - 1];
+    const route = path.slice(0, -1).join('.');
+    const method = Object.hasOwn(methods, called) ? methods[called] : undefined;
+    if (!method || route === '') {
+      throw new Error(`${name}.${path.join('.')}(): call ${Object.keys(methods).map((m) => `${m}()`).join(' or ')} on a route, e.g. ${name}.onMessage.${example}`);
+    }
+    return method(route, args[0]);
+  });
+}
