@@ -54,7 +54,8 @@ export interface HistoryDef<TPath extends string> extends FilterDef<TPath, never
 }
 
 /** The configured filters of one path. */
-export type FiltersOf<TFilters extends AnyFilterDef, TPath extends string> = Exclude<Extract<TFilters, { readonly path: TPath }>, { readonly history: true }>;
+export type FiltersOf<TFilters extends AnyFilterDef, TPath extends string> =
+  Exclude<Extract<TFilters, { readonly path: TPath }>, { readonly history: true }>;
 
 /** Whether a path keeps an event history. */
 export type HasHistory<TFilters extends AnyFilterDef, TPath extends string> =

@@ -1,7 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './context';
-import type { Runtime } from './runtime';
 import { resumeSubscription, type FrameSender } from './resume';
+import type { Runtime } from './runtime';
 import { filterEntriesFor } from '../core/filters';
 import { historyOf } from '../core/history';
 import { getSubscriptionState } from '../core/resolver';

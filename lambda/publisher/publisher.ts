@@ -1,11 +1,11 @@
 import { deliver, type PublishResult } from './fan-out';
+import { appendToHistory } from './history';
 import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
-import { isSubscriptionProcedure } from '../core/procedures';
-import { appendToHistory } from './history';
 import { historyOf } from '../core/history';
+import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
 import { createRouteMethodProxy } from '../util/route-proxy';
 

@@ -22,6 +22,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
+import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
+import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
   CONNECTION_SORT_KEY,
   connectionKey,
@@ -41,8 +43,6 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
-import type { HistoryAppend, HistoryEventRecord } from './history';
 import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
 import { forEachBounded } from '../util/pool';

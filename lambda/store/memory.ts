@@ -1,3 +1,4 @@
+import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
@@ -8,7 +9,6 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
 
 /** Options of {@link memory}. */
