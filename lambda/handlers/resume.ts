@@ -55,6 +55,8 @@ export async function resumeSubscription(
     for await (const page of store.readEvents(path, cursor)) {
       for (const event of page) {
         if (event.eventId === cursor) {
+          // The client's last event must still be within the retention: what followed it is then too.
+          if (round === 0 && event.expireAt * 1000 <= Date.now()) throw historyExpiredError(path, lastEventId, history);
           found = true;
           continue;
         }

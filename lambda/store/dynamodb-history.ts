@@ -108,9 +108,9 @@ export async function* readHistoryEvents(rq: HistoryRequests, path: string, from
     const output = await rq.client.send(new QueryCommand({
       TableName: rq.tableName,
       KeyConditionExpression: '#pk = :pk AND #sk >= :from',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#filter': FILTER, '#result': RESULT },
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#filter': FILTER, '#result': RESULT, '#ttl': TTL_ATTRIBUTE },
       ExpressionAttributeValues: marshall({ ':pk': historyPartitionKey(path), ':from': historyEventSortKey(fromEventId) }),
-      ProjectionExpression: '#sk, #filter, #result',
+      ProjectionExpression: '#sk, #filter, #result, #ttl',
       ConsistentRead: true,
       ExclusiveStartKey: exclusiveStartKey,
       Limit: rq.pageSize,
@@ -120,7 +120,12 @@ export async function* readHistoryEvents(rq: HistoryRequests, path: string, from
     yield (output.Items ?? []).map((raw) => {
       const item = unmarshall(raw);
       const filter = item[FILTER] as FilterEntry | undefined;
-      return { eventId: eventIdOfSortKey(item[SORT_KEY] as string), ...(filter ? { filter } : {}), result: item[RESULT] as string };
+      return {
+        eventId: eventIdOfSortKey(item[SORT_KEY] as string),
+        ...(filter ? { filter } : {}),
+        result: item[RESULT] as string,
+        expireAt: item[TTL_ATTRIBUTE] as number,
+      };
     });
     exclusiveStartKey = output.LastEvaluatedKey;
   } while (exclusiveStartKey);

@@ -34,6 +34,8 @@ export interface HistoryEventRecord {
   readonly filter?: FilterEntry;
   /** The JSON of the data frame's `result`. */
   readonly result: string;
+  /** When the event leaves the history, integer epoch seconds (TTL may delete it later). */
+  readonly expireAt: number;
 }
 
 /**

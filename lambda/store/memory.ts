@@ -126,7 +126,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const seq = (history.at(-1)?.seq ?? firstSequence(Date.now()) - 1) + 1;
       const eventId = formatEventId(seq);
       const result = event.encode(eventId);
-      history.push({ seq, event: structuredClone({ eventId, ...(event.filter ? { filter: event.filter } : {}), result }) });
+      history.push({ seq, event: structuredClone({ eventId, ...(event.filter ? { filter: event.filter } : {}), result, expireAt: event.expireAt }) });
       return eventId;
     },
     async *readEvents(path, fromEventId) {
