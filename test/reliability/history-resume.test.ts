@@ -7,8 +7,8 @@ import { fcParams, quietLogger } from './support/env';
 import { dynamodb } from '../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../lambda/local';
 import { historySubscriptions, type HistoryRouter } from '../fixtures/history-router';
-import { createTestTable, type TestTable } from '../support/dynamodb';
 import { waitFor } from '../lambda/support/harness';
+import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Exactly-once resume, as a property: random interleavings of publishes (to a room or to
@@ -115,7 +115,9 @@ test(`every client gets every event published to it exactly once, in order, acro
             break;
           }
           case 'drop':
-            if (open.length > 0) await management.send(new DeleteConnectionCommand({ ConnectionId: open[command.pick % open.length] })).catch(() => undefined);
+            if (open.length > 0) {
+              await management.send(new DeleteConnectionCommand({ ConnectionId: open[command.pick % open.length] })).catch(() => undefined);
+            }
             break;
           case 'notify':
             if (open.length > 0) {
@@ -140,7 +142,7 @@ test(`every client gets every event published to it exactly once, in order, acro
     } finally {
       for (const session of sessions) {
         session.subscription.unsubscribe();
-        session.wsClient.close();
+        void session.wsClient.close();
       }
       await waitFor(() => gateway.connections().length === 0, 5000, 'clients closed').catch(() => undefined);
     }

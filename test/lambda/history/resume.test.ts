@@ -202,6 +202,6 @@ test('a dropped socket: the tRPC client resubscribes with lastEventId and gets w
   await waitFor(() => inbox.length === 7);
   expect(inbox).toEqual([0, 1, 2, 3, 4, 5, 6]);
   subscription.unsubscribe();
-  wsClient.close();
+  void wsClient.close();
   management.destroy();
 });
