@@ -3,7 +3,7 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { ENDPOINT_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
+import { ENDPOINT_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
 import {
   defaultManagementClientFactory,
@@ -35,6 +35,11 @@ export function storeOf(...candidates: ReadonlyArray<SubscriptionStore | undefin
 /** `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS` as set (`undefined` when unset or empty). */
 export function rowTtlFromEnvironment(): string | undefined {
   return process.env[ROW_TTL_ENV] || undefined;
+}
+
+/** `TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS` as set (`undefined` when unset or empty). */
+export function rolloverAgeFromEnvironment(): string | undefined {
+  return process.env[ROLLOVER_AGE_ENV] || undefined;
 }
 
 /** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */

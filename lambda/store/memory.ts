@@ -2,6 +2,7 @@ import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } f
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
+  ConnectionRef,
   FilterValue,
   RequestId,
   SubscriberQuery,
@@ -44,6 +45,10 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
   return wanted.length <= stored.length && wanted.every((value, index) => stored[index] === value);
 }
 
+function toRef(record: ConnectionRecord): ConnectionRef {
+  return { connectionId: record.connectionId, connectedAt: record.connectedAt };
+}
+
 /**
  * A {@link SubscriptionStore} in memory, with the same semantics as `dynamodb()`: for unit tests
  * of apps and for the local gateway. Not for production (each Lambda instance has its own memory).
@@ -53,6 +58,14 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const connections = new Map<string, ConnectionState>();
   /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
   const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
+  /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
+  const liveConnections = () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    return [...connections.values()].map((state) => state.record).filter((record) => record.expireAt > nowSeconds);
+  };
+  function* pages<T>(items: readonly T[]): Generator<readonly T[]> {
+    for (let start = 0; start < items.length; start += pageSize) yield items.slice(start, start + pageSize);
+  }
 
   return {
     async putConnection(connection) {
@@ -135,6 +148,27 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }
+    },
+    async setConnectionKey(connection, key) {
+      assertEpochSeconds('expireAt', connection.expireAt);
+      const state = connections.get(connection.connectionId);
+      if (!state || state.record.key !== undefined) return false;
+      state.record = { ...state.record, key };
+      return true;
+    },
+    async *findConnectionsByKey(key) {
+      yield* pages(liveConnections().filter((record) => record.key === key).map(toRef));
+    },
+    async countConnectionsByKey(key) {
+      return liveConnections().filter((record) => record.key === key).length;
+    },
+    async *findConnectionsByAge({ connectedFrom, connectedTo }) {
+      const found = [...connections.values()]
+        .map((state) => state.record)
+        .filter((record) => record.connectedAt >= connectedFrom && record.connectedAt <= connectedTo)
+        .sort((a, b) => a.connectedAt - b.connectedAt)
+        .map(toRef);
+      yield* pages(found);
     },
     connectionCount: () => connections.size,
     subscriptionsOf: (connectionId) => [...(connections.get(connectionId)?.subscriptions.values() ?? [])].map((s) => structuredClone(s)),
