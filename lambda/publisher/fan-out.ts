@@ -69,6 +69,11 @@ export interface Delivery {
   readonly frameFor: FrameBuilder;
   /** Skips this connection (e.g. the sender). */
   readonly excludeConnectionId?: string;
+  /**
+   * The event's id in its route's history: skips subscriptions that resumed after it (their
+   * replay sent it; see {@link SubscriberRef.liveAfter}).
+   */
+  readonly eventId?: string;
 }
 
 /** How deliveries are made. */
@@ -83,7 +88,7 @@ export interface DeliveryContext {
 /** Delivers to every matched subscription and counts the outcomes. */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
   const { store, client, logger } = dc;
-  const { path, filter, frameFor, excludeConnectionId } = delivery;
+  const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
   let matched = 0;
   let delivered = 0;
   let gone = 0;
@@ -91,6 +96,8 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
   const goneConnections = new Set<string>();
   await forEachBounded(store.findSubscribers({ path, filter }), dc.concurrency, async (ref: SubscriberRef) => {
     if (ref.connectionId === excludeConnectionId) return;
+    // Equal-length decimal ids: string order is id order.
+    if (eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId) return;
     matched++;
     if (goneConnections.has(ref.connectionId)) {
       gone++;

@@ -44,8 +44,9 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const dc = { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry };
     if (!history) return deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
     const appended = await appendToHistory(store, config, path, args, filter, history);
-    const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId });
-    return { ...result, eventId: appended.eventId };
+    const { eventId } = appended;
+    const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
+    return { ...result, eventId };
   };
 }
 

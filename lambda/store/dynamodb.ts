@@ -129,6 +129,8 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+/** On the index rows of a subscription resumed from a history: the last event replayed to it. */
+const LIVE_AFTER = 'liveAfter';
 const CONNECTED_AT = 'connectedAt';
 /** The app's key of a connection, on its connection row. */
 const CONNECTION_KEY = 'connectionKey';
@@ -226,7 +228,13 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt };
+    const fence = addOptions?.historyFence;
+    const delivery = {
+      [CONNECTION_ID]: connectionId,
+      [SUBSCRIPTION_ID]: subscriptionId,
+      [TTL_ATTRIBUTE]: expireAt,
+      ...(fence ? { [LIVE_AFTER]: fence.afterEventId } : {}),
+    };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
       // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
@@ -255,7 +263,6 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       },
       ...ownedKeys.map((key): TransactWriteItem => ({ Put: { TableName: this.tableName, Item: toItem({ ...keyAttributes(key), ...delivery }) } })),
     ];
-    const fence = addOptions?.historyFence;
     if (fence) items.push(historyFenceCheck(this.tableName, fence));
     for (let attempt = 0; ; attempt++) {
       const reasons = await this.transact('addSubscription', items);
@@ -380,10 +387,11 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#pk': PARTITION_KEY,
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
+        '#liveAfter': LIVE_AFTER,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: '#conn, #sub',
+      ProjectionExpression: '#conn, #sub, #liveAfter',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -391,6 +399,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       yield page.map((item) => ({
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
+        ...(item[LIVE_AFTER] === undefined ? {} : { liveAfter: item[LIVE_AFTER] as string }),
       }));
     }
   }

@@ -58,6 +58,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const connections = new Map<string, ConnectionState>();
   /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
   const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
+  /** The `liveAfter` of subscriptions stored behind a history fence. */
+  const liveAfter = new WeakMap<SubscriptionRecord, string>();
   /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
   const liveConnections = () => {
     const nowSeconds = Math.floor(Date.now() / 1000);
@@ -100,7 +102,9 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
       const fence = addOptions?.historyFence;
       if (fence && (histories.get(fence.path)?.at(-1)?.seq ?? -1) > parseEventId(fence.afterEventId)!) return 'history-moved';
-      state.subscriptions.set(key, structuredClone(subscription));
+      const stored = structuredClone(subscription);
+      state.subscriptions.set(key, stored);
+      if (fence) liveAfter.set(stored, fence.afterEventId);
       return 'created';
     },
     async removeSubscription(connectionId, subscriptionId) {
@@ -125,7 +129,12 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             const entry = subscription.filters.find((candidate) => candidate.name === name);
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
-          found.push({ connectionId: subscription.connectionId, subscriptionId: subscription.subscriptionId });
+          const after = liveAfter.get(subscription);
+          found.push({
+            connectionId: subscription.connectionId,
+            subscriptionId: subscription.subscriptionId,
+            ...(after === undefined ? {} : { liveAfter: after }),
+          });
         }
       }
       for (let start = 0; start < found.length; start += pageSize) {

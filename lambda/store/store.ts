@@ -116,7 +116,8 @@ export interface AddSubscriptionOptions {
   readonly maxSubscriptions?: number;
   /**
    * Store the subscription only if the route's history holds no event after this one, in the same
-   * atomic write (a resuming subscription goes live exactly where its replay ended).
+   * atomic write, and mark it live after this event ({@link SubscriberRef.liveAfter}): a resuming
+   * subscription goes live exactly where its replay ended.
    * @default - no condition on the history
    */
   readonly historyFence?: HistoryFence;
@@ -126,6 +127,13 @@ export interface AddSubscriptionOptions {
 export interface SubscriberRef {
   readonly connectionId: string;
   readonly subscriptionId: RequestId;
+  /**
+   * Set on a subscription that resumed from its route's history: every event up to this id was
+   * replayed to it, so a publish of such an event (one whose subscriber query ran after the
+   * subscription was stored) must skip it.
+   * @default - none: the subscription takes every event it matches
+   */
+  readonly liveAfter?: string;
 }
 
 /** What a publish looks for. */

@@ -1,4 +1,4 @@
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import fc from 'fast-check';
 import superjson from 'superjson';
@@ -12,8 +12,8 @@ import { createTestTable, type TestTable } from '../support/dynamodb';
 
 /**
  * Exactly-once resume, as a property: random interleavings of publishes (to a room or to
- * everyone), socket drops (DeleteConnection), reconnect notifications (`{"id":null,"method":
- * "reconnect"}`, which make the client move to a new socket) and pauses, with real @trpc/client
+ * everyone), socket drops (DeleteConnection), reconnect notifications
+ * (`publisher.connections.reconnect()`: the client moves to a new socket) and pauses, with real @trpc/client
  * clients on tracked subscriptions, through the local gateway in unordered mode on DynamoDB Local.
  * Every client must receive exactly the events published to it after its starting event, in
  * publish order: no gap, no duplicate.
@@ -120,11 +120,8 @@ test(`every client gets every event published to it exactly once, in order, acro
             }
             break;
           case 'notify':
-            if (open.length > 0) {
-              await management.send(new PostToConnectionCommand({
-                ConnectionId: open[command.pick % open.length], Data: Buffer.from('{"id":null,"method":"reconnect"}'),
-              })).catch(() => undefined);
-            }
+            // The server-side reconnect notification: the client moves to a new connection.
+            if (open.length > 0) await publisher.connections.reconnect({ connectionId: open[command.pick % open.length] });
             break;
           case 'pause':
             await new Promise((resolve) => setTimeout(resolve, command.ms));

@@ -133,6 +133,47 @@ describe.each(stores)('%s store', (_name, makeStore) => {
     socket.socket.close();
   });
 
+  test('an event appended before the resume stored its subscription but queried after is not sent live again (liveAfter)', async () => {
+    const store = makeStore();
+    const { gateway, app, publisher } = await start(store);
+    const mine = freshRoom();
+    const filter = { name: 'byRoom' as const, input: { room: mine } };
+    const from = (await publisher.routes.onEvent.publish({ data: { n: 0, room: mine }, filter })).eventId!;
+    // A publisher whose subscriber query waits until the resume has stored its subscription.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => { openGate = resolve; });
+    const gated = new Proxy(store, {
+      get(target, property) {
+        if (property === 'findSubscribers') {
+          return async function* (query: Parameters<SubscriptionStore['findSubscribers']>[0]) {
+            await gate;
+            yield* target.findSubscribers(query);
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const slow = app.publisher({ endpoint: gateway.endpoint, store: gated }).routes.onEvent.publish({ data: { n: 1, room: mine }, filter });
+    const socket = await rawSocket(gateway.url);
+    // The history already holds event 1 when the resume reads it: the replay sends it.
+    await waitFor(async () => {
+      let count = 0;
+      for await (const page of store.readEvents!('onEvent', from)) count += page.length;
+      return count === 2;
+    });
+    socket.socket.send(subscribeFrame(1, { room: mine, lastEventId: from }));
+    await waitFor(() => socket.frames.some((frame) => frame.includes('"started"')), 5000, 'started');
+    openGate();
+    expect(await slow).toMatchObject({ matched: 0, delivered: 0 });
+    await publisher.routes.onEvent.publish({ data: { n: 2, room: mine }, filter });
+    await waitFor(() => socket.frames.length >= 3, 5000, 'event 2');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const received = socket.frames.map(decodeServerFrame).map((frame) => (frame.result.type === 'data' ? frame.result.data.data.n : frame.result.type));
+    expect(received).toEqual([1, 'started', 2]);
+    socket.socket.close();
+  });
+
   test('a lastEventId past the retention, or never held, gets PRECONDITION_FAILED "History expired"; a malformed one BAD_REQUEST', async () => {
     const { gateway, publisher } = await start(makeStore(), 1);
     const mine = freshRoom();

@@ -59,7 +59,7 @@ describe.each<[string, () => SubscriptionStore]>([
     expect(events.map((event) => event.result)).toEqual(sorted.map((id) => `"${id}"`));
   });
 
-  test('a fenced addSubscription is refused with history-moved once an event follows the fence, and writes nothing', async () => {
+  test('a fenced addSubscription is refused with history-moved once an event follows the fence, and writes nothing; else it is live after the fence', async () => {
     const store = makeStore();
     const path = freshPath();
     const connectionId = `conn-${path}`;
@@ -75,7 +75,7 @@ describe.each<[string, () => SubscriptionStore]>([
     };
     expect(await found()).toEqual([]);
     expect(await store.addSubscription(record, { historyFence: { path, afterEventId: second } })).toBe('created');
-    expect(await found()).toEqual([{ connectionId, subscriptionId: 1 }]);
+    expect(await found()).toEqual([{ connectionId, subscriptionId: 1, liveAfter: second }]);
     await expect(store.addSubscription({ ...record, subscriptionId: 2 }, { historyFence: { path, afterEventId: 'x' } })).rejects.toThrow(RangeError);
     await store.removeConnection(connectionId);
   });
