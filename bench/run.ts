@@ -36,7 +36,7 @@ const sections: Section[] = [
   { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
   { id: 'handler-cost', title: '3. Handler cost: bundle, cold init, CPU per message, PING', run: async (env) => renderHandlerCost(await runHandlerCost(env)) },
   { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
-  { id: 'history', title: '5. Event history: publish and replay cost', run: async (env) => renderHistory(await runHistory(env)) },
+  { id: 'history', title: '6. Event history: publish and replay cost', run: async (env) => renderHistory(await runHistory(env)) },
 ];
 
 async function main(): Promise<number> {

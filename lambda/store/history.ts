@@ -28,7 +28,7 @@ export interface HistoryAppend {
 
 /** An event as kept in the history. */
 export interface HistoryEventRecord {
-  /** The event id the store assigned (see {@link EVENT_ID_DIGITS}). */
+  /** The event id the store assigned: 16 zero-padded decimal digits, dense and increasing per route. */
   readonly eventId: string;
   /** The publish's filter, if any. */
   readonly filter?: FilterEntry;
