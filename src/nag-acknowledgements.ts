@@ -48,3 +48,11 @@ function flattenReference(node: unknown): string {
   }
   return JSON.stringify(node);
 }
+
+/**
+ * Acknowledges one cdk-nag finding by its full id (`Serverless-LambdaDLQ`,
+ * `AwsSolutions-IAM4[Policy::...]`) on `scope` and the resources below it, with a reason.
+ */
+export function acknowledgeRule(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}

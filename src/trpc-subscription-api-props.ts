@@ -6,6 +6,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { TrpcSubscriptionOperationsProps } from './operations-props';
 
 /** Names of the three handlers exported by the `entry` module. */
 export interface TrpcSubscriptionHandlerNames {
@@ -64,7 +65,7 @@ export interface TrpcSubscriptionCustomDomain {
 }
 
 /** Properties of {@link TrpcSubscriptionApi}. */
-export interface TrpcSubscriptionApiProps {
+export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProps {
   /**
    * Path to the handlers module (TypeScript or JavaScript). It exports the three handlers built
    * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). It is bundled

@@ -10,15 +10,23 @@ import {
   type IDomainName,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
+import { jsonAccessLogFormat } from './access-log-format';
+import { createAlarms } from './alarms';
+import { createDashboard } from './dashboard';
+import { handlerOperationOptions } from './handler-operations';
+import { allowLogsToUseKey } from './log-encryption';
+import { acknowledgeRule, acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
+import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
 import { readTableSchema, type KeyAttribute } from './table-schema';
+import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
   DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
@@ -81,7 +89,7 @@ const DEFAULT_BUNDLING: BundlingOptions = {
  * });
  * realtime.grantPublish(producerFunction);
  */
-export class TrpcSubscriptionApi extends Construct {
+export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /** The table of connections and subscriptions (created, or the `table` prop). */
   public readonly table: ITable;
   /** The WebSocket API. */
@@ -112,6 +120,13 @@ export class TrpcSubscriptionApi extends Construct {
    * @default - undefined without `customDomain`
    */
   public readonly domainName?: IDomainName;
+  /** The alarms of the `alarms` prop (empty without it). */
+  public readonly alarms: Alarm[];
+  /**
+   * The dashboard of the `dashboard` prop.
+   * @default - undefined without `dashboard`
+   */
+  public readonly dashboard?: Dashboard;
   /** WebSocket URL of the stage for clients: `wss://{api-id}.execute-api.{region}.{suffix}/{stage}`. */
   public readonly url: string;
   /**
@@ -121,7 +136,7 @@ export class TrpcSubscriptionApi extends Construct {
   public readonly callbackUrl: string;
 
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
-    super(scope, id);
+    super(scope, id, props);
     const entry = path.resolve(props.entry);
     const stageName = props.stageName ?? 'prod';
     const timeout = props.timeout ?? Duration.seconds(10);
@@ -145,6 +160,7 @@ export class TrpcSubscriptionApi extends Construct {
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
     this.validateEncryptionKey(props);
+    validateOperationsProps(this, props, props.accessLogging !== false);
     if (props.table) {
       this.validateTable(props.table);
       this.warnAboutIgnoredTableProps(props);
@@ -156,33 +172,34 @@ export class TrpcSubscriptionApi extends Construct {
     this.domainName = this.createDomainName(props.customDomain);
     this.accessLogGroup = props.accessLogging === false
       ? undefined
-      : new LogGroup(this, 'AccessLogs', { retention: logRetention });
+      : new LogGroup(this, 'AccessLogs', { retention: logRetention, encryptionKey: props.logEncryptionKey });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
       stageName,
       autoDeploy: true,
       throttle: props.throttle,
       accessLogSettings: this.accessLogGroup
-        ? { destination: new LogGroupLogDestination(this.accessLogGroup) }
+        ? { destination: new LogGroupLogDestination(this.accessLogGroup), format: props.accessLogFormat ?? jsonAccessLogFormat() }
         : undefined,
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
     this.url = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
-    const role = new iam.Role(this, 'HandlerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the tRPC subscription handlers',
-    });
+    if (props.logEncryptionKey) {
+      allowLogsToUseKey(this, props.logEncryptionKey);
+    }
+    const role = props.role ?? this.createHandlerRole(props);
     this.handlerRole = role;
     this.table.grant(role, ...HANDLER_TABLE_ACTIONS);
     this.grantTableKey(role);
     this.grantManageConnections(role);
 
-    const createHandler = (handlerId: string, handler: string, routeKey: string): NodejsFunction => {
-      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention });
+    const createHandler = (handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect'): NodejsFunction => {
+      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, encryptionKey: props.logEncryptionKey });
       logGroup.grantWrite(role);
-      return new NodejsFunction(this, handlerId, {
+      const fn = new NodejsFunction(this, handlerId, {
+        ...handlerOperationOptions(props, key),
         entry,
         handler,
         description: `tRPC subscriptions: ${routeKey}`,
@@ -199,15 +216,23 @@ export class TrpcSubscriptionApi extends Construct {
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
           [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
+          ...this.metricsEnvironment(),
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
         bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
       });
+      acknowledgeRule(
+        fn,
+        'Serverless-LambdaDLQ',
+        'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
+      );
+      return fn;
     };
-    this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect');
-    this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default');
-    this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect');
+    this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
+    this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
+    this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
+    this.acknowledgeHandlerRoleFindings(props);
 
     this.connectRoute = this.webSocketApi.addRoute('$connect', {
       integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler),
@@ -223,6 +248,13 @@ export class TrpcSubscriptionApi extends Construct {
     });
 
     this.acknowledgeRoutesWithoutAuthorizer();
+
+    const handlers = [this.connectHandler, this.messageHandler, this.disconnectHandler];
+    const alarmOptions = typeof props.alarms === 'object' ? props.alarms : {};
+    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions) : [];
+    if (props.dashboard) {
+      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
+    }
   }
 
   /**
@@ -238,6 +270,9 @@ export class TrpcSubscriptionApi extends Construct {
     if (grantee instanceof LambdaFunction) {
       grantee.addEnvironment(TABLE_NAME_ENV, this.table.tableName);
       grantee.addEnvironment(ENDPOINT_ENV, this.callbackUrl);
+      for (const [name, value] of Object.entries(this.metricsEnvironment())) {
+        grantee.addEnvironment(name, value);
+      }
     }
     const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
       .combine(this.grantManageConnections(grantee));
@@ -283,6 +318,50 @@ export class TrpcSubscriptionApi extends Construct {
         principal,
         ['kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         'CDK\'s standard encrypt/decrypt grant on the table\'s KMS key, which DynamoDB needs to read and write items.',
+      );
+    }
+  }
+
+  /** The handlers' execution role: CDK grants are added to it below. */
+  private createHandlerRole(props: TrpcSubscriptionApiProps): iam.Role {
+    const role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of the tRPC subscription handlers',
+      permissionsBoundary: props.permissionsBoundary,
+    });
+    if (props.vpc) {
+      // What Lambda needs to create and remove the handlers' network interfaces in the VPC.
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      acknowledgeRule(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'The AWS managed policy Lambda documents for functions in a VPC: network interfaces only.',
+      );
+    }
+    return role;
+  }
+
+  /**
+   * The handler role's wildcards are needed and scoped (`@connections/*` of this stage, CDK's
+   * KMS grant, X-Ray's `*`): acknowledged on the role for the Serverless pack and, for X-Ray,
+   * for AwsSolutions.
+   */
+  private acknowledgeHandlerRoleFindings(props: TrpcSubscriptionApiProps): void {
+    const role = this.handlerRole;
+    if (!(role instanceof Construct)) {
+      return;
+    }
+    acknowledgeRule(
+      role,
+      'Serverless-LambdaStarPermissions',
+      'The wildcards are connection ids (@connections/* of this stage, known only at runtime), CDK\'s '
+        + 'KMS grant on the table key, and X-Ray\'s segment upload, which has no resource.',
+    );
+    if (props.tracing !== undefined && props.tracing !== Tracing.DISABLED) {
+      acknowledgeRule(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'xray:PutTraceSegments and xray:PutTelemetryRecords take no resource; CDK adds them for tracing.',
       );
     }
   }
