@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
 import { TrpcSubscriptionApi } from '../src';
@@ -36,6 +36,11 @@ export class ExampleStack extends Stack {
       // The table holds only live connection state: nothing to keep when the example goes.
       removalPolicy: RemovalPolicy.DESTROY,
       throttle: { rateLimit: 100, burstLimit: 200 },
+      // The operations props the README recommends ("Operating it").
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      alarms: true,
+      dashboard: true,
     });
 
     this.producer = new NodejsFunction(this, 'Producer', {

@@ -232,7 +232,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
     this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
     this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
-    this.acknowledgeHandlerRoleFindings(props);
+    this.acknowledgeTracingWildcard(props);
 
     this.connectRoute = this.webSocketApi.addRoute('$connect', {
       integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler),
@@ -341,22 +341,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     return role;
   }
 
-  /**
-   * The handler role's wildcards are needed and scoped (`@connections/*` of this stage, CDK's
-   * KMS grant, X-Ray's `*`): acknowledged on the role for the Serverless pack and, for X-Ray,
-   * for AwsSolutions.
-   */
-  private acknowledgeHandlerRoleFindings(props: TrpcSubscriptionApiProps): void {
+  /** X-Ray's segment upload has no resource: its `*` is acknowledged on the handler role. */
+  private acknowledgeTracingWildcard(props: TrpcSubscriptionApiProps): void {
     const role = this.handlerRole;
     if (!(role instanceof Construct)) {
       return;
     }
-    acknowledgeRule(
-      role,
-      'Serverless-LambdaStarPermissions',
-      'The wildcards are connection ids (@connections/* of this stage, known only at runtime), CDK\'s '
-        + 'KMS grant on the table key, and X-Ray\'s segment upload, which has no resource.',
-    );
     if (props.tracing !== undefined && props.tracing !== Tracing.DISABLED) {
       acknowledgeRule(
         role,
