@@ -1,7 +1,7 @@
-import { createMetricsRecorder, settleMetricsOptions, type MetricsSettings } from '../../../lambda/util/emf';
 import {
   DEFAULT_METRICS_NAMESPACE, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
 } from '../../../lambda/metric-names';
+import { createMetricsRecorder, settleMetricsOptions, type MetricsSettings } from '../../../lambda/util/emf';
 
 function capture(settings: Omit<MetricsSettings, 'write'>): { settings: MetricsSettings; lines: string[] } {
   const lines: string[] = [];
