@@ -14,6 +14,7 @@ import {
 import { dynamodb } from '../store/dynamodb';
 import { memory } from '../store/memory';
 import type { SubscriptionStore } from '../store/store';
+import { settleMetricsOptions, type MetricsOptions, type MetricsSettings } from '../util/emf';
 
 let defaultStore: SubscriptionStore | undefined;
 
@@ -35,6 +36,11 @@ export function storeOf(...candidates: ReadonlyArray<SubscriptionStore | undefin
 /** `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS` as set (`undefined` when unset or empty). */
 export function rowTtlFromEnvironment(): string | undefined {
   return process.env[ROW_TTL_ENV] || undefined;
+}
+
+/** Metrics options settled against `TRPC_SUBSCRIPTIONS_METRICS*` (set by the construct). */
+export function resolveMetrics(options: MetricsOptions | undefined): MetricsSettings {
+  return settleMetricsOptions(options, process.env);
 }
 
 /** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */

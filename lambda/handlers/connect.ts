@@ -1,6 +1,7 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { WebSocketEvent, WebSocketHandler } from '../event';
+import { instrumented } from './instrument';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import { settleConnectOptions } from './settings';
@@ -40,7 +41,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
   const settings = settleConnectOptions(config, options);
   const rt = createRuntime(config, settings);
   const { persistHeaders, rowTtlSeconds } = settings;
-  return async (event) => {
+  return instrumented(rt, async (event) => {
     const { connectionId } = event.requestContext;
     const connect = connectSnapshot(event, persistHeaders);
     const awaitingConnectionParams = event.queryStringParameters?.connectionParams === '1';
@@ -50,6 +51,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         reportError(rt, event, error, UNKNOWN_ERROR_INFO);
+        rt.metrics.count('connectionsRefused');
         return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
       }
     }
@@ -61,6 +63,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       awaitingConnectionParams,
       connect,
     });
+    rt.metrics.count('connectionsOpened');
     return { statusCode: 200 };
-  };
+  });
 }

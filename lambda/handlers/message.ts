@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parseTRPCMessage, type TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
+import { instrumented } from './instrument';
 import type { MessageHandlerOptions } from './options';
 import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';
@@ -72,7 +73,7 @@ async function handleMessage({ rt, settings, event, channel, value }: MessageInv
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
   const settings = settleMessageOptions(config, options);
   const rt = createRuntime(config, settings, settings.connectionCacheSize);
-  return async (event) => {
+  return instrumented(rt, async (event) => {
     const frame = decodeFrame(frameText(event));
     if (frame.kind === 'ping') return { statusCode: 200, body: 'PONG' };
     if (frame.kind === 'pong') return { statusCode: 200 };
@@ -93,5 +94,5 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
       { store: rt.store(), management },
       () => handleMessage({ rt, settings, event, channel, value: frame.value }),
     );
-  };
+  });
 }

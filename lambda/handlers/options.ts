@@ -1,5 +1,6 @@
 import type { ManagementClientFactory } from '../management/client';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsOptions } from '../util/emf';
 import type { Logger } from '../util/logger';
 
 /** Options shared by every handler. */
@@ -15,6 +16,12 @@ export interface BaseHandlerOptions {
    * @default - JSON lines on stderr (warnings and errors)
    */
   readonly logger?: Logger;
+  /**
+   * The handler's CloudWatch metrics (Embedded Metric Format lines on stdout).
+   * @default - on, with the namespace and dimensions of `TRPC_SUBSCRIPTIONS_METRICS*` (set by
+   *   the construct), else namespace 'TrpcSubscriptions' and no dimensions
+   */
+  readonly metrics?: MetricsOptions;
 }
 
 /** Options of `connect()` (`$connect`). */

@@ -6,10 +6,12 @@
 import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions } from './options';
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, resolveEndpoint, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import { managementAccess, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
 import type { WebSocketEvent } from '../event';
 import type { ManagementAccess } from '../management/client';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsSettings } from '../util/emf';
+import { withLogContext } from '../util/log-context';
 import { defaultLogger, type Logger } from '../util/logger';
 
 /** Default of {@link MessageHandlerOptions.maxBatchSize}. */
@@ -20,7 +22,9 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** What every handler works with, settled. */
 export interface HandlerSettings {
+  /** The logger, adding the invocation's connection id, route and request id to each line. */
   readonly logger: Logger;
+  readonly metrics: MetricsSettings;
   /** The handler's store, else the builder's, else the default store (created on first use). */
   store(): SubscriptionStore;
 }
@@ -46,7 +50,8 @@ export interface MessageSettings extends HandlerSettings {
 export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseHandlerOptions): HandlerSettings {
   const explicit = options.store ?? config.store;
   return {
-    logger: options.logger ?? defaultLogger,
+    logger: withLogContext(options.logger ?? defaultLogger),
+    metrics: resolveMetrics(options.metrics),
     store: () => storeOf(explicit),
   };
 }

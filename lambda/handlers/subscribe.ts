@@ -36,10 +36,12 @@ export async function startSubscription(
   }, { maxSubscriptions });
   switch (outcome) {
     case 'created':
+      rt.metrics.count('subscriptionsStarted');
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':
       throw new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` });
     case 'limit-reached':
+      rt.metrics.count('subscriptionsRefused');
       throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${maxSubscriptions} subscriptions per connection` });
     case 'stopped':
       // The client already stopped it and forgot the id: a frame would be ignored.
@@ -53,5 +55,6 @@ export async function startSubscription(
 /** Handles `subscription.stop`: unknown ids are ignored (the store leaves a tombstone). */
 export async function stopSubscription(rt: Runtime, connectionId: string, id: RequestId, jsonrpc?: '2.0'): Promise<string | undefined> {
   const removed = await rt.store().removeSubscription(connectionId, id);
+  if (removed) rt.metrics.count('subscriptionsStopped');
   return removed ? resultFrame(rt, id, { type: 'stopped' }, jsonrpc) : undefined;
 }

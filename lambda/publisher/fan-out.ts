@@ -9,6 +9,7 @@ import { postToConnection, type PostFailure } from '../management/client';
 import type { FrameBuilder } from '../protocol/encode';
 import type { FilterEntry, RequestId, SubscriberRef, SubscriptionStore } from '../store/store';
 import { backoff } from '../util/backoff';
+import type { MetricsRecorder } from '../util/emf';
 import type { Logger } from '../util/logger';
 import { forEachBounded } from '../util/pool';
 
@@ -72,12 +73,31 @@ export interface DeliveryContext {
   readonly logger: Logger;
   readonly concurrency: number;
   readonly retry: RetrySettings;
+  /**
+   * Where the outcomes are counted (matched, delivered, gone, failed, throttled and timed-out
+   * posts, fan-out duration). The caller counts what it delivers for (a publish; a queue
+   * worker's batch) and prints the metrics.
+   */
+  readonly metrics?: MetricsRecorder;
+}
+
+/** A failed post that was a timeout (the SDK's request timeout, or the socket's). */
+function isTimeout(failure: PostFailure): boolean {
+  return failure.kind === 'other' && /time(d)?\s?out|ETIMEDOUT/i.test(`${failure.name} ${failure.message}`);
+}
+
+/** Every attempt but the last was throttled (only throttling is retried); the last one may be. */
+function throttledAttempts(outcome: SendOutcome): number {
+  return outcome.attempts - 1 + (outcome.failure?.kind === 'throttled' ? 1 : 0);
 }
 
 /** Delivers to every matched subscription and counts the outcomes. */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
   const { store, client, logger } = dc;
   const { path, filter, frameFor, excludeConnectionId } = delivery;
+  const startedAt = performance.now();
+  let throttled = 0;
+  let timedOut = 0;
   let matched = 0;
   let delivered = 0;
   let gone = 0;
@@ -91,6 +111,7 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
       return;
     }
     const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), dc.retry);
+    throttled += throttledAttempts(outcome);
     if (!outcome.failure) {
       delivered++;
       return;
@@ -107,9 +128,20 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
       }
       return;
     }
+    if (isTimeout(outcome.failure)) timedOut++;
     const { statusCode, name, message } = outcome.failure;
     failures.push({ connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts: outcome.attempts });
     logger.error('publish could not be delivered', { path, connectionId: ref.connectionId, statusCode, name, message, attempts: outcome.attempts });
   });
+  const { metrics } = dc;
+  if (metrics) {
+    metrics.count('subscribersMatched', matched);
+    metrics.count('messagesDelivered', delivered);
+    metrics.count('connectionsGone', gone);
+    metrics.count('postsFailed', failures.length);
+    metrics.count('postsThrottled', throttled);
+    metrics.count('postsTimedOut', timedOut);
+    metrics.value('fanOutDuration', Math.round((performance.now() - startedAt) * 100) / 100);
+  }
   return { matched, delivered, gone, failed: failures.length, failures };
 }

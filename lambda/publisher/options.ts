@@ -1,5 +1,6 @@
 import type { ManagementClientFactory } from '../management/client';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsOptions } from '../util/emf';
 import type { Logger } from '../util/logger';
 
 /** Retry policy for throttled PostToConnection calls (429 LimitExceeded, throttling). */
@@ -55,4 +56,10 @@ export interface PublisherOptions {
    * @default - JSON lines on stderr
    */
   readonly logger?: Logger;
+  /**
+   * The publisher's CloudWatch metrics: one Embedded Metric Format line per publish.
+   * @default - on, with the namespace and dimensions of `TRPC_SUBSCRIPTIONS_METRICS*` (set by
+   *   the construct and `grantPublish`), else namespace 'TrpcSubscriptions' and no dimensions
+   */
+  readonly metrics?: MetricsOptions;
 }

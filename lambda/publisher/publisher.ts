@@ -5,6 +5,7 @@ import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
+import { createMetricsRecorder } from '../util/emf';
 import { createRouteMethodProxy } from '../util/route-proxy';
 
 /** What `publish` takes at runtime (the typed form is checked by TypeScript). */
@@ -37,10 +38,17 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const frameFor = buildDataFrames(config, path, args.data, args.id);
     const client = settings.managementClient(path);
     const store = settings.store();
-    return deliver(
-      { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry },
-      { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
-    );
+    // One EMF line per publish; a queue worker would count its batches (`QueueBatches`) the same way.
+    const metrics = createMetricsRecorder(settings.metrics);
+    metrics.count('publishes');
+    try {
+      return await deliver(
+        { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry, metrics },
+        { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
+      );
+    } finally {
+      metrics.flush();
+    }
   };
 }
 

@@ -6,9 +6,11 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { PublisherOptions, RetryOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, resolveEndpoint, storeOf } from '../core/environment';
+import { managementAccess, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import { invocationScope } from '../core/invocation';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsSettings } from '../util/emf';
+import { withLogContext } from '../util/log-context';
 import { defaultLogger, type Logger } from '../util/logger';
 
 /** {@link RetryOptions} with every default applied. */
@@ -16,7 +18,9 @@ export type RetrySettings = Required<RetryOptions>;
 
 /** Settled options of `publisher()`. */
 export interface PublisherSettings {
+  /** The logger; inside a handler's invocation it adds the connection id, route and request id. */
   readonly logger: Logger;
+  readonly metrics: MetricsSettings;
   readonly concurrency: number;
   readonly retry: RetrySettings;
   /** The option, else the `$default` invocation's store, else the builder's, else the default store. */
@@ -28,7 +32,8 @@ export interface PublisherSettings {
 /** Settles the options of `publisher()`. */
 export function settlePublisherOptions(config: SubscriptionsConfig, options: PublisherOptions = {}): PublisherSettings {
   return {
-    logger: options.logger ?? defaultLogger,
+    logger: withLogContext(options.logger ?? defaultLogger),
+    metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
     retry: {
       maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 5),
