@@ -157,7 +157,9 @@ describe('publisher metrics', () => {
     api.always('gone', 410);
     api.script('slow', [429, 429]);
     api.always('broken', 500);
-    const publisher = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger, metrics: METRICS, retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    const publisher = appSubscriptions.publisher({
+      endpoint: api.endpoint, store, logger, metrics: METRICS, retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    });
 
     const result = await publisher.routes.onMessage.publish({ data: { text: 'hi', at: new Date(0), from: 'x' } });
 
@@ -180,7 +182,9 @@ describe('publisher metrics', () => {
         store,
         logger,
         metrics: METRICS,
-        managementClient: (endpoint) => new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 1, requestHandler: { requestTimeout: 50, throwOnRequestTimeout: true } }),
+        managementClient: (endpoint) => new ApiGatewayManagementApiClient({
+          endpoint, maxAttempts: 1, requestHandler: { requestTimeout: 50, throwOnRequestTimeout: true },
+        }),
       });
 
       const result = await publisher.routes.onMessage.publish({ data: { text: 'hi', at: new Date(0), from: 'x' } });
