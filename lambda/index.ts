@@ -21,6 +21,8 @@ export type {
   SubscriptionsRouterOptions,
 } from './core/config';
 export type { Logger } from './util/logger';
+export type { MetricsOptions } from './util/emf';
+export { RUNTIME_METRICS, type RuntimeMetricKey } from './metric-names';
 export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
 export type { ScalarValue } from './core/types';
 export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
