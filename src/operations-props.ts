@@ -149,8 +149,8 @@ export interface TrpcSubscriptionOperationsProps {
   readonly loggingFormat?: LoggingFormat;
 
   /**
-   * Lowest level of the handlers' own log lines that Lambda keeps; also read by the runtime's
-   * logger (`AWS_LAMBDA_LOG_LEVEL`). Needs `loggingFormat: LoggingFormat.JSON`.
+   * Lowest level of the handlers' own log lines that Lambda keeps; Lambda also passes it to the
+   * function as `AWS_LAMBDA_LOG_LEVEL`. Needs `loggingFormat: LoggingFormat.JSON`.
    * @default - Lambda's default (`INFO`) with `loggingFormat: JSON`; no filtering otherwise
    */
   readonly applicationLogLevel?: ApplicationLogLevel;
@@ -207,8 +207,9 @@ export interface TrpcSubscriptionOperationsProps {
 
   /**
    * Execution role of the three handlers instead of a new one. The construct still adds its
-   * grants to it (table, `@connections`, log groups, KMS); an imported immutable role must
-   * already carry them.
+   * grants to it (table, `@connections`, log groups, KMS, X-Ray with `tracing`); an imported
+   * immutable role must already carry them, and with `vpc` it must allow the handlers' network
+   * interfaces (e.g. `AWSLambdaVPCAccessExecutionRole`).
    * @default - a new role with exactly those grants
    */
   readonly role?: IRole;
