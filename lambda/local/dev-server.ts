@@ -1,4 +1,5 @@
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
+import { METRICS_ENV } from '../metric-names';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
 import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
@@ -196,6 +197,8 @@ export function devEnvironment(options: {
     AWS_ACCESS_KEY_ID: LOCAL_AWS_SETTINGS.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_AWS_SETTINGS.credentials.secretAccessKey,
     AWS_EC2_METADATA_DISABLED: 'true',
+    // Metric lines (EMF JSON on stdout) are for CloudWatch; locally they would bury the output.
+    [METRICS_ENV]: 'off',
   };
 }
 

@@ -65,6 +65,7 @@ describe('dev environment', () => {
       AWS_ACCESS_KEY_ID: 'local',
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_EC2_METADATA_DISABLED: 'true',
+      TRPC_SUBSCRIPTIONS_METRICS: 'off',
     });
   });
 
