@@ -11,6 +11,7 @@ import './support/process-env';
 import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
+import { renderMultiRegion, runMultiRegion } from './sections/multi-region';
 import { renderUnits, runUnits } from './sections/units';
 import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
@@ -35,6 +36,7 @@ const sections: Section[] = [
   { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
   { id: 'handler-cost', title: '3. Handler cost: bundle, cold init, CPU per message, PING', run: async (env) => renderHandlerCost(await runHandlerCost(env)) },
   { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
+  { id: 'multi-region', title: '5. Multi-region: remote delivery, forwarding, a Region down', run: async (env) => ({ markdown: renderMultiRegion(await runMultiRegion(env)), budgets: [] }) },
 ];
 
 async function main(): Promise<number> {

@@ -56,3 +56,19 @@ export const MAX_FRAME_BYTES = 32 * 1024;
  * anything else, or unset, means DynamoDB.
  */
 export const STORE_ENV = 'TRPC_SUBSCRIPTIONS_STORE';
+
+/**
+ * Environment variable naming the Region this deployment runs in (multi-region set-ups only):
+ * the rows a connection writes carry it, so a publish in any Region posts to the right API.
+ */
+export const REGION_ENV = 'TRPC_SUBSCRIPTIONS_REGION';
+
+/**
+ * Environment variable holding every Region's Management API endpoint as JSON,
+ * `{"eu-west-1":"https://{api-id}.execute-api.eu-west-1.amazonaws.com/prod", ...}`; set only in
+ * multi-region set-ups (docs/multi-region.md).
+ */
+export const REGION_ENDPOINTS_ENV = 'TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS';
+
+/** Attribute of connection, subscription and index rows naming the connection's Region (multi-region only). */
+export const REGION_ATTRIBUTE = 'region';

@@ -35,11 +35,12 @@ export type {
 export type { ManagementClientFactory } from './management/client';
 export type { PublisherOptions, RetryOptions } from './publisher/options';
 export { PayloadTooLargeError } from './protocol/encode';
-export type { PublishFailure, PublishResult } from './publisher/fan-out';
+export type { PublishFailure, PublishResult, RegionPublishResult } from './publisher/fan-out';
+export type { RegionsOptions } from './core/regions';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
-export { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
+export { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

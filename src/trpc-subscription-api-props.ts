@@ -6,6 +6,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { TrpcSubscriptionMultiRegion } from './multi-region-props';
 import type { TrpcSubscriptionOperationsProps } from './operations-props';
 
 /** Names of the three handlers exported by the `entry` module. */
@@ -203,4 +204,12 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
    * @default - only the execute-api URL
    */
   readonly customDomain?: TrpcSubscriptionCustomDomain;
+
+  /**
+   * Serve one API per Region on one DynamoDB global table, so that a publish in any Region
+   * reaches subscribers connected in every Region (docs/multi-region.md). Needs a stack with an
+   * explicit `env.region`; excludes `table` and `encryptionKey`.
+   * @default - single Region
+   */
+  readonly multiRegion?: TrpcSubscriptionMultiRegion;
 }

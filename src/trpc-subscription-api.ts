@@ -22,6 +22,7 @@ import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
+import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
 import { acknowledgeRule, acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
@@ -29,7 +30,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
+  TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -135,6 +137,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    */
   public readonly callbackUrl: string;
 
+  /** Multi-region: this Region and the other Regions' APIs (`undefined` single-region). */
+  private readonly multiRegion?: { readonly region: string; readonly peers: readonly SettledPeer[] };
+
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
     super(scope, id, props);
     const entry = path.resolve(props.entry);
@@ -165,8 +170,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       this.validateTable(props.table);
       this.warnAboutIgnoredTableProps(props);
     }
+    this.multiRegion = this.settleMultiRegion(props);
 
-    this.table = props.table ?? this.createTable(props);
+    this.table = props.table ?? (props.multiRegion && !props.multiRegion.replicaRegions
+      // Another Region's stack created the global table: use this Region's replica.
+      ? TableV2.fromTableName(this, 'Table', props.multiRegion.tableName)
+      : this.createTable(props));
 
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', { apiName: props.apiName });
     this.domainName = this.createDomainName(props.customDomain);
@@ -217,6 +226,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           [ENDPOINT_ENV]: this.callbackUrl,
           [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
           ...this.metricsEnvironment(),
+          ...this.regionEnvironment(),
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
@@ -273,6 +283,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       for (const [name, value] of Object.entries(this.metricsEnvironment())) {
         grantee.addEnvironment(name, value);
       }
+      for (const [name, value] of Object.entries(this.regionEnvironment())) {
+        grantee.addEnvironment(name, value);
+      }
     }
     const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
       .combine(this.grantManageConnections(grantee));
@@ -281,9 +294,10 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   }
 
   /**
-   * `execute-api:ManageConnections` on `@connections/*` of this API and stage, per method. The
-   * `*` stands for connection ids, which exist only at runtime; cdk-nag's wildcard finding for
-   * exactly these ARNs is acknowledged on the grantee.
+   * `execute-api:ManageConnections` on `@connections/*` of this API and stage, per method, and of
+   * each peer Region's API and stage (multi-region). The `*` stands for connection ids, which
+   * exist only at runtime; cdk-nag's wildcard finding for exactly these ARNs is acknowledged on
+   * the grantee.
    */
   private grantManageConnections(grantee: iam.IGrantable): iam.Grant {
     const stack = Stack.of(this);
@@ -292,6 +306,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       resource: this.webSocketApi.apiId,
       resourceName: `${this.stage.stageName}/${method}/@connections/*`,
     }));
+    for (const peer of this.multiRegion?.peers ?? []) resourceArns.push(...peerConnectionArns(stack, peer, CONNECTION_METHODS));
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:ManageConnections'], resourceArns });
     const principal = grantee.grantPrincipal;
     if (principal instanceof Construct) {
@@ -299,7 +314,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         principal,
         resourceArns,
         'API Gateway connection ids exist only at runtime: ManageConnections is scoped to '
-          + '@connections/* of this WebSocket API and stage.',
+          + '@connections/* of this WebSocket API and stage (and of each peer Region\'s API and stage).',
       );
     }
     return grant;
@@ -356,8 +371,30 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     }
   }
 
+  /** The multi-region environment of the handlers and publishers (none single-region). */
+  private regionEnvironment(): Record<string, string> {
+    if (!this.multiRegion) return {};
+    const { region, peers } = this.multiRegion;
+    return { [REGION_ENV]: region, [REGION_ENDPOINTS_ENV]: regionEndpointsJson(Stack.of(this), region, this.callbackUrl, peers) };
+  }
+
+  private settleMultiRegion(props: TrpcSubscriptionApiProps): TrpcSubscriptionApi['multiRegion'] {
+    if (!props.multiRegion) return undefined;
+    const other = props.table ? 'table' : props.encryptionKey ? 'encryptionKey' : undefined;
+    if (other) {
+      throw new PropValidationError(
+        'multiRegion',
+        `cannot be combined with \`${other}\` (the construct creates or finds the global table by \`multiRegion.tableName\`, with an AWS owned key)`,
+        `both \`multiRegion\` and \`${other}\``,
+      );
+    }
+    return settleMultiRegion(Stack.of(this), props.multiRegion);
+  }
+
   private createTable(props: TrpcSubscriptionApiProps): TableV2 {
+    const replicaRegions = props.multiRegion?.replicaRegions;
     return new TableV2(this, 'Table', {
+      ...(replicaRegions ? { tableName: props.multiRegion!.tableName, replicas: replicaRegions.map((region) => ({ region })) } : {}),
       partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
       sortKey: { name: SORT_KEY, type: AttributeType.STRING },
       timeToLiveAttribute: TTL_ATTRIBUTE,

@@ -2,6 +2,7 @@ import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
+import { settleRegions, type RegionsOptions } from '../core/regions';
 import type { AnySubscriptionTypes } from '../core/resolver';
 import type {
   AnyFilterDef,
@@ -116,6 +117,15 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   readonly routes: FilterRoutes<TRouter, TFilters, RecordOf<TRouter>, ''>;
   /** Sets the store (`dynamodb()` or `memory()`). */
   store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters>;
+  /**
+   * Multi-region set-ups (docs/multi-region.md): this deployment's Region, written on the rows of
+   * its connections, and every Region's Management API endpoint, which publishes post to. The
+   * construct sets both in the environment (`TRPC_SUBSCRIPTIONS_REGION`,
+   * `TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS`), which is the default; call this to set them in code
+   * (tests, local gateways).
+   * @throws Error naming the bad value
+   */
+  regions(options: RegionsOptions): SubscriptionsBuilder<TRouter, TFilters>;
   /** The `$connect` handler. */
   connect(options?: ConnectHandlerOptions): WebSocketHandler;
   /** The `$default` handler (route with `returnResponse`). */
@@ -140,6 +150,7 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
   });
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
+    regions: (options) => createSubscriptionsBuilder({ ...config, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => createConnectHandler(config, options),
     handler: (options) => createMessageHandler(config, options),

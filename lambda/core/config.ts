@@ -1,5 +1,6 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
+import type { RegionSettings } from './regions';
 import type { WebSocketEvent } from '../event';
 import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
 
@@ -78,4 +79,6 @@ export interface SubscriptionsConfig {
   readonly exposeInternalErrors?: boolean;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
+  /** Multi-region settings given to `.regions()` (else the environment's, read by each handler and publisher). */
+  readonly regions?: RegionSettings;
 }

@@ -3,8 +3,9 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { ENDPOINT_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
+import { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
+import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
   defaultManagementClientFactory,
   endpointFromEvent,
@@ -51,4 +52,14 @@ export function resolveEndpoint(explicit: string | undefined, event?: WebSocketE
 /** The Management API client of an endpoint, made by `factory` (default: one client per endpoint). */
 export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
   return { endpoint, client: factory(endpoint) };
+}
+
+/**
+ * The multi-region settings the construct sets (`TRPC_SUBSCRIPTIONS_REGION` and
+ * `TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS`, else `AWS_REGION`); `undefined` in a single-region
+ * deployment. Read when a handler or publisher is built, so a bad value fails at start-up.
+ */
+export function regionsFromEnvironment(): RegionSettings | undefined {
+  const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
+  return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
 }

@@ -62,6 +62,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       expireAt: Math.floor(connectedAt / 1000) + rowTtlSeconds,
       awaitingConnectionParams,
       connect,
+      ...(rt.region === undefined ? {} : { region: rt.region }),
     });
     rt.metrics.count('connectionsOpened');
     return { statusCode: 200 };

@@ -16,6 +16,8 @@ export interface Runtime extends FrameContext {
   readonly metrics: MetricsRecorder;
   /** Settled connection rows this instance has read (disabled unless the handler sizes it). */
   readonly connections: ConnectionCache;
+  /** This deployment's Region (multi-region set-ups), written on the rows of its connections. */
+  readonly region?: string;
   /** The store (created on first use when it is the default). */
   store(): SubscriptionStore;
 }
@@ -30,6 +32,7 @@ export function createRuntime(config: SubscriptionsConfig, settings: HandlerSett
     logger: settings.logger,
     metrics: createMetricsRecorder(settings.metrics),
     store: settings.store,
+    region: settings.region,
     connections: new ConnectionCache(connectionCacheSize),
   };
 }

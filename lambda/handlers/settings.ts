@@ -6,7 +6,7 @@
 import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions } from './options';
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
 import type { WebSocketEvent } from '../event';
 import type { ManagementAccess } from '../management/client';
 import type { SubscriptionStore } from '../store/store';
@@ -25,6 +25,8 @@ export interface HandlerSettings {
   /** The logger, adding the invocation's connection id, route and request id to each line. */
   readonly logger: Logger;
   readonly metrics: MetricsSettings;
+  /** This deployment's Region, written on the rows of its connections (multi-region set-ups only). */
+  readonly region?: string;
   /** The handler's store, else the builder's, else the default store (created on first use). */
   store(): SubscriptionStore;
 }
@@ -53,6 +55,7 @@ export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseH
     logger: withLogContext(options.logger ?? defaultLogger),
     metrics: resolveMetrics(options.metrics),
     store: () => storeOf(explicit),
+    region: (config.regions ?? regionsFromEnvironment())?.region,
   };
 }
 

@@ -33,6 +33,7 @@ export async function startSubscription(
     path,
     filters,
     expireAt: request.connection.expireAt,
+    ...(rt.region === undefined ? {} : { region: rt.region }),
   }, { maxSubscriptions });
   switch (outcome) {
     case 'created':

@@ -36,14 +36,15 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     }
     const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
     const frameFor = buildDataFrames(config, path, args.data, args.id);
-    const client = settings.managementClient(path);
+    const router = settings.router(path);
+    const client = router.accessFor(router.localRegion)!.client;
     const store = settings.store();
     // One EMF line per publish; a queue worker would count its batches (`QueueBatches`) the same way.
     const metrics = createMetricsRecorder(settings.metrics);
     metrics.count('publishes');
     try {
       return await deliver(
-        { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry, metrics },
+        { store, client, router, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry, metrics },
         { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
       );
     } finally {

@@ -6,8 +6,11 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { PublisherOptions, RetryOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
+import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import { invocationScope } from '../core/invocation';
+import type { ManagementAccess } from '../management/client';
+import { remoteManagementClientFactory } from '../management/remote-client';
+import { regionRouter, singleEndpointRouter, type ConnectionRouter } from '../management/routing';
 import type { SubscriptionStore } from '../store/store';
 import type { MetricsSettings } from '../util/emf';
 import { withLogContext } from '../util/log-context';
@@ -27,11 +30,24 @@ export interface PublisherSettings {
   store(): SubscriptionStore;
   /** The Management API client to publish to `path` with; throws naming the path when no endpoint is known. */
   managementClient(path: string): ApiGatewayManagementApiClient;
+  /**
+   * The Management API of each connection's Region: the Regions of `.regions()` or the
+   * environment (multi-region), else `managementClient(path)` for every connection.
+   */
+  router(path: string): ConnectionRouter;
 }
 
 /** Settles the options of `publisher()`. */
 export function settlePublisherOptions(config: SubscriptionsConfig, options: PublisherOptions = {}): PublisherSettings {
-  return {
+  const regions = config.regions ?? regionsFromEnvironment();
+  /** An endpoint's client: the option's factory, else the invocation's when it is that endpoint, else the default. */
+  const accessOf = (endpoint: string): ManagementAccess => {
+    if (options.managementClient) return { endpoint, client: options.managementClient(endpoint) };
+    const invocation = invocationScope.getStore()?.management;
+    if (invocation && invocation.endpoint === endpoint) return invocation;
+    return managementAccess(endpoint);
+  };
+  const settings: PublisherSettings = {
     logger: withLogContext(options.logger ?? defaultLogger),
     metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
@@ -47,9 +63,14 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
       if (!endpoint) {
         throw new Error(`Publish to "${path}": no Management API endpoint; pass \`endpoint\` to publisher() or set TRPC_SUBSCRIPTIONS_ENDPOINT`);
       }
-      if (options.managementClient) return options.managementClient(endpoint);
-      if (invocation && invocation.endpoint === endpoint) return invocation.client;
-      return managementAccess(endpoint).client;
+      return accessOf(endpoint).client;
     },
+    router: (path) => regions
+      ? regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || options.managementClient
+        ? accessOf(endpoint)
+        // Another Region's API: clients with timeouts, so an unreachable Region cannot hold the publish.
+        : managementAccess(endpoint, remoteManagementClientFactory)))
+      : singleEndpointRouter({ endpoint: '', client: settings.managementClient(path) }),
   };
+  return settings;
 }

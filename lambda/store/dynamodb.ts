@@ -21,7 +21,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
+import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
 import {
   CONNECTION_SORT_KEY,
   connectionKey,
@@ -160,6 +160,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
           awaitingConnectionParams: connection.awaitingConnectionParams,
           connectionParams: connection.connectionParams,
           connect: connection.connect,
+          [REGION_ATTRIBUTE]: connection.region,
         }),
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
@@ -177,6 +178,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       awaitingConnectionParams: item.awaitingConnectionParams === true,
       ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
+      ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
     };
   }
 
@@ -205,11 +207,12 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
-    const { connectionId, subscriptionId, path, filters, expireAt } = subscription;
+    const { connectionId, subscriptionId, path, filters, expireAt, region } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt };
+    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise).
+    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
       // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
@@ -353,9 +356,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
+        ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: '#conn, #sub',
+      ProjectionExpression: query.withRegion ? '#conn, #sub, #region' : '#conn, #sub',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -363,6 +367,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       yield page.map((item) => ({
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
+        ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
       }));
     }
   }

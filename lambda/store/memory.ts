@@ -106,7 +106,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             const entry = subscription.filters.find((candidate) => candidate.name === name);
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
-          found.push({ connectionId: subscription.connectionId, subscriptionId: subscription.subscriptionId });
+          const { connectionId, subscriptionId, region } = subscription;
+          found.push({ connectionId, subscriptionId, ...(query.withRegion && region !== undefined ? { region } : {}) });
         }
       }
       for (let start = 0; start < found.length; start += pageSize) {

@@ -40,6 +40,11 @@ export interface ConnectionRecord {
   readonly connectionParams?: Record<string, string> | null;
   /** What `$connect` saw. */
   readonly connect: ConnectSnapshot;
+  /**
+   * The Region whose API the connection is on (multi-region set-ups only; see docs/multi-region.md).
+   * @default - not stored: the publisher's own Region
+   */
+  readonly region?: string;
 }
 
 /** One index entry: the subscription is findable under this filter with these values. */
@@ -61,6 +66,11 @@ export interface SubscriptionRecord {
   readonly filters: readonly FilterEntry[];
   /** Integer epoch seconds (normally the connection's `expireAt`). */
   readonly expireAt: number;
+  /**
+   * The connection's Region, written on the subscription's rows (multi-region set-ups only).
+   * @default - not stored: the publisher's own Region
+   */
+  readonly region?: string;
 }
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
@@ -94,6 +104,8 @@ export interface AddSubscriptionOptions {
 export interface SubscriberRef {
   readonly connectionId: string;
   readonly subscriptionId: RequestId;
+  /** The connection's Region, when the rows carry one (multi-region set-ups). */
+  readonly region?: string;
 }
 
 /** What a publish looks for. */
@@ -105,6 +117,12 @@ export interface SubscriberQuery {
    * Omitted: every subscription of the path, each exactly once.
    */
   readonly filter?: FilterEntry;
+  /**
+   * Read each subscriber's Region too (multi-region publishes; single-region ones never ask, so
+   * their requests stay as they were).
+   * @default false
+   */
+  readonly withRegion?: boolean;
 }
 
 /** Persistence of connections and subscriptions. */
