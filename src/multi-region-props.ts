@@ -30,7 +30,7 @@ export interface TrpcSubscriptionMultiRegion {
   readonly tableName: string;
   /**
    * The other Regions to replicate the table to. Give it in exactly one stack (the primary), which
-   * creates the global table; deploy that stack first (`addDependency`).
+   * creates the global table; deploy that stack first (`addStackDependency`).
    * @default - this stack does not create the table: it uses the replica named `tableName` in its Region
    */
   readonly replicaRegions?: readonly string[];
