@@ -11,6 +11,7 @@ import './support/process-env';
 import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
+import { renderPackedBundle, runPackedBundle } from './sections/packed-bundle';
 import { renderUnits, runUnits } from './sections/units';
 import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
@@ -35,6 +36,7 @@ const sections: Section[] = [
   { id: 'latency', title: '2. Latency: library vs tRPC applyWSSHandler', run: async (env) => renderLatency(await runLatency(env)) },
   { id: 'handler-cost', title: '3. Handler cost: bundle, cold init, CPU per message, PING', run: async (env) => renderHandlerCost(await runHandlerCost(env)) },
   { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
+  { id: 'packed-bundle', title: '5. Handler bundle from the packed package', run: async (env) => renderPackedBundle(await runPackedBundle(env)) },
 ];
 
 async function main(): Promise<number> {

@@ -3,3 +3,4 @@ export * from './trpc-subscription-api-props';
 export * from './prop-validation-error';
 export * from './operations-props';
 export * from './trpc-subscription-api-metrics';
+export * from './publisher-function';
