@@ -53,7 +53,11 @@ describe('serve(appRouter): subscription routes in their own router', () => {
       logger: silentLogger,
     });
     const client = (userId: string) => {
-      const wsClient = createWSClient({ url: gateway.url, WebSocket: WebSocket as unknown as typeof globalThis.WebSocket, connectionParams: { userId } });
+      const wsClient = createWSClient({
+        url: gateway.url,
+        WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+        connectionParams: { userId },
+      });
       closers.push(() => void wsClient.close());
       return createTRPCClient<typeof appRouter>({ links: [wsLink({ client: wsClient })] });
     };
