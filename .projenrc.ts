@@ -42,6 +42,9 @@ const project = new typescript.TypeScriptProject({
       // compiled JavaScript is readable as it is.
       inlineSourceMap: false,
       inlineSources: false,
+      // `@internal` marks what the entry points do not export; stripping it would leave the
+      // declarations that use such a type pointing at nothing (an error with skipLibCheck: false).
+      stripInternal: false,
     },
   },
   tsconfigDev: {
