@@ -1,4 +1,4 @@
-import { AccessLogField, AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 
 /**
  * The stage's default access log format: one JSON object per line with the fields that explain
@@ -7,19 +7,21 @@ import { AccessLogField, AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html
  */
 export function jsonAccessLogFormat(): AccessLogFormat {
+  // Context variables written out: aws-cdk-lib names the WebSocket ones (`AccessLogField
+  // .contextConnectionId()`, ...) only in versions above the package's floor (2.200).
   return AccessLogFormat.custom(JSON.stringify({
-    requestId: AccessLogField.contextRequestId(),
-    extendedRequestId: AccessLogField.contextExtendedRequestId(),
-    requestTime: AccessLogField.contextRequestTime(),
-    connectionId: AccessLogField.contextConnectionId(),
-    eventType: AccessLogField.contextEventType(),
-    routeKey: AccessLogField.contextRouteKey(),
-    status: AccessLogField.contextStatus(),
-    sourceIp: AccessLogField.contextIdentitySourceIp(),
-    integrationStatus: AccessLogField.contextIntegrationStatus(),
-    integrationLatency: AccessLogField.contextIntegrationLatency(),
-    integrationError: AccessLogField.contextIntegrationErrorMessage(),
-    errorMessage: AccessLogField.contextErrorMessage(),
-    authorizerError: AccessLogField.contextAuthorizerError(),
+    requestId: '$context.requestId',
+    extendedRequestId: '$context.extendedRequestId',
+    requestTime: '$context.requestTime',
+    connectionId: '$context.connectionId',
+    eventType: '$context.eventType',
+    routeKey: '$context.routeKey',
+    status: '$context.status',
+    sourceIp: '$context.identity.sourceIp',
+    integrationStatus: '$context.integrationStatus',
+    integrationLatency: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    errorMessage: '$context.error.message',
+    authorizerError: '$context.authorizer.error',
   }));
 }

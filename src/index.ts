@@ -4,3 +4,4 @@ export * from './prop-validation-error';
 export * from './operations-props';
 export * from './trpc-subscription-api-metrics';
 export * from './multi-region-props';
+export * from './publisher-function';

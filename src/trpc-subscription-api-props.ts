@@ -139,15 +139,17 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   /**
    * An existing table instead of a new one. It must have the partition key `pk` (S), the sort
    * key `sk` (S) and TTL on `expireAt`; the schema is checked when the table is defined in this
-   * app. `removalPolicy`, `pointInTimeRecovery` and `encryptionKey` do not apply to it.
+   * app. `pointInTimeRecovery` and `encryptionKey` do not apply to it, nor does `removalPolicy`
+   * (which then applies to the log groups only).
    * @default - a new table is created
    */
   readonly table?: ITable;
 
   /**
-   * What happens to the new table when it leaves the stack. The table holds only live
-   * connection state (rows expire about 2 hours after a connection opens), so `DESTROY` loses
-   * nothing but the currently open connections.
+   * What happens to the new table and the four log groups (three handlers, stage access logs)
+   * when they leave the stack, e.g. on `cdk destroy`. The table holds only live connection state
+   * (rows expire about 2 hours after a connection opens), so `DESTROY` loses nothing but the
+   * currently open connections.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
   DomainName,
   LogGroupLogDestination,
@@ -14,16 +14,18 @@ import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { jsonAccessLogFormat } from './access-log-format';
 import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
+import { findMissingHandlerExports } from './entry-exports';
+import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
 import { handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
-import { acknowledgeRule, acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
+import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
 import { readTableSchema, type KeyAttribute } from './table-schema';
@@ -65,14 +67,6 @@ const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamod
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
-
-const DEFAULT_BUNDLING: BundlingOptions = {
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  // The Lambda Node.js runtime ships AWS SDK v3.
-  externalModules: ['@aws-sdk/*'],
-};
 
 /**
  * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
@@ -147,8 +141,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const timeout = props.timeout ?? Duration.seconds(10);
     const rowTtl = props.rowTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
-    const runtime = props.runtime ?? Runtime.NODEJS_24_X;
+    const runtime = props.runtime ?? defaultNodejsRuntime();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const handlerNames = {
       connect: props.handlerNames?.connect ?? 'connect',
       message: props.handlerNames?.message ?? 'handler',
@@ -157,6 +152,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
+    this.validateEntryExports(entry, handlerNames);
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
@@ -181,7 +177,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.domainName = this.createDomainName(props.customDomain);
     this.accessLogGroup = props.accessLogging === false
       ? undefined
-      : new LogGroup(this, 'AccessLogs', { retention: logRetention, encryptionKey: props.logEncryptionKey });
+      : new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy, encryptionKey: props.logEncryptionKey });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
       stageName,
@@ -205,7 +201,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.grantManageConnections(role);
 
     const createHandler = (handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect'): NodejsFunction => {
-      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, encryptionKey: props.logEncryptionKey });
+      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, removalPolicy, encryptionKey: props.logEncryptionKey });
       logGroup.grantWrite(role);
       const fn = new NodejsFunction(this, handlerId, {
         ...handlerOperationOptions(props, key),
@@ -219,8 +215,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         role,
         logGroup,
         environment: {
-          NODE_ENV: 'production',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...DEFAULT_ENVIRONMENT,
           ...props.environment,
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
@@ -310,12 +305,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:ManageConnections'], resourceArns });
     const principal = grantee.grantPrincipal;
     if (principal instanceof Construct) {
-      acknowledgeWildcardResources(
+      acknowledgeNagFindings(principal, wildcardResourceFindings(
         principal,
         resourceArns,
         'API Gateway connection ids exist only at runtime: ManageConnections is scoped to '
           + '@connections/* of this WebSocket API and stage (and of each peer Region\'s API and stage).',
-      );
+      ));
     }
     return grant;
   }
@@ -329,11 +324,10 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     key.grantEncryptDecrypt(grantee);
     const principal = grantee.grantPrincipal;
     if (principal instanceof Construct) {
-      acknowledgeWildcardActions(
-        principal,
+      acknowledgeNagFindings(principal, wildcardActionFindings(
         ['kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         'CDK\'s standard encrypt/decrypt grant on the table\'s KMS key, which DynamoDB needs to read and write items.',
-      );
+      ));
     }
   }
 
@@ -423,17 +417,36 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    */
   private acknowledgeRoutesWithoutAuthorizer(): void {
     for (const route of [this.messageRoute, this.disconnectRoute]) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
+      acknowledgeNagFindings(route, [{
+        rule: 'AwsSolutions-APIG4',
         reason: 'API Gateway WebSocket APIs accept an authorizer on $connect only; later messages '
           + 'run on the connection $connect accepted.',
-      });
+      }]);
     }
   }
 
   private validateEntry(entry: string): void {
     if (!fs.existsSync(entry) || !fs.statSync(entry).isFile()) {
       throw new PropValidationError('entry', 'must be an existing file', entry);
+    }
+  }
+
+  /**
+   * The entry must export the three handler names, or the functions would deploy with nothing to
+   * call. Read statically (esbuild's view of the module's exports), never by running user code.
+   */
+  private validateEntryExports(entry: string, names: Record<'connect' | 'message' | 'disconnect', string>): void {
+    const check = findMissingHandlerExports(entry, Object.values(names));
+    if (check && check.missing.length > 0) {
+      const missing = check.missing.map((name) => {
+        const key = Object.entries(names).find(([, value]) => value === name)![0];
+        return `\`${name}\` (handlerNames.${key})`;
+      });
+      throw new PropValidationError(
+        'entry',
+        `must export ${missing.join(', ')}`,
+        check.found.length > 0 ? `exports ${check.found.map((name) => `\`${name}\``).join(', ')}` : 'no exports',
+      );
     }
   }
 
@@ -567,7 +580,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   }
 
   private warnAboutIgnoredTableProps(props: TrpcSubscriptionApiProps): void {
-    const ignored = (['removalPolicy', 'pointInTimeRecovery', 'encryptionKey'] as const)
+    // `removalPolicy` still applies to the log groups.
+    const ignored = (['pointInTimeRecovery', 'encryptionKey'] as const)
       .filter((key) => props[key] !== undefined);
     if (ignored.length > 0) {
       Annotations.of(this).addWarningV2(

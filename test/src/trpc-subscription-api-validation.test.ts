@@ -37,6 +37,29 @@ describe('synth-time errors name the prop and the value', () => {
       .toThrow(`\`entry\` must be an existing file, got: ${path.resolve('no/such/handlers.ts')}`);
   });
 
+  test('GIVEN an entry without the handler export WHEN constructed THEN it names the missing export and lists the exports found', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'wrong-names.ts');
+    expect(() => build({ entry }))
+      .toThrow('`entry` must export `handler` (handlerNames.message), got: exports `connect`, `disconnect`, `message`');
+  });
+
+  test('GIVEN handlerNames that the entry does not export WHEN constructed THEN it names each missing export', () => {
+    expect(() => build({ handlerNames: { connect: 'onConnect', disconnect: 'onDisconnect' } }))
+      .toThrow('`entry` must export `onConnect` (handlerNames.connect), `onDisconnect` (handlerNames.disconnect), '
+        + 'got: exports `connect`, `disconnect`, `handler`');
+  });
+
+  test('GIVEN an entry that re-exports the handlers from its own files WHEN constructed THEN the re-exports count', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    expect(() => build({ entry, handlerNames: { message: 'onMessage' } })).not.toThrow();
+    expect(() => build({ entry })).toThrow('`entry` must export `handler` (handlerNames.message), got: exports `connect`, `disconnect`, `onMessage`');
+  });
+
+  test('GIVEN a CommonJS entry WHEN constructed THEN its exports are not judged statically', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'common-js.js');
+    expect(() => build({ entry, handlerNames: { message: 'notExported' } })).not.toThrow();
+  });
+
   test('GIVEN a handler name that is not an identifier WHEN constructed THEN it throws', () => {
     expect(() => build({ handlerNames: { connect: 'on-connect' } }))
       .toThrow('`handlerNames.connect` must be a JavaScript identifier, got: "on-connect"');
@@ -185,7 +208,7 @@ describe('warnings', () => {
     }, stack);
 
     Annotations.fromStack(stack).hasWarning('/Stack/Realtime',
-      '`removalPolicy`, `pointInTimeRecovery` only apply to a table the construct creates; they are ignored '
+      '`pointInTimeRecovery` only apply to a table the construct creates; they are ignored '
       + 'with `table` [ack: cdk-trpc-subscriptions:ignoredTableProps]');
   });
 });

@@ -1,3 +1,4 @@
+import * as path from 'path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { DomainName } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -222,6 +223,33 @@ describe('stage', () => {
     expect(Object.values(logGroups).map((r) => r.Properties.RetentionInDays)).toEqual([7, 7, 7, 7]);
   });
 
+  test('GIVEN defaults WHEN synthesised THEN the four log groups are retained like the table', () => {
+    const { template } = realtimeStack();
+
+    const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Retain', 'Retain']));
+  });
+
+  test('GIVEN removalPolicy DESTROY WHEN synthesised THEN the four log groups go with the stack', () => {
+    const { template } = realtimeStack({ removalPolicy: RemovalPolicy.DESTROY });
+
+    const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Delete', 'Delete']));
+  });
+
+  test('GIVEN removalPolicy DESTROY and an existing table WHEN synthesised THEN the log groups still follow it', () => {
+    const stack = new Stack(appWithoutBundling(), 'Stack');
+    const table = new TableV2(stack, 'Existing', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      timeToLiveAttribute: 'expireAt',
+    });
+    new TrpcSubscriptionApi(stack, 'Realtime', { entry: HANDLERS_ENTRY, table, removalPolicy: RemovalPolicy.DESTROY });
+
+    const logGroups = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
+    expect(logGroups.map((r) => r.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete', 'Delete']);
+  });
+
   test('GIVEN accessLogging false WHEN synthesised THEN the stage has no access log settings', () => {
     const { realtime, template } = realtimeStack({ accessLogging: false });
 
@@ -330,6 +358,7 @@ describe('handlers', () => {
 
   test('GIVEN overrides WHEN synthesised THEN runtime, architecture, memory, timeout, environment and handler names apply', () => {
     const { template } = realtimeStack({
+      entry: path.join(__dirname, '..', 'fixtures', 'entries', 'custom-names.ts'),
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.X86_64,
       memorySize: 1024,
