@@ -85,7 +85,7 @@ describe('dynamodb store capacity per operation', () => {
       figures[`publish N=${n} unfiltered eventual`] = await measure(() => findAll(eventual, { path: 'onMessage' }));
     }
     expect(figures).toEqual({
-      'connect': '0 RCU + 1 WCU: PutItem',
+      'connect': '0 RCU + 2 WCU: BatchWriteItem',
       'connectionParams': '0 RCU + 1 WCU: UpdateItem',
       'getConnection': '1 RCU + 0 WCU: GetItem',
       'subscribe F=0': '0 RCU + 0 WCU + transaction of 3: TransactWriteItems',
@@ -101,7 +101,7 @@ describe('dynamodb store capacity per operation', () => {
       // The UpdateItem decrements the connection's subscription count; a tombstone does not count.
       'stop before start': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
       // 1 connection row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
-      'disconnect S=10 F=2': '1 RCU + 42 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
+      'disconnect S=10 F=2': '1 RCU + 43 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
       'disconnect again': '0 RCU + 1 WCU: DeleteItem, Query',
       'publish N=1 unfiltered': '1 RCU + 0 WCU: Query',
       'publish N=1 filtered': '1 RCU + 0 WCU: Query',
