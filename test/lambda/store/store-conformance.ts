@@ -558,7 +558,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     });
 
     describe('connection keys and age buckets', () => {
-      async function byKey(key: string): Promise<string[]> {
+      async function connectionsOfKey(key: string): Promise<string[]> {
         const found: string[] = [];
         for await (const page of store.findConnectionsByKey(key)) found.push(...page.map((ref) => ref.connectionId));
         return found.sort();
@@ -576,7 +576,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.putConnection(connection(b, { key }));
         await store.putConnection(connection(other, { key: `${key}0` }));
         await store.putConnection(connection(none));
-        await expect(byKey(key)).resolves.toEqual([a, b].sort());
+        await expect(connectionsOfKey(key)).resolves.toEqual([a, b].sort());
         await expect(store.countConnectionsByKey(key)).resolves.toBe(2);
         await expect(store.countConnectionsByKey(`${key}0`)).resolves.toBe(1);
         await expect(store.countConnectionsByKey(`nobody-${randomUUID()}`)).resolves.toBe(0);
@@ -591,7 +591,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }]));
         await store.removeConnection(id);
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
-        await expect(byKey(key)).resolves.toEqual([]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
         await expect(byAge(Date.now() - 60_000, Date.now())).resolves.not.toContain(id);
         await expectRows([]);
       });
@@ -601,7 +601,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const id = newConnectionId();
         await store.putConnection(connection(id, { key, expireAt: Math.floor(Date.now() / 1000) - 1 }));
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
-        await expect(byKey(key)).resolves.toEqual([]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
       });
 
       test('setConnectionKey gives a key once, only to a connection that exists', async () => {
@@ -612,7 +612,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
         await expect(store.setConnectionKey(record, key)).resolves.toBe(true);
         await expect(store.setConnectionKey(record, `${key}-again`)).resolves.toBe(false);
-        await expect(byKey(key)).resolves.toEqual([id]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([id]);
         await expect(store.countConnectionsByKey(`${key}-again`)).resolves.toBe(0);
         await expect(store.getConnection(id)).resolves.toMatchObject({ key });
         await store.removeConnection(id);
@@ -626,8 +626,12 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const base = Date.UTC(2020, 0, 1, 10, 0, 0) + Math.floor(Math.random() * 1e6) * 3_600_000;
         const at = (ms: number) => base + ms;
         const ids = {
-          before: newConnectionId(), first: newConnectionId(), sameMinute: newConnectionId(),
-          nextMinute: newConnectionId(), edge: newConnectionId(), after: newConnectionId(),
+          before: newConnectionId(),
+          first: newConnectionId(),
+          sameMinute: newConnectionId(),
+          nextMinute: newConnectionId(),
+          edge: newConnectionId(),
+          after: newConnectionId(),
         };
         await store.putConnection(connection(ids.before, { connectedAt: at(9_999) }));
         await store.putConnection(connection(ids.first, { connectedAt: at(10_000) }));
@@ -645,7 +649,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const key = `user-${randomUUID()}`;
         const ids = Array.from({ length: 30 }, () => newConnectionId());
         for (const id of ids) await store.putConnection(connection(id, { key }));
-        await expect(byKey(key)).resolves.toEqual([...ids].sort());
+        await expect(connectionsOfKey(key)).resolves.toEqual([...ids].sort());
         await expect(store.countConnectionsByKey(key)).resolves.toBe(30);
       });
     });
