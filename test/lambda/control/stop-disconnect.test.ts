@@ -135,7 +135,7 @@ describe('disconnect and presence', () => {
   });
 
   test('bad targets fail clearly', async () => {
-    await expect(publisher.connections.disconnect({ key: '' })).rejects.toThrow('disconnect(): the connection key must be a non-empty string');
+    await expect(publisher.connections.disconnect({ key: '' as never })).rejects.toThrow('disconnect(): the connection key must be a non-empty string');
     await expect(publisher.connections.disconnect({ all: true } as never)).rejects.toThrow('every connection is not a target');
     await expect(publisher.connections.reconnect({} as never)).rejects.toThrow('expected { connectionId }, { key } or { all: true }');
   });
