@@ -12,6 +12,8 @@ import {
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaFunctionTarget } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -30,8 +32,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
-  TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV,
+  ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -104,6 +106,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   public readonly messageHandler: NodejsFunction;
   /** Handler of the `$disconnect` route. */
   public readonly disconnectHandler: NodejsFunction;
+  /**
+   * The scheduled rollover function (tells connections near the 2-hour limit to reconnect).
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverHandler?: NodejsFunction;
+  /**
+   * The EventBridge rule that runs {@link rolloverHandler}.
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverRule?: Rule;
   /** The `$connect` route (carries the `authorizer`). */
   public readonly connectRoute: WebSocketRoute;
   /** The two-way `$default` route. */
@@ -153,7 +165,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       connect: props.handlerNames?.connect ?? 'connect',
       message: props.handlerNames?.message ?? 'handler',
       disconnect: props.handlerNames?.disconnect ?? 'disconnect',
+      rollover: props.handlerNames?.rollover ?? 'rollover',
     };
+    const rolloverEnabled = props.rollover?.enabled ?? true;
+    const rolloverSchedule = props.rollover?.schedule ?? Duration.minutes(1);
+    const rolloverAge = props.rollover?.age ?? Duration.seconds(DEFAULT_ROLLOVER_AGE_SECONDS);
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
@@ -161,6 +177,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
     this.validateRowTtl(rowTtl);
+    if (rolloverEnabled) this.validateRollover(rolloverSchedule, rolloverAge);
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
@@ -204,11 +221,17 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.grantTableKey(role);
     this.grantManageConnections(role);
 
-    const createHandler = (handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect'): NodejsFunction => {
+    const createHandler = (
+      handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect' | 'rollover',
+      extraEnvironment: Record<string, string> = {},
+    ): NodejsFunction => {
       const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, encryptionKey: props.logEncryptionKey });
       logGroup.grantWrite(role);
       const fn = new NodejsFunction(this, handlerId, {
-        ...handlerOperationOptions(props, key),
+        // The rollover shares the handlers' tracing, logging and VPC, not a route's reserved concurrency.
+        ...(key === 'rollover'
+          ? { ...handlerOperationOptions(props, 'connect'), reservedConcurrentExecutions: undefined }
+          : handlerOperationOptions(props, key)),
         entry,
         handler,
         description: `tRPC subscriptions: ${routeKey}`,
@@ -227,6 +250,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
           ...this.metricsEnvironment(),
           ...this.regionEnvironment(),
+          ...extraEnvironment,
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
@@ -235,7 +259,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       acknowledgeRule(
         fn,
         'Serverless-LambdaDLQ',
-        'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
+        key === 'rollover'
+          ? 'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.'
+          : 'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
       );
       return fn;
     };
@@ -264,6 +290,20 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions) : [];
     if (props.dashboard) {
       this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
+    }
+
+    if (rolloverEnabled) {
+      // The handlers' role (and so their VPC, tracing and KMS permissions): the rollover only
+      // Queries the table, posts to connections and removes the rows of those that are gone.
+      this.rolloverHandler = createHandler(
+        'RolloverHandler', handlerNames.rollover, 'rollover', 'rollover', { [ROLLOVER_AGE_ENV]: String(rolloverAge.toSeconds()) },
+      );
+      this.rolloverRule = new Rule(this, 'RolloverSchedule', {
+        description: 'Tells tRPC subscription clients near the 2-hour connection limit to reconnect',
+        schedule: Schedule.rate(rolloverSchedule),
+        // A missed run is made up by the next one.
+        targets: [new LambdaFunctionTarget(this.rolloverHandler, { retryAttempts: 0 })],
+      });
     }
   }
 
@@ -437,7 +477,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     }
   }
 
-  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect', string>): void {
+  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect' | 'rollover', string>): void {
     for (const [key, name] of Object.entries(names)) {
       if (!JS_IDENTIFIER_PATTERN.test(name)) {
         throw new PropValidationError(`handlerNames.${key}`, 'must be a JavaScript identifier', JSON.stringify(name));
@@ -469,6 +509,25 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         'rowTtl',
         'must be at least 2 hours (the API Gateway connection limit)',
         rowTtl.toHumanString(),
+      );
+    }
+  }
+
+  private validateRollover(schedule: Duration, age: Duration): void {
+    if (!schedule.isUnresolved()) {
+      const minutes = schedule.toSeconds() / 60;
+      if (!Number.isInteger(minutes) || minutes < 1) {
+        throw new PropValidationError('rollover.schedule', 'must be a whole number of minutes, at least 1 (an EventBridge rate)', schedule.toHumanString());
+      }
+    }
+    if (age.isUnresolved() || schedule.isUnresolved()) {
+      return;
+    }
+    if (age.toSeconds() < 60 || age.toSeconds() + 2 * schedule.toSeconds() > MAX_CONNECTION_SECONDS) {
+      throw new PropValidationError(
+        'rollover.age',
+        `must be at least 1 minute and leave two runs of \`rollover.schedule\` (${schedule.toHumanString()}) before the 2-hour connection limit`,
+        age.toHumanString(),
       );
     }
   }
