@@ -65,6 +65,14 @@ const HANDLER_TABLE_ACTIONS = [
  */
 const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
+/**
+ * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
+ * subscription as a client's stop does (GetItem, a transaction of deletes, UpdateItem of the
+ * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
+ * (ConditionCheckItem, PutItem).
+ */
+const CONTROL_TABLE_ACTIONS = [...PUBLISH_TABLE_ACTIONS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
 
@@ -331,6 +339,19 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       .combine(this.grantManageConnections(grantee));
     this.grantTableKey(grantee);
     return grant;
+  }
+
+  /**
+   * Everything {@link grantPublish} gives, plus what a server-side stop of subscriptions needs
+   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, PutItem and ConditionCheckItem on
+   * the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
+   * disconnect, presence).
+   *
+   * @param grantee a Lambda function, or any other principal (IAM only)
+   * @returns the combined grant
+   */
+  public grantControl(grantee: iam.IGrantable): iam.Grant {
+    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS.filter((action) => !PUBLISH_TABLE_ACTIONS.includes(action))));
   }
 
   /**
