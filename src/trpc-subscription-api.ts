@@ -351,7 +351,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * @returns the combined grant
    */
   public grantControl(grantee: iam.IGrantable): iam.Grant {
-    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS.filter((action) => !PUBLISH_TABLE_ACTIONS.includes(action))));
+    const extra = CONTROL_TABLE_ACTIONS.filter((action) => !PUBLISH_TABLE_ACTIONS.includes(action));
+    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...extra));
   }
 
   /**

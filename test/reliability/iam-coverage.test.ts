@@ -137,7 +137,8 @@ test('grantControl grants exactly the DynamoDB actions of server-side stop, reco
   });
   const publisher = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger });
   const { TRPCError } = await import('@trpc/server');
-  expect((await publisher.routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'k' } }, error: new TRPCError({ code: 'FORBIDDEN' }) })).stopped).toBe(7);
+  const stop = await publisher.routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'k' } }, error: new TRPCError({ code: 'FORBIDDEN' }) });
+  expect(stop.stopped).toBe(7);
   await publisher.connections.count('nobody');
   await publisher.connections.reconnect({ all: true });
   await publisher.connections.disconnect({ connectionId: 'k1' });
