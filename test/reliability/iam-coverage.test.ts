@@ -147,7 +147,8 @@ test('grantControl grants exactly the DynamoDB actions of server-side stop, reco
   await publisher.connections.reconnect({ connectionId: 'k2' });
 
   const rollover = recordingClient();
-  await appSubscriptions.rollover({ endpoint: api.endpoint, store: dynamodb({ tableName: table.tableName, dynamoDBClient: rollover.client }), logger, olderThanMs: 1 })();
+  const rolloverStore = dynamodb({ tableName: table.tableName, dynamoDBClient: rollover.client });
+  await appSubscriptions.rollover({ endpoint: api.endpoint, store: rolloverStore, logger, olderThanMs: 1 })();
   await api.close();
 
   expect([...control.actions].sort()).toEqual(controlGranted);
