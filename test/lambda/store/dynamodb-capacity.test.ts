@@ -80,7 +80,8 @@ describe('dynamodb store capacity per operation', () => {
     });
     // A rollover run at the default age: the 6 minute buckets from 2 h to 1 h 55 min ago.
     figures['find by age, 6 buckets'] = await measure(async () => {
-      for await (const page of store.findConnectionsByAge({ connectedFrom: keyed.connectedAt - 60_000, connectedTo: keyed.connectedAt + 4 * 60_000 })) void page;
+      const range = { connectedFrom: keyed.connectedAt - 60_000, connectedTo: keyed.connectedAt + 4 * 60_000 };
+      for await (const page of store.findConnectionsByAge(range)) void page;
     });
     figures['disconnect with key, S=0'] = await measure(() => store.removeConnection(keyed.connectionId));
     await store.removeConnection(later.connectionId);
