@@ -77,6 +77,6 @@ test('a mutation fails a room\'s subscriptions and kicks a user, with no publish
   await expect(admin.trpc.kick.mutate({ userId: 'm1' })).resolves.toBe(1);
   // The member's socket was closed by the server (the client then reconnects on its own).
   await waitFor(() => gateway.connections().length <= before, 5000, 'kicked');
-  member.wsClient.close();
+  void member.wsClient.close();
   await expect(admin.trpc.kick.mutate({ userId: 'nobody' })).resolves.toBe(0);
 });
