@@ -312,6 +312,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         // A missed run is made up by the next one.
         targets: [new LambdaFunctionTarget(this.rolloverHandler, { retryAttempts: 0 })],
       });
+      acknowledgeRule(
+        this.rolloverRule,
+        'Serverless-EventBusDLQ',
+        'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.',
+      );
     }
   }
 

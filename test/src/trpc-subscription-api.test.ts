@@ -284,12 +284,12 @@ describe('custom domain', () => {
 });
 
 describe('rollover', () => {
-  test('GIVEN defaults WHEN synthesised THEN the rollover export runs every minute with the age, its own role and publisher permissions', () => {
+  test('GIVEN defaults WHEN synthesised THEN the rollover export runs every minute with the age, on the handlers\' role', () => {
     const { stack, realtime, template } = realtimeStack();
 
     template().hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.rollover',
-      Role: { 'Fn::GetAtt': [logicalId(stack, realtime.rolloverHandler!.role as iam.Role), 'Arn'] },
+      Role: { 'Fn::GetAtt': [logicalId(stack, realtime.handlerRole as iam.Role), 'Arn'] },
       Environment: { Variables: Match.objectLike({ TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS: '6900', [ENDPOINT_ENV]: stack.resolve(realtime.callbackUrl) }) },
     });
     template().hasResourceProperties('AWS::Events::Rule', {
@@ -297,16 +297,7 @@ describe('rollover', () => {
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, realtime.rolloverHandler!), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
     });
-    template().hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: logicalId(stack, realtime.rolloverHandler!.role as iam.Role) }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: PUBLISH_TABLE_ACTIONS, Effect: 'Allow' }),
-          { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
-        ]),
-      },
-    });
-    expect(realtime.rolloverHandler!.role).not.toBe(realtime.handlerRole);
+    expect(realtime.rolloverHandler!.role).toBe(realtime.handlerRole);
   });
 
   test('GIVEN schedule, age and an export name WHEN synthesised THEN the rule and the function use them', () => {
@@ -436,7 +427,7 @@ describe('handler IAM', () => {
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
-          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler].map((handler) => ({
+          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler, realtime.rolloverHandler!].map((handler) => ({
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Effect: 'Allow',
             Resource: logGroupArn(handler),
