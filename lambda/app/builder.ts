@@ -1,5 +1,6 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
+import { regionsFromEnvironment } from '../core/environment';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { settleRegions, type RegionsOptions } from '../core/regions';
@@ -220,7 +221,7 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
       const settings = settlePublisherOptions(config, options);
       return {
         routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-        connections: createConnectionsControl(settings) as ConnectionsControl<string>,
+        connections: createConnectionsControl(settings, (config.regions ?? regionsFromEnvironment())?.region) as ConnectionsControl<string>,
       };
     },
     rollover: (options) => createRolloverHandler(config, options),

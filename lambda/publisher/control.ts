@@ -122,9 +122,9 @@ export interface ConnectionsControlRuntime {
 }
 
 /** Creates `publisher.connections`. @internal */
-export function createConnectionsControl(settings: PublisherSettings): ConnectionsControlRuntime {
+export function createConnectionsControl(settings: PublisherSettings, ownRegion?: string): ConnectionsControlRuntime {
   return {
-    reconnect: (target) => reconnectConnections(settings, target, 'reconnect'),
+    reconnect: (target) => reconnectConnections(settings, target, 'reconnect', ownRegion),
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const client = settings.managementClient('disconnect');
@@ -133,7 +133,7 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
         // Closed (or already closed): its rows go now, so presence is right as soon as this resolves.
         if (!failure) await removeRows(settings.store(), settings, ref.connectionId);
         return failure;
-      }, true);
+      }, true, ownRegion);
     },
     isOnline: async (key) => (await settings.store().countConnectionsByKey(checkKey(key, 'isOnline'))) > 0,
     count: (key) => settings.store().countConnectionsByKey(checkKey(key, 'count')),
@@ -152,7 +152,7 @@ export interface ConnectedBetween {
  * @internal
  */
 export async function reconnectConnections(
-  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string,
+  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string, ownRegion?: string,
 ): Promise<ConnectionsResult> {
   const client = settings.managementClient(operation);
   const store = settings.store();
@@ -160,7 +160,7 @@ export async function reconnectConnections(
   return forEachConnection(settings, connections, async (ref) => {
     const outcome = await sendWithRetry(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.retry);
     return outcome.failure;
-  }, false);
+  }, false, ownRegion);
 }
 
 function isAll(target: ConnectionTargetRuntime): target is { readonly all: true } {
@@ -200,6 +200,7 @@ async function forEachConnection(
   connections: AsyncIterable<readonly ConnectionRef[]>,
   act: (ref: ConnectionRef) => Promise<PostFailure | undefined>,
   goneIsSuccess: boolean,
+  ownRegion: string | undefined,
 ): Promise<ConnectionsResult> {
   let matched = 0;
   let succeeded = 0;
@@ -208,6 +209,9 @@ async function forEachConnection(
   const seen = new Set<string>();
   await forEachBounded(connections, settings.concurrency, async (ref: ConnectionRef) => {
     if (seen.has(ref.connectionId)) return;
+    // Multi-region: another Region's connection is not on this API (a send would meet 410 and
+    // remove its live rows); that Region's own publisher and rollover act on it.
+    if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
     seen.add(ref.connectionId);
     matched++;
     const failure = await act(ref);

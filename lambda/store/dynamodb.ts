@@ -159,7 +159,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async putConnection(connection: ConnectionRecord): Promise<void> {
     assertEpochSeconds('expireAt', connection.expireAt);
     const { connectionId, connectedAt, expireAt, key } = connection;
-    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt };
+    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: connection.region };
     const items = [
       {
         ...keyAttributes(connectionKey(connectionId)),
@@ -416,6 +416,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
               [CONNECTION_ID]: connectionId,
               [CONNECTED_AT]: connectedAt,
               [TTL_ATTRIBUTE]: expireAt,
+              [REGION_ATTRIBUTE]: connection.region,
             }),
           },
         },
@@ -430,9 +431,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const pages = this.queryPages('findConnectionsByKey', {
       KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE },
       ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key) }),
-      ProjectionExpression: '#conn, #at, #ttl',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE, '#region': REGION_ATTRIBUTE },
+      ProjectionExpression: '#conn, #at, #ttl, #region',
       ConsistentRead: true,
     });
     for await (const page of pages) {
@@ -471,9 +472,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     for (const bucket of ageBuckets(connectedFrom, connectedTo)) {
       const pages = this.queryPages('findConnectionsByAge', {
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT },
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#region': REGION_ATTRIBUTE },
         ExpressionAttributeValues: toItem({ ':pk': agePartitionKey(bucket) }),
-        ProjectionExpression: '#conn, #at',
+        ProjectionExpression: '#conn, #at, #region',
         ConsistentRead: true,
       });
       for await (const page of pages) {
@@ -658,7 +659,11 @@ function keyAttributes(key: TableKey): Record<string, string> {
 }
 
 function toConnectionRef(item: Record<string, unknown>): ConnectionRef {
-  return { connectionId: item[CONNECTION_ID] as string, connectedAt: item[CONNECTED_AT] as number };
+  return {
+    connectionId: item[CONNECTION_ID] as string,
+    connectedAt: item[CONNECTED_AT] as number,
+    ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+  };
 }
 
 function toItem(value: Record<string, unknown>): Item {

@@ -45,7 +45,7 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
 }
 
 function toRef(record: ConnectionRecord): ConnectionRef {
-  return { connectionId: record.connectionId, connectedAt: record.connectedAt };
+  return { connectionId: record.connectionId, connectedAt: record.connectedAt, ...(record.region === undefined ? {} : { region: record.region }) };
 }
 
 /**

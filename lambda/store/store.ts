@@ -58,6 +58,8 @@ export interface ConnectionRef {
   readonly connectionId: string;
   /** When the connection opened, epoch milliseconds. */
   readonly connectedAt: number;
+  /** The connection's Region (multi-region set-ups only). */
+  readonly region?: string;
 }
 
 /** Connections opened in a time range (epoch milliseconds, both ends included). */
