@@ -219,9 +219,10 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     disconnect: (options) => createDisconnectHandler(config, options),
     publisher: (options) => {
       const settings = settlePublisherOptions(config, options);
+      const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
       return {
-        routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-        connections: createConnectionsControl(settings, (config.regions ?? regionsFromEnvironment())?.region) as ConnectionsControl<string>,
+        routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings, ownRegion)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+        connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
       };
     },
     rollover: (options) => createRolloverHandler(config, options),

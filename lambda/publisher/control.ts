@@ -70,7 +70,7 @@ export type ConnectionTargetRuntime =
 export type StopFn = (path: string, args: StopArgsRuntime) => Promise<StopResult>;
 
 /** Creates the function behind `publisher.routes.<path>.stop()`. @internal */
-export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings): StopFn {
+export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings, ownRegion?: string): StopFn {
   return async (path, args = {}) => {
     if (!isSubscriptionProcedure(config.router, path)) {
       throw new Error(`Stop on "${path}": the router has no subscription procedure at this path`);
@@ -92,6 +92,8 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     const failures: PublishFailure[] = [];
     await forEachBounded(store.findSubscribers({ path, filter }), settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
+      // Multi-region: another Region's subscriptions are stopped by that Region's publisher.
+      if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
       matched++;
       // The frame first: a failed send leaves the rows, so the subscription is still found.
       const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), settings.retry);
