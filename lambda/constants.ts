@@ -72,3 +72,15 @@ export const REGION_ENDPOINTS_ENV = 'TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS';
 
 /** Attribute of connection, subscription and index rows naming the connection's Region (multi-region only). */
 export const REGION_ATTRIBUTE = 'region';
+
+/**
+ * The rollover tells connections older than this to reconnect (1 hour 55 minutes): a few
+ * scheduled runs before API Gateway's 2-hour cut, so clients move to a new connection first.
+ */
+export const DEFAULT_ROLLOVER_AGE_SECONDS = MAX_CONNECTION_SECONDS - 5 * 60;
+
+/**
+ * Environment variable overriding the rollover age in whole seconds (less than
+ * {@link MAX_CONNECTION_SECONDS}); set by the construct's `rollover.age`.
+ */
+export const ROLLOVER_AGE_ENV = 'TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS';

@@ -1,6 +1,7 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { WebSocketEvent, WebSocketHandler } from '../event';
+import { connectionKeyOf } from './connection-key';
 import { instrumented } from './instrument';
 import type { ConnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
@@ -45,9 +46,11 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
     const { connectionId } = event.requestContext;
     const connect = connectSnapshot(event, persistHeaders);
     const awaitingConnectionParams = event.queryStringParameters?.connectionParams === '1';
-    if (!awaitingConnectionParams && config.createContext) {
+    let key: string | undefined;
+    if (!awaitingConnectionParams && (config.createContext || config.connectionKey)) {
       try {
-        await config.createContext({ event, connectionId, connectionParams: null, connect });
+        const ctx = config.createContext ? await config.createContext({ event, connectionId, connectionParams: null, connect }) : {};
+        key = connectionKeyOf(config, ctx);
       } catch (cause) {
         const error = getTRPCErrorFromUnknown(cause);
         reportError(rt, event, error, UNKNOWN_ERROR_INFO);
@@ -63,6 +66,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       awaitingConnectionParams,
       connect,
       ...(rt.region === undefined ? {} : { region: rt.region }),
+      ...(key === undefined ? {} : { key }),
     });
     rt.metrics.count('connectionsOpened');
     return { statusCode: 200 };

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
+import { connectionKeyOf } from './connection-key';
 import { closeWithError, type ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
@@ -57,7 +58,11 @@ export async function handleConnectionParams(
       rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
       return undefined;
     }
-    await rt.config.createContext?.({ event, connectionId, connectionParams: params, connect: before.connect });
+    const ctx = rt.config.createContext
+      ? await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect })
+      : {};
+    const key = connectionKeyOf(rt.config, ctx);
+    if (key !== undefined) await rt.store().setConnectionKey(before, key);
     rt.connections.remember({ ...before, connectionParams: params, awaitingConnectionParams: false });
   } catch (cause) {
     await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));

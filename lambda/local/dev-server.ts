@@ -42,6 +42,18 @@ export interface DevServerOptions {
   readonly watch?: boolean;
   /** @default - warnings and errors to stderr */
   readonly logger?: LocalLogger;
+  /**
+   * Close connections this long after they opened, like API Gateway's 2-hour limit (shorten it
+   * to watch the rollover move clients).
+   * @default 7200000
+   */
+  readonly maxConnectionMs?: number;
+  /**
+   * How often the module's `rollover` export runs, as the construct's schedule would (only when
+   * the module exports `rollover`).
+   * @default 60000
+   */
+  readonly rolloverIntervalMs?: number;
 }
 
 /** A running dev server. */
@@ -99,6 +111,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
 
     let current: LocalGatewayHandlers | undefined;
+    let rollover: ((event?: unknown) => Promise<unknown>) | undefined;
     let loaded!: Promise<void>;
     const route = (name: keyof LocalGatewayHandlers): LambdaStyleHandler => async (event, context) => {
       await loaded;
@@ -112,6 +125,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       host: options.host,
       stage: options.stage,
       unordered: options.unordered,
+      maxConnectionMs: options.maxConnectionMs,
       logger,
     });
     cleanups.push(() => gateway.close());
@@ -123,10 +137,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const load = async () => {
       const result = await loadHandlers(options.entry, options.exportNames);
       current = result.handlers;
+      rollover = result.rollover;
       files = result.files;
     };
     loaded = load();
     await loaded;
+
+    // The scheduled rollover, as EventBridge runs it in the deployed stack.
+    let rolling = false;
+    const rolloverTimer = setInterval(() => {
+      if (!rollover || rolling) return;
+      rolling = true;
+      rollover({ source: 'cdk-trpc-subscriptions.dev' })
+        .catch((error: unknown) => logger.error('dev: rollover failed', error))
+        .finally(() => (rolling = false));
+    }, options.rolloverIntervalMs ?? 60_000);
+    rolloverTimer.unref();
+    cleanups.push(() => clearInterval(rolloverTimer));
 
     let watcher: FileWatcher | undefined;
     const reload = async (): Promise<boolean> => {

@@ -73,7 +73,7 @@ function isUnexpectedError(error: TRPCError): boolean {
  * unless `exposeInternalErrors` (default: tRPC's `isDev`, i.e. `NODE_ENV !== 'production'`).
  * The original stays available to the router's `errorFormatter` as `error.cause`.
  */
-export function clientVisibleError(fc: FrameContext, error: TRPCError): TRPCError {
+export function clientVisibleError(fc: Pick<FrameContext, 'router' | 'exposeInternalErrors'>, error: TRPCError): TRPCError {
   const expose = fc.exposeInternalErrors ?? fc.router._def._config.isDev;
   if (expose || !isUnexpectedError(error)) return error;
   const masked = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_ERROR_MESSAGE, cause: error });
@@ -162,4 +162,30 @@ export function buildDataFrames(
   const bytes = Buffer.byteLength(build(0));
   if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
   return build;
+}
+
+/**
+ * The notification that makes the tRPC client open a new connection and resubscribe there (with
+ * `lastEventId` for tracked subscriptions), as tRPC's ws adapter sends it in
+ * `broadcastReconnectNotification` (not transformed).
+ */
+export const RECONNECT_NOTIFICATION_FRAME = JSON.stringify({ id: null, method: 'reconnect' });
+
+/**
+ * The error frame a server-side stop sends to each subscription it fails: `error` as clients may
+ * see it ({@link clientVisibleError}), through the router's `errorFormatter` (stack only when
+ * `isDev`) and transformer. Nothing is reported to `onError`: no client request failed.
+ */
+export function subscriptionErrorFrames(fc: Pick<FrameContext, 'router' | 'logger' | 'exposeInternalErrors'>, path: string, error: TRPCError): FrameBuilder {
+  const config = fc.router._def._config;
+  let shape: TRPCErrorShape;
+  try {
+    shape = getTRPCErrorShape({
+      config, error: clientVisibleError(fc, error), type: 'subscription', path, input: undefined, ctx: undefined,
+    });
+  } catch (formatError) {
+    fc.logger.error('errorFormatter threw', { error: formatError });
+    shape = FALLBACK_ERROR_SHAPE;
+  }
+  return (subscriptionId) => JSON.stringify(transformTRPCResponse(config, { id: subscriptionId, error: shape }));
 }

@@ -1,3 +1,4 @@
+import type { StopArgsRuntime, StopFn } from './control';
 import { deliver, type PublishResult } from './fan-out';
 import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
@@ -53,7 +54,12 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
   };
 }
 
-/** The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there. @internal */
-export function createPublisherRoutes(publish: PublishFn): unknown {
-  return createRouteMethodProxy('publisher.routes', 'publish', '{ data }', (route, arg) => publish(route, arg as PublishArgsRuntime));
+/**
+ * The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there,
+ * and `.stop(args)` stops (or fails) the subscriptions there.
+ * @internal
+ */
+export function createPublisherRoutes(publish: PublishFn, stop?: StopFn): unknown {
+  return createRouteMethodProxy('publisher.routes', stop ? ['publish', 'stop'] : 'publish', '{ data }', (route, arg, method) =>
+    method === 'stop' && stop ? stop(route, arg as StopArgsRuntime) : publish(route, arg as PublishArgsRuntime));
 }

@@ -8,7 +8,6 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -23,10 +22,15 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
 import {
+  ageBuckets,
+  ageIndexKey,
+  agePartitionKey,
   CONNECTION_SORT_KEY,
   connectionKey,
   connectionPartitionKey,
   indexKeys,
+  keyIndexKey,
+  keyPartitionKey,
   subscriberQueryKey,
   subscriptionKey,
   type TableKey,
@@ -34,7 +38,9 @@ import {
 import type {
   AddSubscriptionOptions,
   AddSubscriptionResult,
+  ConnectionAgeQuery,
   ConnectionRecord,
+  ConnectionRef,
   RequestId,
   SubscriberQuery,
   SubscriberRef,
@@ -121,6 +127,9 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+const CONNECTED_AT = 'connectedAt';
+/** The app's key of a connection, on its connection row. */
+const CONNECTION_KEY = 'connectionKey';
 /** Live subscriptions of a connection, on its connection row. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
@@ -149,23 +158,25 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 
   async putConnection(connection: ConnectionRecord): Promise<void> {
     assertEpochSeconds('expireAt', connection.expireAt);
-    const output = await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: toItem({
-          ...keyAttributes(connectionKey(connection.connectionId)),
-          [CONNECTION_ID]: connection.connectionId,
-          connectedAt: connection.connectedAt,
-          [TTL_ATTRIBUTE]: connection.expireAt,
-          awaitingConnectionParams: connection.awaitingConnectionParams,
-          connectionParams: connection.connectionParams,
-          connect: connection.connect,
-          [REGION_ATTRIBUTE]: connection.region,
-        }),
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
-    );
-    this.report('putConnection', 'PutItem', output.ConsumedCapacity);
+    const { connectionId, connectedAt, expireAt, key } = connection;
+    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: connection.region };
+    const items = [
+      {
+        ...keyAttributes(connectionKey(connectionId)),
+        ...ref,
+        awaitingConnectionParams: connection.awaitingConnectionParams,
+        connectionParams: connection.connectionParams,
+        connect: connection.connect,
+        [CONNECTION_KEY]: key,
+        [REGION_ATTRIBUTE]: connection.region,
+      },
+      // The rollover and "every connection" find connections by the minute they opened.
+      { ...keyAttributes(ageIndexKey(connectedAt, connectionId)), ...ref },
+      // Only with a key: apps without `connectionKey` pay nothing for it.
+      ...(key === undefined ? [] : [{ ...keyAttributes(keyIndexKey(key, connectionId)), ...ref }]),
+    ];
+    // One request, unconditional puts: a BatchWriteItem costs the same units as separate PutItems.
+    await this.writeBatch('putConnection', items.map((item): WriteRequest => ({ PutRequest: { Item: toItem(item) } })));
   }
 
   async getConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
@@ -179,6 +190,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
       ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+      ...(typeof item[CONNECTION_KEY] === 'string' ? { key: item[CONNECTION_KEY] } : {}),
     };
   }
 
@@ -321,10 +333,17 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       new DeleteItemCommand({
         TableName: this.tableName,
         Key: toItem(keyAttributes(connectionKey(connectionId))),
+        // The old row names the connection's age bucket and key rows, at no extra cost.
+        ReturnValues: 'ALL_OLD',
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
     );
     this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
+    const old = output.Attributes ? unmarshall(output.Attributes) : {};
+    // Deleted with the first page's index rows (one more item in a batch, not one more request).
+    let refs: TableKey[] = [];
+    if (typeof old[CONNECTED_AT] === 'number') refs.push(ageIndexKey(old[CONNECTED_AT], connectionId));
+    if (typeof old[CONNECTION_KEY] === 'string') refs.push(keyIndexKey(old[CONNECTION_KEY], connectionId));
     const pages = this.queryPages('removeConnection', {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
@@ -334,7 +353,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     });
     for await (const page of pages) {
       const rows: TableKey[] = [];
-      const owned: TableKey[] = [];
+      const owned: TableKey[] = refs;
+      refs = [];
       for (const row of page) {
         if (row[SORT_KEY] === CONNECTION_SORT_KEY) continue;
         rows.push({ pk: row[PARTITION_KEY] as string, sk: row[SORT_KEY] as string });
@@ -369,6 +389,101 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
         ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
       }));
+    }
+  }
+
+  async setConnectionKey(connection: ConnectionRecord, key: string): Promise<boolean> {
+    const { connectionId, connectedAt, expireAt } = connection;
+    assertEpochSeconds('expireAt', expireAt);
+    for (let attempt = 0; ; attempt++) {
+      const reasons = await this.transact('setConnectionKey', [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: toItem(keyAttributes(connectionKey(connectionId))),
+            UpdateExpression: 'SET #key = :key',
+            // Fails once $disconnect deleted the row, so no key row outlives its connection.
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#key': CONNECTION_KEY },
+            ExpressionAttributeValues: toItem({ ':key': key }),
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem({
+              ...keyAttributes(keyIndexKey(key, connectionId)),
+              [CONNECTION_ID]: connectionId,
+              [CONNECTED_AT]: connectedAt,
+              [TTL_ATTRIBUTE]: expireAt,
+              [REGION_ATTRIBUTE]: connection.region,
+            }),
+          },
+        },
+      ]);
+      if (!reasons) return true;
+      if (reasons[0]?.Code === CONDITION_FAILED) return false;
+      await this.retryOrThrow('setConnectionKey', reasons, attempt);
+    }
+  }
+
+  async *findConnectionsByKey(key: string): AsyncIterable<readonly ConnectionRef[]> {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const pages = this.queryPages('findConnectionsByKey', {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key) }),
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE, '#region': REGION_ATTRIBUTE },
+      ProjectionExpression: '#conn, #at, #ttl, #region',
+      ConsistentRead: true,
+    });
+    for await (const page of pages) {
+      // TTL deletes within days, not at expireAt: a row past it belongs to a dead connection.
+      const live = page.filter((item) => (item[TTL_ATTRIBUTE] as number) > nowSeconds).map(toConnectionRef);
+      if (live.length > 0) yield live;
+    }
+  }
+
+  async countConnectionsByKey(key: string): Promise<number> {
+    let count = 0;
+    let exclusiveStartKey: Item | undefined;
+    do {
+      const output = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key), ':now': Math.floor(Date.now() / 1000) }),
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: exclusiveStartKey,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('countConnectionsByKey', 'Query', output.ConsumedCapacity);
+      count += output.Count ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return count;
+  }
+
+  async *findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]> {
+    const { connectedFrom, connectedTo } = query;
+    for (const bucket of ageBuckets(connectedFrom, connectedTo)) {
+      const pages = this.queryPages('findConnectionsByAge', {
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#region': REGION_ATTRIBUTE },
+        ExpressionAttributeValues: toItem({ ':pk': agePartitionKey(bucket) }),
+        ProjectionExpression: '#conn, #at, #region',
+        ConsistentRead: true,
+      });
+      for await (const page of pages) {
+        // A bucket is a minute wide: the range's first and last minutes hold connections outside it.
+        const inRange = page
+          .map(toConnectionRef)
+          .filter((ref) => ref.connectedAt >= connectedFrom && ref.connectedAt <= connectedTo);
+        if (inRange.length > 0) yield inRange;
+      }
     }
   }
 
@@ -514,7 +629,12 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   private async deleteBatch(operation: StoreOperation, keys: TableKey[]): Promise<void> {
-    let requests: WriteRequest[] = keys.map((key) => ({ DeleteRequest: { Key: toItem(keyAttributes(key)) } }));
+    await this.writeBatch(operation, keys.map((key) => ({ DeleteRequest: { Key: toItem(keyAttributes(key)) } })));
+  }
+
+  /** One BatchWriteItem (at most 25 requests), retrying unprocessed items with backoff. */
+  private async writeBatch(operation: StoreOperation, writes: WriteRequest[]): Promise<void> {
+    let requests = writes;
     for (let attempt = 0; ; attempt++) {
       const output = await this.client.send(
         new BatchWriteItemCommand({
@@ -526,7 +646,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       requests = output.UnprocessedItems?.[this.tableName] ?? [];
       if (requests.length === 0) return;
       if (attempt + 1 >= this.maxAttempts) {
-        throw new Error(`${operation}: ${requests.length} deletes still unprocessed by DynamoDB after ${attempt + 1} attempts`);
+        throw new Error(`${operation}: ${requests.length} writes still unprocessed by DynamoDB after ${attempt + 1} attempts`);
       }
       await backoff(attempt);
     }
@@ -536,6 +656,14 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 /** The table's key attributes for a key (stored lists of index keys hold `{ pk, sk }` maps). */
 function keyAttributes(key: TableKey): Record<string, string> {
   return { [PARTITION_KEY]: key.pk, [SORT_KEY]: key.sk };
+}
+
+function toConnectionRef(item: Record<string, unknown>): ConnectionRef {
+  return {
+    connectionId: item[CONNECTION_ID] as string,
+    connectedAt: item[CONNECTED_AT] as number,
+    ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+  };
 }
 
 function toItem(value: Record<string, unknown>): Item {

@@ -247,3 +247,49 @@ export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   const prefix = encodeFilterValues(query.filter.values);
   return { pk: filterPartitionKey(query.path, query.filter.name), ...(prefix ? { skPrefix: prefix } : {}) };
 }
+
+const KEY_PARTITION_PREFIX = 'KEY#';
+const AGE_PARTITION_PREFIX = 'AGE#';
+
+/** Width of an `AGE#` bucket: connections are indexed by the minute they opened. */
+export const AGE_BUCKET_MS = 60_000;
+
+/** A connection key longer than this (UTF-8 bytes, escaped) is digested in the `KEY#` partition key. */
+export const MAX_INLINE_KEY_PARTITION_BYTES = 1024;
+
+/** Sort key of a connection's row in a `KEY#` or `AGE#` partition: `C#{conn}`. */
+export function connectionRefSortKey(connectionId: string): string {
+  return `C${SEPARATOR}${keyPart(connectionId, MAX_INLINE_SORT_KEY_PART_BYTES)}`;
+}
+
+/** Partition of the connections of one app-chosen connection key (`connectionKey(ctx)`). */
+export function keyPartitionKey(key: string): string {
+  return KEY_PARTITION_PREFIX + keyPart(key, MAX_INLINE_KEY_PARTITION_BYTES);
+}
+
+/** Key of a connection's row in its connection key's partition. */
+export function keyIndexKey(key: string, connectionId: string): TableKey {
+  return { pk: keyPartitionKey(key), sk: connectionRefSortKey(connectionId) };
+}
+
+/** The minute bucket of a connect time (epoch milliseconds). */
+export function ageBucket(connectedAt: number): number {
+  return Math.floor(connectedAt / AGE_BUCKET_MS);
+}
+
+/** Partition of the connections opened during one minute bucket. */
+export function agePartitionKey(bucket: number): string {
+  return `${AGE_PARTITION_PREFIX}${bucket}`;
+}
+
+/** Key of a connection's row in the bucket of the minute it opened. */
+export function ageIndexKey(connectedAt: number, connectionId: string): TableKey {
+  return { pk: agePartitionKey(ageBucket(connectedAt)), sk: connectionRefSortKey(connectionId) };
+}
+
+/** The buckets that hold the connections opened from `from` to `to` (epoch ms, inclusive), oldest first. */
+export function ageBuckets(from: number, to: number): number[] {
+  const buckets: number[] = [];
+  for (let bucket = ageBucket(from); bucket <= ageBucket(to); bucket++) buckets.push(bucket);
+  return buckets;
+}

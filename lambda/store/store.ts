@@ -45,6 +45,27 @@ export interface ConnectionRecord {
    * @default - not stored: the publisher's own Region
    */
   readonly region?: string;
+  /**
+   * The app's key of the connection (`connectionKey(ctx)`, e.g. a user id): the connection is
+   * findable by it (disconnect, reconnect, presence).
+   * @default - no key: nothing is indexed
+   */
+  readonly key?: string;
+}
+
+/** A connection found by its key or its age. */
+export interface ConnectionRef {
+  readonly connectionId: string;
+  /** When the connection opened, epoch milliseconds. */
+  readonly connectedAt: number;
+  /** The connection's Region (multi-region set-ups only). */
+  readonly region?: string;
+}
+
+/** Connections opened in a time range (epoch milliseconds, both ends included). */
+export interface ConnectionAgeQuery {
+  readonly connectedFrom: number;
+  readonly connectedTo: number;
 }
 
 /** One index entry: the subscription is findable under this filter with these values. */
@@ -127,7 +148,10 @@ export interface SubscriberQuery {
 
 /** Persistence of connections and subscriptions. */
 export interface SubscriptionStore {
-  /** Store a new connection (overwrites a row with the same id). */
+  /**
+   * Store a new connection (overwrites a row with the same id), its row in the bucket of the
+   * minute it opened and, when it has a `key`, its row in the key's partition.
+   */
   putConnection(connection: ConnectionRecord): Promise<void>;
   /** Read a connection (strongly consistent). */
   getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
@@ -161,4 +185,19 @@ export interface SubscriptionStore {
   removeConnection(connectionId: string): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
+  /**
+   * Give a connection its key once it is known (after `connectionParams`), when it has none:
+   * the connection row and the key's index row are written together.
+   * @returns false when the connection row does not exist or already has a key
+   */
+  setConnectionKey(connection: ConnectionRecord, key: string): Promise<boolean>;
+  /** Stream the live connections of a key (rows not expired), page by page, by Query. */
+  findConnectionsByKey(key: string): AsyncIterable<readonly ConnectionRef[]>;
+  /** Number of live connections of a key (a `Select: COUNT` Query: no item is returned). */
+  countConnectionsByKey(key: string): Promise<number>;
+  /**
+   * Stream the connections opened in a time range, oldest minute first, by Query of the minute
+   * buckets the range covers (never a Scan).
+   */
+  findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]>;
 }

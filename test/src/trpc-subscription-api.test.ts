@@ -220,21 +220,21 @@ describe('stage', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
     const logGroups = template().findResources('AWS::Logs::LogGroup');
-    expect(Object.values(logGroups).map((r) => r.Properties.RetentionInDays)).toEqual([7, 7, 7, 7]);
+    expect(Object.values(logGroups).map((r) => r.Properties.RetentionInDays)).toEqual([7, 7, 7, 7, 7]);
   });
 
-  test('GIVEN defaults WHEN synthesised THEN the four log groups are retained like the table', () => {
+  test('GIVEN defaults WHEN synthesised THEN the five log groups, with the rollover one, are retained like the table', () => {
     const { template } = realtimeStack();
 
     const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Retain', 'Retain']));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(5).fill(['Retain', 'Retain']));
   });
 
-  test('GIVEN removalPolicy DESTROY WHEN synthesised THEN the four log groups go with the stack', () => {
+  test('GIVEN removalPolicy DESTROY WHEN synthesised THEN the five log groups, with the rollover one, go with the stack', () => {
     const { template } = realtimeStack({ removalPolicy: RemovalPolicy.DESTROY });
 
     const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Delete', 'Delete']));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(5).fill(['Delete', 'Delete']));
   });
 
   test('GIVEN removalPolicy DESTROY and an existing table WHEN synthesised THEN the log groups still follow it', () => {
@@ -247,7 +247,7 @@ describe('stage', () => {
     new TrpcSubscriptionApi(stack, 'Realtime', { entry: HANDLERS_ENTRY, table, removalPolicy: RemovalPolicy.DESTROY });
 
     const logGroups = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => r.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete', 'Delete']);
+    expect(logGroups.map((r) => r.DeletionPolicy)).toEqual(Array(5).fill('Delete'));
   });
 
   test('GIVEN accessLogging false WHEN synthesised THEN the stage has no access log settings', () => {
@@ -255,7 +255,7 @@ describe('stage', () => {
 
     template().hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: Match.absent() });
     expect(realtime.accessLogGroup).toBeUndefined();
-    template().resourceCountIs('AWS::Logs::LogGroup', 3);
+    template().resourceCountIs('AWS::Logs::LogGroup', 4);
   });
 
   test('GIVEN defaults WHEN synthesised THEN url and callbackUrl come from the stage', () => {
@@ -311,12 +311,52 @@ describe('custom domain', () => {
   });
 });
 
+describe('rollover', () => {
+  test('GIVEN defaults WHEN synthesised THEN the rollover export runs every minute with the age, on the handlers\' role', () => {
+    const { stack, realtime, template } = realtimeStack();
+
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.rollover',
+      Role: { 'Fn::GetAtt': [logicalId(stack, realtime.handlerRole as iam.Role), 'Arn'] },
+      Environment: { Variables: Match.objectLike({ TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS: '6900', [ENDPOINT_ENV]: stack.resolve(realtime.callbackUrl) }) },
+    });
+    template().hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, realtime.rolloverHandler!), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    expect(realtime.rolloverHandler!.role).toBe(realtime.handlerRole);
+  });
+
+  test('GIVEN schedule, age and an export name WHEN synthesised THEN the rule and the function use them', () => {
+    const { template } = realtimeStack({
+      rollover: { schedule: Duration.minutes(5), age: Duration.minutes(100) },
+      handlerNames: { rollover: 'rollAll' },
+    });
+
+    template().hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.rollAll',
+      Environment: { Variables: Match.objectLike({ TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS: '6000' }) },
+    });
+  });
+
+  test('GIVEN rollover.enabled false WHEN synthesised THEN there is no rollover function or rule', () => {
+    const { realtime, template } = realtimeStack({ rollover: { enabled: false } });
+
+    template().resourceCountIs('AWS::Events::Rule', 0);
+    template().resourceCountIs('AWS::Lambda::Function', 3);
+    expect(realtime.rolloverHandler).toBeUndefined();
+    expect(realtime.rolloverRule).toBeUndefined();
+  });
+});
+
 describe('handlers', () => {
   test('GIVEN defaults WHEN synthesised THEN three Node.js 24 ARM functions run the connect, handler and disconnect exports', () => {
     const { stack, realtime, template } = realtimeStack();
     const endpoint = stack.resolve(realtime.callbackUrl);
 
-    template().resourceCountIs('AWS::Lambda::Function', 3);
+    template().resourceCountIs('AWS::Lambda::Function', 4);
     for (const handler of ['index.connect', 'index.handler', 'index.disconnect']) {
       template().hasResourceProperties('AWS::Lambda::Function', {
         Handler: handler,
@@ -344,15 +384,15 @@ describe('handlers', () => {
 
     template().resourcePropertiesCountIs('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [ROW_TTL_ENV]: '10800' }) },
-    }, 3);
+    }, 4);
   });
 
-  test('GIVEN defaults WHEN synthesised THEN the three functions share one code asset', () => {
+  test('GIVEN defaults WHEN synthesised THEN the three handlers and the rollover share one code asset', () => {
     const { template } = realtimeStack();
 
     const functions = Object.values(template().findResources('AWS::Lambda::Function'));
     const codes = new Set(functions.map((fn) => JSON.stringify(fn.Properties.Code)));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     expect(codes.size).toBe(1);
   });
 
@@ -416,7 +456,7 @@ describe('handler IAM', () => {
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
-          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler].map((handler) => ({
+          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler, realtime.rolloverHandler!].map((handler) => ({
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Effect: 'Allow',
             Resource: logGroupArn(handler),

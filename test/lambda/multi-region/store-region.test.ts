@@ -56,9 +56,9 @@ describe('dynamodb store: Region attributes on rows', () => {
 
     const euRows = rows.filter((row) => row.connectionId === 'eu-1');
     const plainRows = rows.filter((row) => row.connectionId === 'plain');
-    // connection, subscription, unfiltered and byRoom index rows
-    expect(euRows.map((row) => row[REGION_ATTRIBUTE])).toEqual(['eu-west-1', 'eu-west-1', 'eu-west-1', 'eu-west-1']);
-    expect(plainRows.length).toBe(3);
+    // connection, its age bucket row, subscription, unfiltered and byRoom index rows
+    expect(euRows.map((row) => row[REGION_ATTRIBUTE])).toEqual(Array(5).fill('eu-west-1'));
+    expect(plainRows.length).toBe(4);
     expect(plainRows.some((row) => REGION_ATTRIBUTE in row)).toBe(false);
   });
 
