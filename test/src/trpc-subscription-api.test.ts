@@ -330,6 +330,7 @@ describe('rollover', () => {
 
   test('GIVEN schedule, age and an export name WHEN synthesised THEN the rule and the function use them', () => {
     const { template } = realtimeStack({
+      entry: path.join(__dirname, '..', 'fixtures', 'entries', 'roll-all.ts'),
       rollover: { schedule: Duration.minutes(5), age: Duration.minutes(100) },
       handlerNames: { rollover: 'rollAll' },
     });
