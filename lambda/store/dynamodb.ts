@@ -121,6 +121,10 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+/** The serialized error of a refused connection, on its connection row. */
+const REFUSAL = 'refusal';
+/** On index rows of a subscription whose request carried `jsonrpc: "2.0"`. */
+const JSONRPC = 'jsonrpc';
 /** Live subscriptions of a connection, on its connection row. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
@@ -161,6 +165,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
           connectionParams: connection.connectionParams,
           connect: connection.connect,
           [REGION_ATTRIBUTE]: connection.region,
+          [REFUSAL]: connection.refusal,
         }),
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
@@ -179,6 +184,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
       ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+      ...(typeof item[REFUSAL] === 'string' ? { refusal: item[REFUSAL] } : {}),
     };
   }
 
@@ -204,15 +210,41 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
+  async refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
+    assertEpochSeconds('expireAt', expireAt);
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #refusal = :refusal, #awaiting = :false, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
+          ExpressionAttributeNames: { '#refusal': REFUSAL, '#awaiting': 'awaitingConnectionParams', '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ':refusal': refusal, ':false': false, ':true': true, ':ttl': expireAt }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('refuseConnection', 'UpdateItem', output.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
-    const { connectionId, subscriptionId, path, filters, expireAt, region } = subscription;
+    const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise).
-    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region };
+    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
+    // only when the request carried it, so rows of other clients stay as they were.
+    const delivery = {
+      [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region,
+      ...(jsonrpc ? { [JSONRPC]: true } : {}),
+    };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
       // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
@@ -355,11 +387,12 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#pk': PARTITION_KEY,
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
+        '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
         ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: query.withRegion ? '#conn, #sub, #region' : '#conn, #sub',
+      ProjectionExpression: query.withRegion ? '#conn, #sub, #jsonrpc, #region' : '#conn, #sub, #jsonrpc',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -368,6 +401,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
         ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+        ...(item[JSONRPC] === true ? { jsonrpc: '2.0' as const } : {}),
       }));
     }
   }
