@@ -7,7 +7,7 @@ import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, type ManagementCallSettings } from './options';
 import type { WebSocketEvent } from '../event';
 import { backoffDelayMs } from '../util/backoff';
-import { withDeadline } from '../util/deadline';
+import { requestHandlerOptions, withDeadline } from '../util/deadline';
 
 /** Creates the API Gateway Management API client for an endpoint (the stage's callback URL). */
 export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagementApiClient;
@@ -24,8 +24,7 @@ export function createManagementClient(endpoint: string, settings: ManagementCal
   return new ApiGatewayManagementApiClient({
     endpoint,
     retryStrategy: new ConfiguredRetryStrategy(retry.maxAttempts, (attempt) => backoffDelayMs(attempt, retry)),
-    // Without throwOnRequestTimeout, recent SDKs only log a warning when requestTimeout passes.
-    requestHandler: { connectionTimeout: timeouts.connectionTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, throwOnRequestTimeout: true },
+    requestHandler: requestHandlerOptions(timeouts),
   });
 }
 

@@ -2,6 +2,9 @@
  * Retries and timeouts of the Management API calls (PostToConnection, DeleteConnection), shared by
  * the publisher's options and the `$default` handler's, settled here once for both.
  */
+import { DEFAULT_TIMEOUTS, settleTimeouts, type TimeoutOptions } from '../util/deadline';
+
+export { DEFAULT_TIMEOUTS, type TimeoutOptions };
 
 /** Retries of Management API calls: throttling (429), transient 5xx and network errors. */
 export interface RetryOptions {
@@ -23,26 +26,6 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
 }
 
-/** Timeouts of Management API calls, so that no call can hang. */
-export interface TimeoutOptions {
-  /**
-   * Longest wait for a TCP connection to the Management API, in milliseconds.
-   * @default 1000
-   */
-  readonly connectionTimeoutMs?: number;
-  /**
-   * Longest wait for the answer of one attempt once connected (socket idle), in milliseconds.
-   * @default 2000
-   */
-  readonly requestTimeoutMs?: number;
-  /**
-   * Deadline of a whole call, retries included, in milliseconds: the call fails with a
-   * `TimeoutError` when it has not settled, even if the SDK's own timeout does not fire.
-   * @default 5000
-   */
-  readonly callTimeoutMs?: number;
-}
-
 /** Retry and timeout options with every default applied. */
 export interface ManagementCallSettings {
   readonly retry: Required<RetryOptions>;
@@ -52,8 +35,6 @@ export interface ManagementCallSettings {
 /** Default retry options of Management API calls. */
 export const DEFAULT_RETRY: Required<RetryOptions> = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 };
 
-/** Default timeouts of Management API calls. */
-export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = { connectionTimeoutMs: 1000, requestTimeoutMs: 2000, callTimeoutMs: 5000 };
 
 function positiveInteger(name: string, option: number | undefined, fallback: number, min = 1): number {
   const value = option ?? fallback;
@@ -74,10 +55,6 @@ export function settleManagementCalls(retry: RetryOptions = {}, timeouts: Timeou
       baseDelayMs: positiveInteger('retry.baseDelayMs', retry.baseDelayMs, DEFAULT_RETRY.baseDelayMs, 0),
       maxDelayMs: positiveInteger('retry.maxDelayMs', retry.maxDelayMs, DEFAULT_RETRY.maxDelayMs, 0),
     },
-    timeouts: {
-      connectionTimeoutMs: positiveInteger('timeouts.connectionTimeoutMs', timeouts.connectionTimeoutMs, DEFAULT_TIMEOUTS.connectionTimeoutMs),
-      requestTimeoutMs: positiveInteger('timeouts.requestTimeoutMs', timeouts.requestTimeoutMs, DEFAULT_TIMEOUTS.requestTimeoutMs),
-      callTimeoutMs: positiveInteger('timeouts.callTimeoutMs', timeouts.callTimeoutMs, DEFAULT_TIMEOUTS.callTimeoutMs),
-    },
+    timeouts: settleTimeouts(timeouts),
   };
 }

@@ -43,6 +43,7 @@ import type {
 } from './store';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
+import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
 import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
@@ -70,10 +71,18 @@ export interface DynamoDBStoreOptions {
   readonly tableName?: string;
   /**
    * The client to call DynamoDB with. Its retry strategy handles throttling; the store adds
-   * bounded retries for unprocessed batch items and cancelled transactions.
-   * @default - one `new DynamoDBClient({})` per Lambda runtime, created at first use
+   * bounded retries for unprocessed batch items and cancelled transactions. Its own HTTP
+   * timeouts apply; `timeouts.callTimeoutMs` bounds every call of the store whatever the client.
+   * @default - one `DynamoDBClient` per Lambda runtime and `timeouts`, created at first use
    */
   readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * Timeouts of DynamoDB calls, so that none can hang: connection and request timeouts of the
+   * default client's HTTP handler, and a deadline for every call (retries included), after which
+   * the operation fails with a `TimeoutError`.
+   * @default - connection 1 s, request 2 s, whole call 5 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * Read subscribers with strongly consistent reads, so that a publish issued after the client
    * saw `started` always finds the new subscription. Eventually consistent reads cost half.
@@ -99,13 +108,24 @@ export interface DynamoDBStoreOptions {
   readonly maxAttempts?: number;
 }
 
-let sharedClient: DynamoDBClient | undefined;
+const sharedClients = new Map<string, DynamoDBClient>();
 
-/** Created lazily so that importing this module has no side effect; reused across invocations. */
-function defaultClient(): DynamoDBClient {
-  sharedClient ??= new DynamoDBClient({});
-  return sharedClient;
+/**
+ * Created lazily so that importing this module has no side effect; one per timeout setting,
+ * reused across invocations.
+ */
+function defaultClient(timeouts: Required<TimeoutOptions>): DynamoDBClient {
+  const key = JSON.stringify(timeouts);
+  let client = sharedClients.get(key);
+  if (!client) {
+    client = new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts) });
+    sharedClients.set(key, client);
+  }
+  return client;
 }
+
+/** What the store calls DynamoDB with: `send` within the call deadline. */
+type DeadlineClient = Pick<DynamoDBClient, 'send'>;
 
 /**
  * The DynamoDB subscription store.
@@ -140,8 +160,11 @@ type Item = Record<string, AttributeValue>;
 class DynamoDBSubscriptionStore implements SubscriptionStore {
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
+  private readonly timeouts: Required<TimeoutOptions>;
+  private resolvedClient: DeadlineClient | undefined;
 
   constructor(private readonly options: DynamoDBStoreOptions) {
+    this.timeouts = settleTimeouts(options.timeouts);
     this.maxAttempts = options.maxAttempts ?? 8;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new RangeError(`\`maxAttempts\` must be a positive integer, got: ${String(options.maxAttempts)}`);
@@ -431,8 +454,16 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  private get client(): DynamoDBClient {
-    return this.options.dynamoDBClient ?? defaultClient();
+  private get client(): DeadlineClient {
+    if (!this.resolvedClient) {
+      const client = this.options.dynamoDBClient ?? defaultClient(this.timeouts);
+      const { callTimeoutMs } = this.timeouts;
+      const send = (command: { constructor: { name: string } }) => withDeadline(
+        callTimeoutMs, command.constructor.name.replace(/Command$/, ''), (abortSignal) => client.send(command as never, { abortSignal }),
+      );
+      this.resolvedClient = { send: send as DynamoDBClient['send'] };
+    }
+    return this.resolvedClient;
   }
 
   private get tableName(): string {

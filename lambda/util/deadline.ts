@@ -4,6 +4,52 @@
  * that aborts it and settles the caller's promise, whatever the HTTP layer does.
  */
 
+/** Timeouts of an AWS client's calls, so that no call can hang. */
+export interface TimeoutOptions {
+  /**
+   * Longest wait for a TCP connection, in milliseconds.
+   * @default 1000
+   */
+  readonly connectionTimeoutMs?: number;
+  /**
+   * Longest wait for the answer of one attempt once connected (socket idle), in milliseconds.
+   * @default 2000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Deadline of a whole call, retries included, in milliseconds: the call fails with a
+   * `TimeoutError` when it has not settled, even if the SDK's own timeout does not fire.
+   * @default 5000
+   */
+  readonly callTimeoutMs?: number;
+}
+
+/** The defaults of {@link TimeoutOptions}. */
+export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = { connectionTimeoutMs: 1000, requestTimeoutMs: 2000, callTimeoutMs: 5000 };
+
+/**
+ * Applies the defaults and checks the values.
+ * @throws RangeError naming the option when a value is not a positive integer
+ */
+export function settleTimeouts(timeouts: TimeoutOptions = {}, prefix = 'timeouts'): Required<TimeoutOptions> {
+  const settle = (name: keyof TimeoutOptions): number => {
+    const value = timeouts[name] ?? DEFAULT_TIMEOUTS[name];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`\`${prefix}.${name}\` must be a positive integer of milliseconds, got: ${String(timeouts[name])}`);
+    }
+    return value;
+  };
+  return { connectionTimeoutMs: settle('connectionTimeoutMs'), requestTimeoutMs: settle('requestTimeoutMs'), callTimeoutMs: settle('callTimeoutMs') };
+}
+
+/**
+ * The HTTP handler options of an AWS SDK v3 client for these timeouts. Without
+ * `throwOnRequestTimeout`, recent SDKs only log a warning when `requestTimeout` passes.
+ */
+export function requestHandlerOptions(timeouts: Required<TimeoutOptions>) {
+  return { connectionTimeout: timeouts.connectionTimeoutMs, requestTimeout: timeouts.requestTimeoutMs, throwOnRequestTimeout: true };
+}
+
 /** A call that did not settle within its deadline. */
 export class CallTimeoutError extends Error {
   constructor(readonly what: string, readonly timeoutMs: number) {
@@ -31,23 +77,4 @@ export async function withDeadline<T>(timeoutMs: number, what: string, call: (si
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** What {@link deadlineMiddleware} needs of an AWS SDK v3 client. */
-interface MiddlewareClient {
-  readonly middlewareStack: {
-    add(middleware: (next: (args: any) => Promise<any>, context: { commandName?: string }) => (args: any) => Promise<any>,
-      options: { step: 'initialize'; name: string }): void;
-  };
-}
-
-/**
- * Gives every command of an AWS SDK v3 client (retries included) an outer deadline: the command's
- * promise rejects with {@link CallTimeoutError} after `timeoutMs`.
- */
-export function addCallDeadline(client: MiddlewareClient, timeoutMs: number): void {
-  client.middlewareStack.add(
-    (next, context) => (args) => withDeadline(timeoutMs, context.commandName ?? 'AWS call', () => next(args)),
-    { step: 'initialize', name: 'trpcSubscriptionsCallDeadline' },
-  );
 }
