@@ -72,3 +72,26 @@ export const REGION_ENDPOINTS_ENV = 'TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS';
 
 /** Attribute of connection, subscription and index rows naming the connection's Region (multi-region only). */
 export const REGION_ATTRIBUTE = 'region';
+
+/** Partition key prefix of a connection's rows (connection row, subscriptions, tombstones). */
+export const CONNECTION_PARTITION_PREFIX = 'CONN#';
+
+/** Partition key prefix of a route's subscriber index rows. */
+export const ROUTE_PARTITION_PREFIX = 'ROUTE#';
+
+/**
+ * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
+ * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
+ * `test/reliability/publisher-access.test.ts` checks every request a publisher sends against it.
+ * Connection rows also hold `connectionParams` and the `$connect` snapshot (tokens): they are not
+ * listed, so a publisher cannot read them. A new publisher-side request adds its partition prefix,
+ * attributes or action here (docs/security.md).
+ */
+export const PUBLISHER_TABLE_ACCESS = {
+  /** DynamoDB actions: find subscribers (Query) and remove the rows of gone connections. */
+  actions: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  /** Partition key prefixes a publisher's requests may touch. */
+  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX],
+  /** Attributes a publisher's requests may name (keys included). */
+  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', REGION_ATTRIBUTE],
+} as const;

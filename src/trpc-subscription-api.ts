@@ -32,8 +32,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
-  TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS, REGION_ENDPOINTS_ENV, REGION_ENV,
+  ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -63,7 +63,19 @@ const HANDLER_TABLE_ACTIONS = [
  * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
  * that are gone (410) with DeleteItem, Query and BatchWriteItem.
  */
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
+ * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
+ * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+function publisherTableConditions(): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': PUBLISHER_TABLE_ACCESS.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
+    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLISHER_TABLE_ACCESS.attributes] },
+    'StringEqualsIfExists': { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': 'NONE' },
+  };
+}
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -264,8 +276,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
-   * only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
+   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
+   * saw), and POST/GET/DELETE `@connections` on this stage only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
    * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
@@ -282,8 +295,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         grantee.addEnvironment(name, value);
       }
     }
-    const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
-      .combine(this.grantManageConnections(grantee));
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...PUBLISHER_TABLE_ACCESS.actions],
+      resourceArns: [this.table.tableArn],
+      conditions: publisherTableConditions(),
+    }).combine(this.grantManageConnections(grantee));
     this.grantTableKey(grantee);
     return grant;
   }

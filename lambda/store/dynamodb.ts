@@ -384,7 +384,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
+      // Named attributes only: the publisher's grant refuses any other read (docs/security.md).
       ProjectionExpression: '#pk, #sk, #index',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
@@ -416,6 +418,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
       ProjectionExpression: query.withRegion ? '#conn, #sub, #jsonrpc, #region' : '#conn, #sub, #jsonrpc',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {

@@ -14,6 +14,7 @@
  * `1`, and no value can forge a separator.
  */
 import { createHash } from 'node:crypto';
+import { CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX } from '../constants';
 import type { FilterEntry, FilterValue, RequestId, SubscriberQuery } from './store';
 
 /**
@@ -44,8 +45,6 @@ export const CONNECTION_SORT_KEY = 'CONN';
 /** Sort key prefix of subscription rows (and their stop tombstones). */
 export const SUBSCRIPTION_SORT_KEY_PREFIX = 'SUB#';
 
-const CONNECTION_PARTITION_PREFIX = 'CONN#';
-const ROUTE_PARTITION_PREFIX = 'ROUTE#';
 
 /** The escape character of every key part. */
 const ESCAPE = '\\';
