@@ -117,7 +117,8 @@ test('every DynamoDB request of a publisher (publish, filtered publish, stale 41
   }
   api.always('stale', 410);
   const { client, requests } = recordingClient();
-  const publisher = appSubscriptions.publisher({ endpoint: api.endpoint, store: dynamodb({ tableName: table.tableName, dynamoDBClient: client, pageSize: 2 }), logger });
+  const store = dynamodb({ tableName: table.tableName, dynamoDBClient: client, pageSize: 2 });
+  const publisher = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger });
   const data = { text: 'x', at: new Date(0), from: 'p' };
   expect(await publisher.routes.onMessage.publish({ data, filter: { name: 'byRoom', input: { room: 'a' } } })).toMatchObject({ delivered: 3, gone: 3 });
   expect(await publisher.routes.onMessage.publish({ data })).toMatchObject({ delivered: 3, gone: 0 });
