@@ -26,7 +26,7 @@ const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamod
 /** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
 const PUBLISH_TABLE_CONDITIONS = {
   'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*'] },
-  'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys'] },
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region'] },
   'StringEqualsIfExists': { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': 'NONE' },
 };
 
