@@ -75,7 +75,7 @@ export interface MessageHandlerOptions extends BaseHandlerOptions {
   readonly retry?: RetryOptions;
   /**
    * Timeouts of those Management API calls, so that no reply can hang the invocation.
-   * @default - connection 1 s, request 2 s, whole call (retries included) 5 s
+   * @default - connection 1 s, request 3 s, whole call (retries included) 6 s
    */
   readonly timeouts?: TimeoutOptions;
   /**

@@ -15,6 +15,23 @@ export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagement
 const DEFAULT_SETTINGS: ManagementCallSettings = { retry: DEFAULT_RETRY, timeouts: DEFAULT_TIMEOUTS };
 
 /**
+ * The SDK's standard strategy, except that a timed-out attempt is not retried: PostToConnection is
+ * not idempotent, and a request that timed out may have been delivered (a retry would duplicate
+ * the message). Refused or reset connections (ECONNRESET on a stale keep-alive socket), 429 and
+ * 5xx answers are retried.
+ */
+class NoTimeoutRetryStrategy extends ConfiguredRetryStrategy {
+  override async refreshRetryTokenForRetry(...args: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>) {
+    const [, errorInfo] = args;
+    const error = (errorInfo as { error?: { name?: string; message?: string } }).error;
+    // The HTTP handler's requestTimeout ("… exceeded the configured N ms requestTimeout"); a reset
+    // socket ("socket hang up", also named TimeoutError by the SDK) is retried.
+    if (/requestTimeout/.test(error?.message ?? '') || error?.name === 'AbortError') throw new Error('A timed-out request is not retried');
+    return super.refreshRetryTokenForRetry(...args);
+  }
+}
+
+/**
  * A Management API client with the SDK's standard retry strategy (throttling, transient 5xx and
  * network errors such as a stale keep-alive socket's ECONNRESET; never 410 or 413) on our bounded
  * full-jitter backoff, and connection and request timeouts on its HTTP handler.
@@ -23,7 +40,7 @@ export function createManagementClient(endpoint: string, settings: ManagementCal
   const { retry, timeouts } = settings;
   return new ApiGatewayManagementApiClient({
     endpoint,
-    retryStrategy: new ConfiguredRetryStrategy(retry.maxAttempts, (attempt) => backoffDelayMs(attempt, retry)),
+    retryStrategy: new NoTimeoutRetryStrategy(retry.maxAttempts, (attempt) => backoffDelayMs(attempt, retry)),
     requestHandler: requestHandlerOptions(timeouts),
   });
 }
@@ -130,7 +147,8 @@ export async function sendToConnection(
   let attempts = 0;
   let throttledAttempts = 0;
   const command = new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(frame) });
-  // The deserialize step runs once per attempt, inside the retry middleware.
+  // After the retry middleware (finalizeRequest, high priority) and around the deserializer: once
+  // per attempt, seeing each attempt's deserialized error.
   command.middlewareStack.add((next) => async (args) => {
     attempts++;
     try {
@@ -139,7 +157,7 @@ export async function sendToConnection(
       if (classifyManagementError(error).kind === 'throttled') throttledAttempts++;
       throw error;
     }
-  }, { step: 'deserialize', name: 'trpcSubscriptionsCountAttempts' });
+  }, { step: 'finalizeRequest', priority: 'low', name: 'trpcSubscriptionsCountAttempts' });
   try {
     await withDeadline(callTimeoutMs, 'PostToConnection', (abortSignal) => client.send(command, { abortSignal }));
     return { attempts, throttledAttempts };

@@ -41,7 +41,7 @@ export interface PublisherOptions {
   /**
    * Timeouts of PostToConnection, so that a publish cannot hang: a delivery that does not settle
    * within `callTimeoutMs` is reported in `failures` as a `TimeoutError`.
-   * @default - connection 1 s, request 2 s, whole call (retries included) 5 s
+   * @default - connection 1 s, request 3 s, whole call (retries included) 6 s
    */
   readonly timeouts?: TimeoutOptions;
   /**

@@ -80,7 +80,7 @@ export interface DynamoDBStoreOptions {
    * Timeouts of DynamoDB calls, so that none can hang: connection and request timeouts of the
    * default client's HTTP handler, and a deadline for every call (retries included), after which
    * the operation fails with a `TimeoutError`.
-   * @default - connection 1 s, request 2 s, whole call 5 s
+   * @default - connection 1 s, request 3 s, whole call 6 s
    */
   readonly timeouts?: TimeoutOptions;
   /**
@@ -265,7 +265,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
     // only when the request carried it, so rows of other clients stay as they were.
     const delivery = {
-      [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region,
+      [CONNECTION_ID]: connectionId,
+      [SUBSCRIPTION_ID]: subscriptionId,
+      [TTL_ATTRIBUTE]: expireAt,
+      [REGION_ATTRIBUTE]: region,
       ...(jsonrpc ? { [JSONRPC]: true } : {}),
     };
     const items: TransactWriteItem[] = [

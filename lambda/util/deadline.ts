@@ -13,19 +13,19 @@ export interface TimeoutOptions {
   readonly connectionTimeoutMs?: number;
   /**
    * Longest wait for the answer of one attempt once connected (socket idle), in milliseconds.
-   * @default 2000
+   * @default 3000
    */
   readonly requestTimeoutMs?: number;
   /**
    * Deadline of a whole call, retries included, in milliseconds: the call fails with a
    * `TimeoutError` when it has not settled, even if the SDK's own timeout does not fire.
-   * @default 5000
+   * @default 6000
    */
   readonly callTimeoutMs?: number;
 }
 
 /** The defaults of {@link TimeoutOptions}. */
-export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = { connectionTimeoutMs: 1000, requestTimeoutMs: 2000, callTimeoutMs: 5000 };
+export const DEFAULT_TIMEOUTS: Required<TimeoutOptions> = { connectionTimeoutMs: 1000, requestTimeoutMs: 3000, callTimeoutMs: 6000 };
 
 /**
  * Applies the defaults and checks the values.
