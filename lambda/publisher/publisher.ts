@@ -45,8 +45,13 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     try {
       return await deliver(
         {
-          store, client, router, logger: settings.logger, concurrency: settings.concurrency,
-          callTimeoutMs: settings.calls.timeouts.callTimeoutMs, metrics,
+          store,
+          client,
+          router,
+          logger: settings.logger,
+          concurrency: settings.concurrency,
+          callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
+          metrics,
         },
         { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
       );
