@@ -36,7 +36,7 @@ export type {
   MessageHandlerOptions,
 } from './handlers/options';
 export type { ManagementClientFactory } from './management/client';
-export type { PublisherOptions, RetryOptions } from './publisher/options';
+export type { PublisherOptions, RetryOptions, TimeoutOptions } from './publisher/options';
 export { PayloadTooLargeError } from './protocol/encode';
 export type { PublishFailure, PublishResult, RegionPublishResult } from './publisher/fan-out';
 export type { RegionsOptions } from './core/regions';

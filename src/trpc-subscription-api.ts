@@ -34,8 +34,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV,
-  ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS,
+  REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -65,7 +65,19 @@ const HANDLER_TABLE_ACTIONS = [
  * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
  * that are gone (410) with DeleteItem, Query and BatchWriteItem.
  */
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
+ * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
+ * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+function publisherTableConditions(): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': PUBLISHER_TABLE_ACCESS.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
+    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLISHER_TABLE_ACCESS.attributes] },
+    'StringEqualsIfExists': { 'dynamodb:Select': [...PUBLISHER_TABLE_ACCESS.select], 'dynamodb:ReturnValues': 'NONE' },
+  };
+}
 
 /**
  * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
@@ -73,7 +85,7 @@ const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamod
  * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
  * (ConditionCheckItem, PutItem).
  */
-const CONTROL_TABLE_ACTIONS = [...PUBLISH_TABLE_ACTIONS, 'dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -318,8 +330,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
-   * only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
+   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
+   * saw), and POST/GET/DELETE `@connections` on this stage only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
    * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
@@ -336,8 +349,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         grantee.addEnvironment(name, value);
       }
     }
-    const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
-      .combine(this.grantManageConnections(grantee));
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...PUBLISHER_TABLE_ACCESS.actions],
+      resourceArns: [this.table.tableArn],
+      conditions: publisherTableConditions(),
+    }).combine(this.grantManageConnections(grantee));
     this.grantTableKey(grantee);
     return grant;
   }
@@ -352,8 +369,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * @returns the combined grant
    */
   public grantControl(grantee: iam.IGrantable): iam.Grant {
-    const extra = CONTROL_TABLE_ACTIONS.filter((action) => !PUBLISH_TABLE_ACTIONS.includes(action));
-    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...extra));
+    // Unconditioned (a stop reads whole subscription rows): the stronger grant, see docs/security.md.
+    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS));
   }
 
   /**

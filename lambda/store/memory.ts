@@ -83,6 +83,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
       return true;
     },
+    async refuseConnection(connectionId, refusal, expireAt) {
+      assertEpochSeconds('expireAt', expireAt);
+      const state = connections.get(connectionId);
+      if (!state || !state.record.awaitingConnectionParams) return false;
+      state.record = { ...state.record, refusal, expireAt, awaitingConnectionParams: false };
+      return true;
+    },
     async addSubscription(subscription, addOptions): Promise<AddSubscriptionResult> {
       // The same input rules as dynamodb(), so apps' unit tests fail where production would.
       assertSubscriptionRecord(subscription);
@@ -119,8 +126,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             const entry = subscription.filters.find((candidate) => candidate.name === name);
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
-          const { connectionId, subscriptionId, region } = subscription;
-          found.push({ connectionId, subscriptionId, ...(query.withRegion && region !== undefined ? { region } : {}) });
+          const { connectionId, subscriptionId, region, jsonrpc } = subscription;
+          found.push({
+            connectionId,
+            subscriptionId,
+            ...(query.withRegion && region !== undefined ? { region } : {}),
+            ...(jsonrpc ? { jsonrpc } : {}),
+          });
         }
       }
       for (let start = 0; start < found.length; start += pageSize) {

@@ -51,6 +51,12 @@ export interface ConnectionRecord {
    * @default - no key: nothing is indexed
    */
   readonly key?: string;
+  /**
+   * The connection was refused (its ctx could not be created): the serialized tRPC error its
+   * requests are answered with before it is closed.
+   * @default - not refused
+   */
+  readonly refusal?: string;
 }
 
 /** A connection found by its key or its age. */
@@ -92,6 +98,11 @@ export interface SubscriptionRecord {
    * @default - not stored: the publisher's own Region
    */
   readonly region?: string;
+  /**
+   * The request carried `jsonrpc: "2.0"`: its data frames echo it, as tRPC's ws adapter does.
+   * @default - not echoed
+   */
+  readonly jsonrpc?: '2.0';
 }
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
@@ -127,6 +138,8 @@ export interface SubscriberRef {
   readonly subscriptionId: RequestId;
   /** The connection's Region, when the rows carry one (multi-region set-ups). */
   readonly region?: string;
+  /** Set when the subscription's request carried `jsonrpc: "2.0"`. */
+  readonly jsonrpc?: '2.0';
 }
 
 /** What a publish looks for. */
@@ -162,6 +175,14 @@ export interface SubscriptionStore {
    * @returns false when the connection row does not exist or its params were already stored
    */
   setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
+  /**
+   * Mark a connection refused with `refusal` (see {@link ConnectionRecord.refusal}), clear
+   * `awaitingConnectionParams` and set its TTL to `expireAt`, in one conditional write that
+   * succeeds only while `awaitingConnectionParams` is true (a connection whose params were
+   * accepted is never refused afterwards).
+   * @returns false when the connection row does not exist or its params were already settled
+   */
+  refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean>;
   /**
    * Store a subscription and its index entries atomically, only if the connection row exists,
    * neither the subscription nor a stop tombstone for its id exists and, when

@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import superjson from 'superjson';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
 import { appSubscriptions } from '../fixtures/router';
-import { faultyClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan, createTestTable, type TestTable } from '../support/dynamodb';
+import { faultyClient, localDynamoDBClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan, createTestTable, type TestTable } from '../support/dynamodb';
 import { quietLogger } from './support/env';
 import { parseServerFrame } from './support/frames';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
@@ -206,4 +208,25 @@ describe('publish under DynamoDB faults', () => {
     expect(s.logger.entries).toEqual([expect.objectContaining({ level: 'error', message: 'rows of a gone connection could not be removed' })]);
     s.close();
   });
+});
+
+test('a DynamoDB endpoint that accepts requests and never answers: every store call fails with a TimeoutError within its deadline', async () => {
+  const server = createServer((request) => request.resume()); // never answers
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = localDynamoDBClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 1);
+  try {
+    const store = dynamodb({ tableName: table.tableName, dynamoDBClient: client, timeouts: { callTimeoutMs: 200 } });
+    const started = Date.now();
+    await expect(store.getConnection('c1')).rejects.toMatchObject({ name: 'TimeoutError', message: 'GetItem did not answer within 200 ms' });
+    await expect(store.removeConnection('c1')).rejects.toMatchObject({ name: 'TimeoutError' });
+    // A publish over that store reports the failure instead of hanging.
+    const publish = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger: quietLogger() })
+      .routes.onMessage.publish({ data: { text: 'x', at: new Date(0), from: 's' } });
+    await expect(publish).rejects.toMatchObject({ name: 'TimeoutError', message: 'Query did not answer within 200 ms' });
+    expect(Date.now() - started).toBeLessThan(3 * 200 + 5_000);
+  } finally {
+    client.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
 });

@@ -23,6 +23,12 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ];
 const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
+const PUBLISH_TABLE_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*'] },
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region'] },
+  'StringEqualsIfExists': { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES', 'dynamodb:ReturnValues': 'NONE' },
+};
 
 function connectionsArns(stack: Stack, realtime: TrpcSubscriptionApi, stageName = 'prod'): unknown[] {
   const api = logicalId(stack, realtime.webSocketApi);
@@ -516,7 +522,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/DeleteItem/BatchWriteItem and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/DeleteItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 
@@ -529,6 +535,7 @@ describe('grantPublish', () => {
         Statement: [
           {
             Action: PUBLISH_TABLE_ACTIONS,
+            Condition: PUBLISH_TABLE_CONDITIONS,
             Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
@@ -548,7 +555,7 @@ describe('grantPublish', () => {
       Roles: [{ Ref: logicalId(stack, role) }],
       PolicyDocument: {
         Statement: [
-          { Action: PUBLISH_TABLE_ACTIONS, Effect: 'Allow', Resource: Match.anyValue() },
+          { Action: PUBLISH_TABLE_ACTIONS, Condition: PUBLISH_TABLE_CONDITIONS, Effect: 'Allow', Resource: Match.anyValue() },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
         ],
       },

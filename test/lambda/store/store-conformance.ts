@@ -140,6 +140,28 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.getConnection(id))?.connectionParams).toBeUndefined();
       });
 
+      test('refuseConnection marks an awaiting connection refused once; never one whose params were accepted', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: true }));
+        const expireAt = Math.floor(Date.now() / 1000) + 900;
+        await expect(store.refuseConnection(id, '{"message":"no"}', expireAt)).resolves.toBe(true);
+        await expect(store.getConnection(id)).resolves.toMatchObject({ awaitingConnectionParams: false, refusal: '{"message":"no"}', expireAt });
+        await expect(store.refuseConnection(id, '{"message":"again"}', expireAt)).resolves.toBe(false);
+        await expect(store.setConnectionParams(id, { userId: 'late' })).resolves.toBe(false);
+        const accepted = newConnectionId();
+        await store.putConnection(connection(accepted, { awaitingConnectionParams: true }));
+        await store.setConnectionParams(accepted, { userId: 'alice' });
+        await expect(store.refuseConnection(accepted, '{}', expireAt)).resolves.toBe(false);
+        expect((await store.getConnection(accepted))?.refusal).toBeUndefined();
+        await expect(store.refuseConnection(newConnectionId(), '{}', expireAt)).resolves.toBe(false);
+      });
+
+      test('a connection stored refused reads back with its refusal', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { refusal: '{"code":-32001}' }));
+        expect((await store.getConnection(id))?.refusal).toBe('{"code":-32001}');
+      });
+
       test('setConnectionParams of an unknown connection returns false and creates nothing', async () => {
         const id = newConnectionId();
         await expect(store.setConnectionParams(id, { a: 'b' })).resolves.toBe(false);
