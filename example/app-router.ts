@@ -28,7 +28,11 @@ export const subscriptions = initSubscriptions();
 
 const t = initTRPC.context<AppContext>().create({ transformer: superjson });
 
-export const appRouter = t.router({
+/**
+ * The subscription routes, in their own router: the publisher's type depends on them only, so
+ * the app router's mutations can publish without making its type circular (TS7022).
+ */
+const subscriptionRouter = t.router({
   /** Messages of a room. */
   onMessage: t.procedure
     .input(z.object({ room: z.string() }))
@@ -41,11 +45,24 @@ export const appRouter = t.router({
   onNotification: t.procedure
     .input(z.optional(z.object({ lastEventId: z.nullish(z.string()) })))
     .subscription(subscriptions.trackedResolver<{ readonly message: string }>()),
+});
+
+const realtime = subscriptions
+  .router({ router: subscriptionRouter, createContext })
+  // No `.store()`: `dynamodb()` with the table named by TRPC_SUBSCRIPTIONS_TABLE_NAME.
+  .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
+  .routes.onMessage.filter({ name: 'byUserAndRoom', ctx: { userId: true }, input: { room: true } })
+  .routes.chat.onTyping.filter({ name: 'byUser', ctx: { userId: true } });
+
+/** Publishes from anywhere: inside `$default` it reuses the invocation's store and endpoint. */
+export const publisher = realtime.publisher();
+
+export const appRouter = t.mergeRouters(subscriptionRouter, t.router({
   whoami: t.procedure.query(({ ctx }) => ctx.userId),
   /** Sends a message to a room; every subscriber of the room but the sender receives it. */
   sendMessage: t.procedure
     .input(z.object({ room: z.string(), text: z.string().check(z.minLength(1)), at: z.optional(z.date()) }))
-    .mutation(async ({ ctx, input }): Promise<{ readonly delivered: number; readonly at: Date }> => {
+    .mutation(async ({ ctx, input }) => {
       const at = input.at ?? new Date();
       const result = await publisher.routes.onMessage.publish({
         data: { text: input.text, at, from: ctx.userId },
@@ -54,7 +71,7 @@ export const appRouter = t.router({
       });
       return { delivered: result.delivered, at };
     }),
-});
+}));
 
 /** The router's type, for `createTRPCClient<AppRouter>`. */
 export type AppRouter = typeof appRouter;
@@ -69,12 +86,5 @@ export function createContext({ connectionParams, connectionId, connect }: Creat
   return { userId, connectionId };
 }
 
-export const appSubscriptions = subscriptions
-  .router({ router: appRouter, createContext })
-  // No `.store()`: `dynamodb()` with the table named by TRPC_SUBSCRIPTIONS_TABLE_NAME.
-  .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
-  .routes.onMessage.filter({ name: 'byUserAndRoom', ctx: { userId: true }, input: { room: true } })
-  .routes.chat.onTyping.filter({ name: 'byUser', ctx: { userId: true } });
-
-/** Publishes from anywhere: inside `$default` it reuses the invocation's store and endpoint. */
-export const publisher = appSubscriptions.publisher();
+/** The subscriptions serving the whole app router: the handlers (`handlers.ts`) and filters. */
+export const appSubscriptions = realtime.serve(appRouter);

@@ -1,9 +1,9 @@
 import * as path from 'path';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { TrpcSubscriptionApi } from '../src';
+import { PublisherFunction, TrpcSubscriptionApi } from '../src';
 
 /** Properties of {@link ExampleStack}. */
 export interface ExampleStackProps extends StackProps {
@@ -36,17 +36,18 @@ export class ExampleStack extends Stack {
       // The table holds only live connection state: nothing to keep when the example goes.
       removalPolicy: RemovalPolicy.DESTROY,
       throttle: { rateLimit: 100, burstLimit: 200 },
+      // The operations props the README recommends ("Operating it").
+      tracing: Tracing.ACTIVE,
+      loggingFormat: LoggingFormat.JSON,
+      alarms: true,
+      dashboard: true,
     });
 
-    this.producer = new NodejsFunction(this, 'Producer', {
+    // The handlers' defaults (Node.js 24, ARM64, minified, SDK external) and grantPublish().
+    this.producer = new PublisherFunction(this, 'Producer', {
       entry: props.producerEntry ?? path.join(__dirname, 'producer.ts'),
-      handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      environment: { NODE_ENV: 'production', NODE_OPTIONS: '--enable-source-maps' },
-      bundling: { minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] },
+      api: this.realtime,
     });
-    this.realtime.grantPublish(this.producer);
 
     Validations.of(this.realtime.connectRoute).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -14,6 +14,8 @@ export interface WebSocketEvent {
     readonly connectedAt?: number;
     readonly requestTimeEpoch?: number;
     readonly messageId?: string;
+    /** API Gateway's id of this request (also in the stage's access log). */
+    readonly requestId?: string;
     readonly identity?: { readonly sourceIp?: string };
     readonly authorizer?: unknown;
     readonly disconnectStatusCode?: number;

@@ -24,6 +24,8 @@ export type {
   SubscriptionsRouterOptions,
 } from './core/config';
 export type { Logger } from './util/logger';
+export type { MetricsOptions } from './util/emf';
+export { RUNTIME_METRICS, type RuntimeMetricKey } from './metric-names';
 export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
 export type { ScalarValue } from './core/types';
 export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
@@ -34,9 +36,10 @@ export type {
   MessageHandlerOptions,
 } from './handlers/options';
 export type { ManagementClientFactory } from './management/client';
-export type { PublisherOptions, RetryOptions } from './publisher/options';
+export type { PublisherOptions, RetryOptions, TimeoutOptions } from './publisher/options';
 export { PayloadTooLargeError } from './protocol/encode';
-export type { PublishFailure, PublishResult } from './publisher/fan-out';
+export type { PublishFailure, PublishResult, RegionPublishResult } from './publisher/fan-out';
+export type { RegionsOptions } from './core/regions';
 export type { ConnectionFailure, ConnectionsResult, StopResult } from './publisher/control';
 export type { RolloverHandler, RolloverOptions, RolloverResult } from './publisher/rollover';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
@@ -44,7 +47,7 @@ export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memor
 export type * from './store/store';
 export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
 export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
-export { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
+export { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

@@ -6,8 +6,10 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { TrpcSubscriptionMultiRegion } from './multi-region-props';
+import type { TrpcSubscriptionOperationsProps } from './operations-props';
 
-/** Names of the three handlers exported by the `entry` module. */
+/** Names of the handlers exported by the `entry` module. */
 export interface TrpcSubscriptionHandlerNames {
   /**
    * Export that handles `$connect` (built with `appSubscriptions.connect()`).
@@ -24,6 +26,37 @@ export interface TrpcSubscriptionHandlerNames {
    * @default 'disconnect'
    */
   readonly disconnect?: string;
+  /**
+   * Export of the scheduled rollover function (built with `appSubscriptions.rollover()`); only
+   * used while `rollover.enabled` is true.
+   * @default 'rollover'
+   */
+  readonly rollover?: string;
+}
+
+/**
+ * The graceful rollover: a function run on a schedule tells the clients of connections older
+ * than `age` to reconnect (tRPC's reconnect notification), so that they move to a new connection
+ * before API Gateway cuts the old one at 2 hours.
+ */
+export interface TrpcSubscriptionRollover {
+  /**
+   * Create the scheduled function. Turn it off only when clients may lose their connection at
+   * the 2-hour cut (they reconnect, missing what was published meanwhile).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * How often it runs (an EventBridge rate, whole minutes).
+   * @default Duration.minutes(1)
+   */
+  readonly schedule?: Duration;
+  /**
+   * Connections older than this are told to reconnect; it must leave at least two runs of the
+   * schedule before the 2-hour limit.
+   * @default Duration.minutes(115)
+   */
+  readonly age?: Duration;
 }
 
 /** Stage throttling: API Gateway answers requests over the limit with 429. */
@@ -64,7 +97,7 @@ export interface TrpcSubscriptionCustomDomain {
 }
 
 /** Properties of {@link TrpcSubscriptionApi}. */
-export interface TrpcSubscriptionApiProps {
+export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProps {
   /**
    * Path to the handlers module (TypeScript or JavaScript). It exports the three handlers built
    * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). It is bundled
@@ -137,15 +170,17 @@ export interface TrpcSubscriptionApiProps {
   /**
    * An existing table instead of a new one. It must have the partition key `pk` (S), the sort
    * key `sk` (S) and TTL on `expireAt`; the schema is checked when the table is defined in this
-   * app. `removalPolicy`, `pointInTimeRecovery` and `encryptionKey` do not apply to it.
+   * app. `pointInTimeRecovery` and `encryptionKey` do not apply to it, nor does `removalPolicy`
+   * (which then applies to the log groups only).
    * @default - a new table is created
    */
   readonly table?: ITable;
 
   /**
-   * What happens to the new table when it leaves the stack. The table holds only live
-   * connection state (rows expire about 2 hours after a connection opens), so `DESTROY` loses
-   * nothing but the currently open connections.
+   * What happens to the new table and the four log groups (three handlers, stage access logs)
+   * when they leave the stack, e.g. on `cdk destroy`. The table holds only live connection state
+   * (rows expire about 2 hours after a connection opens), so `DESTROY` loses nothing but the
+   * currently open connections.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
@@ -202,4 +237,18 @@ export interface TrpcSubscriptionApiProps {
    * @default - only the execute-api URL
    */
   readonly customDomain?: TrpcSubscriptionCustomDomain;
+
+  /**
+   * Serve one API per Region on one DynamoDB global table, so that a publish in any Region
+   * reaches subscribers connected in every Region (docs/multi-region.md). Needs a stack with an
+   * explicit `env.region`; excludes `table` and `encryptionKey`.
+   * @default - single Region
+   */
+  readonly multiRegion?: TrpcSubscriptionMultiRegion;
+
+  /**
+   * The graceful rollover before API Gateway's 2-hour connection limit.
+   * @default - every minute, connections older than 1 hour 55 minutes are told to reconnect
+   */
+  readonly rollover?: TrpcSubscriptionRollover;
 }

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
   DomainName,
   LogGroupLogDestination,
@@ -10,18 +10,32 @@ import {
   type IDomainName,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaFunctionTarget } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeWildcardActions, acknowledgeWildcardResources } from './nag-acknowledgements';
+import { jsonAccessLogFormat } from './access-log-format';
+import { createAlarms } from './alarms';
+import { createDashboard } from './dashboard';
+import { findMissingHandlerExports } from './entry-exports';
+import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
+import { handlerOperationOptions } from './handler-operations';
+import { allowLogsToUseKey } from './log-encryption';
+import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
+import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
+import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
 import { readTableSchema, type KeyAttribute } from './table-schema';
+import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS,
+  REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -51,18 +65,30 @@ const HANDLER_TABLE_ACTIONS = [
  * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
  * that are gone (410) with DeleteItem, Query and BatchWriteItem.
  */
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
+ * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
+ * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+function publisherTableConditions(): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': PUBLISHER_TABLE_ACCESS.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
+    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLISHER_TABLE_ACCESS.attributes] },
+    'StringEqualsIfExists': { 'dynamodb:Select': [...PUBLISHER_TABLE_ACCESS.select], 'dynamodb:ReturnValues': 'NONE' },
+  };
+}
+
+/**
+ * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
+ * subscription as a client's stop does (GetItem, a transaction of deletes, UpdateItem of the
+ * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
+ * (ConditionCheckItem, PutItem).
+ */
+const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
-
-const DEFAULT_BUNDLING: BundlingOptions = {
-  minify: true,
-  sourceMap: true,
-  sourcesContent: false,
-  // The Lambda Node.js runtime ships AWS SDK v3.
-  externalModules: ['@aws-sdk/*'],
-};
 
 /**
  * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
@@ -81,7 +107,7 @@ const DEFAULT_BUNDLING: BundlingOptions = {
  * });
  * realtime.grantPublish(producerFunction);
  */
-export class TrpcSubscriptionApi extends Construct {
+export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /** The table of connections and subscriptions (created, or the `table` prop). */
   public readonly table: ITable;
   /** The WebSocket API. */
@@ -94,6 +120,16 @@ export class TrpcSubscriptionApi extends Construct {
   public readonly messageHandler: NodejsFunction;
   /** Handler of the `$disconnect` route. */
   public readonly disconnectHandler: NodejsFunction;
+  /**
+   * The scheduled rollover function (tells connections near the 2-hour limit to reconnect).
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverHandler?: NodejsFunction;
+  /**
+   * The EventBridge rule that runs {@link rolloverHandler}.
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverRule?: Rule;
   /** The `$connect` route (carries the `authorizer`). */
   public readonly connectRoute: WebSocketRoute;
   /** The two-way `$default` route. */
@@ -112,6 +148,13 @@ export class TrpcSubscriptionApi extends Construct {
    * @default - undefined without `customDomain`
    */
   public readonly domainName?: IDomainName;
+  /** The alarms of the `alarms` prop (empty without it). */
+  public readonly alarms: Alarm[];
+  /**
+   * The dashboard of the `dashboard` prop.
+   * @default - undefined without `dashboard`
+   */
+  public readonly dashboard?: Dashboard;
   /** WebSocket URL of the stage for clients: `wss://{api-id}.execute-api.{region}.{suffix}/{stage}`. */
   public readonly url: string;
   /**
@@ -120,69 +163,92 @@ export class TrpcSubscriptionApi extends Construct {
    */
   public readonly callbackUrl: string;
 
+  /** Multi-region: this Region and the other Regions' APIs (`undefined` single-region). */
+  private readonly multiRegion?: { readonly region: string; readonly peers: readonly SettledPeer[] };
+
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
-    super(scope, id);
+    super(scope, id, props);
     const entry = path.resolve(props.entry);
     const stageName = props.stageName ?? 'prod';
     const timeout = props.timeout ?? Duration.seconds(10);
     const rowTtl = props.rowTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
-    const runtime = props.runtime ?? Runtime.NODEJS_24_X;
+    const runtime = props.runtime ?? defaultNodejsRuntime();
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const handlerNames = {
       connect: props.handlerNames?.connect ?? 'connect',
       message: props.handlerNames?.message ?? 'handler',
       disconnect: props.handlerNames?.disconnect ?? 'disconnect',
+      rollover: props.handlerNames?.rollover ?? 'rollover',
     };
+    const rolloverEnabled = props.rollover?.enabled ?? true;
+    const rolloverSchedule = props.rollover?.schedule ?? Duration.minutes(1);
+    const rolloverAge = props.rollover?.age ?? Duration.seconds(DEFAULT_ROLLOVER_AGE_SECONDS);
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
+    const { rollover: rolloverName, ...routeHandlerNames } = handlerNames;
+    this.validateEntryExports(entry, rolloverEnabled ? handlerNames : routeHandlerNames);
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
     this.validateRowTtl(rowTtl);
+    if (rolloverEnabled) this.validateRollover(rolloverSchedule, rolloverAge);
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
     this.validateEncryptionKey(props);
+    validateOperationsProps(this, props, props.accessLogging !== false);
     if (props.table) {
       this.validateTable(props.table);
       this.warnAboutIgnoredTableProps(props);
     }
+    this.multiRegion = this.settleMultiRegion(props);
 
-    this.table = props.table ?? this.createTable(props);
+    this.table = props.table ?? (props.multiRegion && !props.multiRegion.replicaRegions
+      // Another Region's stack created the global table: use this Region's replica.
+      ? TableV2.fromTableName(this, 'Table', props.multiRegion.tableName)
+      : this.createTable(props));
 
     this.webSocketApi = new WebSocketApi(this, 'WebSocketApi', { apiName: props.apiName });
     this.domainName = this.createDomainName(props.customDomain);
     this.accessLogGroup = props.accessLogging === false
       ? undefined
-      : new LogGroup(this, 'AccessLogs', { retention: logRetention });
+      : new LogGroup(this, 'AccessLogs', { retention: logRetention, removalPolicy, encryptionKey: props.logEncryptionKey });
     this.stage = new WebSocketStage(this, 'Stage', {
       webSocketApi: this.webSocketApi,
       stageName,
       autoDeploy: true,
       throttle: props.throttle,
       accessLogSettings: this.accessLogGroup
-        ? { destination: new LogGroupLogDestination(this.accessLogGroup) }
+        ? { destination: new LogGroupLogDestination(this.accessLogGroup), format: props.accessLogFormat ?? jsonAccessLogFormat() }
         : undefined,
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
     this.url = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
-    const role = new iam.Role(this, 'HandlerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the tRPC subscription handlers',
-    });
+    if (props.logEncryptionKey) {
+      allowLogsToUseKey(this, props.logEncryptionKey);
+    }
+    const role = props.role ?? this.createHandlerRole(props);
     this.handlerRole = role;
     this.table.grant(role, ...HANDLER_TABLE_ACTIONS);
     this.grantTableKey(role);
     this.grantManageConnections(role);
 
-    const createHandler = (handlerId: string, handler: string, routeKey: string): NodejsFunction => {
-      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention });
+    const createHandler = (
+      handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect' | 'rollover',
+      extraEnvironment: Record<string, string> = {},
+    ): NodejsFunction => {
+      const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, removalPolicy, encryptionKey: props.logEncryptionKey });
       logGroup.grantWrite(role);
-      return new NodejsFunction(this, handlerId, {
+      const fn = new NodejsFunction(this, handlerId, {
+        // The rollover shares the handlers' tracing, logging and VPC, not a route's reserved concurrency.
+        ...(key === 'rollover'
+          ? { ...handlerOperationOptions(props, 'connect'), reservedConcurrentExecutions: undefined }
+          : handlerOperationOptions(props, key)),
         entry,
         handler,
         description: `tRPC subscriptions: ${routeKey}`,
@@ -193,21 +259,32 @@ export class TrpcSubscriptionApi extends Construct {
         role,
         logGroup,
         environment: {
-          NODE_ENV: 'production',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...DEFAULT_ENVIRONMENT,
           ...props.environment,
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
           [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
+          ...this.metricsEnvironment(),
+          ...this.regionEnvironment(),
+          ...extraEnvironment,
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
         bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
       });
+      acknowledgeRule(
+        fn,
+        'Serverless-LambdaDLQ',
+        key === 'rollover'
+          ? 'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.'
+          : 'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
+      );
+      return fn;
     };
-    this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect');
-    this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default');
-    this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect');
+    this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
+    this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
+    this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
+    this.acknowledgeTracingWildcard(props);
 
     this.connectRoute = this.webSocketApi.addRoute('$connect', {
       integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler),
@@ -223,12 +300,39 @@ export class TrpcSubscriptionApi extends Construct {
     });
 
     this.acknowledgeRoutesWithoutAuthorizer();
+
+    const handlers = [this.connectHandler, this.messageHandler, this.disconnectHandler];
+    const alarmOptions = typeof props.alarms === 'object' ? props.alarms : {};
+    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions) : [];
+    if (props.dashboard) {
+      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
+    }
+
+    if (rolloverEnabled) {
+      // The handlers' role (and so their VPC, tracing and KMS permissions): the rollover only
+      // Queries the table, posts to connections and removes the rows of those that are gone.
+      this.rolloverHandler = createHandler(
+        'RolloverHandler', handlerNames.rollover, 'rollover', 'rollover', { [ROLLOVER_AGE_ENV]: String(rolloverAge.toSeconds()) },
+      );
+      this.rolloverRule = new Rule(this, 'RolloverSchedule', {
+        description: 'Tells tRPC subscription clients near the 2-hour connection limit to reconnect',
+        schedule: Schedule.rate(rolloverSchedule),
+        // A missed run is made up by the next one.
+        targets: [new LambdaFunctionTarget(this.rolloverHandler, { retryAttempts: 0 })],
+      });
+      acknowledgeRule(
+        this.rolloverRule,
+        'Serverless-EventBusDLQ',
+        'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.',
+      );
+    }
   }
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
-   * only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
+   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
+   * saw), and POST/GET/DELETE `@connections` on this stage only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
    * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
@@ -238,17 +342,42 @@ export class TrpcSubscriptionApi extends Construct {
     if (grantee instanceof LambdaFunction) {
       grantee.addEnvironment(TABLE_NAME_ENV, this.table.tableName);
       grantee.addEnvironment(ENDPOINT_ENV, this.callbackUrl);
+      for (const [name, value] of Object.entries(this.metricsEnvironment())) {
+        grantee.addEnvironment(name, value);
+      }
+      for (const [name, value] of Object.entries(this.regionEnvironment())) {
+        grantee.addEnvironment(name, value);
+      }
     }
-    const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
-      .combine(this.grantManageConnections(grantee));
+    const grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...PUBLISHER_TABLE_ACCESS.actions],
+      resourceArns: [this.table.tableArn],
+      conditions: publisherTableConditions(),
+    }).combine(this.grantManageConnections(grantee));
     this.grantTableKey(grantee);
     return grant;
   }
 
   /**
-   * `execute-api:ManageConnections` on `@connections/*` of this API and stage, per method. The
-   * `*` stands for connection ids, which exist only at runtime; cdk-nag's wildcard finding for
-   * exactly these ARNs is acknowledged on the grantee.
+   * Everything {@link grantPublish} gives, plus what a server-side stop of subscriptions needs
+   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, PutItem and ConditionCheckItem on
+   * the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
+   * disconnect, presence).
+   *
+   * @param grantee a Lambda function, or any other principal (IAM only)
+   * @returns the combined grant
+   */
+  public grantControl(grantee: iam.IGrantable): iam.Grant {
+    // Unconditioned (a stop reads whole subscription rows): the stronger grant, see docs/security.md.
+    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS));
+  }
+
+  /**
+   * `execute-api:ManageConnections` on `@connections/*` of this API and stage, per method, and of
+   * each peer Region's API and stage (multi-region). The `*` stands for connection ids, which
+   * exist only at runtime; cdk-nag's wildcard finding for exactly these ARNs is acknowledged on
+   * the grantee.
    */
   private grantManageConnections(grantee: iam.IGrantable): iam.Grant {
     const stack = Stack.of(this);
@@ -257,15 +386,16 @@ export class TrpcSubscriptionApi extends Construct {
       resource: this.webSocketApi.apiId,
       resourceName: `${this.stage.stageName}/${method}/@connections/*`,
     }));
+    for (const peer of this.multiRegion?.peers ?? []) resourceArns.push(...peerConnectionArns(stack, peer, CONNECTION_METHODS));
     const grant = iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:ManageConnections'], resourceArns });
     const principal = grantee.grantPrincipal;
     if (principal instanceof Construct) {
-      acknowledgeWildcardResources(
+      acknowledgeNagFindings(principal, wildcardResourceFindings(
         principal,
         resourceArns,
         'API Gateway connection ids exist only at runtime: ManageConnections is scoped to '
-          + '@connections/* of this WebSocket API and stage.',
-      );
+          + '@connections/* of this WebSocket API and stage (and of each peer Region\'s API and stage).',
+      ));
     }
     return grant;
   }
@@ -279,16 +409,71 @@ export class TrpcSubscriptionApi extends Construct {
     key.grantEncryptDecrypt(grantee);
     const principal = grantee.grantPrincipal;
     if (principal instanceof Construct) {
-      acknowledgeWildcardActions(
-        principal,
+      acknowledgeNagFindings(principal, wildcardActionFindings(
         ['kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         'CDK\'s standard encrypt/decrypt grant on the table\'s KMS key, which DynamoDB needs to read and write items.',
+      ));
+    }
+  }
+
+  /** The handlers' execution role: CDK grants are added to it below. */
+  private createHandlerRole(props: TrpcSubscriptionApiProps): iam.Role {
+    const role = new iam.Role(this, 'HandlerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Execution role of the tRPC subscription handlers',
+      permissionsBoundary: props.permissionsBoundary,
+    });
+    if (props.vpc) {
+      // What Lambda needs to create and remove the handlers' network interfaces in the VPC.
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+      acknowledgeRule(
+        role,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        'The AWS managed policy Lambda documents for functions in a VPC: network interfaces only.',
+      );
+    }
+    return role;
+  }
+
+  /** X-Ray's segment upload has no resource: its `*` is acknowledged on the handler role. */
+  private acknowledgeTracingWildcard(props: TrpcSubscriptionApiProps): void {
+    const role = this.handlerRole;
+    if (!(role instanceof Construct)) {
+      return;
+    }
+    if (props.tracing !== undefined && props.tracing !== Tracing.DISABLED) {
+      acknowledgeRule(
+        role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'xray:PutTraceSegments and xray:PutTelemetryRecords take no resource; CDK adds them for tracing.',
       );
     }
   }
 
+  /** The multi-region environment of the handlers and publishers (none single-region). */
+  private regionEnvironment(): Record<string, string> {
+    if (!this.multiRegion) return {};
+    const { region, peers } = this.multiRegion;
+    return { [REGION_ENV]: region, [REGION_ENDPOINTS_ENV]: regionEndpointsJson(Stack.of(this), region, this.callbackUrl, peers) };
+  }
+
+  private settleMultiRegion(props: TrpcSubscriptionApiProps): TrpcSubscriptionApi['multiRegion'] {
+    if (!props.multiRegion) return undefined;
+    const other = props.table ? 'table' : props.encryptionKey ? 'encryptionKey' : undefined;
+    if (other) {
+      throw new PropValidationError(
+        'multiRegion',
+        `cannot be combined with \`${other}\` (the construct creates or finds the global table by \`multiRegion.tableName\`, with an AWS owned key)`,
+        `both \`multiRegion\` and \`${other}\``,
+      );
+    }
+    return settleMultiRegion(Stack.of(this), props.multiRegion);
+  }
+
   private createTable(props: TrpcSubscriptionApiProps): TableV2 {
+    const replicaRegions = props.multiRegion?.replicaRegions;
     return new TableV2(this, 'Table', {
+      ...(replicaRegions ? { tableName: props.multiRegion!.tableName, replicas: replicaRegions.map((region) => ({ region })) } : {}),
       partitionKey: { name: PARTITION_KEY, type: AttributeType.STRING },
       sortKey: { name: SORT_KEY, type: AttributeType.STRING },
       timeToLiveAttribute: TTL_ATTRIBUTE,
@@ -317,11 +502,11 @@ export class TrpcSubscriptionApi extends Construct {
    */
   private acknowledgeRoutesWithoutAuthorizer(): void {
     for (const route of [this.messageRoute, this.disconnectRoute]) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
+      acknowledgeNagFindings(route, [{
+        rule: 'AwsSolutions-APIG4',
         reason: 'API Gateway WebSocket APIs accept an authorizer on $connect only; later messages '
           + 'run on the connection $connect accepted.',
-      });
+      }]);
     }
   }
 
@@ -331,7 +516,27 @@ export class TrpcSubscriptionApi extends Construct {
     }
   }
 
-  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect', string>): void {
+  /**
+   * The entry must export the handler names (the rollover's too while it is on), or the functions
+   * would deploy with nothing to call. Read statically (esbuild's view of the module's exports),
+   * never by running user code.
+   */
+  private validateEntryExports(entry: string, names: Partial<Record<'connect' | 'message' | 'disconnect' | 'rollover', string>>): void {
+    const check = findMissingHandlerExports(entry, Object.values(names).filter((name): name is string => name !== undefined));
+    if (check && check.missing.length > 0) {
+      const missing = check.missing.map((name) => {
+        const key = Object.entries(names).find(([, value]) => value === name)![0];
+        return `\`${name}\` (handlerNames.${key})`;
+      });
+      throw new PropValidationError(
+        'entry',
+        `must export ${missing.join(', ')}`,
+        check.found.length > 0 ? `exports ${check.found.map((name) => `\`${name}\``).join(', ')}` : 'no exports',
+      );
+    }
+  }
+
+  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect' | 'rollover', string>): void {
     for (const [key, name] of Object.entries(names)) {
       if (!JS_IDENTIFIER_PATTERN.test(name)) {
         throw new PropValidationError(`handlerNames.${key}`, 'must be a JavaScript identifier', JSON.stringify(name));
@@ -363,6 +568,25 @@ export class TrpcSubscriptionApi extends Construct {
         'rowTtl',
         'must be at least 2 hours (the API Gateway connection limit)',
         rowTtl.toHumanString(),
+      );
+    }
+  }
+
+  private validateRollover(schedule: Duration, age: Duration): void {
+    if (!schedule.isUnresolved()) {
+      const minutes = schedule.toSeconds() / 60;
+      if (!Number.isInteger(minutes) || minutes < 1) {
+        throw new PropValidationError('rollover.schedule', 'must be a whole number of minutes, at least 1 (an EventBridge rate)', schedule.toHumanString());
+      }
+    }
+    if (age.isUnresolved() || schedule.isUnresolved()) {
+      return;
+    }
+    if (age.toSeconds() < 60 || age.toSeconds() + 2 * schedule.toSeconds() > MAX_CONNECTION_SECONDS) {
+      throw new PropValidationError(
+        'rollover.age',
+        `must be at least 1 minute and leave two runs of \`rollover.schedule\` (${schedule.toHumanString()}) before the 2-hour connection limit`,
+        age.toHumanString(),
       );
     }
   }
@@ -461,7 +685,8 @@ export class TrpcSubscriptionApi extends Construct {
   }
 
   private warnAboutIgnoredTableProps(props: TrpcSubscriptionApiProps): void {
-    const ignored = (['removalPolicy', 'pointInTimeRecovery', 'encryptionKey'] as const)
+    // `removalPolicy` still applies to the log groups.
+    const ignored = (['pointInTimeRecovery', 'encryptionKey'] as const)
       .filter((key) => props[key] !== undefined);
     if (ignored.length > 0) {
       Annotations.of(this).addWarningV2(

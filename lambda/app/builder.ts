@@ -1,8 +1,10 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
+import { regionsFromEnvironment } from '../core/environment';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { toHistorySettings, type HistoryOptions } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
+import { settleRegions, type RegionsOptions } from '../core/regions';
 import type { AnySubscriptionTypes } from '../core/resolver';
 import type {
   AnyFilterDef,
@@ -190,6 +192,15 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   readonly routes: FilterRoutes<TRouter, TFilters, RecordOf<TRouter>, '', TKey>;
   /** Sets the store (`dynamodb()` or `memory()`). */
   store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters, TKey>;
+  /**
+   * Multi-region set-ups (docs/multi-region.md): this deployment's Region, written on the rows of
+   * its connections, and every Region's Management API endpoint, which publishes post to. The
+   * construct sets both in the environment (`TRPC_SUBSCRIPTIONS_REGION`,
+   * `TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS`), which is the default; call this to set them in code
+   * (tests, local gateways).
+   * @throws Error naming the bad value
+   */
+  regions(options: RegionsOptions): SubscriptionsBuilder<TRouter, TFilters, TKey>;
   /** The `$connect` handler. */
   connect(options?: ConnectHandlerOptions): WebSocketHandler;
   /** The `$default` handler (route with `returnResponse`). */
@@ -198,6 +209,16 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   disconnect(options?: DisconnectHandlerOptions): WebSocketHandler;
   /** A publisher for backend code (and mutations inside `$default`). */
   publisher(options?: PublisherOptions): Publisher<TRouter, TFilters, TKey>;
+  /**
+   * The same subscriptions (filters, `createContext`, `onError`, store) serving `router`, a
+   * router that contains the subscription routes bound here, e.g.
+   * `t.mergeRouters(subscriptionRouter, t.router({ ...queries and mutations }))`. With the
+   * subscription routes in their own router, the publisher's type does not depend on the app
+   * router's, so a mutation of the app router can publish (no circular type, TS7022).
+   *
+   * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
+   */
+  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters, TKey>;
   /**
    * The scheduled rollover function: tells connections near API Gateway's 2-hour limit to
    * reconnect (export it as `rollover` from the handlers module; the construct schedules it).
@@ -227,17 +248,30 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
   });
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
+    regions: (options) => createSubscriptionsBuilder({ ...config, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => createConnectHandler(config, options),
     handler: (options) => createMessageHandler(config, options),
     disconnect: (options) => createDisconnectHandler(config, options),
     publisher: (options) => {
       const settings = settlePublisherOptions(config, options);
+      const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
       return {
-        routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-        connections: createConnectionsControl(settings) as ConnectionsControl<string>,
+        routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings, ownRegion)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+        connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
       };
     },
     rollover: (options) => createRolloverHandler(config, options),
+    serve: (router) => {
+      if (!router?._def?.router) {
+        throw new Error('serve(): `router` must be a tRPC router (t.router({...}))');
+      }
+      for (const route of config.filters.keys()) {
+        if (!isSubscriptionProcedure(router, route)) {
+          throw new Error(`serve(): the router has no subscription procedure at "${route}", which has filters`);
+        }
+      }
+      return createSubscriptionsBuilder({ ...config, router }) as never;
+    },
   };
 }

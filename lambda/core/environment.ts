@@ -3,8 +3,9 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { ENDPOINT_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
+import { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
+import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
   defaultManagementClientFactory,
   endpointFromEvent,
@@ -14,6 +15,7 @@ import {
 import { dynamodb } from '../store/dynamodb';
 import { memory } from '../store/memory';
 import type { SubscriptionStore } from '../store/store';
+import { settleMetricsOptions, type MetricsOptions, type MetricsSettings } from '../util/emf';
 
 let defaultStore: SubscriptionStore | undefined;
 
@@ -37,6 +39,11 @@ export function rowTtlFromEnvironment(): string | undefined {
   return process.env[ROW_TTL_ENV] || undefined;
 }
 
+/** Metrics options settled against `TRPC_SUBSCRIPTIONS_METRICS*` (set by the construct). */
+export function resolveMetrics(options: MetricsOptions | undefined): MetricsSettings {
+  return settleMetricsOptions(options, process.env);
+}
+
 /** `TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS` as set (`undefined` when unset or empty). */
 export function rolloverAgeFromEnvironment(): string | undefined {
   return process.env[ROLLOVER_AGE_ENV] || undefined;
@@ -50,4 +57,14 @@ export function resolveEndpoint(explicit: string | undefined, event?: WebSocketE
 /** The Management API client of an endpoint, made by `factory` (default: one client per endpoint). */
 export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
   return { endpoint, client: factory(endpoint) };
+}
+
+/**
+ * The multi-region settings the construct sets (`TRPC_SUBSCRIPTIONS_REGION` and
+ * `TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS`, else `AWS_REGION`); `undefined` in a single-region
+ * deployment. Read when a handler or publisher is built, so a bad value fails at start-up.
+ */
+export function regionsFromEnvironment(): RegionSettings | undefined {
+  const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
+  return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
 }

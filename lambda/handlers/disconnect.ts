@@ -1,4 +1,5 @@
 import type { WebSocketHandler } from '../event';
+import { instrumented } from './instrument';
 import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import { settleHandlerOptions } from './settings';
@@ -10,8 +11,9 @@ import type { SubscriptionsConfig } from '../core/config';
  */
 export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, settleHandlerOptions(config, options));
-  return async (event) => {
+  return instrumented(rt, async (event) => {
     await rt.store().removeConnection(event.requestContext.connectionId);
+    rt.metrics.count('connectionsClosed');
     return { statusCode: 200 };
-  };
+  });
 }

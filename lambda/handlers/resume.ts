@@ -5,7 +5,6 @@ import { postToConnection } from '../management/client';
 import { frameWithResult } from '../protocol/encode';
 import { EVENT_ID_DIGITS, eventMatches, parseEventId } from '../store/history';
 import type { AddSubscriptionResult, SubscriptionRecord } from '../store/store';
-import { backoff } from '../util/backoff';
 
 /** Sends one frame to the subscribing connection; false when the connection is gone. */
 export type FrameSender = (frame: string) => Promise<boolean>;
@@ -16,8 +15,6 @@ export type FrameSender = (frame: string) => Promise<boolean>;
  * so this is reached only under a sustained stream of publishes faster than a round trip.
  */
 const MAX_RESUME_ROUNDS = 20;
-/** Attempts to send one replayed frame while API Gateway throttles. */
-const MAX_SEND_ATTEMPTS = 5;
 
 /** The error a resume gets when its `lastEventId` is no longer (or never was) in the history. */
 export function historyExpiredError(path: string, lastEventId: string, history: HistorySettings): TRPCError {
@@ -62,7 +59,7 @@ export async function resumeSubscription(
         }
         // Ids are dense: the first row read must be the cursor itself, else events after it expired.
         if (!found) throw historyExpiredError(path, lastEventId, history);
-        if (eventMatches(record.filters, event.filter) && !(await send(frameWithResult(record.subscriptionId, event.result)))) {
+        if (eventMatches(record.filters, event.filter) && !(await send(frameWithResult(record.subscriptionId, event.result, record.jsonrpc)))) {
           return 'connection-gone';
         }
         cursor = event.eventId;
@@ -78,18 +75,18 @@ export async function resumeSubscription(
   });
 }
 
-/** A {@link FrameSender} through the Management API, retrying throttling. */
-export function managementSender(rt: Runtime, client: () => Parameters<typeof postToConnection>[0], connectionId: string): FrameSender {
+/**
+ * A {@link FrameSender} through the Management API within `callTimeoutMs` (the client's retry
+ * strategy retries throttling).
+ */
+export function managementSender(
+  rt: Runtime, client: () => Parameters<typeof postToConnection>[0], connectionId: string, callTimeoutMs: number,
+): FrameSender {
   return async (frame) => {
-    for (let attempt = 1; ; attempt++) {
-      const failure = await postToConnection(client(), connectionId, frame);
-      if (!failure) return true;
-      if (failure.kind === 'gone') return false;
-      if (failure.kind !== 'throttled' || attempt >= MAX_SEND_ATTEMPTS) {
-        rt.logger.error('replayed event could not be sent', { connectionId, ...failure });
-        throw new Error(`Replayed event could not be sent: ${failure.message}`);
-      }
-      await backoff(attempt);
-    }
+    const failure = await postToConnection(client(), connectionId, frame, callTimeoutMs);
+    if (!failure) return true;
+    if (failure.kind === 'gone') return false;
+    rt.logger.error('replayed event could not be sent', { connectionId, ...failure });
+    throw new Error(`Replayed event could not be sent: ${failure.message}`);
   };
 }

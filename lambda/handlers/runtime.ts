@@ -4,6 +4,7 @@ import type { HandlerSettings } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 import type { FrameContext } from '../protocol/encode';
 import type { SubscriptionStore } from '../store/store';
+import { createMetricsRecorder, type MetricsRecorder } from '../util/emf';
 import type { Logger } from '../util/logger';
 
 /** What every handler works with; it is also the frame context of the frames it encodes. @internal */
@@ -11,8 +12,12 @@ export interface Runtime extends FrameContext {
   readonly config: SubscriptionsConfig;
   readonly router: AnyTRPCRouter;
   readonly logger: Logger;
+  /** What the invocation in progress counts; printed when it ends (`handlers/instrument.ts`). */
+  readonly metrics: MetricsRecorder;
   /** Settled connection rows this instance has read (disabled unless the handler sizes it). */
   readonly connections: ConnectionCache;
+  /** This deployment's Region (multi-region set-ups), written on the rows of its connections. */
+  readonly region?: string;
   /** The store (created on first use when it is the default). */
   store(): SubscriptionStore;
 }
@@ -25,7 +30,9 @@ export function createRuntime(config: SubscriptionsConfig, settings: HandlerSett
     onError: config.onError,
     exposeInternalErrors: config.exposeInternalErrors,
     logger: settings.logger,
+    metrics: createMetricsRecorder(settings.metrics),
     store: settings.store,
+    region: settings.region,
     connections: new ConnectionCache(connectionCacheSize),
   };
 }

@@ -6,10 +6,13 @@
 import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions } from './options';
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, resolveEndpoint, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
 import type { WebSocketEvent } from '../event';
-import type { ManagementAccess } from '../management/client';
+import { managementClientFactory, type ManagementAccess } from '../management/client';
+import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsSettings } from '../util/emf';
+import { withLogContext } from '../util/log-context';
 import { defaultLogger, type Logger } from '../util/logger';
 
 /** Default of {@link MessageHandlerOptions.maxBatchSize}. */
@@ -20,7 +23,11 @@ export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 100;
 
 /** What every handler works with, settled. */
 export interface HandlerSettings {
+  /** The logger, adding the invocation's connection id, route and request id to each line. */
   readonly logger: Logger;
+  readonly metrics: MetricsSettings;
+  /** This deployment's Region, written on the rows of its connections (multi-region set-ups only). */
+  readonly region?: string;
   /** The handler's store, else the builder's, else the default store (created on first use). */
   store(): SubscriptionStore;
 }
@@ -29,6 +36,7 @@ export interface HandlerSettings {
 export interface ConnectSettings extends HandlerSettings {
   readonly persistHeaders: readonly string[];
   readonly rowTtlSeconds: number;
+  readonly refuseWith: 'error-frame' | 'http-status';
 }
 
 /** Settled options of `handler()`. */
@@ -38,6 +46,8 @@ export interface MessageSettings extends HandlerSettings {
   readonly maxConnectionParamsBytes: number;
   readonly maxBatchSize: number;
   readonly maxSubscriptionsPerConnection: number;
+  /** Retries and timeouts of the replies' Management API calls. */
+  readonly calls: ManagementCallSettings;
   /** The Management API of the API that sent `event` (undefined when no endpoint is known). */
   management(event: WebSocketEvent): ManagementAccess | undefined;
 }
@@ -46,8 +56,10 @@ export interface MessageSettings extends HandlerSettings {
 export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseHandlerOptions): HandlerSettings {
   const explicit = options.store ?? config.store;
   return {
-    logger: options.logger ?? defaultLogger,
+    logger: withLogContext(options.logger ?? defaultLogger),
+    metrics: resolveMetrics(options.metrics),
     store: () => storeOf(explicit),
+    region: (config.regions ?? regionsFromEnvironment())?.region,
   };
 }
 
@@ -68,12 +80,22 @@ export function resolveRowTtlSeconds(option: number | undefined, env: string | u
   return value;
 }
 
+/** @throws RangeError naming the option unless it is one of its values */
+function resolveRefuseWith(option: ConnectHandlerOptions['refuseWith']): 'error-frame' | 'http-status' {
+  const value = option ?? 'error-frame';
+  if (value !== 'error-frame' && value !== 'http-status') {
+    throw new RangeError(`\`refuseWith\` must be 'error-frame' or 'http-status', got: ${String(option)}`);
+  }
+  return value;
+}
+
 /** Settles the options of `connect()`. */
 export function settleConnectOptions(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): ConnectSettings {
   return {
     ...settleHandlerOptions(config, options),
     persistHeaders: options.persistHeaders ?? [],
     rowTtlSeconds: resolveRowTtlSeconds(options.rowTtlSeconds),
+    refuseWith: resolveRefuseWith(options.refuseWith),
   };
 }
 
@@ -88,7 +110,10 @@ function resolveMaxSubscriptionsPerConnection(option: number | undefined): numbe
 
 /** Settles the options of `handler()` (`$default`). */
 export function settleMessageOptions(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): MessageSettings {
+  const calls = settleManagementCalls(options.retry, options.timeouts);
+  const factory = options.managementClient ?? managementClientFactory(calls);
   return {
+    calls,
     ...settleHandlerOptions(config, options),
     connectionCacheSize: options.connectionCacheSize ?? 1000,
     connectionParamsTimeoutMs: options.connectionParamsTimeoutMs ?? 5000,
@@ -97,7 +122,7 @@ export function settleMessageOptions(config: SubscriptionsConfig, options: Messa
     maxSubscriptionsPerConnection: resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection),
     management: (event) => {
       const endpoint = resolveEndpoint(options.endpoint, event);
-      return endpoint ? managementAccess(endpoint, options.managementClient) : undefined;
+      return endpoint ? managementAccess(endpoint, factory) : undefined;
     },
   };
 }

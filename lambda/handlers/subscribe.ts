@@ -30,7 +30,15 @@ export async function startSubscription(
   }
   const filters = filterEntriesFor(path, rt.config.filters.get(path) ?? [], state.ctx, state.input);
   const { connectionId } = request.connection;
-  const record = { connectionId, subscriptionId: id, path, filters, expireAt: request.connection.expireAt };
+  const record = {
+    connectionId,
+    subscriptionId: id,
+    path,
+    filters,
+    expireAt: request.connection.expireAt,
+    ...(rt.region === undefined ? {} : { region: rt.region }),
+    ...(jsonrpc ? { jsonrpc } : {}),
+  };
   const history = historyOf(rt.config, path);
   const resuming = history !== undefined && resume.send !== undefined && resume.lastEventId !== undefined && resume.lastEventId !== null;
   const outcome = resuming
@@ -38,10 +46,12 @@ export async function startSubscription(
     : await rt.store().addSubscription(record, { maxSubscriptions });
   switch (outcome) {
     case 'created':
+      rt.metrics.count('subscriptionsStarted');
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':
       throw new TRPCError({ code: 'BAD_REQUEST', message: `Duplicate id ${id}` });
     case 'limit-reached':
+      rt.metrics.count('subscriptionsRefused');
       throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: `At most ${maxSubscriptions} subscriptions per connection` });
     case 'stopped':
       // The client already stopped it and forgot the id: a frame would be ignored.
@@ -66,5 +76,6 @@ export interface ResumeRequest {
 /** Handles `subscription.stop`: unknown ids are ignored (the store leaves a tombstone). */
 export async function stopSubscription(rt: Runtime, connectionId: string, id: RequestId, jsonrpc?: '2.0'): Promise<string | undefined> {
   const removed = await rt.store().removeSubscription(connectionId, id);
+  if (removed) rt.metrics.count('subscriptionsStopped');
   return removed ? resultFrame(rt, id, { type: 'stopped' }, jsonrpc) : undefined;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Callback, Context } from 'aws-lambda';
 import { apiGatewayStyleId, formatRequestTime } from './ids';
 
 /** The route keys the emulator invokes (the construct configures no custom routes). */
@@ -54,12 +53,38 @@ export interface LocalWebSocketEvent {
 }
 
 /**
+ * The Lambda invocation context the emulator passes: the members of `Context` in
+ * `@types/aws-lambda`, declared here so that this package's types need no `@types/aws-lambda`.
+ */
+export interface LambdaContext {
+  callbackWaitsForEmptyEventLoop: boolean;
+  functionName: string;
+  functionVersion: string;
+  invokedFunctionArn: string;
+  memoryLimitInMB: string;
+  awsRequestId: string;
+  logGroupName: string;
+  logStreamName: string;
+  getRemainingTimeInMillis(): number;
+  /** @deprecated Lambda's legacy callback; use a returned promise. */
+  done(error?: Error, result?: unknown): void;
+  /** @deprecated Lambda's legacy callback; use a returned promise. */
+  fail(error: Error | string): void;
+  /** @deprecated Lambda's legacy callback; use a returned promise. */
+  succeed(messageOrObject: unknown): void;
+}
+
+/** The callback of a three-parameter Lambda handler (`@types/aws-lambda`'s `Callback`). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LambdaCallback = (error?: Error | string | null, result?: any) => void;
+
+/**
  * Any Lambda-style handler: `(event, context, callback) => result | Promise<result>`. The event
  * is typed loosely so that handlers declared with `@types/aws-lambda` types (or the library's
  * own) are accepted as they are; the emulator passes a {@link LocalWebSocketEvent}.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type LambdaStyleHandler = (event: any, context: Context, callback: Callback) => unknown;
+export type LambdaStyleHandler = (event: any, context: LambdaContext, callback: LambdaCallback) => unknown;
 
 /** What every event of one connection shares. */
 export interface ConnectionFacts {
@@ -180,7 +205,7 @@ export function buildDisconnectEvent(
  * A Lambda-like context. `getRemainingTimeInMillis` counts down from `timeoutMs` (API Gateway
  * stops waiting for an integration after 29 s); the emulator does not kill slow handlers.
  */
-export function createLambdaContext(functionName: string, timeoutMs: number): Context {
+export function createLambdaContext(functionName: string, timeoutMs: number): LambdaContext {
   const deadline = Date.now() + timeoutMs;
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
   return {
@@ -203,9 +228,9 @@ export function createLambdaContext(functionName: string, timeoutMs: number): Co
  * Invoke a handler the way the Lambda Node.js runtime does: a returned promise (async handler),
  * or the callback for handlers declaring three parameters, or a synchronous return value.
  */
-export function invokeHandler(handler: LambdaStyleHandler, event: LocalWebSocketEvent, context: Context): Promise<unknown> {
+export function invokeHandler(handler: LambdaStyleHandler, event: LocalWebSocketEvent, context: LambdaContext): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const callback: Callback = (error, result) => (error ? reject(error) : resolve(result));
+    const callback: LambdaCallback = (error, result) => (error ? reject(error) : resolve(result));
     try {
       const returned = handler(event, context, callback);
       if (isPromiseLike(returned)) {

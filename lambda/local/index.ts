@@ -11,8 +11,10 @@ export {
   type LocalGatewayOptions,
   type UnorderedOptions,
 } from './gateway';
-export type { LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler } from './events';
-export type { ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
+export type {
+  LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
+} from './events';
+export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,

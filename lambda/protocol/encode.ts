@@ -138,8 +138,11 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-/** Builds the data frame for a subscription id from data serialized once. */
-export type FrameBuilder = (subscriptionId: RequestId) => string;
+/**
+ * Builds the data frame for a subscription id from data serialized once; `jsonrpc` is echoed when
+ * the subscription's request carried it.
+ */
+export type FrameBuilder = (subscriptionId: RequestId, jsonrpc?: '2.0') => string;
 
 /**
  * Serializes published `data` once with the router's transformer and returns a builder of the
@@ -151,9 +154,9 @@ export function buildDataFrames(
   fc: Pick<FrameContext, 'router'>, path: string, data: unknown, eventId: string | undefined, maxBytes = MAX_MESSAGE_BYTES,
 ): FrameBuilder {
   const result = dataResultJson(fc, data, eventId);
-  const build: FrameBuilder = (subscriptionId) => frameWithResult(subscriptionId, result);
+  const build: FrameBuilder = (subscriptionId, jsonrpc) => frameWithResult(subscriptionId, result, jsonrpc);
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
-  const bytes = Buffer.byteLength(build(0));
+  const bytes = Buffer.byteLength(build(0, '2.0'));
   if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
   return build;
 }
@@ -173,8 +176,8 @@ export function dataResultJson(fc: Pick<FrameContext, 'router'>, data: unknown, 
 }
 
 /** The frame of a subscription id with a `result` encoded by {@link dataResultJson} (e.g. a replayed event). */
-export function frameWithResult(subscriptionId: RequestId, result: string): string {
-  return `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
+export function frameWithResult(subscriptionId: RequestId, result: string, jsonrpc?: '2.0'): string {
+  return `{"id":${JSON.stringify(subscriptionId)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":${result}}`;
 }
 
 /**

@@ -6,16 +6,15 @@
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TRPCError } from '@trpc/server';
-import { sendWithRetry, type PublishFailure } from './fan-out';
+import type { PublishFailure } from './fan-out';
 import type { PublisherSettings } from './settings';
 import { MAX_CONNECTION_SECONDS } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
-import { deleteConnection, type PostFailure } from '../management/client';
+import { deleteConnection, sendToConnection, type PostFailure } from '../management/client';
 import { RECONNECT_NOTIFICATION_FRAME, resultFrame, subscriptionErrorFrames, type FrameBuilder } from '../protocol/encode';
 import type { ConnectionRef, SubscriberRef, SubscriptionStore } from '../store/store';
-import { backoff } from '../util/backoff';
 import { forEachBounded } from '../util/pool';
 
 /** What `stop` takes at runtime (the typed form is checked by TypeScript). */
@@ -70,7 +69,7 @@ export type ConnectionTargetRuntime =
 export type StopFn = (path: string, args: StopArgsRuntime) => Promise<StopResult>;
 
 /** Creates the function behind `publisher.routes.<path>.stop()`. @internal */
-export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings): StopFn {
+export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings, ownRegion?: string): StopFn {
   return async (path, args = {}) => {
     if (!isSubscriptionProcedure(config.router, path)) {
       throw new Error(`Stop on "${path}": the router has no subscription procedure at this path`);
@@ -92,9 +91,11 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     const failures: PublishFailure[] = [];
     await forEachBounded(store.findSubscribers({ path, filter }), settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
+      // Multi-region: another Region's subscriptions are stopped by that Region's publisher.
+      if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
       matched++;
       // The frame first: a failed send leaves the rows, so the subscription is still found.
-      const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), settings.retry);
+      const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId), settings.calls.timeouts.callTimeoutMs);
       if (!outcome.failure) {
         await store.removeSubscription(ref.connectionId, ref.subscriptionId);
         stopped++;
@@ -122,9 +123,9 @@ export interface ConnectionsControlRuntime {
 }
 
 /** Creates `publisher.connections`. @internal */
-export function createConnectionsControl(settings: PublisherSettings): ConnectionsControlRuntime {
+export function createConnectionsControl(settings: PublisherSettings, ownRegion?: string): ConnectionsControlRuntime {
   return {
-    reconnect: (target) => reconnectConnections(settings, target, 'reconnect'),
+    reconnect: (target) => reconnectConnections(settings, target, 'reconnect', ownRegion),
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const client = settings.managementClient('disconnect');
@@ -133,7 +134,7 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
         // Closed (or already closed): its rows go now, so presence is right as soon as this resolves.
         if (!failure) await removeRows(settings.store(), settings, ref.connectionId);
         return failure;
-      }, true);
+      }, true, ownRegion);
     },
     isOnline: async (key) => (await settings.store().countConnectionsByKey(checkKey(key, 'isOnline'))) > 0,
     count: (key) => settings.store().countConnectionsByKey(checkKey(key, 'count')),
@@ -152,15 +153,15 @@ export interface ConnectedBetween {
  * @internal
  */
 export async function reconnectConnections(
-  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string,
+  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string, ownRegion?: string,
 ): Promise<ConnectionsResult> {
   const client = settings.managementClient(operation);
   const store = settings.store();
   const connections = 'connectedFrom' in target ? store.findConnectionsByAge(target) : connectionsOf(store, target, operation);
   return forEachConnection(settings, connections, async (ref) => {
-    const outcome = await sendWithRetry(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.retry);
+    const outcome = await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs);
     return outcome.failure;
-  }, false);
+  }, false, ownRegion);
 }
 
 function isAll(target: ConnectionTargetRuntime): target is { readonly all: true } {
@@ -200,6 +201,7 @@ async function forEachConnection(
   connections: AsyncIterable<readonly ConnectionRef[]>,
   act: (ref: ConnectionRef) => Promise<PostFailure | undefined>,
   goneIsSuccess: boolean,
+  ownRegion: string | undefined,
 ): Promise<ConnectionsResult> {
   let matched = 0;
   let succeeded = 0;
@@ -208,6 +210,9 @@ async function forEachConnection(
   const seen = new Set<string>();
   await forEachBounded(connections, settings.concurrency, async (ref: ConnectionRef) => {
     if (seen.has(ref.connectionId)) return;
+    // Multi-region: another Region's connection is not on this API (a send would meet 410 and
+    // remove its live rows); that Region's own publisher and rollover act on it.
+    if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
     seen.add(ref.connectionId);
     matched++;
     const failure = await act(ref);
@@ -225,16 +230,11 @@ async function forEachConnection(
   return { matched, succeeded, gone, failed: failures.length, failures };
 }
 
-/** DeleteConnection, retrying throttling like a send. A connection already gone is success. */
+/** DeleteConnection within the call deadline (the client retries throttling and transient errors). A connection already gone is success. */
 async function deleteWithRetry(
   client: ApiGatewayManagementApiClient, connectionId: string, settings: PublisherSettings,
 ): Promise<PostFailure | undefined> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = settings.retry;
-  for (let attempt = 1; ; attempt++) {
-    const failure = await deleteConnection(client, connectionId);
-    if (!failure || failure.kind !== 'throttled' || attempt >= maxAttempts) return failure;
-    await backoff(attempt, { baseDelayMs, maxDelayMs });
-  }
+  return deleteConnection(client, connectionId, settings.calls.timeouts.callTimeoutMs);
 }
 
 async function removeRows(store: SubscriptionStore, settings: PublisherSettings, connectionId: string): Promise<void> {

@@ -1,14 +1,15 @@
 /**
- * The delivery path: sends one encoded frame per matched subscription, bounded in flight,
- * retrying throttling, removing the rows of gone connections and counting every outcome.
+ * The delivery path: sends one encoded frame per matched subscription, bounded in flight and in
+ * time (the Management API client retries throttling, 5xx and network errors), removing the rows of gone connections and counting every outcome.
  * Independent of how the publish was asked for, so a queue worker can deliver the same way.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { RetrySettings } from './settings';
-import { postToConnection, type PostFailure } from '../management/client';
+import { sendToConnection, type PostFailure } from '../management/client';
+import type { ConnectionRouter } from '../management/routing';
 import type { FrameBuilder } from '../protocol/encode';
 import type { FilterEntry, RequestId, SubscriberRef, SubscriptionStore } from '../store/store';
-import { backoff } from '../util/backoff';
+import type { MetricsRecorder } from '../util/emf';
+import { forEachInLanes } from '../util/lanes';
 import type { Logger } from '../util/logger';
 import { forEachBounded } from '../util/pool';
 
@@ -20,6 +21,16 @@ export interface PublishFailure {
   readonly name: string;
   readonly message: string;
   readonly attempts: number;
+  /** The connection's Region (multi-region set-ups). */
+  readonly region?: string;
+}
+
+/** The outcomes of the subscriptions connected in one Region. */
+export interface RegionPublishResult {
+  readonly matched: number;
+  readonly delivered: number;
+  readonly gone: number;
+  readonly failed: number;
 }
 
 /**
@@ -39,25 +50,17 @@ export interface PublishResult {
    * @default - none: the route keeps no history
    */
   readonly eventId?: string;
-}
-
-/** The outcome of sending one frame. */
-export interface SendOutcome {
-  readonly failure?: PostFailure;
-  readonly attempts: number;
-}
-
-/** Sends one frame, retrying throttling with jittered exponential backoff (bounded attempts). */
-export async function sendWithRetry(
-  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, retry: RetrySettings,
-): Promise<SendOutcome> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = retry;
-  for (let attempt = 1; ; attempt++) {
-    const failure = await postToConnection(client, connectionId, frame);
-    if (!failure) return { attempts: attempt };
-    if (failure.kind !== 'throttled' || attempt >= maxAttempts) return { failure, attempts: attempt };
-    await backoff(attempt, { baseDelayMs, maxDelayMs });
-  }
+  /**
+   * Multi-region set-ups: the outcomes per Region of the subscribers' connections.
+   * @default - absent in a single-region set-up
+   */
+  readonly regions?: Readonly<Record<string, RegionPublishResult>>;
+  /**
+   * Multi-region set-ups: the Regions where at least one delivery failed (unreachable API, no
+   * endpoint configured, errors), sorted; empty when every Region was reached.
+   * @default - absent in a single-region set-up
+   */
+  readonly failedRegions?: readonly string[];
 }
 
 /** One delivery: an encoded event for the subscribers of a route. */
@@ -79,37 +82,92 @@ export interface Delivery {
 /** How deliveries are made. */
 export interface DeliveryContext {
   readonly store: SubscriptionStore;
+  /** The Management API client of every connection, unless `router` is given. */
   readonly client: ApiGatewayManagementApiClient;
+  /**
+   * Picks the Management API of each connection's Region (multi-region set-ups).
+   * @default - `client` for every connection
+   */
+  readonly router?: ConnectionRouter;
   readonly logger: Logger;
   readonly concurrency: number;
-  readonly retry: RetrySettings;
+  /** Deadline of one PostToConnection call, retries included (the client retries by itself). */
+  readonly callTimeoutMs: number;
+  /**
+   * Where the outcomes are counted (matched, delivered, gone, failed, throttled and timed-out
+   * posts, fan-out duration). The caller counts what it delivers for (a publish; a queue
+   * worker's batch) and prints the metrics.
+   */
+  readonly metrics?: MetricsRecorder;
 }
 
-/** Delivers to every matched subscription and counts the outcomes. */
+/** A failed post that was a timeout (the SDK's request timeout, the call deadline, or the socket's). */
+function isTimeout(failure: PostFailure): boolean {
+  return failure.kind === 'other' && /time(d)?\s?out|ETIMEDOUT/i.test(`${failure.name} ${failure.message}`);
+}
+
+/**
+ * Multi-region: after this many deliveries to one Region failed without an HTTP answer (refused,
+ * reset), or after one timed out, the rest of that publish's deliveries to the Region fail at once
+ * (`RegionUnavailableError`) instead of each waiting for a timeout.
+ */
+export const UNREACHABLE_REGION_FAILURES = 3;
+
+/** Delivers to every matched subscription and counts the outcomes (per Region with a multi-region router). */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
-  const { store, client, logger } = dc;
+  const { store, logger, router } = dc;
   const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
-  let matched = 0;
-  let delivered = 0;
-  let gone = 0;
+  const startedAt = performance.now();
+  let throttled = 0;
+  let timedOut = 0;
+  const total = tally();
+  const byRegion = new Map<string, Tally>();
   const failures: PublishFailure[] = [];
   const goneConnections = new Set<string>();
-  await forEachBounded(store.findSubscribers({ path, filter }), dc.concurrency, async (ref: SubscriberRef) => {
+  const withRegion = router?.multiRegion === true;
+  const unanswered = new Map<string, number>();
+  const deliverTo = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
     // Equal-length decimal ids: string order is id order.
     if (eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId) return;
-    matched++;
+    const region = router?.regionOf(ref.region);
+    const count = (outcome: keyof Tally) => {
+      total[outcome]++;
+      if (region === undefined) return;
+      let regional = byRegion.get(region);
+      if (!regional) byRegion.set(region, (regional = tally()));
+      regional[outcome]++;
+    };
+    const fail = (failure: PostFailure, attempts: number) => {
+      count('failed');
+      const { statusCode, name, message } = failure;
+      failures.push({
+        connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts, ...(region ? { region } : {}),
+      });
+      logger.error('publish could not be delivered', { path, connectionId: ref.connectionId, region, statusCode, name, message, attempts });
+    };
+    count('matched');
     if (goneConnections.has(ref.connectionId)) {
-      gone++;
+      count('gone');
       return;
     }
-    const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), dc.retry);
+    if (region !== undefined && (unanswered.get(region) ?? 0) >= UNREACHABLE_REGION_FAILURES) {
+      fail({ kind: 'other', name: 'RegionUnavailableError', message: `Region ${region} did not answer ${UNREACHABLE_REGION_FAILURES} deliveries: skipped` }, 0);
+      return;
+    }
+    const client = router ? router.accessFor(ref.region)?.client : dc.client;
+    if (!client) {
+      fail({ kind: 'other', name: 'UnknownRegionError', message: `No Management API endpoint for Region ${String(region)}` }, 0);
+      return;
+    }
+    const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), dc.callTimeoutMs);
+    throttled += outcome.throttledAttempts;
     if (!outcome.failure) {
-      delivered++;
+      count('delivered');
       return;
     }
     if (outcome.failure.kind === 'gone') {
-      gone++;
+      count('gone');
       if (!goneConnections.has(ref.connectionId)) {
         goneConnections.add(ref.connectionId);
         try {
@@ -120,9 +178,45 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
       }
       return;
     }
-    const { statusCode, name, message } = outcome.failure;
-    failures.push({ connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts: outcome.attempts });
-    logger.error('publish could not be delivered', { path, connectionId: ref.connectionId, statusCode, name, message, attempts: outcome.attempts });
-  });
-  return { matched, delivered, gone, failed: failures.length, failures };
+    if (isTimeout(outcome.failure)) timedOut++;
+    if (region !== undefined && outcome.failure.statusCode === undefined) {
+      // A timeout is decisive (the Region's API took longer than the remote client's limit).
+      unanswered.set(region, outcome.failure.name === 'TimeoutError' ? UNREACHABLE_REGION_FAILURES : (unanswered.get(region) ?? 0) + 1);
+    }
+    fail(outcome.failure, outcome.attempts);
+  };
+  if (withRegion) {
+    // One lane per Region, each with `concurrency` in flight: a Region that does not answer cannot
+    // hold the slots of the others.
+    const pages = store.findSubscribers({ path, filter, withRegion });
+    await forEachInLanes(pages, (ref) => router.regionOf(ref.region) ?? '', dc.concurrency, deliverTo);
+  } else {
+    await forEachBounded(store.findSubscribers({ path, filter }), dc.concurrency, deliverTo);
+  }
+  const { metrics } = dc;
+  if (metrics) {
+    metrics.count('subscribersMatched', total.matched);
+    metrics.count('messagesDelivered', total.delivered);
+    metrics.count('connectionsGone', total.gone);
+    metrics.count('postsFailed', failures.length);
+    metrics.count('postsThrottled', throttled);
+    metrics.count('postsTimedOut', timedOut);
+    metrics.value('fanOutDuration', Math.round((performance.now() - startedAt) * 100) / 100);
+  }
+  const result: PublishResult = { ...total, failed: failures.length, failures };
+  if (!withRegion) return result;
+  const regions = Object.fromEntries([...byRegion].sort(([a], [b]) => a.localeCompare(b)).map(([name, counts]) => [name, { ...counts }]));
+  const failedRegions = Object.keys(regions).filter((name) => regions[name].failed > 0);
+  return { ...result, regions, failedRegions };
+}
+
+interface Tally {
+  matched: number;
+  delivered: number;
+  gone: number;
+  failed: number;
+}
+
+function tally(): Tally {
+  return { matched: 0, delivered: 0, gone: 0, failed: 0 };
 }

@@ -8,6 +8,7 @@ import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { historyOf } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
+import { createMetricsRecorder } from '../util/emf';
 import { createRouteMethodProxy } from '../util/route-proxy';
 
 /** What `publish` takes at runtime (the typed form is checked by TypeScript). */
@@ -39,14 +40,31 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
     const history = historyOf(config, path);
     const frameFor = history ? undefined : buildDataFrames(config, path, args.data, args.id);
-    const client = settings.managementClient(path);
+    const router = settings.router(path);
+    const client = router.accessFor(router.localRegion)!.client;
     const store = settings.store();
-    const dc = { store, client, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry };
-    if (!history) return deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
-    const appended = await appendToHistory(store, config, path, args, filter, history);
-    const { eventId } = appended;
-    const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
-    return { ...result, eventId };
+    // One EMF line per publish; a queue worker would count its batches (`QueueBatches`) the same way.
+    const metrics = createMetricsRecorder(settings.metrics);
+    metrics.count('publishes');
+    try {
+      const dc = {
+        store,
+        client,
+        router,
+        logger: settings.logger,
+        concurrency: settings.concurrency,
+        callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
+        metrics,
+      };
+      if (!history) return await deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
+      // The append comes first: a subscription whose live frame fails finds the event when it resumes.
+      const appended = await appendToHistory(store, config, path, args, filter, history);
+      const { eventId } = appended;
+      const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
+      return { ...result, eventId };
+    } finally {
+      metrics.flush();
+    }
   };
 }
 

@@ -9,7 +9,7 @@ import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
 import { DEFAULT_ROLLOVER_AGE_SECONDS, MAX_CONNECTION_SECONDS, ROLLOVER_AGE_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { rolloverAgeFromEnvironment } from '../core/environment';
+import { regionsFromEnvironment, rolloverAgeFromEnvironment } from '../core/environment';
 
 /** Options of `rollover()`. */
 export interface RolloverOptions extends PublisherOptions {
@@ -59,7 +59,7 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
   return async () => {
     const now = Date.now();
     const range = { connectedFrom: now - maxConnectionMs, connectedTo: now - olderThanMs };
-    const result = await reconnectConnections(settings, range, 'rollover');
+    const result = await reconnectConnections(settings, range, 'rollover', (config.regions ?? regionsFromEnvironment())?.region);
     return { ...result, ...range };
   };
 }

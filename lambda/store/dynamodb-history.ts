@@ -30,7 +30,7 @@ import type { FilterEntry } from './store';
 
 /** What the history requests need from the store. */
 export interface HistoryRequests {
-  readonly client: DynamoDBClient;
+  readonly client: Pick<DynamoDBClient, 'send'>;
   readonly tableName: string;
   readonly returnConsumedCapacity: 'TOTAL' | undefined;
   readonly pageSize: number | undefined;
@@ -52,6 +52,7 @@ async function lastSequence(rq: HistoryRequests, path: string): Promise<number |
     ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
     ExpressionAttributeValues: marshall({ ':pk': historyPartitionKey(path) }),
     ProjectionExpression: '#sk',
+    Select: 'SPECIFIC_ATTRIBUTES',
     ScanIndexForward: false,
     Limit: 1,
     ConsistentRead: true,
@@ -111,6 +112,7 @@ export async function* readHistoryEvents(rq: HistoryRequests, path: string, from
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#filter': FILTER, '#result': RESULT, '#ttl': TTL_ATTRIBUTE },
       ExpressionAttributeValues: marshall({ ':pk': historyPartitionKey(path), ':from': historyEventSortKey(fromEventId) }),
       ProjectionExpression: '#sk, #filter, #result, #ttl',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
       ExclusiveStartKey: exclusiveStartKey,
       Limit: rq.pageSize,

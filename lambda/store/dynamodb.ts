@@ -20,7 +20,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
+import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
 import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
 import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
@@ -51,6 +51,7 @@ import type {
 } from './store';
 import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
+import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
 import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
@@ -78,10 +79,18 @@ export interface DynamoDBStoreOptions {
   readonly tableName?: string;
   /**
    * The client to call DynamoDB with. Its retry strategy handles throttling; the store adds
-   * bounded retries for unprocessed batch items and cancelled transactions.
-   * @default - one `new DynamoDBClient({})` per Lambda runtime, created at first use
+   * bounded retries for unprocessed batch items and cancelled transactions. Its own HTTP
+   * timeouts apply; `timeouts.callTimeoutMs` bounds every call of the store whatever the client.
+   * @default - one `DynamoDBClient` per Lambda runtime and `timeouts`, created at first use
    */
   readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * Timeouts of DynamoDB calls, so that none can hang: connection and request timeouts of the
+   * default client's HTTP handler, and a deadline for every call (retries included), after which
+   * the operation fails with a `TimeoutError`.
+   * @default - connection 1 s, request 3 s, whole call 6 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * Read subscribers with strongly consistent reads, so that a publish issued after the client
    * saw `started` always finds the new subscription. Eventually consistent reads cost half.
@@ -107,13 +116,24 @@ export interface DynamoDBStoreOptions {
   readonly maxAttempts?: number;
 }
 
-let sharedClient: DynamoDBClient | undefined;
+const sharedClients = new Map<string, DynamoDBClient>();
 
-/** Created lazily so that importing this module has no side effect; reused across invocations. */
-function defaultClient(): DynamoDBClient {
-  sharedClient ??= new DynamoDBClient({});
-  return sharedClient;
+/**
+ * Created lazily so that importing this module has no side effect; one per timeout setting,
+ * reused across invocations.
+ */
+function defaultClient(timeouts: Required<TimeoutOptions>): DynamoDBClient {
+  const key = JSON.stringify(timeouts);
+  let client = sharedClients.get(key);
+  if (!client) {
+    client = new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts) });
+    sharedClients.set(key, client);
+  }
+  return client;
 }
+
+/** What the store calls DynamoDB with: `send` within the call deadline. */
+type DeadlineClient = Pick<DynamoDBClient, 'send'>;
 
 /**
  * The DynamoDB subscription store.
@@ -134,6 +154,10 @@ const LIVE_AFTER = 'liveAfter';
 const CONNECTED_AT = 'connectedAt';
 /** The app's key of a connection, on its connection row. */
 const CONNECTION_KEY = 'connectionKey';
+/** The serialized error of a refused connection, on its connection row. */
+const REFUSAL = 'refusal';
+/** On index rows of a subscription whose request carried `jsonrpc: "2.0"`. */
+const JSONRPC = 'jsonrpc';
 /** Live subscriptions of a connection, on its connection row. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
@@ -151,8 +175,11 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   private readonly maxAttempts: number;
   /** The last event id this instance saw per route with a history. */
   private readonly sequences = new Map<string, number>();
+  private readonly timeouts: Required<TimeoutOptions>;
+  private resolvedClient: DeadlineClient | undefined;
 
   constructor(private readonly options: DynamoDBStoreOptions) {
+    this.timeouts = settleTimeouts(options.timeouts);
     this.maxAttempts = options.maxAttempts ?? 8;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new RangeError(`\`maxAttempts\` must be a positive integer, got: ${String(options.maxAttempts)}`);
@@ -165,7 +192,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async putConnection(connection: ConnectionRecord): Promise<void> {
     assertEpochSeconds('expireAt', connection.expireAt);
     const { connectionId, connectedAt, expireAt, key } = connection;
-    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt };
+    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: connection.region };
     const items = [
       {
         ...keyAttributes(connectionKey(connectionId)),
@@ -174,6 +201,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionParams: connection.connectionParams,
         connect: connection.connect,
         [CONNECTION_KEY]: key,
+        [REGION_ATTRIBUTE]: connection.region,
+        [REFUSAL]: connection.refusal,
       },
       // The rollover and "every connection" find connections by the minute they opened.
       { ...keyAttributes(ageIndexKey(connectedAt, connectionId)), ...ref },
@@ -194,7 +223,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       awaitingConnectionParams: item.awaitingConnectionParams === true,
       ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
+      ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
       ...(typeof item[CONNECTION_KEY] === 'string' ? { key: item[CONNECTION_KEY] } : {}),
+      ...(typeof item[REFUSAL] === 'string' ? { refusal: item[REFUSAL] } : {}),
     };
   }
 
@@ -220,19 +251,45 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
+  async refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
+    assertEpochSeconds('expireAt', expireAt);
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #refusal = :refusal, #awaiting = :false, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
+          ExpressionAttributeNames: { '#refusal': REFUSAL, '#awaiting': 'awaitingConnectionParams', '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ':refusal': refusal, ':false': false, ':true': true, ':ttl': expireAt }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('refuseConnection', 'UpdateItem', output.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
     assertHistoryFenceFits(subscription, addOptions);
-    const { connectionId, subscriptionId, path, filters, expireAt } = subscription;
+    const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
     const fence = addOptions?.historyFence;
+    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
+    // only when the request carried it, so rows of other clients stay as they were.
     const delivery = {
       [CONNECTION_ID]: connectionId,
       [SUBSCRIPTION_ID]: subscriptionId,
       [TTL_ATTRIBUTE]: expireAt,
+      [REGION_ATTRIBUTE]: region,
+      ...(jsonrpc ? { [JSONRPC]: true } : {}),
       ...(fence ? { [LIVE_AFTER]: fence.afterEventId } : {}),
     };
     const items: TransactWriteItem[] = [
@@ -339,7 +396,22 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   async removeConnection(connectionId: string): Promise<void> {
-    // Delete the connection row (and its subscription count) first: from now on every
+    // The connection row names its age bucket and key rows. Read only those attributes: the
+    // publisher's grant refuses a request that could return connectionParams or the $connect
+    // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
+    const refsOutput = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keyAttributes(connectionKey(connectionId))),
+        ConsistentRead: true,
+        ExpressionAttributeNames: { '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        ProjectionExpression: '#at, #key',
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('removeConnection', 'GetItem', refsOutput.ConsumedCapacity);
+    const old = refsOutput.Item ? unmarshall(refsOutput.Item) : {};
+    // Delete the connection row (and its subscription count) next: from now on every
     // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
       new DeleteItemCommand({
@@ -351,7 +423,6 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       }),
     );
     this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
-    const old = output.Attributes ? unmarshall(output.Attributes) : {};
     // Deleted with the first page's index rows (one more item in a batch, not one more request).
     let refs: TableKey[] = [];
     if (typeof old[CONNECTED_AT] === 'number') refs.push(ageIndexKey(old[CONNECTED_AT], connectionId));
@@ -360,7 +431,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
+      // Named attributes only: the publisher's grant refuses any other read (docs/security.md).
       ProjectionExpression: '#pk, #sk, #index',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
@@ -388,10 +461,13 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
         '#liveAfter': LIVE_AFTER,
+        '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
+        ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: '#conn, #sub, #liveAfter',
+      ProjectionExpression: query.withRegion ? '#conn, #sub, #jsonrpc, #liveAfter, #region' : '#conn, #sub, #jsonrpc, #liveAfter',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -400,6 +476,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
         ...(item[LIVE_AFTER] === undefined ? {} : { liveAfter: item[LIVE_AFTER] as string }),
+        ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+        ...(item[JSONRPC] === true ? { jsonrpc: '2.0' as const } : {}),
       }));
     }
   }
@@ -446,6 +524,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
               [CONNECTION_ID]: connectionId,
               [CONNECTED_AT]: connectedAt,
               [TTL_ATTRIBUTE]: expireAt,
+              [REGION_ATTRIBUTE]: connection.region,
             }),
           },
         },
@@ -460,9 +539,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const pages = this.queryPages('findConnectionsByKey', {
       KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE },
       ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key) }),
-      ProjectionExpression: '#conn, #at, #ttl',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE, '#region': REGION_ATTRIBUTE },
+      ProjectionExpression: '#conn, #at, #ttl, #region',
       ConsistentRead: true,
     });
     for await (const page of pages) {
@@ -501,9 +580,9 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     for (const bucket of ageBuckets(connectedFrom, connectedTo)) {
       const pages = this.queryPages('findConnectionsByAge', {
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT },
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#region': REGION_ATTRIBUTE },
         ExpressionAttributeValues: toItem({ ':pk': agePartitionKey(bucket) }),
-        ProjectionExpression: '#conn, #at',
+        ProjectionExpression: '#conn, #at, #region',
         ConsistentRead: true,
       });
       for await (const page of pages) {
@@ -541,8 +620,16 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  private get client(): DynamoDBClient {
-    return this.options.dynamoDBClient ?? defaultClient();
+  private get client(): DeadlineClient {
+    if (!this.resolvedClient) {
+      const client = this.options.dynamoDBClient ?? defaultClient(this.timeouts);
+      const { callTimeoutMs } = this.timeouts;
+      const send = (command: { constructor: { name: string } }) => withDeadline(
+        callTimeoutMs, command.constructor.name.replace(/Command$/, ''), (abortSignal) => client.send(command as never, { abortSignal }),
+      );
+      this.resolvedClient = { send: send as DynamoDBClient['send'] };
+    }
+    return this.resolvedClient;
   }
 
   private get tableName(): string {
@@ -688,7 +775,11 @@ function keyAttributes(key: TableKey): Record<string, string> {
 }
 
 function toConnectionRef(item: Record<string, unknown>): ConnectionRef {
-  return { connectionId: item[CONNECTION_ID] as string, connectedAt: item[CONNECTED_AT] as number };
+  return {
+    connectionId: item[CONNECTION_ID] as string,
+    connectedAt: item[CONNECTED_AT] as number,
+    ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+  };
 }
 
 function toItem(value: Record<string, unknown>): Item {

@@ -3,6 +3,7 @@
  * keys and the matching rule a resuming subscription applies. docs/table-design.md (Event
  * history) explains the design and the resume argument.
  */
+import { HISTORY_PARTITION_PREFIX } from '../constants';
 import { keyPart, MAX_INLINE_PARTITION_KEY_PART_BYTES, type TableKey } from './keys';
 import type { FilterEntry } from './store';
 
@@ -79,7 +80,7 @@ export function firstSequence(nowMs: number): number {
 
 /** `HIST#{path}`: the partition of a route's history, one row per event, sorted by id. */
 export function historyPartitionKey(path: string): string {
-  return `HIST#${keyPart(path, MAX_INLINE_PARTITION_KEY_PART_BYTES)}`;
+  return `${HISTORY_PARTITION_PREFIX}${keyPart(path, MAX_INLINE_PARTITION_KEY_PART_BYTES)}`;
 }
 
 /** `E#{eventId}`: sort key of an event in its route's history. */

@@ -14,6 +14,7 @@
  * `1`, and no value can forge a separator.
  */
 import { createHash } from 'node:crypto';
+import { AGE_PARTITION_PREFIX, CONNECTION_PARTITION_PREFIX, KEY_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX } from '../constants';
 import type { FilterEntry, FilterValue, RequestId, SubscriberQuery } from './store';
 
 /**
@@ -44,8 +45,6 @@ export const CONNECTION_SORT_KEY = 'CONN';
 /** Sort key prefix of subscription rows (and their stop tombstones). */
 export const SUBSCRIPTION_SORT_KEY_PREFIX = 'SUB#';
 
-const CONNECTION_PARTITION_PREFIX = 'CONN#';
-const ROUTE_PARTITION_PREFIX = 'ROUTE#';
 
 /** The escape character of every key part. */
 const ESCAPE = '\\';
@@ -248,8 +247,6 @@ export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   return { pk: filterPartitionKey(query.path, query.filter.name), ...(prefix ? { skPrefix: prefix } : {}) };
 }
 
-const KEY_PARTITION_PREFIX = 'KEY#';
-const AGE_PARTITION_PREFIX = 'AGE#';
 
 /** Width of an `AGE#` bucket: connections are indexed by the minute they opened. */
 export const AGE_BUCKET_MS = 60_000;

@@ -46,7 +46,7 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
 }
 
 function toRef(record: ConnectionRecord): ConnectionRef {
-  return { connectionId: record.connectionId, connectedAt: record.connectedAt };
+  return { connectionId: record.connectionId, connectedAt: record.connectedAt, ...(record.region === undefined ? {} : { region: record.region }) };
 }
 
 /**
@@ -86,6 +86,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const state = connections.get(connectionId);
       if (!state || !state.record.awaitingConnectionParams) return false;
       state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
+      return true;
+    },
+    async refuseConnection(connectionId, refusal, expireAt) {
+      assertEpochSeconds('expireAt', expireAt);
+      const state = connections.get(connectionId);
+      if (!state || !state.record.awaitingConnectionParams) return false;
+      state.record = { ...state.record, refusal, expireAt, awaitingConnectionParams: false };
       return true;
     },
     async addSubscription(subscription, addOptions): Promise<AddSubscriptionResult> {
@@ -129,10 +136,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             const entry = subscription.filters.find((candidate) => candidate.name === name);
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
+          const { connectionId, subscriptionId, region, jsonrpc } = subscription;
           const after = liveAfter.get(subscription);
           found.push({
-            connectionId: subscription.connectionId,
-            subscriptionId: subscription.subscriptionId,
+            connectionId,
+            subscriptionId,
+            ...(query.withRegion && region !== undefined ? { region } : {}),
+            ...(jsonrpc ? { jsonrpc } : {}),
             ...(after === undefined ? {} : { liveAfter: after }),
           });
         }

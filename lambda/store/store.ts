@@ -43,11 +43,22 @@ export interface ConnectionRecord {
   /** What `$connect` saw. */
   readonly connect: ConnectSnapshot;
   /**
+   * The Region whose API the connection is on (multi-region set-ups only; see docs/multi-region.md).
+   * @default - not stored: the publisher's own Region
+   */
+  readonly region?: string;
+  /**
    * The app's key of the connection (`connectionKey(ctx)`, e.g. a user id): the connection is
    * findable by it (disconnect, reconnect, presence).
    * @default - no key: nothing is indexed
    */
   readonly key?: string;
+  /**
+   * The connection was refused (its ctx could not be created): the serialized tRPC error its
+   * requests are answered with before it is closed.
+   * @default - not refused
+   */
+  readonly refusal?: string;
 }
 
 /** A connection found by its key or its age. */
@@ -55,6 +66,8 @@ export interface ConnectionRef {
   readonly connectionId: string;
   /** When the connection opened, epoch milliseconds. */
   readonly connectedAt: number;
+  /** The connection's Region (multi-region set-ups only). */
+  readonly region?: string;
 }
 
 /** Connections opened in a time range (epoch milliseconds, both ends included). */
@@ -82,6 +95,16 @@ export interface SubscriptionRecord {
   readonly filters: readonly FilterEntry[];
   /** Integer epoch seconds (normally the connection's `expireAt`). */
   readonly expireAt: number;
+  /**
+   * The connection's Region, written on the subscription's rows (multi-region set-ups only).
+   * @default - not stored: the publisher's own Region
+   */
+  readonly region?: string;
+  /**
+   * The request carried `jsonrpc: "2.0"`: its data frames echo it, as tRPC's ws adapter does.
+   * @default - not echoed
+   */
+  readonly jsonrpc?: '2.0';
 }
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
@@ -134,6 +157,10 @@ export interface SubscriberRef {
    * @default - none: the subscription takes every event it matches
    */
   readonly liveAfter?: string;
+  /** The connection's Region, when the rows carry one (multi-region set-ups). */
+  readonly region?: string;
+  /** Set when the subscription's request carried `jsonrpc: "2.0"`. */
+  readonly jsonrpc?: '2.0';
 }
 
 /** What a publish looks for. */
@@ -145,6 +172,12 @@ export interface SubscriberQuery {
    * Omitted: every subscription of the path, each exactly once.
    */
   readonly filter?: FilterEntry;
+  /**
+   * Read each subscriber's Region too (multi-region publishes; single-region ones never ask, so
+   * their requests stay as they were).
+   * @default false
+   */
+  readonly withRegion?: boolean;
 }
 
 /** Persistence of connections and subscriptions. */
@@ -163,6 +196,14 @@ export interface SubscriptionStore {
    * @returns false when the connection row does not exist or its params were already stored
    */
   setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
+  /**
+   * Mark a connection refused with `refusal` (see {@link ConnectionRecord.refusal}), clear
+   * `awaitingConnectionParams` and set its TTL to `expireAt`, in one conditional write that
+   * succeeds only while `awaitingConnectionParams` is true (a connection whose params were
+   * accepted is never refused afterwards).
+   * @returns false when the connection row does not exist or its params were already settled
+   */
+  refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean>;
   /**
    * Store a subscription and its index entries atomically, only if the connection row exists,
    * neither the subscription nor a stop tombstone for its id exists and, when

@@ -1,28 +1,79 @@
-/** Where the runtime reports problems that have no client to go to. */
+/**
+ * Where the runtime reports problems that have no client to go to. A Powertools `Logger`
+ * (`@aws-lambda-powertools/logger`) is one, as is any object with these methods.
+ */
 export interface Logger {
   /** Failures: a handler error, a failed delivery, an `onError` that threw. */
-  error(message: string, details?: Record<string, unknown>): void;
+  error(message: string, ...details: Array<Record<string, unknown>>): void;
   /** Recoverable oddities: a subscription for a connection that is gone. */
-  warn(message: string, details?: Record<string, unknown>): void;
+  warn(message: string, ...details: Array<Record<string, unknown>>): void;
   /** Diagnostics. */
-  debug?(message: string, details?: Record<string, unknown>): void;
+  debug?(message: string, ...details: Array<Record<string, unknown>>): void;
 }
 
-function serializeDetails(details: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  if (!details) return undefined;
-  return Object.fromEntries(Object.entries(details).map(([key, value]) => [
-    key,
-    value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
-  ]));
+/** Log levels as Lambda and Powertools name them, least severe first. */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'SILENT'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+function parseLevel(value: string | undefined): number | undefined {
+  const index = LOG_LEVELS.indexOf(value?.trim().toUpperCase() as LogLevel);
+  return index < 0 ? undefined : index;
 }
 
-function write(level: string, message: string, details?: Record<string, unknown>): void {
-  // One JSON line on stderr: CloudWatch Logs keeps it as one event. Never sent to clients.
-  process.stderr.write(`${JSON.stringify({ level, source: 'cdk-trpc-subscriptions', message, ...serializeDetails(details) })}\n`);
+/**
+ * The least severe level the default logger writes: `POWERTOOLS_LOG_LEVEL`, else the Lambda
+ * function's log level (`AWS_LAMBDA_LOG_LEVEL`, set with advanced logging controls), else `WARN`;
+ * never below `AWS_LAMBDA_LOG_LEVEL`, whose filter drops less severe lines anyway (Powertools'
+ * rule: https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#log-levels).
+ */
+export function logLevelFromEnvironment(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  const lambda = parseLevel(env.AWS_LAMBDA_LOG_LEVEL);
+  const chosen = parseLevel(env.POWERTOOLS_LOG_LEVEL) ?? lambda ?? LOG_LEVELS.indexOf('WARN');
+  return LOG_LEVELS[Math.max(chosen, lambda ?? 0)];
 }
 
-/** The default logger: JSON lines on stderr for warnings and errors, no debug output. */
+/** Keys of every line; a detail with one of these names is written as `detail<Name>`. */
+const LINE_KEYS = new Set(['level', 'source', 'message']);
+
+function detailFields(details: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of details.flatMap((detail) => Object.entries(detail))) {
+    const name = LINE_KEYS.has(key) ? `detail${key[0].toUpperCase()}${key.slice(1)}` : key;
+    fields[name] = value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value;
+  }
+  return fields;
+}
+
+/**
+ * A logger writing one JSON line per entry at or above `level` (`{ level, source, message,
+ * ...details }`): CloudWatch Logs keeps each line as one event. Never sent to clients.
+ */
+export function createJsonLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+  const threshold = LOG_LEVELS.indexOf(level);
+  const at = (name: 'debug' | 'warn' | 'error') => {
+    if (LOG_LEVELS.indexOf(name.toUpperCase() as LogLevel) < threshold) {
+      return () => undefined;
+    }
+    return (message: string, ...details: Array<Record<string, unknown>>) => {
+      write(`${JSON.stringify({ level: name, source: 'cdk-trpc-subscriptions', message, ...detailFields(details) })}\n`);
+    };
+  };
+  return { error: at('error'), warn: at('warn'), debug: at('debug') };
+}
+
+let fromEnvironment: Logger | undefined;
+
+/**
+ * The default logger: JSON lines on stderr from the level the environment sets
+ * ({@link logLevelFromEnvironment}; warnings and errors when nothing is set), read on first use.
+ */
 export const defaultLogger: Logger = {
-  error: (message, details) => write('error', message, details),
-  warn: (message, details) => write('warn', message, details),
+  error: (message, ...details) => current().error(message, ...details),
+  warn: (message, ...details) => current().warn(message, ...details),
+  debug: (message, ...details) => current().debug?.(message, ...details),
 };
+
+function current(): Logger {
+  fromEnvironment ??= createJsonLogger(logLevelFromEnvironment(process.env));
+  return fromEnvironment;
+}

@@ -66,3 +66,37 @@ void publisher.routes.onMessage.publish({ data: { text: 'hi' } });
     expect(messages).toMatch(/Property 'ctx' is missing/);
   });
 });
+
+describe('publishing inside a mutation', () => {
+  const HEADER = `
+import { initTRPC } from '@trpc/server';
+import { initSubscriptions } from '../../lambda';
+const subscriptions = initSubscriptions();
+const t = initTRPC.context<{ userId: string }>().create();
+`;
+
+  test('GIVEN one router whose mutation returns a publish result WHEN compiled THEN its type is circular (TS7022): why the README splits the routes', () => {
+    const diagnostics = compile(`${HEADER}
+export const appRouter = t.router({
+  onMessage: t.procedure.subscription(subscriptions.resolver<{ text: string }>()),
+  send: t.procedure.mutation(async () => publisher.routes.onMessage.publish({ data: { text: 'hi' } })),
+});
+const appSubscriptions = subscriptions.router({ router: appRouter, createContext: () => ({ userId: 'u' }) });
+const publisher = appSubscriptions.publisher();
+`);
+    expect(diagnostics.map((d) => d.code)).toContain(7022);
+  });
+
+  test('GIVEN the subscription routes in their own router, merged and served WHEN compiled THEN there is no diagnostic', () => {
+    const diagnostics = compile(`${HEADER}
+const subscriptionRouter = t.router({ onMessage: t.procedure.subscription(subscriptions.resolver<{ text: string }>()) });
+const appSubscriptions = subscriptions.router({ router: subscriptionRouter, createContext: () => ({ userId: 'u' }) });
+const publisher = appSubscriptions.publisher();
+export const appRouter = t.mergeRouters(subscriptionRouter, t.router({
+  send: t.procedure.mutation(async () => publisher.routes.onMessage.publish({ data: { text: 'hi' } })),
+}));
+export const handler = appSubscriptions.serve(appRouter).handler();
+`);
+    expect(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([]);
+  });
+});

@@ -18,6 +18,9 @@ export default async function globalSetup(): Promise<void> {
   // The SDK warns once per process that its 2027 releases need Node 22 (Lambdas run 22/24);
   // in tests it only buries the output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  // The runtime prints EMF metric lines to stdout by default; tests that check them turn them on
+  // with the `metrics` option (which wins over the environment).
+  process.env.TRPC_SUBSCRIPTIONS_METRICS = 'off';
   const dynamodb = await startDynamoDBLocal();
   globalThis.__DYNAMODB_LOCAL__ = dynamodb;
   process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;

@@ -37,6 +37,37 @@ describe('synth-time errors name the prop and the value', () => {
       .toThrow(`\`entry\` must be an existing file, got: ${path.resolve('no/such/handlers.ts')}`);
   });
 
+  test('GIVEN an entry without the handler export WHEN constructed THEN it names the missing export and lists the exports found', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'wrong-names.ts');
+    expect(() => build({ entry }))
+      .toThrow('`entry` must export `handler` (handlerNames.message), got: exports `connect`, `disconnect`, `message`');
+  });
+
+  test('GIVEN handlerNames that the entry does not export WHEN constructed THEN it names each missing export', () => {
+    expect(() => build({ handlerNames: { connect: 'onConnect', disconnect: 'onDisconnect' } }))
+      .toThrow('`entry` must export `onConnect` (handlerNames.connect), `onDisconnect` (handlerNames.disconnect), '
+        + 'got: exports `connect`, `disconnect`, `handler`');
+  });
+
+  test('GIVEN an entry that re-exports the handlers from its own files WHEN constructed THEN the re-exports count', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    expect(() => build({ entry, handlerNames: { message: 'onMessage' } })).not.toThrow();
+    expect(() => build({ entry })).toThrow('`entry` must export `handler` (handlerNames.message), got: exports `connect`, `disconnect`, `onMessage`');
+  });
+
+  test('GIVEN the rollover on and an entry without its export WHEN constructed THEN it names the rollover export, and not when the rollover is off', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    const handlerNames = { message: 'onMessage', rollover: 'rollNow' };
+    expect(() => build({ entry, handlerNames }))
+      .toThrow('`entry` must export `rollNow` (handlerNames.rollover), got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
+    expect(() => build({ entry, handlerNames, rollover: { enabled: false } })).not.toThrow();
+  });
+
+  test('GIVEN a CommonJS entry WHEN constructed THEN its exports are not judged statically', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'common-js.js');
+    expect(() => build({ entry, handlerNames: { message: 'notExported' } })).not.toThrow();
+  });
+
   test('GIVEN a handler name that is not an identifier WHEN constructed THEN it throws', () => {
     expect(() => build({ handlerNames: { connect: 'on-connect' } }))
       .toThrow('`handlerNames.connect` must be a JavaScript identifier, got: "on-connect"');
@@ -124,6 +155,27 @@ describe('synth-time errors name the prop and the value', () => {
       .toThrow('`table` must have the partition key pk (S) and the sort key sk (S), got: partition key pk (S), sort key sk (N)');
   });
 
+  test('GIVEN a rollover schedule under a minute WHEN constructed THEN it throws', () => {
+    expect(() => build({ rollover: { schedule: Duration.seconds(30) } })).toThrow(
+      '`rollover.schedule` must be a whole number of minutes, at least 1 (an EventBridge rate), got: 30 seconds',
+    );
+  });
+
+  test('GIVEN a rollover age that leaves less than two runs before 2 hours WHEN constructed THEN it throws', () => {
+    expect(() => build({ rollover: { age: Duration.minutes(119) } })).toThrow(
+      '`rollover.age` must be at least 1 minute and leave two runs of `rollover.schedule` (1 minute) before the 2-hour connection limit, got: 1 hour 59 minutes',
+    );
+    expect(() => build({ rollover: { age: Duration.minutes(118) } })).not.toThrow();
+  });
+
+  test('GIVEN an invalid rollover with rollover disabled WHEN constructed THEN it is not validated', () => {
+    expect(() => build({ rollover: { enabled: false, age: Duration.hours(3) } })).not.toThrow();
+  });
+
+  test('GIVEN a rollover export name that is not an identifier WHEN constructed THEN it throws', () => {
+    expect(() => build({ handlerNames: { rollover: 'roll over' } })).toThrow('`handlerNames.rollover` must be a JavaScript identifier, got: "roll over"');
+  });
+
   test('GIVEN errors WHEN thrown THEN they are PropValidationErrors naming the prop', () => {
     let error: unknown;
     try {
@@ -185,7 +237,7 @@ describe('warnings', () => {
     }, stack);
 
     Annotations.fromStack(stack).hasWarning('/Stack/Realtime',
-      '`removalPolicy`, `pointInTimeRecovery` only apply to a table the construct creates; they are ignored '
+      '`pointInTimeRecovery` only apply to a table the construct creates; they are ignored '
       + 'with `table` [ack: cdk-trpc-subscriptions:ignoredTableProps]');
   });
 });

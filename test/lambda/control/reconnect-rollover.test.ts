@@ -101,7 +101,8 @@ describe('reconnect notification', () => {
     const byKey = await server.publisher.connections.reconnect({ key: 'user:u1' });
 
     expect(byKey).toMatchObject({ matched: 2, succeeded: 2, failed: 0 });
-    const moved = (ids: readonly string[]) => ids.every((id) => !server.gateway.connections().includes(id)) && server.gateway.connections().length === 3;
+    const moved = (ids: readonly string[]) =>
+      ids.every((id) => !server.gateway.connections().includes(id)) && server.gateway.connections().length === 3;
     await waitFor(() => moved([u1a.connectionId, u1b.connectionId]), 5000, 'u1 moved');
     expect(server.gateway.connections()).toContain(u2.connectionId);
     // Presence follows once the old connections' $disconnect removed their key rows.

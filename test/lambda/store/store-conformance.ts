@@ -140,6 +140,28 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.getConnection(id))?.connectionParams).toBeUndefined();
       });
 
+      test('refuseConnection marks an awaiting connection refused once; never one whose params were accepted', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: true }));
+        const expireAt = Math.floor(Date.now() / 1000) + 900;
+        await expect(store.refuseConnection(id, '{"message":"no"}', expireAt)).resolves.toBe(true);
+        await expect(store.getConnection(id)).resolves.toMatchObject({ awaitingConnectionParams: false, refusal: '{"message":"no"}', expireAt });
+        await expect(store.refuseConnection(id, '{"message":"again"}', expireAt)).resolves.toBe(false);
+        await expect(store.setConnectionParams(id, { userId: 'late' })).resolves.toBe(false);
+        const accepted = newConnectionId();
+        await store.putConnection(connection(accepted, { awaitingConnectionParams: true }));
+        await store.setConnectionParams(accepted, { userId: 'alice' });
+        await expect(store.refuseConnection(accepted, '{}', expireAt)).resolves.toBe(false);
+        expect((await store.getConnection(accepted))?.refusal).toBeUndefined();
+        await expect(store.refuseConnection(newConnectionId(), '{}', expireAt)).resolves.toBe(false);
+      });
+
+      test('a connection stored refused reads back with its refusal', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { refusal: '{"code":-32001}' }));
+        expect((await store.getConnection(id))?.refusal).toBe('{"code":-32001}');
+      });
+
       test('setConnectionParams of an unknown connection returns false and creates nothing', async () => {
         const id = newConnectionId();
         await expect(store.setConnectionParams(id, { a: 'b' })).resolves.toBe(false);
@@ -558,7 +580,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     });
 
     describe('connection keys and age buckets', () => {
-      async function byKey(key: string): Promise<string[]> {
+      async function connectionsOfKey(key: string): Promise<string[]> {
         const found: string[] = [];
         for await (const page of store.findConnectionsByKey(key)) found.push(...page.map((ref) => ref.connectionId));
         return found.sort();
@@ -576,7 +598,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.putConnection(connection(b, { key }));
         await store.putConnection(connection(other, { key: `${key}0` }));
         await store.putConnection(connection(none));
-        await expect(byKey(key)).resolves.toEqual([a, b].sort());
+        await expect(connectionsOfKey(key)).resolves.toEqual([a, b].sort());
         await expect(store.countConnectionsByKey(key)).resolves.toBe(2);
         await expect(store.countConnectionsByKey(`${key}0`)).resolves.toBe(1);
         await expect(store.countConnectionsByKey(`nobody-${randomUUID()}`)).resolves.toBe(0);
@@ -591,7 +613,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await store.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }]));
         await store.removeConnection(id);
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
-        await expect(byKey(key)).resolves.toEqual([]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
         await expect(byAge(Date.now() - 60_000, Date.now())).resolves.not.toContain(id);
         await expectRows([]);
       });
@@ -601,7 +623,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const id = newConnectionId();
         await store.putConnection(connection(id, { key, expireAt: Math.floor(Date.now() / 1000) - 1 }));
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
-        await expect(byKey(key)).resolves.toEqual([]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
       });
 
       test('setConnectionKey gives a key once, only to a connection that exists', async () => {
@@ -612,7 +634,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
         await expect(store.setConnectionKey(record, key)).resolves.toBe(true);
         await expect(store.setConnectionKey(record, `${key}-again`)).resolves.toBe(false);
-        await expect(byKey(key)).resolves.toEqual([id]);
+        await expect(connectionsOfKey(key)).resolves.toEqual([id]);
         await expect(store.countConnectionsByKey(`${key}-again`)).resolves.toBe(0);
         await expect(store.getConnection(id)).resolves.toMatchObject({ key });
         await store.removeConnection(id);
@@ -626,8 +648,12 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const base = Date.UTC(2020, 0, 1, 10, 0, 0) + Math.floor(Math.random() * 1e6) * 3_600_000;
         const at = (ms: number) => base + ms;
         const ids = {
-          before: newConnectionId(), first: newConnectionId(), sameMinute: newConnectionId(),
-          nextMinute: newConnectionId(), edge: newConnectionId(), after: newConnectionId(),
+          before: newConnectionId(),
+          first: newConnectionId(),
+          sameMinute: newConnectionId(),
+          nextMinute: newConnectionId(),
+          edge: newConnectionId(),
+          after: newConnectionId(),
         };
         await store.putConnection(connection(ids.before, { connectedAt: at(9_999) }));
         await store.putConnection(connection(ids.first, { connectedAt: at(10_000) }));
@@ -645,7 +671,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         const key = `user-${randomUUID()}`;
         const ids = Array.from({ length: 30 }, () => newConnectionId());
         for (const id of ids) await store.putConnection(connection(id, { key }));
-        await expect(byKey(key)).resolves.toEqual([...ids].sort());
+        await expect(connectionsOfKey(key)).resolves.toEqual([...ids].sort());
         await expect(store.countConnectionsByKey(key)).resolves.toBe(30);
       });
     });

@@ -1,0 +1,105 @@
+import {
+  DEFAULT_METRICS_NAMESPACE, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
+} from '../../../lambda/metric-names';
+import { createMetricsRecorder, settleMetricsOptions, type MetricsSettings } from '../../../lambda/util/emf';
+
+function capture(settings: Omit<MetricsSettings, 'write'>): { settings: MetricsSettings; lines: string[] } {
+  const lines: string[] = [];
+  return { settings: { ...settings, write: (line) => lines.push(line) }, lines };
+}
+
+describe('settleMetricsOptions', () => {
+  test('GIVEN no options and no environment WHEN settled THEN metrics are on in the default namespace without dimensions', () => {
+    const settings = settleMetricsOptions(undefined, {});
+
+    expect(settings).toMatchObject({ enabled: true, namespace: DEFAULT_METRICS_NAMESPACE, dimensions: {} });
+  });
+
+  test('GIVEN the construct\'s environment WHEN settled THEN its namespace and dimensions are used', () => {
+    const settings = settleMetricsOptions(undefined, {
+      [METRICS_NAMESPACE_ENV]: 'Acme/Chat',
+      [METRICS_DIMENSIONS_ENV]: '{"ApiId":"abc123","Stage":"prod"}',
+    });
+
+    expect(settings).toMatchObject({ enabled: true, namespace: 'Acme/Chat', dimensions: { ApiId: 'abc123', Stage: 'prod' } });
+  });
+
+  test.each(['off', 'OFF', 'false', '0'])('GIVEN %s in the off switch WHEN settled THEN metrics are off', (value) => {
+    expect(settleMetricsOptions(undefined, { [METRICS_ENV]: value }).enabled).toBe(false);
+  });
+
+  test('GIVEN options WHEN settled THEN they win over the environment', () => {
+    const settings = settleMetricsOptions(
+      { enabled: true, namespace: 'Mine', dimensions: { Service: 'chat' } },
+      { [METRICS_ENV]: 'off', [METRICS_NAMESPACE_ENV]: 'Theirs', [METRICS_DIMENSIONS_ENV]: '{"ApiId":"x"}' },
+    );
+
+    expect(settings).toMatchObject({ enabled: true, namespace: 'Mine', dimensions: { Service: 'chat' } });
+  });
+
+  test.each(['not json', '[1]', '{"ApiId":1}'])('GIVEN dimensions %s WHEN settled THEN it throws naming the variable', (text) => {
+    expect(() => settleMetricsOptions(undefined, { [METRICS_DIMENSIONS_ENV]: text }))
+      .toThrow(`\`${METRICS_DIMENSIONS_ENV}\` must be a JSON object of string values, got: ${text}`);
+  });
+});
+
+describe('createMetricsRecorder', () => {
+  test('GIVEN counts and values WHEN flushed THEN one EMF line declares each metric with its unit and carries the dimensions', () => {
+    const { settings, lines } = capture({ enabled: true, namespace: 'TrpcSubscriptions', dimensions: { ApiId: 'abc', Stage: 'prod' } });
+    const recorder = createMetricsRecorder(settings);
+
+    recorder.count('publishes');
+    recorder.count('messagesDelivered', 3);
+    recorder.count('messagesDelivered', 2);
+    recorder.value('fanOutDuration', 12.5);
+    recorder.value('fanOutDuration', 7);
+    recorder.flush();
+
+    expect(lines).toHaveLength(1);
+    expect(lines[0].endsWith('\n')).toBe(true);
+    const document = JSON.parse(lines[0]);
+    expect(document._aws.Timestamp).toEqual(expect.any(Number));
+    expect(document._aws.CloudWatchMetrics).toEqual([{
+      Namespace: 'TrpcSubscriptions',
+      Dimensions: [['ApiId', 'Stage']],
+      Metrics: [
+        { Name: RUNTIME_METRICS.publishes.name, Unit: 'Count' },
+        { Name: RUNTIME_METRICS.messagesDelivered.name, Unit: 'Count' },
+        { Name: RUNTIME_METRICS.fanOutDuration.name, Unit: 'Milliseconds' },
+      ],
+    }]);
+    expect(document).toMatchObject({ ApiId: 'abc', Stage: 'prod', Publishes: 1, MessagesDelivered: 5, FanOutDuration: [12.5, 7] });
+  });
+
+  test('GIVEN nothing recorded since the last flush WHEN flushed THEN nothing is printed', () => {
+    const { settings, lines } = capture({ enabled: true, namespace: 'N', dimensions: {} });
+    const recorder = createMetricsRecorder(settings);
+
+    recorder.count('connectionsOpened');
+    recorder.flush();
+    recorder.flush();
+
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])._aws.CloudWatchMetrics[0].Dimensions).toEqual([[]]);
+  });
+
+  test('GIVEN metrics off WHEN recorded and flushed THEN nothing is printed', () => {
+    const { settings, lines } = capture({ enabled: false, namespace: 'N', dimensions: {} });
+    const recorder = createMetricsRecorder(settings);
+
+    recorder.count('connectionsOpened');
+    recorder.flush();
+
+    expect(lines).toEqual([]);
+  });
+
+  test('GIVEN more than 100 values WHEN flushed THEN the line keeps the first 100 (the EMF limit)', () => {
+    const { settings, lines } = capture({ enabled: true, namespace: 'N', dimensions: {} });
+    const recorder = createMetricsRecorder(settings);
+
+    for (let i = 0; i < 150; i++) recorder.value('fanOutDuration', i);
+    recorder.flush();
+
+    expect(JSON.parse(lines[0]).FanOutDuration).toHaveLength(100);
+  });
+});
