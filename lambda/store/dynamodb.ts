@@ -417,8 +417,6 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       new DeleteItemCommand({
         TableName: this.tableName,
         Key: toItem(keyAttributes(connectionKey(connectionId))),
-        // The old row names the connection's age bucket and key rows, at no extra cost.
-        ReturnValues: 'ALL_OLD',
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
     );
