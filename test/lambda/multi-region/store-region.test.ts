@@ -75,6 +75,6 @@ describe('dynamodb store: Region attributes on rows', () => {
     await refs(store, false);
     await refs(store, true);
 
-    expect(sent).toEqual(['#conn, #sub, #jsonrpc', '#conn, #sub, #jsonrpc, #region']);
+    expect(sent).toEqual(['#conn, #sub, #jsonrpc, #liveAfter', '#conn, #sub, #jsonrpc, #liveAfter, #region']);
   });
 });
