@@ -150,7 +150,8 @@ test('a publish to a route with a history (the append: last id Query, PutItem) s
   await connect(connectEvent('hist'));
   await handler(messageEvent('hist', { id: 1, method: 'subscription', params: { path: 'onEvent', input: superjson.serialize({ room: 'h' }) } }));
   const { client, requests } = recordingClient();
-  const publisher = app.store({ store: dynamodb({ tableName: table.tableName, dynamoDBClient: client }) }).publisher({ endpoint: api.endpoint, logger });
+  const store = dynamodb({ tableName: table.tableName, dynamoDBClient: client });
+  const publisher = app.store({ store }).publisher({ endpoint: api.endpoint, logger });
   const first = await publisher.routes.onEvent.publish({ data: { n: 1, room: 'h' }, filter: { name: 'byRoom', input: { room: 'h' } } });
   expect(first).toMatchObject({ delivered: 1, eventId: expect.any(String) });
   expect(await publisher.routes.onEvent.publish({ data: { n: 2, room: 'h' } })).toMatchObject({ delivered: 1 });
