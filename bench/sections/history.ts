@@ -1,5 +1,5 @@
 /**
- * 6. Event history: what `.routes.<path>.history()` adds to a publish, and what a resume reads per
+ * 7. Event history: what `.routes.<path>.history()` adds to a publish, and what a resume reads per
  * missed event, on DynamoDB Local with every request metered. The floor of a replay is the history
  * rows it must read (their bytes / 4 KB, strongly consistent); the budget is a ratio to that floor.
  */
