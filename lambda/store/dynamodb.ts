@@ -399,18 +399,22 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     // The connection row names its age bucket and key rows. Read only those attributes: the
     // publisher's grant refuses a request that could return connectionParams or the $connect
     // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
+    // A Query of the one row, not a GetItem: the grant's Select condition covers Query, so the
+    // publisher needs no GetItem (which could read the row whole).
     const refsOutput = await this.client.send(
-      new GetItemCommand({
+      new QueryCommand({
         TableName: this.tableName,
-        Key: toItem(keyAttributes(connectionKey(connectionId))),
-        ConsistentRead: true,
-        ExpressionAttributeNames: { '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId), ':sk': CONNECTION_SORT_KEY }),
         ProjectionExpression: '#at, #key',
+        Select: 'SPECIFIC_ATTRIBUTES',
+        ConsistentRead: true,
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
     );
-    this.report('removeConnection', 'GetItem', refsOutput.ConsumedCapacity);
-    const old = refsOutput.Item ? unmarshall(refsOutput.Item) : {};
+    this.report('removeConnection', 'Query', refsOutput.ConsumedCapacity);
+    const old = refsOutput.Items?.[0] ? unmarshall(refsOutput.Items[0]) : {};
     // Delete the connection row (and its subscription count) next: from now on every
     // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
