@@ -203,11 +203,16 @@ async function bounded<T>(items: readonly T[], limit: number, task: (item: T) =>
 export async function runLoad(size: LoadSize, store: SubscriptionStore): Promise<LoadFigures> {
   const { clients, publishes, expected } = plan(size);
   const logger = quietLogger();
+  // The gateway, the handlers, every client and the test runner share this process and, in CI, two
+  // cores: under this load one loopback post can take seconds, which the production timeouts
+  // (tested in the fault suites) would count as a failed delivery. The load test is about exactly
+  // once, so it gives the Management API calls room.
+  const timeouts = { connectionTimeoutMs: 10_000, requestTimeoutMs: 30_000, callTimeoutMs: 60_000 };
   const baseline = memoryNow();
   const gateway = await startLocalGateway({
     handlers: {
       connect: appSubscriptions.connect({ store, logger }),
-      handler: appSubscriptions.handler({ store, logger }),
+      handler: appSubscriptions.handler({ store, logger, timeouts }),
       disconnect: appSubscriptions.disconnect({ store, logger }),
     },
     logger: silentLogger,
@@ -221,7 +226,7 @@ export async function runLoad(size: LoadSize, store: SubscriptionStore): Promise
     const connectMs = Date.now() - connectStart;
     const connected = memoryNow();
 
-    const publisher = appSubscriptions.publisher({ endpoint: gateway.endpoint, store, logger });
+    const publisher = appSubscriptions.publisher({ endpoint: gateway.endpoint, store, logger, timeouts });
     const data = (p: number) => ({ text: `p${p}`, at: new Date(0), from: 'load' });
     let reportedDelivered = 0;
     let failures = 0;
