@@ -72,3 +72,30 @@ export const REGION_ENDPOINTS_ENV = 'TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS';
 
 /** Attribute of connection, subscription and index rows naming the connection's Region (multi-region only). */
 export const REGION_ATTRIBUTE = 'region';
+
+/**
+ * Environment variable holding the URL of the fan-out queue: `publisher.routes.x.enqueue()`
+ * sends there, and the fan-out worker re-enqueues delivery batches there. Set by the construct's
+ * `queuedFanOut` on the worker and on functions given `grantPublish`.
+ */
+export const QUEUE_URL_ENV = 'TRPC_SUBSCRIPTIONS_QUEUE_URL';
+
+/**
+ * Environment variable capping the PostToConnection calls per second of one fan-out worker
+ * instance (a decimal number); the construct sets it from `queuedFanOut.connectionsQuotaShare`.
+ */
+export const WORKER_RATE_ENV = 'TRPC_SUBSCRIPTIONS_WORKER_RATE';
+
+/**
+ * API Gateway's default account quota of `@connections` requests (PostToConnection and the
+ * others) per second, per Region.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-account-level-limits-table
+ */
+export const DEFAULT_CONNECTIONS_QUOTA_PER_SECOND = 10_000;
+
+/**
+ * SQS's classic maximum message size (256 KiB); every queue message stays below it, whatever the
+ * queue's configured maximum.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+ */
+export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;

@@ -9,6 +9,10 @@ export type {
   PublishArgs,
   RouteFilterBuilder,
   RoutePublisher,
+  RouteEventPublisher,
+  EventPublishRoutes,
+  EventMapping,
+  WorkerBuilderOptions,
   FilterRoutes,
   StoreOptions,
   SubscriptionsBuilder,
@@ -40,7 +44,16 @@ export type { RegionsOptions } from './core/regions';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
-export { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
+export { ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV, WORKER_RATE_ENV } from './constants';
+export type { EnqueueResult } from './publisher/enqueue';
+export type { WorkerOptions } from './worker/options';
+export type { EventPublish, EventPublishes } from './worker/events';
+export type { EventBridgeEvent } from './queue/messages';
+export type { QueueBatchResponse, QueueEvent, QueueHandler, QueueRecord } from './queue/sqs-event';
+export { QueueMessageTooLargeError } from './queue/sqs';
+export type { DeliveryClaim, DeliveryLedger } from './store/ledger';
+export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-ledger';
+export { memoryLedger } from './store/memory-ledger';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

@@ -25,11 +25,17 @@ import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
 import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
+import { createEnqueueFn, type EnqueueResult } from '../publisher/enqueue';
 import type { PublishResult } from '../publisher/fan-out';
 import type { PublisherOptions } from '../publisher/options';
-import { createPublisherRoutes, createPublishFn } from '../publisher/publisher';
+import { createPublisherRoutes, createPublishFn, type PublishArgsRuntime } from '../publisher/publisher';
+import type { EventBridgeEvent } from '../queue/messages';
+import type { QueueHandler } from '../queue/sqs-event';
 import type { SubscriptionStore } from '../store/store';
 import { createRouteMethodProxy } from '../util/route-proxy';
+import type { EventMapper, EventPublish, EventPublishes } from '../worker/events';
+import type { WorkerOptions } from '../worker/options';
+import { createQueueHandler } from '../worker/worker';
 
 /** `filter()` of one subscription route. */
 export interface RouteFilterBuilder<
@@ -86,6 +92,41 @@ export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFi
 export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
   /** Sends `data` to the matching subscribers; resolves with per-outcome counts. */
   publish(args: PublishArgs<TTypes, TDefs>): Promise<PublishResult>;
+  /**
+   * Queues the same publish on the fan-out queue (the construct's `queuedFanOut`); resolves once
+   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches.
+   */
+  enqueue(args: PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
+}
+
+/** `publish()` of one route inside an event mapping: describes the publish, sends nothing. */
+export interface RouteEventPublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
+  /** The publish this event causes (checked by the route's types). */
+  publish(args: PublishArgs<TTypes, TDefs>): EventPublish;
+}
+
+/** The `routes` an event mapping receives, nested like the router. */
+export type EventPublishRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
+  readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
+    ? RouteEventPublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    : EventPublishRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
+};
+
+/** Maps an EventBridge event to the publishes it causes (none, one or several). */
+export type EventMapping<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TEvent extends EventBridgeEvent> = (
+  event: TEvent,
+  routes: EventPublishRoutes<TFilters, RecordOf<TRouter>, ''>,
+) => EventPublishes | Promise<EventPublishes>;
+
+/** Options of `worker()`. */
+export interface WorkerBuilderOptions<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TEvent extends EventBridgeEvent>
+  extends WorkerOptions {
+  /**
+   * Event-fed publishing: maps each EventBridge event a rule sends to the queue
+   * (`TrpcSubscriptionApi.publishOnEvent(rule)`) to typed publishes.
+   * @default - EventBridge events are refused (they go to the dead-letter queue)
+   */
+  readonly events?: EventMapping<TRouter, TFilters, TEvent>;
 }
 
 /** `publisher.routes`. */
@@ -144,6 +185,12 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
    * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
    */
   serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters>;
+  /**
+   * The fan-out worker: the handler of the queue's SQS event source (export it as `worker`, the
+   * construct's `queuedFanOut.handlerName`). Delivers `enqueue()`d publishes and mapped
+   * EventBridge events in parallel batches, exactly once per target across retries.
+   */
+  worker<TEvent extends EventBridgeEvent = EventBridgeEvent>(options?: WorkerBuilderOptions<TRouter, TFilters, TEvent>): QueueHandler;
 }
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
@@ -166,7 +213,7 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     handler: (options) => createMessageHandler(config, options),
     disconnect: (options) => createDisconnectHandler(config, options),
     publisher: (options) => ({
-      routes: createPublisherRoutes(createPublishFn(config, options)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+      routes: createPublisherRoutes(createPublishFn(config, options), createEnqueueFn(config, options)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
     }),
     serve: (router) => {
       if (!router?._def?.router) {
@@ -178,6 +225,12 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
         }
       }
       return createSubscriptionsBuilder({ ...config, router }) as never;
+    },
+    worker: (options = {}) => {
+      const { events, ...workerOptions } = options;
+      const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
+      const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
+      return createQueueHandler(config, workerOptions, mapper);
     },
   };
 }

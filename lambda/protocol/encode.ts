@@ -150,13 +150,25 @@ export type FrameBuilder = (subscriptionId: RequestId) => string;
 export function buildDataFrames(
   fc: Pick<FrameContext, 'router'>, path: string, data: unknown, eventId: string | undefined, maxBytes = MAX_MESSAGE_BYTES,
 ): FrameBuilder {
+  return framesFromResult(path, encodeDataResult(fc, data, eventId), maxBytes);
+}
+
+/**
+ * The `result` member of a data frame (JSON text), serialized once with the router's transformer:
+ * what a queued publish carries to the fan-out worker.
+ */
+export function encodeDataResult(fc: Pick<FrameContext, 'router'>, data: unknown, eventId: string | undefined): string {
   const transformer = fc.router._def._config.transformer;
   const payload = eventId === undefined ? data : { id: eventId, data };
   const serialized: unknown = transformer.output.serialize(payload);
   const dataJson = serialized === undefined ? '' : `,"data":${JSON.stringify(serialized)}`;
-  const result = eventId === undefined
+  return eventId === undefined
     ? `{"type":"data"${dataJson}}`
     : `{"type":"data","id":${JSON.stringify(eventId)}${dataJson}}`;
+}
+
+/** The frame builder of an encoded `result`; throws {@link PayloadTooLargeError} over `maxBytes`. */
+export function framesFromResult(path: string, result: string, maxBytes = MAX_MESSAGE_BYTES): FrameBuilder {
   const build: FrameBuilder = (subscriptionId) => `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
   const bytes = Buffer.byteLength(build(0));

@@ -5,8 +5,9 @@ import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
+import type { FilterEntry } from '../store/store';
 import { createMetricsRecorder } from '../util/emf';
-import { createRouteMethodProxy } from '../util/route-proxy';
+import { createRouteMethodProxy, createRouteMethodsProxy } from '../util/route-proxy';
 
 /** What `publish` takes at runtime (the typed form is checked by TypeScript). */
 export interface PublishArgsRuntime {
@@ -18,6 +19,24 @@ export interface PublishArgsRuntime {
   readonly excludeConnectionId?: string;
 }
 
+/**
+ * Checks the arguments of a publish (direct or queued) before anything is sent: a descriptive
+ * Error for an unknown path, a malformed argument or a filter the route does not declare.
+ * @returns the filter entry to match
+ */
+export function checkPublishArgs(config: SubscriptionsConfig, path: string, args: PublishArgsRuntime): FilterEntry | undefined {
+  if (!isSubscriptionProcedure(config.router, path)) {
+    throw new Error(`Publish to "${path}": the router has no subscription procedure at this path`);
+  }
+  if (typeof args !== 'object' || args === null || !('data' in args)) {
+    throw new Error(`Publish to "${path}": expected { data, filter?, id?, excludeConnectionId? }`);
+  }
+  if (args.id !== undefined && typeof args.id !== 'string') {
+    throw new Error(`Publish to "${path}": \`id\` must be a string (the tracked event id), got: ${typeof args.id}`);
+  }
+  return args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
+}
+
 /** Publishes to the subscribers of one route. @internal */
 export type PublishFn = (path: string, args: PublishArgsRuntime) => Promise<PublishResult>;
 
@@ -25,16 +44,7 @@ export type PublishFn = (path: string, args: PublishArgsRuntime) => Promise<Publ
 export function createPublishFn(config: SubscriptionsConfig, options: PublisherOptions = {}): PublishFn {
   const settings = settlePublisherOptions(config, options);
   return async (path, args) => {
-    if (!isSubscriptionProcedure(config.router, path)) {
-      throw new Error(`Publish to "${path}": the router has no subscription procedure at this path`);
-    }
-    if (typeof args !== 'object' || args === null || !('data' in args)) {
-      throw new Error(`Publish to "${path}": expected { data, filter?, id?, excludeConnectionId? }`);
-    }
-    if (args.id !== undefined && typeof args.id !== 'string') {
-      throw new Error(`Publish to "${path}": \`id\` must be a string (the tracked event id), got: ${typeof args.id}`);
-    }
-    const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
+    const filter = checkPublishArgs(config, path, args);
     const frameFor = buildDataFrames(config, path, args.data, args.id);
     const router = settings.router(path);
     const client = router.accessFor(router.localRegion)!.client;
@@ -53,7 +63,14 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
   };
 }
 
-/** The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there. @internal */
-export function createPublisherRoutes(publish: PublishFn): unknown {
-  return createRouteMethodProxy('publisher.routes', 'publish', '{ data }', (route, arg) => publish(route, arg as PublishArgsRuntime));
+/**
+ * The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there,
+ * and `.enqueue(args)` queues the same publish for the fan-out worker. @internal
+ */
+export function createPublisherRoutes(publish: PublishFn, enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown>): unknown {
+  if (!enqueue) return createRouteMethodProxy('publisher.routes', 'publish', '{ data }', (route, arg) => publish(route, arg as PublishArgsRuntime));
+  return createRouteMethodsProxy('publisher.routes', '{ data }', {
+    publish: (route, arg) => publish(route, arg as PublishArgsRuntime),
+    enqueue: (route, arg) => enqueue(route, arg as PublishArgsRuntime),
+  });
 }

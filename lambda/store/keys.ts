@@ -247,3 +247,11 @@ export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   const prefix = encodeFilterValues(query.filter.values);
   return { pk: filterPartitionKey(query.path, query.filter.name), ...(prefix ? { skPrefix: prefix } : {}) };
 }
+
+/** Partition prefix of the fan-out worker's ledger rows (one per delivery batch). */
+const QUEUE_PARTITION_PREFIX = 'QUEUE#';
+
+/** Key of the ledger row of a delivery batch: `QUEUE#{batchId}` / `BATCH`. */
+export function deliveryLedgerKey(batchId: string): TableKey {
+  return { pk: QUEUE_PARTITION_PREFIX + keyPart(batchId, MAX_INLINE_PARTITION_KEY_PART_BYTES), sk: 'BATCH' };
+}
