@@ -99,3 +99,9 @@ export const DEFAULT_CONNECTIONS_QUOTA_PER_SECOND = 10_000;
  * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
  */
 export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * Environment variable setting the fan-out worker's targets per delivery batch (an integer from
+ * 1 to 1000); the construct sets it from `queuedFanOut.deliveryBatchSize`.
+ */
+export const DELIVERY_BATCH_SIZE_ENV = 'TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE';

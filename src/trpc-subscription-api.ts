@@ -12,6 +12,8 @@ import {
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -25,6 +27,7 @@ import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './f
 import { handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
+import { TrpcSubscriptionFanOut } from './fan-out-queue';
 import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
@@ -32,7 +35,7 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
+  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
   TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
@@ -64,6 +67,12 @@ const HANDLER_TABLE_ACTIONS = [
  * that are gone (410) with DeleteItem, Query and BatchWriteItem.
  */
 const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+/**
+ * Table actions of the fan-out worker: a publisher's, plus UpdateItem for its delivery ledger
+ * (`QUEUE#` rows: claim and record a batch).
+ */
+const WORKER_TABLE_ACTIONS = [...PUBLISH_TABLE_ACTIONS, 'dynamodb:UpdateItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -123,6 +132,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * @default - undefined without `dashboard`
    */
   public readonly dashboard?: Dashboard;
+  /**
+   * The queued fan-out: queue, dead-letter queue and worker.
+   * @default - undefined without `queuedFanOut`
+   */
+  public readonly fanOut?: TrpcSubscriptionFanOut;
   /** WebSocket URL of the stage for clients: `wss://{api-id}.execute-api.{region}.{suffix}/{stage}`. */
   public readonly url: string;
   /**
@@ -234,6 +248,28 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       );
       return fn;
     };
+    if (props.queuedFanOut) {
+      this.fanOut = new TrpcSubscriptionFanOut(this, 'FanOut', {
+        options: props.queuedFanOut,
+        entry,
+        runtime,
+        architecture: props.architecture ?? Architecture.ARM_64,
+        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        logRetention,
+        environment: {
+          NODE_ENV: 'production',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...props.environment,
+          [TABLE_NAME_ENV]: this.table.tableName,
+          [ENDPOINT_ENV]: this.callbackUrl,
+          ...this.metricsEnvironment(),
+          ...this.regionEnvironment(),
+        },
+      });
+      this.table.grant(this.fanOut.role, ...WORKER_TABLE_ACTIONS);
+      this.grantTableKey(this.fanOut.role);
+      this.grantManageConnections(this.fanOut.role);
+    }
     this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
     this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
     this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
@@ -265,8 +301,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
    * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
-   * only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
-   * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
+   * only; with `queuedFanOut`, also send to the fan-out queue (`enqueue()`). When `grantee` is a
+   * Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT`
+   * (and `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
    * @returns the combined grant
@@ -281,11 +318,30 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       for (const [name, value] of Object.entries(this.regionEnvironment())) {
         grantee.addEnvironment(name, value);
       }
+      if (this.fanOut) grantee.addEnvironment(QUEUE_URL_ENV, this.fanOut.queue.queueUrl);
     }
-    const grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
+    let grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
       .combine(this.grantManageConnections(grantee));
+    if (this.fanOut) grant = grant.combine(this.fanOut.queue.grantSendMessages(grantee));
     this.grantTableKey(grantee);
     return grant;
+  }
+
+  /**
+   * Event-fed publishing: sends the events `rule` matches to the fan-out queue, where the worker
+   * maps each to typed publishes (`appSubscriptions.worker({ events })` in `entry`).
+   * Needs `queuedFanOut`.
+   *
+   * @example
+   * realtime.publishOnEvent(new events.Rule(stack, 'Orders', {
+   *   eventBus, eventPattern: { source: ['shop.orders'] },
+   * }));
+   */
+  public publishOnEvent(rule: Rule): void {
+    if (!this.fanOut) {
+      throw new PropValidationError('queuedFanOut', 'must be set to publish from EventBridge rules (publishOnEvent)', 'undefined');
+    }
+    rule.addTarget(new SqsQueue(this.fanOut.queue));
   }
 
   /**

@@ -91,3 +91,9 @@ export function workerRateFromEnvironment(): number | undefined {
   if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`${WORKER_RATE_ENV} must be a positive number, got: ${JSON.stringify(text)}`);
   return rate;
 }
+
+/** `TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE` as a number (`undefined` when unset; checked by the worker's settings). */
+export function deliveryBatchSizeFromEnvironment(): number | undefined {
+  const text = process.env[DELIVERY_BATCH_SIZE_ENV];
+  return text ? Number(text) : undefined;
+}

@@ -44,7 +44,7 @@ export interface WorkerOptions {
   /**
    * Targets per delivery batch: a fan-out larger than this is split into batches on the queue,
    * which worker instances deliver in parallel (1 to 1000).
-   * @default 100
+   * @default - `TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE` (the construct's `queuedFanOut.deliveryBatchSize`), else 100
    */
   readonly deliveryBatchSize?: number;
   /**

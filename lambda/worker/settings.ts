@@ -4,7 +4,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import {
-  getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf, workerRateFromEnvironment,
+  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf, workerRateFromEnvironment,
 } from '../core/environment';
 import type { RetrySettings } from '../publisher/settings';
 import { defaultSqsClient } from '../queue/sqs';
@@ -49,7 +49,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
   return {
     logger: options.logger ?? defaultLogger,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
-    deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? 100, 1000),
+    deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
     retry: { maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 },
     leaseMs: positiveInteger('leaseMs', options.leaseMs ?? 60_000),
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
