@@ -117,7 +117,7 @@ describe('queuedFanOut', () => {
     realtime.publishOnEvent(new Rule(stack, 'Orders', { eventPattern: { source: ['shop.orders'] } }));
     const report = new AwsSolutionsChecks().validateScope(stack);
     const findings = report.violations
-      .filter((v) => v.violatingResources.some((r) => r.constructPath.includes('FanOut')))
+      .filter((v) => v.violatingResources.some((r) => (r.constructPath ?? '').includes('FanOut')))
       .map((v) => `${v.ruleName} at ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
     expect(findings).toEqual([]);
     expect(Template.fromStack(stack).resourceCountIs('AWS::SQS::Queue', 2)).toBeUndefined();
