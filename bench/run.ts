@@ -13,6 +13,7 @@ import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderMultiRegion, runMultiRegion } from './sections/multi-region';
 import { renderPackedBundle, runPackedBundle } from './sections/packed-bundle';
+import { renderQueued, runQueued } from './sections/queued';
 import { renderUnits, runUnits } from './sections/units';
 import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
@@ -41,6 +42,7 @@ const sections: Section[] = [
   { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
   { id: 'multi-region', title: '5. Multi-region: remote delivery, forwarding, a Region down', run: async (env) => ({ markdown: renderMultiRegion(await runMultiRegion(env)), budgets: [] }) },
   { id: 'packed-bundle', title: '6. Handler bundle from the packed package', run: async (env) => renderPackedBundle(await runPackedBundle(env)) },
+  { id: 'queued', title: '7. Queued fan-out at simulated AWS scale', run: async (env) => renderQueued(await runQueued(env)) },
 ];
 
 async function main(): Promise<number> {

@@ -50,7 +50,7 @@ export class TrpcSubscriptionFanOut extends Construct {
     const handlerName = options.handlerName ?? 'worker';
     const memorySize = options.memorySize ?? 1024;
     const timeout = options.timeout ?? Duration.minutes(1);
-    const batchSize = options.batchSize ?? 10;
+    const batchSize = options.batchSize ?? 1;
     const deliveryBatchSize = options.deliveryBatchSize ?? 100;
     const maxConcurrency = options.maxConcurrency ?? 20;
     const share = options.connectionsQuotaShare ?? 0.5;

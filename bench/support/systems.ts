@@ -4,9 +4,10 @@
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import { bulkSeed, checkBulkRows } from './bulk';
 import { meterDynamoDB, type DynamoDBMeter } from './dynamodb-meter';
 import { runBounded, type BenchEnv } from './env';
-import { exampleHandlers, seedRoomSubscriber } from './example-app';
+import { exampleHandlers } from './example-app';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from '../../lambda/local';
@@ -62,6 +63,7 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
   let handlers: LocalGatewayHandlers;
   let store: SubscriptionStore | undefined;
   if (name === 'library') {
+    await checkBulkRows(client, String(tables));
     await createSubscriptionTable({ client, tableName });
     store = dynamodb({ tableName, dynamoDBClient: client });
     handlers = exampleHandlers(store, env.logger);
@@ -93,10 +95,8 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
       const start = populated;
       populated += count;
       if (store) {
-        const libraryStore = store;
-        await runBounded(count, 64, async (i) => {
-          await seedRoomSubscriber(libraryStore, apiGatewayStyleId(), room(start + i));
-        });
+        // Exactly the rows the store writes (checked by checkBulkRows), 25 per BatchWriteItem.
+        await bulkSeed(client, tableName, Array.from({ length: count }, (_, i) => ({ connectionId: apiGatewayStyleId(), room: room(start + i) })));
       } else {
         const batches = Math.ceil(count / 25);
         await runBounded(batches, 8, async (b) => {
