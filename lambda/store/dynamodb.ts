@@ -28,7 +28,9 @@ import {
   connectionPartitionKey,
   indexKeys,
   subscriberQueryKey,
+  subscriberQueryKeys,
   subscriptionKey,
+  type SubscriberQueryKey,
   type TableKey,
 } from './keys';
 import type {
@@ -43,6 +45,7 @@ import type {
 } from './store';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
+import { mergePages } from '../util/merge';
 import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
@@ -97,6 +100,14 @@ export interface DynamoDBStoreOptions {
    * @default 8
    */
   readonly maxAttempts?: number;
+  /**
+   * Also read the unsharded index partitions of versions before the index was sharded, so that
+   * publishes find subscriptions made before an upgrade. Turn it on for the upgrade and off once
+   * the old rows expired (`rowTtl` after the deployment, 2 h 10 min by default): it costs one
+   * more Query per publish (docs/table-design.md, "Shards").
+   * @default false
+   */
+  readonly unshardedIndexReads?: boolean;
 }
 
 let sharedClient: DynamoDBClient | undefined;
@@ -347,8 +358,14 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async *findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
-    const { pk, skPrefix } = subscriberQueryKey(query);
+  findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
+    const keys = subscriberQueryKeys(query);
+    if (this.options.unshardedIndexReads) keys.push(subscriberQueryKey(query));
+    // The shards a publish spans are read in parallel.
+    return mergePages(keys.map((key) => this.findSubscribersIn(key)));
+  }
+
+  private async *findSubscribersIn({ pk, skPrefix }: SubscriberQueryKey): AsyncIterable<readonly SubscriberRef[]> {
     const pages = this.queryPages('findSubscribers', {
       KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: {

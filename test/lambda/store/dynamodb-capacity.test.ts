@@ -103,15 +103,15 @@ describe('dynamodb store capacity per operation', () => {
       // 1 connection row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
       'disconnect S=10 F=2': '1 RCU + 42 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
       'disconnect again': '0 RCU + 1 WCU: DeleteItem, Query',
-      'publish N=1 unfiltered': '1 RCU + 0 WCU: Query',
+      'publish N=1 unfiltered': '1 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
       'publish N=1 filtered': '1 RCU + 0 WCU: Query',
-      'publish N=1 unfiltered eventual': '0.5 RCU + 0 WCU: Query',
-      'publish N=100 unfiltered': '3 RCU + 0 WCU: Query',
+      'publish N=1 unfiltered eventual': '0.5 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
+      'publish N=100 unfiltered': '8 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
       'publish N=100 filtered': '4 RCU + 0 WCU: Query',
-      'publish N=100 unfiltered eventual': '1.5 RCU + 0 WCU: Query',
-      'publish N=1000 unfiltered': '24 RCU + 0 WCU: Query',
+      'publish N=100 unfiltered eventual': '4 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
+      'publish N=1000 unfiltered': '28 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
       'publish N=1000 filtered': '34 RCU + 0 WCU: Query',
-      'publish N=1000 unfiltered eventual': '12 RCU + 0 WCU: Query',
+      'publish N=1000 unfiltered eventual': '14 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
     });
   });
 });
