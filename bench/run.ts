@@ -10,6 +10,7 @@ import './support/process-env';
 
 import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
+import { renderHotPartition, runHotPartition } from './sections/hot-partition';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderMultiRegion, runMultiRegion } from './sections/multi-region';
 import { renderPackedBundle, runPackedBundle } from './sections/packed-bundle';
@@ -43,6 +44,7 @@ const sections: Section[] = [
   { id: 'multi-region', title: '5. Multi-region: remote delivery, forwarding, a Region down', run: async (env) => ({ markdown: renderMultiRegion(await runMultiRegion(env)), budgets: [] }) },
   { id: 'packed-bundle', title: '6. Handler bundle from the packed package', run: async (env) => renderPackedBundle(await runPackedBundle(env)) },
   { id: 'queued', title: '7. Queued fan-out at simulated AWS scale', run: async (env) => renderQueued(await runQueued(env)) },
+  { id: 'hot-partition', title: '8. Flash crowd on one route: the busiest index partition', run: async (env) => renderHotPartition(await runHotPartition(env)) },
 ];
 
 async function main(): Promise<number> {
