@@ -69,7 +69,10 @@ async function main(): Promise<number> {
       if (only && !only.includes(section.id)) continue;
       progress(`${section.title}...`);
       const sectionStart = Date.now();
-      const { markdown: text, budgets: sectionBudgets } = await section.run(env);
+      const loadAtStart = loadavg()[0];
+      const { markdown: sectionText, budgets: sectionBudgets } = await section.run(env);
+      // The environment of every table: the machine may be shared, and its load moves the figures.
+      const text = `${sectionText}\n\n_Environment: ${cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(2)} at the start of this section, ${loadavg()[0].toFixed(2)} at its end._`;
       budgets.push(...sectionBudgets);
       output.push(`## ${section.title}\n\n${text}\n`);
       process.stdout.write(`\n## ${section.title}\n\n${text}\n`);
