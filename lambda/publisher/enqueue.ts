@@ -46,7 +46,7 @@ export function createEnqueueFn(config: SubscriptionsConfig, options: PublisherO
     if (!queueUrl) {
       throw new Error(`Enqueue to "${path}": no fan-out queue; pass \`queueUrl\` to publisher() or set ${QUEUE_URL_ENV} (the construct's \`queuedFanOut\`)`);
     }
-    const client: SQSClient = options.sqsClient ?? defaultSqsClient();
+    const client: SQSClient = options.sqsClient ?? await defaultSqsClient();
     return { messageId: await sendQueueMessage(client, queueUrl, JSON.stringify(message)) };
   };
 }

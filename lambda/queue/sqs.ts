@@ -2,7 +2,7 @@
  * Sends queue messages with the AWS SDK's SQS client: one `SendMessage`, or `SendMessageBatch`
  * requests of at most 10 entries and 256 KiB, retrying the entries SQS reports as failed.
  */
-import { SendMessageBatchCommand, SendMessageCommand, SQSClient, type SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { MAX_QUEUE_MESSAGE_BYTES } from '../constants';
 import { backoff } from '../util/backoff';
 
@@ -11,11 +11,17 @@ const BATCH_ENTRIES = 10;
 /** Attempts for the entries of a batch that SQS did not accept. */
 const MAX_BATCH_ATTEMPTS = 5;
 
-let sharedClient: SQSClient | undefined;
+/**
+ * The SQS client module, loaded on first use: the `$connect`/`$default`/`$disconnect` handlers
+ * share the bundle with the worker, and their cold start should not pay for a client they never use.
+ */
+const sqsModule = () => import('@aws-sdk/client-sqs');
+
+let sharedClient: Promise<SQSClient> | undefined;
 
 /** One SQS client per Lambda instance, created at first use (the SDK's standard retries apply). */
-export function defaultSqsClient(): SQSClient {
-  sharedClient ??= new SQSClient({});
+export function defaultSqsClient(): Promise<SQSClient> {
+  sharedClient ??= sqsModule().then(({ SQSClient: Client }) => new Client({}));
   return sharedClient;
 }
 
@@ -36,6 +42,7 @@ function assertSize(body: string): number {
 /** Sends one message; resolves with its SQS message id once SQS has stored it. */
 export async function sendQueueMessage(client: SQSClient, queueUrl: string, body: string): Promise<string> {
   assertSize(body);
+  const { SendMessageCommand } = await sqsModule();
   const output = await client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
   return output.MessageId ?? '';
 }
@@ -63,6 +70,7 @@ export async function sendQueueMessages(client: SQSClient, queueUrl: string, bod
 }
 
 async function sendBatch(client: SQSClient, queueUrl: string, bodies: readonly string[]): Promise<void> {
+  const { SendMessageBatchCommand } = await sqsModule();
   let entries: SendMessageBatchRequestEntry[] = bodies.map((body, index) => ({ Id: String(index), MessageBody: body }));
   for (let attempt = 1; ; attempt++) {
     const output = await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));

@@ -29,7 +29,7 @@ export interface WorkerSettings {
   store(): SubscriptionStore;
   ledger(): DeliveryLedger;
   managementClient(): ApiGatewayManagementApiClient;
-  sqsClient(): SQSClient;
+  sqsClient(): Promise<SQSClient>;
   queueUrl(): string;
 }
 
@@ -61,7 +61,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
       if (!endpoint) throw new Error('Fan-out worker: no Management API endpoint; pass `endpoint` to worker() or set TRPC_SUBSCRIPTIONS_ENDPOINT');
       return options.managementClient ? options.managementClient(endpoint) : managementAccess(endpoint).client;
     },
-    sqsClient: () => options.sqsClient ?? defaultSqsClient(),
+    sqsClient: async () => options.sqsClient ?? defaultSqsClient(),
     queueUrl: () => {
       const url = options.queueUrl ?? queueUrlFromEnvironment();
       if (!url) throw new Error('Fan-out worker: no queue URL; pass `queueUrl` to worker() or set TRPC_SUBSCRIPTIONS_QUEUE_URL');

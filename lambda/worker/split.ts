@@ -40,7 +40,7 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
     if (outbox.length === 0) return;
     const bodies = outbox;
     outbox = [];
-    await sendQueueMessages(settings.sqsClient(), settings.queueUrl(), bodies);
+    await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), bodies);
     queued += bodies.length;
   };
   const closeBatch = async () => {

@@ -64,7 +64,7 @@ async function fanOut(settings: WorkerSettings, message: PublishMessage, publish
   if (!first) return true;
   const outcome = await deliverBatch(settings, first, concurrency);
   if (outcome.done) return true;
-  await sendQueueMessages(settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
+  await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
   return true;
 }
 
