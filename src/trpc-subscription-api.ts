@@ -35,8 +35,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, SORT_KEY,
-  TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV,
+  SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */

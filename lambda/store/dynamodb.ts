@@ -362,10 +362,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     const keys = subscriberQueryKeys(query);
     if (this.options.unshardedIndexReads) keys.push(subscriberQueryKey(query));
     // The shards a publish spans are read in parallel.
-    return mergePages(keys.map((key) => this.findSubscribersIn(key)));
+    return mergePages(keys.map((key) => this.findSubscribersIn(key, query.withRegion === true)));
   }
 
-  private async *findSubscribersIn({ pk, skPrefix }: SubscriberQueryKey): AsyncIterable<readonly SubscriberRef[]> {
+  private async *findSubscribersIn({ pk, skPrefix }: SubscriberQueryKey, withRegion: boolean): AsyncIterable<readonly SubscriberRef[]> {
     const pages = this.queryPages('findSubscribers', {
       KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: {
@@ -373,10 +373,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
-        ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
+        ...(withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: query.withRegion ? '#conn, #sub, #region' : '#conn, #sub',
+      ProjectionExpression: withRegion ? '#conn, #sub, #region' : '#conn, #sub',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
