@@ -28,7 +28,7 @@ const TARGET_RATE = 1_000;
 
 export async function runHotPartition(env: BenchEnv): Promise<HotPartitionResult[]> {
   const results: HotPartitionResult[] = [];
-  const subscribes = env.quick ? 800 : 3_000;
+  const subscribes = env.quick ? 400 : 3_000;
   // Many rooms (a chat app), and a single room (one broadcast audience): the filter partition of
   // one value cannot be spread without making exact publishes read every shard.
   for (const rooms of [100, 1]) {

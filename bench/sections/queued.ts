@@ -39,7 +39,7 @@ const WORKERS = 8;
 
 function plan(quick: boolean): QueuedStep[] {
   return quick
-    ? [{ subscribers: 2_000, rate: 1_000 }]
+    ? [{ subscribers: 1_000, rate: 1_000 }]
     : [{ subscribers: 2_000, rate: 2_000 }, { subscribers: 20_000, rate: 2_000 }];
 }
 
