@@ -15,7 +15,11 @@ afterEach(async () => {
 async function start(options: Partial<Parameters<typeof startLocalGateway>[0]>): Promise<LocalGateway> {
   const store = memory();
   gateway = await startLocalGateway({
-    handlers: { connect: appSubscriptions.connect({ store }), handler: appSubscriptions.handler({ store }), disconnect: appSubscriptions.disconnect({ store }) },
+    handlers: {
+      connect: appSubscriptions.connect({ store }),
+      handler: appSubscriptions.handler({ store }),
+      disconnect: appSubscriptions.disconnect({ store }),
+    },
     logger: silentLogger,
     ...options,
   });
@@ -23,7 +27,8 @@ async function start(options: Partial<Parameters<typeof startLocalGateway>[0]>):
   return gateway;
 }
 
-const post = (connectionId: string, data: string) => client!.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }));
+const post = (connectionId: string, data: string) =>
+  client!.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(data) }));
 
 test('virtual connections accept posts without a socket and keep what they received; a removed one is gone (410)', async () => {
   const g = await start({});
