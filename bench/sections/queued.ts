@@ -61,9 +61,18 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
   const ids = gateway.virtualConnections.add(step.subscribers);
   await bulkSeed(client, tableName, ids.map((connectionId) => ({ connectionId, room: 'broadcast' })));
   let sqs: SQSClient | undefined;
-  let handler: ReturnType<typeof appSubscriptions.worker> | undefined;
+  // One handler per worker instance: on AWS each instance is its own process with its own pacing
+  // gate, so the 8 invocations in flight each get one of these (never two at once).
+  const idle: Array<ReturnType<typeof appSubscriptions.worker>> = [];
   const queue = await startLocalQueue({
-    handler: (event) => handler!(event),
+    handler: async (event) => {
+      const handler = idle.pop()!;
+      try {
+        return await handler(event);
+      } finally {
+        idle.push(handler);
+      }
+    },
     concurrency: WORKERS,
     visibilityTimeoutMs: 120_000,
     // One delivery batch per invocation (the construct's default): the batches spread over every instance.
@@ -73,21 +82,24 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
   try {
     sqs = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
     // As the construct paces them: the workers share the quota (share 1.0 here: the gateway's limit is the whole quota).
-    handler = appSubscriptions.worker({
-      store,
-      ledger: dynamodbLedger({ tableName, dynamoDBClient: client }),
-      endpoint: gateway.endpoint,
-      queueUrl: queue.url,
-      sqsClient: sqs,
-      maxPostsPerSecond: step.rate / WORKERS,
-      logger: {
-        ...env.logger,
-        error: (message, details) => {
-          if (/could not be delivered/.test(message) && (details as { statusCode?: number })?.statusCode === 429) throttled++;
-          else env.logger.error(message, details);
+    const ledger = dynamodbLedger({ tableName, dynamoDBClient: client });
+    for (let i = 0; i < WORKERS; i++) {
+      idle.push(appSubscriptions.worker({
+        store,
+        ledger,
+        endpoint: gateway.endpoint,
+        queueUrl: queue.url,
+        sqsClient: sqs,
+        maxPostsPerSecond: step.rate / WORKERS,
+        logger: {
+          ...env.logger,
+          error: (message, details) => {
+            if (/could not be delivered/.test(message) && (details as { statusCode?: number })?.statusCode === 429) throttled++;
+            else env.logger.error(message, details);
+          },
         },
-      },
-    });
+      }));
+    }
     const publisher = appSubscriptions.publisher({ store, queueUrl: queue.url, sqsClient: sqs });
     const cpu0 = process.cpuUsage();
     const t0 = wallClockMs();
