@@ -1,4 +1,4 @@
-import { Duration, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -6,6 +6,7 @@ import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nod
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeRule } from './nag-acknowledgements';
 import { PropValidationError } from './prop-validation-error';
 import type { TrpcSubscriptionQueuedFanOut } from './trpc-subscription-api-props';
 import {
@@ -80,10 +81,11 @@ export class TrpcSubscriptionFanOut extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This is the dead-letter queue of the fan-out queue; a dead-letter queue needs none of its own.',
-    });
+    acknowledgeRule(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This is the dead-letter queue of the fan-out queue; a dead-letter queue needs none of its own.',
+    );
     this.queue = new Queue(this, 'Queue', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
