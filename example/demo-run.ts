@@ -110,7 +110,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     const tableItems = await stack.countItems?.();
     if (tableItems !== undefined) {
       log('');
-      log(`Table ${TABLE_NAME} now holds ${tableItems} items: a row per connection, and per subscription`);
+      log(`Table ${TABLE_NAME} now holds ${tableItems} items: a row per connection and its connect-minute row, and per subscription`);
       log('its own row, an unfiltered index row and an index row per filter (docs/table-design.md).');
     }
 

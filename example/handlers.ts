@@ -7,3 +7,5 @@ export const connect = appSubscriptions.connect();
 export const handler = appSubscriptions.handler();
 /** `$disconnect` */
 export const disconnect = appSubscriptions.disconnect();
+/** The scheduled rollover: tells connections near the 2-hour limit to reconnect. */
+export const rollover = appSubscriptions.rollover();

@@ -105,3 +105,52 @@ export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
  * 1 to 1000); the construct sets it from `queuedFanOut.deliveryBatchSize`.
  */
 export const DELIVERY_BATCH_SIZE_ENV = 'TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE';
+
+/**
+ * The rollover tells connections older than this to reconnect (1 hour 55 minutes): a few
+ * scheduled runs before API Gateway's 2-hour cut, so clients move to a new connection first.
+ */
+export const DEFAULT_ROLLOVER_AGE_SECONDS = MAX_CONNECTION_SECONDS - 5 * 60;
+
+/**
+ * Environment variable overriding the rollover age in whole seconds (less than
+ * {@link MAX_CONNECTION_SECONDS}); set by the construct's `rollover.age`.
+ */
+export const ROLLOVER_AGE_ENV = 'TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS';
+
+/** Partition key prefix of a connection's rows (connection row, subscriptions, tombstones). */
+export const CONNECTION_PARTITION_PREFIX = 'CONN#';
+
+/** Partition key prefix of a route's subscriber index rows. */
+export const ROUTE_PARTITION_PREFIX = 'ROUTE#';
+
+/** Partition key prefix of the connection-key index (`connectionKey`: disconnect, reconnect, presence by key). */
+export const KEY_PARTITION_PREFIX = 'KEY#';
+
+/** Partition key prefix of the connect-minute buckets (rollover, reconnect of every connection). */
+export const AGE_PARTITION_PREFIX = 'AGE#';
+
+/**
+ * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
+ * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
+ * `test/reliability/publisher-access.test.ts` checks every request a publisher sends against it.
+ * Connection rows also hold `connectionParams` and the `$connect` snapshot (tokens): they are not
+ * listed, so a publisher cannot read them. A new publisher-side request adds its partition prefix,
+ * attributes or action here (docs/security.md).
+ */
+export const PUBLISHER_TABLE_ACCESS = {
+  /**
+   * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence), read a
+   * gone connection's age bucket and key (GetItem of named attributes) and remove its rows.
+   */
+  actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  /** Partition key prefixes a publisher's requests may touch. */
+  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX],
+  /** Attributes a publisher's requests may name (keys included). */
+  attributes: [
+    PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', REGION_ATTRIBUTE,
+    'connectedAt', 'connectionKey', TTL_ATTRIBUTE,
+  ],
+  /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
+  select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
+} as const;

@@ -4,9 +4,12 @@
  */
 export { initSubscriptions, type Subscriptions } from './app/init';
 export type {
+  ConnectionsControl,
+  ConnectionTarget,
   Publisher,
   PublisherRoutes,
   PublishArgs,
+  StopArgs,
   RouteFilterBuilder,
   RoutePublisher,
   RouteEventPublisher,
@@ -37,10 +40,12 @@ export type {
   MessageHandlerOptions,
 } from './handlers/options';
 export type { ManagementClientFactory } from './management/client';
-export type { PublisherOptions, RetryOptions } from './publisher/options';
+export type { PublisherOptions, RetryOptions, TimeoutOptions } from './publisher/options';
 export { PayloadTooLargeError } from './protocol/encode';
 export type { PublishFailure, PublishResult, RegionPublishResult } from './publisher/fan-out';
 export type { RegionsOptions } from './core/regions';
+export type { ConnectionFailure, ConnectionsResult, StopResult } from './publisher/control';
+export type { RolloverHandler, RolloverOptions, RolloverResult } from './publisher/rollover';
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
@@ -58,4 +63,4 @@ export { memoryLedger } from './store/memory-ledger';
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';
 export type { AnySubscriptionTypes, ResolverOptions, subscriptionTypes } from './core/resolver';
-export type { RouterOptionsBase } from './core/config';
+export type { ConnectionKeyOption, RouterOptionsBase } from './core/config';

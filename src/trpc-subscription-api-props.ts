@@ -9,7 +9,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { TrpcSubscriptionMultiRegion } from './multi-region-props';
 import type { TrpcSubscriptionOperationsProps } from './operations-props';
 
-/** Names of the three handlers exported by the `entry` module. */
+/** Names of the handlers exported by the `entry` module. */
 export interface TrpcSubscriptionHandlerNames {
   /**
    * Export that handles `$connect` (built with `appSubscriptions.connect()`).
@@ -26,6 +26,37 @@ export interface TrpcSubscriptionHandlerNames {
    * @default 'disconnect'
    */
   readonly disconnect?: string;
+  /**
+   * Export of the scheduled rollover function (built with `appSubscriptions.rollover()`); only
+   * used while `rollover.enabled` is true.
+   * @default 'rollover'
+   */
+  readonly rollover?: string;
+}
+
+/**
+ * The graceful rollover: a function run on a schedule tells the clients of connections older
+ * than `age` to reconnect (tRPC's reconnect notification), so that they move to a new connection
+ * before API Gateway cuts the old one at 2 hours.
+ */
+export interface TrpcSubscriptionRollover {
+  /**
+   * Create the scheduled function. Turn it off only when clients may lose their connection at
+   * the 2-hour cut (they reconnect, missing what was published meanwhile).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * How often it runs (an EventBridge rate, whole minutes).
+   * @default Duration.minutes(1)
+   */
+  readonly schedule?: Duration;
+  /**
+   * Connections older than this are told to reconnect; it must leave at least two runs of the
+   * schedule before the 2-hour limit.
+   * @default Duration.minutes(115)
+   */
+  readonly age?: Duration;
 }
 
 /** Stage throttling: API Gateway answers requests over the limit with 429. */
@@ -220,6 +251,11 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
    * @default - no queue: only direct `publish()`
    */
   readonly queuedFanOut?: TrpcSubscriptionQueuedFanOut;
+  /**
+   * The graceful rollover before API Gateway's 2-hour connection limit.
+   * @default - every minute, connections older than 1 hour 55 minutes are told to reconnect
+   */
+  readonly rollover?: TrpcSubscriptionRollover;
 }
 
 /**

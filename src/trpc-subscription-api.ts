@@ -12,8 +12,8 @@ import {
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
-import type { Rule } from 'aws-cdk-lib/aws-events';
-import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction as LambdaFunctionTarget, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -35,8 +35,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV,
-  SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS,
+  QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -66,13 +66,33 @@ const HANDLER_TABLE_ACTIONS = [
  * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
  * that are gone (410) with DeleteItem, Query and BatchWriteItem.
  */
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
+ * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
+ * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
+ */
+function publisherTableConditions(): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': PUBLISHER_TABLE_ACCESS.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
+    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLISHER_TABLE_ACCESS.attributes] },
+    'StringEqualsIfExists': { 'dynamodb:Select': [...PUBLISHER_TABLE_ACCESS.select], 'dynamodb:ReturnValues': 'NONE' },
+  };
+}
 
 /**
- * Table actions of the fan-out worker: a publisher's, plus UpdateItem for its delivery ledger
- * (`QUEUE#` rows: claim and record a batch).
+ * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
+ * subscription as a client's stop does (GetItem, a transaction of deletes, UpdateItem of the
+ * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
+ * (ConditionCheckItem, PutItem).
  */
-const WORKER_TABLE_ACTIONS = [...PUBLISH_TABLE_ACTIONS, 'dynamodb:UpdateItem'];
+const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+
+/**
+ * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's,
+ * plus UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch).
+ */
+const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -107,6 +127,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   public readonly messageHandler: NodejsFunction;
   /** Handler of the `$disconnect` route. */
   public readonly disconnectHandler: NodejsFunction;
+  /**
+   * The scheduled rollover function (tells connections near the 2-hour limit to reconnect).
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverHandler?: NodejsFunction;
+  /**
+   * The EventBridge rule that runs {@link rolloverHandler}.
+   * @default - undefined when `rollover.enabled` is false
+   */
+  public readonly rolloverRule?: Rule;
   /** The `$connect` route (carries the `authorizer`). */
   public readonly connectRoute: WebSocketRoute;
   /** The two-way `$default` route. */
@@ -162,15 +192,28 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       connect: props.handlerNames?.connect ?? 'connect',
       message: props.handlerNames?.message ?? 'handler',
       disconnect: props.handlerNames?.disconnect ?? 'disconnect',
+      rollover: props.handlerNames?.rollover ?? 'rollover',
     };
+    const rolloverEnabled = props.rollover?.enabled ?? true;
+    const rolloverSchedule = props.rollover?.schedule ?? Duration.minutes(1);
+    const rolloverAge = props.rollover?.age ?? Duration.seconds(DEFAULT_ROLLOVER_AGE_SECONDS);
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
-    this.validateEntryExports(entry, handlerNames);
+    const { rollover: rolloverName, ...routeHandlerNames } = handlerNames;
+    const workerName = props.queuedFanOut ? props.queuedFanOut.handlerName ?? 'worker' : undefined;
+    if (workerName !== undefined && !JS_IDENTIFIER_PATTERN.test(workerName)) {
+      throw new PropValidationError('queuedFanOut.handlerName', 'must be a JavaScript identifier', JSON.stringify(workerName));
+    }
+    this.validateEntryExports(entry, {
+      ...(rolloverEnabled ? handlerNames : routeHandlerNames),
+      ...(workerName !== undefined ? { worker: workerName } : {}),
+    });
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
     this.validateRowTtl(rowTtl);
+    if (rolloverEnabled) this.validateRollover(rolloverSchedule, rolloverAge);
     this.validateStageName(stageName);
     this.validateThrottle(props.throttle);
     this.validateCustomDomain(props.customDomain);
@@ -214,11 +257,17 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.grantTableKey(role);
     this.grantManageConnections(role);
 
-    const createHandler = (handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect'): NodejsFunction => {
+    const createHandler = (
+      handlerId: string, handler: string, routeKey: string, key: 'connect' | 'message' | 'disconnect' | 'rollover',
+      extraEnvironment: Record<string, string> = {},
+    ): NodejsFunction => {
       const logGroup = new LogGroup(this, `${handlerId}Logs`, { retention: logRetention, removalPolicy, encryptionKey: props.logEncryptionKey });
       logGroup.grantWrite(role);
       const fn = new NodejsFunction(this, handlerId, {
-        ...handlerOperationOptions(props, key),
+        // The rollover shares the handlers' tracing, logging and VPC, not a route's reserved concurrency.
+        ...(key === 'rollover'
+          ? { ...handlerOperationOptions(props, 'connect'), reservedConcurrentExecutions: undefined }
+          : handlerOperationOptions(props, key)),
         entry,
         handler,
         description: `tRPC subscriptions: ${routeKey}`,
@@ -236,6 +285,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           [ROW_TTL_ENV]: String(rowTtl.toSeconds()),
           ...this.metricsEnvironment(),
           ...this.regionEnvironment(),
+          ...extraEnvironment,
         },
         // Identical options for the three functions: the asset cache bundles `entry` once and
         // the three functions share that one asset.
@@ -244,7 +294,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       acknowledgeRule(
         fn,
         'Serverless-LambdaDLQ',
-        'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
+        key === 'rollover'
+          ? 'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.'
+          : 'API Gateway invokes the handler synchronously and gets its errors; there is no event to dead-letter.',
       );
       return fn;
     };
@@ -296,14 +348,35 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     if (props.dashboard) {
       this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
     }
+
+    if (rolloverEnabled) {
+      // The handlers' role (and so their VPC, tracing and KMS permissions): the rollover only
+      // Queries the table, posts to connections and removes the rows of those that are gone.
+      this.rolloverHandler = createHandler(
+        'RolloverHandler', handlerNames.rollover, 'rollover', 'rollover', { [ROLLOVER_AGE_ENV]: String(rolloverAge.toSeconds()) },
+      );
+      this.rolloverRule = new Rule(this, 'RolloverSchedule', {
+        description: 'Tells tRPC subscription clients near the 2-hour connection limit to reconnect',
+        schedule: Schedule.rate(rolloverSchedule),
+        // A missed run is made up by the next one.
+        targets: [new LambdaFunctionTarget(this.rolloverHandler, { retryAttempts: 0 })],
+      });
+      acknowledgeRule(
+        this.rolloverRule,
+        'Serverless-EventBusDLQ',
+        'A missed rollover run is made up by the next scheduled one; its event carries nothing to keep.',
+      );
+    }
   }
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), and POST/GET/DELETE `@connections` on this stage
-   * only; with `queuedFanOut`, also send to the fan-out queue (`enqueue()`). When `grantee` is a
-   * Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT`
-   * (and `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.
+   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
+   * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
+   * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
+   * `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT` (and
+   * `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
    * @returns the combined grant
@@ -320,8 +393,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       }
       if (this.fanOut) grantee.addEnvironment(QUEUE_URL_ENV, this.fanOut.queue.queueUrl);
     }
-    let grant = this.table.grant(grantee, ...PUBLISH_TABLE_ACTIONS)
-      .combine(this.grantManageConnections(grantee));
+    let grant = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...PUBLISHER_TABLE_ACCESS.actions],
+      resourceArns: [this.table.tableArn],
+      conditions: publisherTableConditions(),
+    }).combine(this.grantManageConnections(grantee));
     if (this.fanOut) grant = grant.combine(this.fanOut.queue.grantSendMessages(grantee));
     this.grantTableKey(grantee);
     return grant;
@@ -342,6 +419,20 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       throw new PropValidationError('queuedFanOut', 'must be set to publish from EventBridge rules (publishOnEvent)', 'undefined');
     }
     rule.addTarget(new SqsQueue(this.fanOut.queue));
+  }
+
+  /**
+   * Everything {@link grantPublish} gives, plus what a server-side stop of subscriptions needs
+   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, PutItem and ConditionCheckItem on
+   * the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
+   * disconnect, presence).
+   *
+   * @param grantee a Lambda function, or any other principal (IAM only)
+   * @returns the combined grant
+   */
+  public grantControl(grantee: iam.IGrantable): iam.Grant {
+    // Unconditioned (a stop reads whole subscription rows): the stronger grant, see docs/security.md.
+    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS));
   }
 
   /**
@@ -488,15 +579,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   }
 
   /**
-   * The entry must export the three handler names, or the functions would deploy with nothing to
-   * call. Read statically (esbuild's view of the module's exports), never by running user code.
+   * The entry must export the handler names (the rollover's too while it is on, the worker's with
+   * `queuedFanOut`), or the functions would deploy with nothing to call. Read statically
+   * (esbuild's view of the module's exports), never by running user code.
    */
-  private validateEntryExports(entry: string, names: Record<'connect' | 'message' | 'disconnect', string>): void {
-    const check = findMissingHandlerExports(entry, Object.values(names));
+  private validateEntryExports(entry: string, names: Partial<Record<'connect' | 'message' | 'disconnect' | 'rollover' | 'worker', string>>): void {
+    const check = findMissingHandlerExports(entry, Object.values(names).filter((name): name is string => name !== undefined));
     if (check && check.missing.length > 0) {
       const missing = check.missing.map((name) => {
         const key = Object.entries(names).find(([, value]) => value === name)![0];
-        return `\`${name}\` (handlerNames.${key})`;
+        return `\`${name}\` (${key === 'worker' ? 'queuedFanOut.handlerName' : `handlerNames.${key}`})`;
       });
       throw new PropValidationError(
         'entry',
@@ -506,7 +598,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     }
   }
 
-  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect', string>): void {
+  private validateHandlerNames(names: Record<'connect' | 'message' | 'disconnect' | 'rollover', string>): void {
     for (const [key, name] of Object.entries(names)) {
       if (!JS_IDENTIFIER_PATTERN.test(name)) {
         throw new PropValidationError(`handlerNames.${key}`, 'must be a JavaScript identifier', JSON.stringify(name));
@@ -538,6 +630,25 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         'rowTtl',
         'must be at least 2 hours (the API Gateway connection limit)',
         rowTtl.toHumanString(),
+      );
+    }
+  }
+
+  private validateRollover(schedule: Duration, age: Duration): void {
+    if (!schedule.isUnresolved()) {
+      const minutes = schedule.toSeconds() / 60;
+      if (!Number.isInteger(minutes) || minutes < 1) {
+        throw new PropValidationError('rollover.schedule', 'must be a whole number of minutes, at least 1 (an EventBridge rate)', schedule.toHumanString());
+      }
+    }
+    if (age.isUnresolved() || schedule.isUnresolved()) {
+      return;
+    }
+    if (age.toSeconds() < 60 || age.toSeconds() + 2 * schedule.toSeconds() > MAX_CONNECTION_SECONDS) {
+      throw new PropValidationError(
+        'rollover.age',
+        `must be at least 1 minute and leave two runs of \`rollover.schedule\` (${schedule.toHumanString()}) before the 2-hour connection limit`,
+        age.toHumanString(),
       );
     }
   }

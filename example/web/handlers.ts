@@ -7,3 +7,5 @@ export const connect = chatApp.connect();
 export const handler = chatApp.handler();
 /** `$disconnect` */
 export const disconnect = chatApp.disconnect();
+/** The scheduled rollover: tells connections near the 2-hour limit to reconnect. */
+export const rollover = chatApp.rollover();

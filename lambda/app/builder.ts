@@ -1,5 +1,6 @@
-import type { AnyTRPCProcedure, AnyTRPCRouter } from '@trpc/server';
+import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
+import { regionsFromEnvironment } from '../core/environment';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { settleRegions, type RegionsOptions } from '../core/regions';
@@ -25,10 +26,13 @@ import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
 import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
+import { createConnectionsControl, createStopFn, type ConnectionsResult, type StopResult } from '../publisher/control';
 import { createEnqueueFn, type EnqueueResult } from '../publisher/enqueue';
 import type { PublishResult } from '../publisher/fan-out';
 import type { PublisherOptions } from '../publisher/options';
 import { createPublisherRoutes, createPublishFn, type PublishArgsRuntime } from '../publisher/publisher';
+import { createRolloverHandler, type RolloverHandler, type RolloverOptions } from '../publisher/rollover';
+import { settlePublisherOptions } from '../publisher/settings';
 import type { EventBridgeEvent } from '../queue/messages';
 import type { QueueHandler } from '../queue/sqs-event';
 import type { SubscriptionStore } from '../store/store';
@@ -40,6 +44,7 @@ import { createQueueHandler } from '../worker/worker';
 /** `filter()` of one subscription route. */
 export interface RouteFilterBuilder<
   TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TPath extends string, TTypes extends AnySubscriptionTypes,
+  TKey extends string = string,
 > {
   /**
    * Declares a named filter: publishes can then target the subscriptions whose ctx / input
@@ -57,14 +62,16 @@ export interface RouteFilterBuilder<
     readonly ctx?: TCtx & OnlyKeys<TCtx, ScalarKeys<CtxOf<TTypes>>>;
     /** input fields (scalars) to filter on. */
     readonly input?: TInput & OnlyKeys<TInput, ScalarKeys<InputOf<TTypes>>>;
-  }): SubscriptionsBuilder<TRouter, TFilters | FilterDef<TPath, TName, keyof TCtx & string, keyof TInput & string>>;
+  }): SubscriptionsBuilder<TRouter, TFilters | FilterDef<TPath, TName, keyof TCtx & string, keyof TInput & string>, TKey>;
 }
 
 /** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
-export type FilterRoutes<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
+export type FilterRoutes<
+  TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TRecord, TPrefix extends string, TKey extends string = string,
+> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
-    ? RouteFilterBuilder<TRouter, TFilters, `${TPrefix}${K}`, ProcedureSubscriptionTypes<TRecord[K]>>
-    : FilterRoutes<TRouter, TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
+    ? RouteFilterBuilder<TRouter, TFilters, `${TPrefix}${K}`, ProcedureSubscriptionTypes<TRecord[K]>, TKey>
+    : FilterRoutes<TRouter, TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`, TKey>;
 };
 
 /** Arguments of `publish()` for a route. */
@@ -88,7 +95,27 @@ export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFi
   }
   : { readonly id?: never });
 
-/** `publish()` of one route. */
+/** Arguments of `stop()` for a route. */
+export type StopArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> = {
+  /**
+   * Stop the subscriptions matching a configured filter and a leading prefix of its values.
+   * @default - every subscription of the route
+   */
+  readonly filter?: [TDefs] extends [never] ? never : PublishFilterFor<TDefs, CtxOf<TTypes>, InputOf<TTypes>>;
+  /**
+   * Fail the subscriptions with this error (the client's `onError` gets its code and message,
+   * through the router's `errorFormatter` and transformer) instead of completing them.
+   * @default - completed: the client gets a `stopped` result (`onStopped`, `onComplete`)
+   */
+  readonly error?: TRPCError;
+  /**
+   * Leave this connection's subscriptions alone.
+   * @default - none excluded
+   */
+  readonly excludeConnectionId?: string;
+};
+
+/** `publish()`, `enqueue()` and `stop()` of one route. */
 export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
   /** Sends `data` to the matching subscribers; resolves with per-outcome counts. */
   publish(args: PublishArgs<TTypes, TDefs>): Promise<PublishResult>;
@@ -97,6 +124,11 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
    * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches.
    */
   enqueue(args: PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
+  /**
+   * Ends the matching subscriptions from the server: each client's subscription completes (or
+   * fails with `error`) and its rows are removed; resolves with per-outcome counts.
+   */
+  stop(args?: StopArgs<TTypes, TDefs>): Promise<StopResult>;
 }
 
 /** `publish()` of one route inside an event mapping: describes the publish, sends nothing. */
@@ -129,6 +161,29 @@ export interface WorkerBuilderOptions<TRouter extends AnyTRPCRouter, TFilters ex
   readonly events?: EventMapping<TRouter, TFilters, TEvent>;
 }
 
+/** Which connections `reconnect()` and `disconnect()` act on. */
+export type ConnectionTarget<TKey extends string> =
+  /** One connection (e.g. `ctx.connectionId`). */
+  | { readonly connectionId: string }
+  /** Every connection whose `connectionKey(ctx)` returned this key. */
+  | { readonly key: TKey };
+
+/** `publisher.connections`: act on live connections, and presence by connection key. */
+export interface ConnectionsControl<TKey extends string> {
+  /**
+   * Sends tRPC's reconnect notification: the client opens a new connection and moves its
+   * subscriptions there (tracked ones with `lastEventId`), then closes the old one. `{ all: true }`
+   * reaches every connection (e.g. before a deploy), found by connect-minute buckets, not a Scan.
+   */
+  reconnect(target: ConnectionTarget<TKey> | { readonly all: true }): Promise<ConnectionsResult>;
+  /** Closes connections (DeleteConnection) and removes their rows; the client reconnects unless told otherwise. */
+  disconnect(target: ConnectionTarget<TKey>): Promise<ConnectionsResult>;
+  /** Whether a key has at least one live connection (one `Select: COUNT` Query). */
+  isOnline(key: TKey): Promise<boolean>;
+  /** How many live connections a key has (one `Select: COUNT` Query per 1 MB of key rows). */
+  count(key: TKey): Promise<number>;
+}
+
 /** `publisher.routes`. */
 export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
@@ -137,9 +192,11 @@ export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix exte
 };
 
 /** A type-safe publisher. */
-export interface Publisher<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef> {
-  /** The router's subscription routes: `publisher.routes.chat.onTyping.publish({ data })`. */
+export interface Publisher<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TKey extends string = string> {
+  /** The router's subscription routes: `publisher.routes.chat.onTyping.publish({ data })`, `.stop()`. */
   readonly routes: PublisherRoutes<TFilters, RecordOf<TRouter>, ''>;
+  /** Live connections: reconnect, disconnect, presence (keys from the router's `connectionKey`). */
+  readonly connections: ConnectionsControl<TKey>;
 }
 
 /** Options of `.store()`. */
@@ -153,11 +210,11 @@ export interface StoreOptions {
 }
 
 /** The subscriptions of a router: filters, handlers and publisher. */
-export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef = never> {
+export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef = never, TKey extends string = string> {
   /** Declare filters per route: `.routes.onMessage.filter({ name, ctx, input })`. */
-  readonly routes: FilterRoutes<TRouter, TFilters, RecordOf<TRouter>, ''>;
+  readonly routes: FilterRoutes<TRouter, TFilters, RecordOf<TRouter>, '', TKey>;
   /** Sets the store (`dynamodb()` or `memory()`). */
-  store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters>;
+  store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters, TKey>;
   /**
    * Multi-region set-ups (docs/multi-region.md): this deployment's Region, written on the rows of
    * its connections, and every Region's Management API endpoint, which publishes post to. The
@@ -166,7 +223,7 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
    * (tests, local gateways).
    * @throws Error naming the bad value
    */
-  regions(options: RegionsOptions): SubscriptionsBuilder<TRouter, TFilters>;
+  regions(options: RegionsOptions): SubscriptionsBuilder<TRouter, TFilters, TKey>;
   /** The `$connect` handler. */
   connect(options?: ConnectHandlerOptions): WebSocketHandler;
   /** The `$default` handler (route with `returnResponse`). */
@@ -174,7 +231,7 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   /** The `$disconnect` handler. */
   disconnect(options?: DisconnectHandlerOptions): WebSocketHandler;
   /** A publisher for backend code (and mutations inside `$default`). */
-  publisher(options?: PublisherOptions): Publisher<TRouter, TFilters>;
+  publisher(options?: PublisherOptions): Publisher<TRouter, TFilters, TKey>;
   /**
    * The same subscriptions (filters, `createContext`, `onError`, store) serving `router`, a
    * router that contains the subscription routes bound here, e.g.
@@ -184,13 +241,18 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
    *
    * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
    */
-  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters>;
   /**
    * The fan-out worker: the handler of the queue's SQS event source (export it as `worker`, the
    * construct's `queuedFanOut.handlerName`). Delivers `enqueue()`d publishes and mapped
    * EventBridge events in parallel batches, exactly once per target across retries.
    */
   worker<TEvent extends EventBridgeEvent = EventBridgeEvent>(options?: WorkerBuilderOptions<TRouter, TFilters, TEvent>): QueueHandler;
+  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters, TKey>;
+  /**
+   * The scheduled rollover function: tells connections near API Gateway's 2-hour limit to
+   * reconnect (export it as `rollover` from the handlers module; the construct schedules it).
+   */
+  rollover(options?: RolloverOptions): RolloverHandler;
 }
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
@@ -212,9 +274,18 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     connect: (options) => createConnectHandler(config, options),
     handler: (options) => createMessageHandler(config, options),
     disconnect: (options) => createDisconnectHandler(config, options),
-    publisher: (options) => ({
-      routes: createPublisherRoutes(createPublishFn(config, options), createEnqueueFn(config, options)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-    }),
+    publisher: (options) => {
+      const settings = settlePublisherOptions(config, options);
+      const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
+      return {
+        routes: createPublisherRoutes(createPublishFn(config, options), {
+          stop: createStopFn(config, settings, ownRegion),
+          enqueue: createEnqueueFn(config, options),
+        }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+        connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
+      };
+    },
+    rollover: (options) => createRolloverHandler(config, options),
     serve: (router) => {
       if (!router?._def?.router) {
         throw new Error('serve(): `router` must be a tRPC router (t.router({...}))');

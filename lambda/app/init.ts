@@ -18,7 +18,9 @@ export interface Subscriptions {
    */
   trackedResolver<TData>(): SubscriptionResolver<TData, true>;
   /** Binds the router (and `createContext`); then configure filters, store, handlers, publisher. */
-  router<TRouter extends AnyTRPCRouter>(options: SubscriptionsRouterOptions<TRouter>): SubscriptionsBuilder<TRouter>;
+  router<TRouter extends AnyTRPCRouter, TKey extends string = string>(
+    options: SubscriptionsRouterOptions<TRouter, TKey>,
+  ): SubscriptionsBuilder<TRouter, never, TKey>;
 }
 
 /** Initializes subscriptions for a tRPC v11 router served by API Gateway WebSockets. */
@@ -26,7 +28,7 @@ export function initSubscriptions(): Subscriptions {
   return {
     resolver: createResolver,
     trackedResolver: createTrackedResolver,
-    router: <TRouter extends AnyTRPCRouter>(options: SubscriptionsRouterOptions<TRouter>) => {
+    router: <TRouter extends AnyTRPCRouter, TKey extends string = string>(options: SubscriptionsRouterOptions<TRouter, TKey>) => {
       if (!options?.router?._def?.router) {
         throw new Error('subscriptions.router(): `router` must be a tRPC router (t.router({...}))');
       }
@@ -35,9 +37,13 @@ export function initSubscriptions(): Subscriptions {
         createContext: options.createContext as SubscriptionsConfig['createContext'],
         onError: options.onError as SubscriptionsConfig['onError'],
         exposeInternalErrors: options.exposeInternalErrors,
+        connectionKey: options.connectionKey,
         filters: new Map(),
       };
-      return createSubscriptionsBuilder(config) as unknown as SubscriptionsBuilder<TRouter>;
+      if (options.connectionKey !== undefined && typeof options.connectionKey !== 'function') {
+        throw new Error(`subscriptions.router(): \`connectionKey\` must be a function (ctx) => string | undefined, got: ${typeof options.connectionKey}`);
+      }
+      return createSubscriptionsBuilder(config) as unknown as SubscriptionsBuilder<TRouter, never, TKey>;
     },
   };
 }

@@ -53,11 +53,24 @@ export interface RouterOptionsBase<TRouter extends AnyTRPCRouter> {
   readonly exposeInternalErrors?: boolean;
 }
 
+/** The `connectionKey` option of `subscriptions.router()`. */
+export interface ConnectionKeyOption<TRouter extends AnyTRPCRouter, TKey extends string> {
+  /**
+   * The connection's key, from the ctx `createContext` built for it (e.g. `` (ctx) => `user:${ctx.userId}` ``):
+   * `publisher.connections` can then disconnect or reconnect every connection of a key and count
+   * them (presence), by Query. Computed once per connection, at `$connect` (or when its
+   * `connectionParams` arrive) and stored in a `KEY#` row; `undefined` stores nothing.
+   * @default - connections have no key (no row, no cost)
+   */
+  readonly connectionKey?: (ctx: inferRouterContext<TRouter>) => TKey | undefined;
+}
+
 /**
  * Options of `subscriptions.router()`. `createContext` is required when the router's context has
  * required fields, optional (ctx `{}`) otherwise.
  */
-export type SubscriptionsRouterOptions<TRouter extends AnyTRPCRouter> = RouterOptionsBase<TRouter> &
+export type SubscriptionsRouterOptions<TRouter extends AnyTRPCRouter, TKey extends string = string> = RouterOptionsBase<TRouter> &
+ConnectionKeyOption<TRouter, TKey> &
 ({} extends inferRouterContext<TRouter>
   ? {
     /**
@@ -77,6 +90,7 @@ export interface SubscriptionsConfig {
   readonly createContext?: CreateContextFn<AnyTRPCRouter>;
   readonly onError?: OnErrorFn<AnyTRPCRouter>;
   readonly exposeInternalErrors?: boolean;
+  readonly connectionKey?: (ctx: any) => string | undefined;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
   /** Multi-region settings given to `.regions()` (else the environment's, read by each handler and publisher). */

@@ -3,7 +3,7 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROW_TTL_ENV, STORE_ENV, WORKER_RATE_ENV } from '../constants';
+import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV, WORKER_RATE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
 import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
@@ -45,6 +45,11 @@ export function rowTtlFromEnvironment(): string | undefined {
 /** Metrics options settled against `TRPC_SUBSCRIPTIONS_METRICS*` (set by the construct). */
 export function resolveMetrics(options: MetricsOptions | undefined): MetricsSettings {
   return settleMetricsOptions(options, process.env);
+}
+
+/** `TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS` as set (`undefined` when unset or empty). */
+export function rolloverAgeFromEnvironment(): string | undefined {
+  return process.env[ROLLOVER_AGE_ENV] || undefined;
 }
 
 /** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */

@@ -1,12 +1,14 @@
 import { getTRPCErrorFromUnknown } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { WebSocketEvent, WebSocketHandler } from '../event';
+import { connectionKeyOf } from './connection-key';
 import { instrumented } from './instrument';
 import type { ConnectHandlerOptions } from './options';
+import { REFUSED_ROW_TTL_SECONDS, refusalOf } from './refusal';
 import { createRuntime } from './runtime';
 import { settleConnectOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
-import { clientVisibleError, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
+import { clientVisibleError, errorFrame, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 import type { ConnectSnapshot } from '../store/store';
 import { isRecord } from '../util/guards';
 
@@ -34,25 +36,43 @@ export function connectSnapshot(event: WebSocketEvent, persistHeaders: readonly 
 
 /**
  * The `$connect` handler: persists the connection row with what later messages need to build
- * ctx. Without `connectionParams=1` it calls `createContext` now and rejects the upgrade with the
- * error's HTTP status when it throws; with it, ctx is created once the params arrive.
+ * ctx. Without `connectionParams=1` it calls `createContext` now; when that throws, the
+ * connection is accepted with a row marked refused, so its first requests get the error for
+ * their ids and it is closed (./refusal.ts), or, with `refuseWith: 'http-status'`, the upgrade
+ * is rejected with the error's HTTP status. With `connectionParams=1`, ctx is created once the
+ * params arrive.
  */
 export function createConnectHandler(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): WebSocketHandler {
   const settings = settleConnectOptions(config, options);
   const rt = createRuntime(config, settings);
-  const { persistHeaders, rowTtlSeconds } = settings;
+  const { persistHeaders, rowTtlSeconds, refuseWith } = settings;
   return instrumented(rt, async (event) => {
     const { connectionId } = event.requestContext;
     const connect = connectSnapshot(event, persistHeaders);
     const awaitingConnectionParams = event.queryStringParameters?.connectionParams === '1';
-    if (!awaitingConnectionParams && config.createContext) {
+    let key: string | undefined;
+    if (!awaitingConnectionParams && (config.createContext || config.connectionKey)) {
       try {
-        await config.createContext({ event, connectionId, connectionParams: null, connect });
+        const ctx = config.createContext ? await config.createContext({ event, connectionId, connectionParams: null, connect }) : {};
+        key = connectionKeyOf(config, ctx);
       } catch (cause) {
-        const error = getTRPCErrorFromUnknown(cause);
-        reportError(rt, event, error, UNKNOWN_ERROR_INFO);
         rt.metrics.count('connectionsRefused');
-        return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
+        if (refuseWith === 'http-status') {
+          const error = getTRPCErrorFromUnknown(cause);
+          reportError(rt, event, error, UNKNOWN_ERROR_INFO);
+          return { statusCode: getHTTPStatusCodeFromError(error), body: clientVisibleError(rt, error).message };
+        }
+        // Nothing of the connect snapshot is kept: the row only carries the error.
+        const now = Date.now();
+        await rt.store().putConnection({
+          connectionId,
+          connectedAt: event.requestContext.connectedAt ?? now,
+          expireAt: Math.floor(now / 1000) + REFUSED_ROW_TTL_SECONDS,
+          awaitingConnectionParams: false,
+          connect: {},
+          refusal: refusalOf(errorFrame(rt, event, null, cause, UNKNOWN_ERROR_INFO)),
+        });
+        return { statusCode: 200 };
       }
     }
     const connectedAt = event.requestContext.connectedAt ?? Date.now();
@@ -63,6 +83,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       awaitingConnectionParams,
       connect,
       ...(rt.region === undefined ? {} : { region: rt.region }),
+      ...(key === undefined ? {} : { key }),
     });
     rt.metrics.count('connectionsOpened');
     return { statusCode: 200 };

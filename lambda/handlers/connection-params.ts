@@ -1,7 +1,9 @@
 import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
-import { closeWithError, type ReplyChannel } from './reply';
+import { connectionKeyOf } from './connection-key';
+import { closeWithFrames, REFUSED_ROW_TTL_SECONDS, refusalOf } from './refusal';
+import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 
@@ -17,29 +19,26 @@ export function parseConnectionParams(data: unknown, maxBytes: number): Record<s
 }
 
 /**
- * Handles the `{ method: 'connectionParams', data }` frame: stores the params, then creates ctx
- * once to refuse the connection early. Invalid params, a throwing `createContext` or a store
- * failure send a connection-level error frame and close the connection, as tRPC's ws adapter
- * does (the client reconnects with backoff).
+ * Handles the `{ method: 'connectionParams', data }` frame: validates the params, creates ctx once
+ * to refuse the connection early, then stores them. Invalid params or a throwing `createContext`
+ * refuse the connection as tRPC's ws adapter does: the client gets the connection-level error
+ * (`{"id":null,"error":...}`) and the row is marked refused, so the requests it already sent are
+ * answered with that error for their ids (see ./refusal.ts) before the connection is closed.
  *
  * The params are accepted once, and only from a connection that announced them on its URL
  * (`connectionParams=1`), as tRPC's adapter reads them only as the first message: a later frame
- * must not swap the identity ctx is built from. Such a frame is answered with a PARSE_ERROR
- * frame (id null), returned for the caller to send, and changes nothing.
+ * must not swap the identity ctx is built from. Such a frame, whatever its `data`, is answered
+ * with a PARSE_ERROR frame (id null), returned for the caller to send, and changes nothing: the
+ * connection stays usable, as with tRPC's adapter.
  */
 export async function handleConnectionParams(
   rt: Runtime, event: WebSocketEvent, channel: ReplyChannel, data: unknown, maxBytes: number,
 ): Promise<string | undefined> {
   const { connectionId } = event.requestContext;
   const info = UNKNOWN_ERROR_INFO;
-  let params: Record<string, string> | null;
   try {
-    params = parseConnectionParams(data, maxBytes);
-  } catch (cause) {
-    await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));
-    return undefined;
-  }
-  try {
+    // Whether params are expected is checked first: a frame on a connection that is not awaiting
+    // them must never close it, whatever its data.
     const before = await rt.store().getConnection(connectionId);
     if (!before) {
       rt.logger.warn('connectionParams for a connection that is gone', { connectionId });
@@ -51,16 +50,33 @@ export async function handleConnectionParams(
         message: 'Unexpected connectionParams: they are accepted once, as the first message of a connection opened with connectionParams=1',
       }), info);
     }
+    let params: Record<string, string> | null;
+    let key: string | undefined;
+    try {
+      params = parseConnectionParams(data, maxBytes);
+      const ctx = rt.config.createContext
+        ? await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect })
+        : {};
+      key = connectionKeyOf(rt.config, ctx);
+    } catch (cause) {
+      const frame = errorFrame(rt, event, null, cause, info);
+      const expireAt = Math.floor(Date.now() / 1000) + REFUSED_ROW_TTL_SECONDS;
+      // Conditional, like the write below: a connection whose params were accepted stays accepted.
+      if (await rt.store().refuseConnection(connectionId, refusalOf(frame), expireAt)) return frame;
+      rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
+      return undefined;
+    }
     // The read above answers the common cases with a clear message; this conditional write is
     // what makes "accepted once" hold when two such frames are handled at the same moment.
     if (!(await rt.store().setConnectionParams(connectionId, params))) {
       rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
       return undefined;
     }
-    await rt.config.createContext?.({ event, connectionId, connectionParams: params, connect: before.connect });
+    if (key !== undefined) await rt.store().setConnectionKey(before, key);
     rt.connections.remember({ ...before, connectionParams: params, awaitingConnectionParams: false });
   } catch (cause) {
-    await closeWithError(rt, channel, errorFrame(rt, event, null, cause, info));
+    // The store failed: nothing can be promised to this connection's requests.
+    await closeWithFrames(rt, channel, [errorFrame(rt, event, null, cause, info)]);
   }
   return undefined;
 }

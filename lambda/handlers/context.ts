@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRPCError } from '@trpc/server';
 import type { WebSocketEvent } from '../event';
+import { ConnectionRefusedError } from './refusal';
 import type { Runtime } from './runtime';
 import type { ConnectionRecord } from '../store/store';
 import { backoffCapMs } from '../util/backoff';
@@ -15,6 +16,7 @@ export interface RequestContext {
  * Reads the connection row, waiting (bounded, with backoff) while the client's announced
  * `connectionParams` have not been stored: API Gateway does not order the messages of a
  * connection across Lambda invocations, so a request may run before its params.
+ * @throws ConnectionRefusedError when the connection was refused (at `$connect` or by its params)
  */
 export async function waitForConnection(rt: Runtime, connectionId: string, timeoutMs: number): Promise<ConnectionRecord> {
   const cached = rt.connections.get(connectionId);
@@ -28,6 +30,7 @@ export async function waitForConnection(rt: Runtime, connectionId: string, timeo
         message: `Connection ${connectionId} is not registered (closed, or $connect was not handled)`,
       });
     }
+    if (connection.refusal !== undefined) throw new ConnectionRefusedError(connection.refusal);
     if (!connection.awaitingConnectionParams) {
       rt.connections.remember(connection);
       return connection;

@@ -4,6 +4,7 @@ import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
 import { instrumented } from './instrument';
 import type { MessageHandlerOptions } from './options';
+import { closeWithFrames, ConnectionRefusedError, refusalFrames } from './refusal';
 import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';
 import { createRuntime, type Runtime } from './runtime';
@@ -13,6 +14,7 @@ import { invocationScope } from '../core/invocation';
 import type { WebSocketEvent, WebSocketHandler, WebSocketResult } from '../event';
 import { decodeFrame, frameText, isConnectionParamsMessage, isReplyableId, rawRequestId } from '../protocol/decode';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
+import type { RequestId } from '../store/store';
 
 /** One decoded JSON frame of a `$default` invocation, with everything needed to answer it. */
 interface MessageInvocation {
@@ -52,17 +54,35 @@ async function handleMessage({ rt, settings, event, channel, value }: MessageInv
       return context;
     },
   };
-  const frames = await Promise.all(raws.map(async (raw, index): Promise<string | undefined> => {
-    let message: TRPCClientOutgoingMessage;
+  const parsed = raws.map((raw): TRPCClientOutgoingMessage | string => {
     try {
-      message = parseTRPCMessage(raw, transformer);
+      const message = parseTRPCMessage(raw, transformer);
       if (message.id !== null && !isReplyableId(message.id)) throw new Error('Invalid request id: not a finite number');
+      return message;
     } catch (cause) {
       return errorFrame(rt, event, rawRequestId(raw), new TRPCError({ code: 'PARSE_ERROR', message: 'Invalid tRPC message', cause }), UNKNOWN_ERROR_INFO);
     }
-    return handleRequest(scope, message, index);
-  }));
+  });
+  const needsContext = (message: TRPCClientOutgoingMessage | string): message is TRPCClientOutgoingMessage & { id: RequestId } =>
+    typeof message !== 'string' && message.id !== null && message.method !== 'subscription.stop';
+  if (parsed.some(needsContext)) {
+    // The context is created once per invocation anyway; reading it first tells whether the
+    // connection was refused, which answers every request of the frame alike.
+    const refused = await scope.context().then(() => undefined, (error: unknown) => error instanceof ConnectionRefusedError ? error : undefined);
+    if (refused) {
+      const answers = parsed.map((message) => (typeof message === 'string' ? message : needsContext(message) ? message : undefined));
+      await closeWithFrames(rt, channel, refusalFrames(refused.refusal, answers));
+      return { statusCode: 200 };
+    }
+  }
+  const frames = await Promise.all(parsed.map((message, index) =>
+    typeof message === 'string' ? message : handleRequest(scope, message, index)));
   return deliverFrames(rt, channel, frames.filter((frame): frame is string => frame !== undefined));
+}
+
+/** `JSON.parse`'s own message, as tRPC's ws adapter sends it. */
+function parseErrorMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /**
@@ -80,6 +100,7 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
     const management = settings.management(event);
     const channel: ReplyChannel = {
       connectionId: event.requestContext.connectionId,
+      callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
       client: () => {
         if (!management) throw new Error('No Management API endpoint: set TRPC_SUBSCRIPTIONS_ENDPOINT or pass `endpoint`');
         return management.client;
@@ -87,7 +108,7 @@ export function createMessageHandler(config: SubscriptionsConfig, options: Messa
     };
     if (frame.kind === 'invalid') {
       return deliverFrames(rt, channel, [
-        errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: 'Frame is not JSON', cause: frame.cause }), UNKNOWN_ERROR_INFO),
+        errorFrame(rt, event, null, new TRPCError({ code: 'PARSE_ERROR', message: parseErrorMessage(frame.cause), cause: frame.cause }), UNKNOWN_ERROR_INFO),
       ]);
     }
     return invocationScope.run(

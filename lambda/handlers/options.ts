@@ -1,4 +1,5 @@
 import type { ManagementClientFactory } from '../management/client';
+import type { RetryOptions, TimeoutOptions } from '../management/options';
 import type { SubscriptionStore } from '../store/store';
 import type { MetricsOptions } from '../util/emf';
 import type { Logger } from '../util/logger';
@@ -39,6 +40,17 @@ export interface ConnectHandlerOptions extends BaseHandlerOptions {
    * @default - `TRPC_SUBSCRIPTIONS_ROW_TTL_SECONDS`, else 7800 (2 hours 10 minutes)
    */
   readonly rowTtlSeconds?: number;
+  /**
+   * How a connection is refused when `createContext` throws during `$connect`.
+   * `'error-frame'` accepts the connection with its row marked refused: its first frame of
+   * requests gets the connection-level error (`{"id":null,"error":...}`) and that error for each
+   * request id, as tRPC's ws adapter sends them, then the connection is closed, so
+   * `@trpc/client` rejects those requests with the error's code and message. `'http-status'`
+   * rejects the upgrade with the error's HTTP status, which browsers do not expose: the stock
+   * client then retries every 50 ms with its requests pending.
+   * @default 'error-frame'
+   */
+  readonly refuseWith?: 'error-frame' | 'http-status';
 }
 
 /** Options of `handler()` (`$default`). */
@@ -49,10 +61,23 @@ export interface MessageHandlerOptions extends BaseHandlerOptions {
    */
   readonly endpoint?: string;
   /**
-   * Creates the Management API client.
-   * @default - one `ApiGatewayManagementApiClient` per endpoint
+   * Creates the Management API client. Its own retry strategy and HTTP timeouts apply;
+   * `timeouts.callTimeoutMs` bounds every call whatever the client.
+   * @default - one `ApiGatewayManagementApiClient` per endpoint with `retry` and `timeouts`
    */
   readonly managementClient?: ManagementClientFactory;
+  /**
+   * Retries of the replies sent with PostToConnection (every frame but the route response, e.g.
+   * `started` in a batch) and of DeleteConnection: throttling (429), transient 5xx and network
+   * errors, with the SDK's standard retry strategy on this backoff; never 410 or 413.
+   * @default - 5 attempts, 50 ms base, 2 s cap, full jitter
+   */
+  readonly retry?: RetryOptions;
+  /**
+   * Timeouts of those Management API calls, so that no reply can hang the invocation.
+   * @default - connection 1 s, request 3 s, whole call (retries included) 6 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * How long a request waits for the connection's `connectionParams` (the client announced them
    * with `connectionParams=1`, but API Gateway may run the request first), in milliseconds.

@@ -1,11 +1,13 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { WebSocketResult } from '../event';
 import type { Runtime } from './runtime';
-import { deleteConnection, postToConnection } from '../management/client';
+import { postToConnection } from '../management/client';
 
 /** The Management API of the current invocation, resolved lazily. */
 export interface ReplyChannel {
   readonly connectionId: string;
+  /** Deadline of each Management API call, retries included. */
+  readonly callTimeoutMs: number;
   /** Throws when no endpoint could be resolved. */
   client(): ApiGatewayManagementApiClient;
 }
@@ -18,7 +20,7 @@ export interface ReplyChannel {
 export async function deliverFrames(rt: Runtime, channel: ReplyChannel, frames: readonly string[]): Promise<WebSocketResult> {
   if (frames.length === 0) return { statusCode: 200 };
   for (const frame of frames.slice(0, -1)) {
-    const failure = await postToConnection(channel.client(), channel.connectionId, frame);
+    const failure = await postToConnection(channel.client(), channel.connectionId, frame, channel.callTimeoutMs);
     if (failure?.kind === 'gone') {
       await rt.store().removeConnection(channel.connectionId);
       return { statusCode: 200 };
@@ -26,17 +28,4 @@ export async function deliverFrames(rt: Runtime, channel: ReplyChannel, frames: 
     if (failure) rt.logger.error('reply could not be sent', { connectionId: channel.connectionId, ...failure });
   }
   return { statusCode: 200, body: frames[frames.length - 1] };
-}
-
-/**
- * Sends a connection-level error frame (`{"id":null,"error":...}`), then closes the connection
- * and removes its rows, as tRPC's ws adapter does when ctx cannot be created.
- */
-export async function closeWithError(rt: Runtime, channel: ReplyChannel, frame: string): Promise<void> {
-  const client = channel.client();
-  const failure = await postToConnection(client, channel.connectionId, frame);
-  if (failure && failure.kind !== 'gone') rt.logger.error('connection error frame could not be sent', { connectionId: channel.connectionId, ...failure });
-  const closeFailure = await deleteConnection(client, channel.connectionId);
-  if (closeFailure) rt.logger.error('connection could not be closed', { connectionId: channel.connectionId, ...closeFailure });
-  await rt.store().removeConnection(channel.connectionId);
 }

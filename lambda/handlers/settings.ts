@@ -8,7 +8,8 @@ import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '..
 import type { SubscriptionsConfig } from '../core/config';
 import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
 import type { WebSocketEvent } from '../event';
-import type { ManagementAccess } from '../management/client';
+import { managementClientFactory, type ManagementAccess } from '../management/client';
+import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { SubscriptionStore } from '../store/store';
 import type { MetricsSettings } from '../util/emf';
 import { withLogContext } from '../util/log-context';
@@ -35,6 +36,7 @@ export interface HandlerSettings {
 export interface ConnectSettings extends HandlerSettings {
   readonly persistHeaders: readonly string[];
   readonly rowTtlSeconds: number;
+  readonly refuseWith: 'error-frame' | 'http-status';
 }
 
 /** Settled options of `handler()`. */
@@ -44,6 +46,8 @@ export interface MessageSettings extends HandlerSettings {
   readonly maxConnectionParamsBytes: number;
   readonly maxBatchSize: number;
   readonly maxSubscriptionsPerConnection: number;
+  /** Retries and timeouts of the replies' Management API calls. */
+  readonly calls: ManagementCallSettings;
   /** The Management API of the API that sent `event` (undefined when no endpoint is known). */
   management(event: WebSocketEvent): ManagementAccess | undefined;
 }
@@ -76,12 +80,22 @@ export function resolveRowTtlSeconds(option: number | undefined, env: string | u
   return value;
 }
 
+/** @throws RangeError naming the option unless it is one of its values */
+function resolveRefuseWith(option: ConnectHandlerOptions['refuseWith']): 'error-frame' | 'http-status' {
+  const value = option ?? 'error-frame';
+  if (value !== 'error-frame' && value !== 'http-status') {
+    throw new RangeError(`\`refuseWith\` must be 'error-frame' or 'http-status', got: ${String(option)}`);
+  }
+  return value;
+}
+
 /** Settles the options of `connect()`. */
 export function settleConnectOptions(config: SubscriptionsConfig, options: ConnectHandlerOptions = {}): ConnectSettings {
   return {
     ...settleHandlerOptions(config, options),
     persistHeaders: options.persistHeaders ?? [],
     rowTtlSeconds: resolveRowTtlSeconds(options.rowTtlSeconds),
+    refuseWith: resolveRefuseWith(options.refuseWith),
   };
 }
 
@@ -96,7 +110,10 @@ function resolveMaxSubscriptionsPerConnection(option: number | undefined): numbe
 
 /** Settles the options of `handler()` (`$default`). */
 export function settleMessageOptions(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): MessageSettings {
+  const calls = settleManagementCalls(options.retry, options.timeouts);
+  const factory = options.managementClient ?? managementClientFactory(calls);
   return {
+    calls,
     ...settleHandlerOptions(config, options),
     connectionCacheSize: options.connectionCacheSize ?? 1000,
     connectionParamsTimeoutMs: options.connectionParamsTimeoutMs ?? 5000,
@@ -105,7 +122,7 @@ export function settleMessageOptions(config: SubscriptionsConfig, options: Messa
     maxSubscriptionsPerConnection: resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection),
     management: (event) => {
       const endpoint = resolveEndpoint(options.endpoint, event);
-      return endpoint ? managementAccess(endpoint, options.managementClient) : undefined;
+      return endpoint ? managementAccess(endpoint, factory) : undefined;
     },
   };
 }

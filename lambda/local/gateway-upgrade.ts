@@ -66,8 +66,9 @@ export function createUpgradeHandler(ctx: UpgradeContext): (request: IncomingMes
       status = 500;
     }
     if (status < 200 || status > 299) {
-      logger.info(`$connect refused ${facts.connectionId} (${status})`);
-      rejectUpgrade(socket, status, routeResponseBody(result));
+      const body = routeResponseBody(result);
+      logger.info(`$connect refused ${facts.connectionId} (${status}${body ? `: ${body}` : ''})`);
+      rejectUpgrade(socket, status, body);
       return;
     }
     const protocol = headerOf(result, 'sec-websocket-protocol');

@@ -18,7 +18,7 @@ export {
 export type {
   LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
 } from './events';
-export type { ManagementFault, ManagementFaultInjector, ManagementRateLimit, ManagementRequest } from './management-api';
+export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRateLimit, ManagementRequest } from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,

@@ -17,6 +17,8 @@ export interface HandlerExportNames {
 /** A freshly loaded handlers module. */
 export interface LoadedHandlers {
   readonly handlers: LocalGatewayHandlers;
+  /** The module's `rollover` export (the scheduled rollover function), when it has one. */
+  readonly rollover?: (event?: unknown) => Promise<unknown>;
   /** Absolute paths of the project files the module is built from (not node_modules): watch these. */
   readonly files: string[];
 }
@@ -87,7 +89,8 @@ export async function loadHandlers(entry: string, names: HandlerExportNames = {}
     }
     return value as LambdaStyleHandler;
   };
-  return { handlers: { connect: pick('connect'), handler: pick('handler'), disconnect: pick('disconnect') }, files };
+  const rollover = typeof exported.rollover === 'function' ? (exported.rollover as LoadedHandlers['rollover']) : undefined;
+  return { handlers: { connect: pick('connect'), handler: pick('handler'), disconnect: pick('disconnect') }, files, ...(rollover ? { rollover } : {}) };
 }
 
 function routeKeyOf(route: keyof LocalGatewayHandlers): string {

@@ -10,8 +10,15 @@ export interface ManagementRequest {
   readonly connectionId: string;
 }
 
-/** A fault to answer instead of the real outcome. */
-export interface ManagementFault {
+/**
+ * A fault to answer instead of the real outcome: an error status, or a network fault (`hang`:
+ * accept the request and never answer, as a stuck Management API does; `reset`: destroy the socket,
+ * which the SDK sees as ECONNRESET / "socket hang up").
+ */
+export type ManagementFault = ManagementErrorFault | { readonly network: 'hang' | 'reset' };
+
+/** A fault answered with an error status. */
+export interface ManagementErrorFault {
   /** HTTP status, e.g. 429 or 500. */
   readonly status: number;
   /**
@@ -123,6 +130,11 @@ async function handle(options: ManagementApiOptions, request: IncomingMessage, r
   const body = target.method === 'POST' ? await readBody(request, MAX_MESSAGE_BYTES) : (request.resume(), Buffer.alloc(0));
 
   const fault = options.faults?.(target);
+  if (fault && 'network' in fault) {
+    // 'hang': the socket stays open until the client gives up (or the gateway closes).
+    if (fault.network === 'reset') request.socket.destroy();
+    return;
+  }
   if (fault) {
     sendError(response, fault.status, fault.errorType, fault.message ?? fault.errorType);
     return;

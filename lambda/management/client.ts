@@ -3,25 +3,69 @@ import {
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, type ManagementCallSettings } from './options';
 import type { WebSocketEvent } from '../event';
+import { backoffDelayMs } from '../util/backoff';
+import { requestHandlerOptions, withDeadline } from '../util/deadline';
+import type { RateGate } from '../util/rate-gate';
 
 /** Creates the API Gateway Management API client for an endpoint (the stage's callback URL). */
 export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagementApiClient;
 
+const DEFAULT_SETTINGS: ManagementCallSettings = { retry: DEFAULT_RETRY, timeouts: DEFAULT_TIMEOUTS };
+
+/**
+ * The SDK's standard strategy, except that a timed-out attempt is not retried: PostToConnection is
+ * not idempotent, and a request that timed out may have been delivered (a retry would duplicate
+ * the message). Refused or reset connections (ECONNRESET on a stale keep-alive socket), 429 and
+ * 5xx answers are retried.
+ */
+class NoTimeoutRetryStrategy extends ConfiguredRetryStrategy {
+  override async refreshRetryTokenForRetry(...args: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>) {
+    const [, errorInfo] = args;
+    const error = (errorInfo as { error?: { name?: string; message?: string } }).error;
+    // The HTTP handler's requestTimeout ("… exceeded the configured N ms requestTimeout"); a reset
+    // socket ("socket hang up", also named TimeoutError by the SDK) is retried.
+    if (/requestTimeout/.test(error?.message ?? '') || error?.name === 'AbortError') throw new Error('A timed-out request is not retried');
+    return super.refreshRetryTokenForRetry(...args);
+  }
+}
+
+/**
+ * A Management API client with the SDK's standard retry strategy (throttling, transient 5xx and
+ * network errors such as a stale keep-alive socket's ECONNRESET; never 410 or 413) on our bounded
+ * full-jitter backoff, and connection and request timeouts on its HTTP handler.
+ */
+export function createManagementClient(endpoint: string, settings: ManagementCallSettings = DEFAULT_SETTINGS): ApiGatewayManagementApiClient {
+  const { retry, timeouts } = settings;
+  return new ApiGatewayManagementApiClient({
+    endpoint,
+    retryStrategy: new NoTimeoutRetryStrategy(retry.maxAttempts, (attempt) => backoffDelayMs(attempt, retry)),
+    requestHandler: requestHandlerOptions(timeouts),
+  });
+}
+
 const defaultClients = new Map<string, ApiGatewayManagementApiClient>();
 
 /**
- * The default factory: one client per endpoint, reused across invocations. The SDK's own retries
- * are off (`maxAttempts: 1`) because the publisher retries throttling itself with its own bounds.
+ * The default factory of a retry and timeout setting: one client per endpoint and setting,
+ * reused across invocations.
  */
-export const defaultManagementClientFactory: ManagementClientFactory = (endpoint) => {
-  let client = defaultClients.get(endpoint);
-  if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 1 });
-    defaultClients.set(endpoint, client);
-  }
-  return client;
-};
+export function managementClientFactory(settings: ManagementCallSettings = DEFAULT_SETTINGS): ManagementClientFactory {
+  return (endpoint) => {
+    const key = JSON.stringify([endpoint, settings.retry, settings.timeouts]);
+    let client = defaultClients.get(key);
+    if (!client) {
+      client = createManagementClient(endpoint, settings);
+      defaultClients.set(key, client);
+    }
+    return client;
+  };
+}
+
+/** The default factory with the default retries and timeouts. */
+export const defaultManagementClientFactory: ManagementClientFactory = managementClientFactory();
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
@@ -54,39 +98,90 @@ export type PostFailureKind = 'gone' | 'throttled' | 'payload-too-large' | 'othe
 export interface PostFailure {
   readonly kind: PostFailureKind;
   readonly statusCode?: number;
+  /** `TimeoutError` when the call did not settle within its deadline. */
   readonly name: string;
   readonly message: string;
+  /** Attempts the client made (its retry strategy's count), when known. */
+  readonly attempts?: number;
 }
 
 /** Classifies an error of the Management API client (by HTTP status first, then by error name). */
 export function classifyManagementError(error: unknown): PostFailure {
-  const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } } | undefined;
+  const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number; attempts?: number } } | undefined;
   const statusCode = err?.$metadata?.httpStatusCode;
+  const attempts = err?.$metadata?.attempts;
   const name = err?.name ?? 'Error';
   const message = err?.message ?? String(error);
   let kind: PostFailureKind = 'other';
   if (statusCode === 410 || name === 'GoneException') kind = 'gone';
   else if (statusCode === 429 || /LimitExceeded|Throttl|TooManyRequests/.test(name)) kind = 'throttled';
   else if (statusCode === 413 || name === 'PayloadTooLargeException') kind = 'payload-too-large';
-  return { kind, statusCode, name, message };
+  return { kind, statusCode, name, message, ...(attempts === undefined ? {} : { attempts }) };
 }
 
-/** Sends one frame to a connection. Resolves `undefined` on success, the classified failure otherwise. */
+/**
+ * Sends one frame to a connection within `callTimeoutMs` (retries included). Resolves
+ * `undefined` on success, the classified failure otherwise (`TimeoutError` past the deadline).
+ */
 export async function postToConnection(
-  client: ApiGatewayManagementApiClient, connectionId: string, frame: string,
+  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs,
 ): Promise<PostFailure | undefined> {
+  return (await sendToConnection(client, connectionId, frame, callTimeoutMs)).failure;
+}
+
+/** The outcome of sending one frame. */
+export interface SendOutcome {
+  readonly failure?: PostFailure;
+  /** Attempts made (at least 1). */
+  readonly attempts: number;
+  /** Attempts answered with throttling (429). */
+  readonly throttledAttempts: number;
+}
+
+/**
+ * {@link postToConnection} that also tells how many attempts were made, counted inside the
+ * client's retry loop (so a call cut by its deadline still reports them). With a `gate` (the
+ * fan-out worker's pacing), each attempt waits for it, and a throttled attempt slows it down.
+ */
+export async function sendToConnection(
+  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs, gate?: RateGate,
+): Promise<SendOutcome> {
+  let attempts = 0;
+  let throttledAttempts = 0;
+  const command = new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(frame) });
+  // After the retry middleware (finalizeRequest, high priority) and around the deserializer: once
+  // per attempt, seeing each attempt's deserialized error.
+  command.middlewareStack.add((next) => async (args) => {
+    attempts++;
+    await gate?.acquire();
+    try {
+      const output = await next(args);
+      gate?.succeeded();
+      return output;
+    } catch (error) {
+      if (classifyManagementError(error).kind === 'throttled') {
+        throttledAttempts++;
+        gate?.throttled();
+      }
+      throw error;
+    }
+  }, { step: 'finalizeRequest', priority: 'low', name: 'trpcSubscriptionsCountAttempts' });
   try {
-    await client.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: Buffer.from(frame) }));
-    return undefined;
+    await withDeadline(callTimeoutMs, 'PostToConnection', (abortSignal) => client.send(command, { abortSignal }));
+    return { attempts, throttledAttempts };
   } catch (error) {
-    return classifyManagementError(error);
+    const failure = classifyManagementError(error);
+    return { failure: { ...failure, attempts: Math.max(1, attempts) }, attempts: Math.max(1, attempts), throttledAttempts };
   }
 }
 
-/** Closes a connection. A connection that is already gone is not an error. */
-export async function deleteConnection(client: ApiGatewayManagementApiClient, connectionId: string): Promise<PostFailure | undefined> {
+/** Closes a connection within `callTimeoutMs`. A connection that is already gone is not an error. */
+export async function deleteConnection(
+  client: ApiGatewayManagementApiClient, connectionId: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs,
+): Promise<PostFailure | undefined> {
   try {
-    await client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+    await withDeadline(callTimeoutMs, 'DeleteConnection', (abortSignal) =>
+      client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }), { abortSignal }));
     return undefined;
   } catch (error) {
     const failure = classifyManagementError(error);

@@ -73,7 +73,7 @@ function isUnexpectedError(error: TRPCError): boolean {
  * unless `exposeInternalErrors` (default: tRPC's `isDev`, i.e. `NODE_ENV !== 'production'`).
  * The original stays available to the router's `errorFormatter` as `error.cause`.
  */
-export function clientVisibleError(fc: FrameContext, error: TRPCError): TRPCError {
+export function clientVisibleError(fc: Pick<FrameContext, 'router' | 'exposeInternalErrors'>, error: TRPCError): TRPCError {
   const expose = fc.exposeInternalErrors ?? fc.router._def._config.isDev;
   if (expose || !isUnexpectedError(error)) return error;
   const masked = new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: INTERNAL_ERROR_MESSAGE, cause: error });
@@ -138,8 +138,11 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-/** Builds the data frame for a subscription id from data serialized once. */
-export type FrameBuilder = (subscriptionId: RequestId) => string;
+/**
+ * Builds the data frame for a subscription id from data serialized once; `jsonrpc` is echoed when
+ * the subscription's request carried it.
+ */
+export type FrameBuilder = (subscriptionId: RequestId, jsonrpc?: '2.0') => string;
 
 /**
  * Serializes published `data` once with the router's transformer and returns a builder of the
@@ -169,9 +172,36 @@ export function encodeDataResult(fc: Pick<FrameContext, 'router'>, data: unknown
 
 /** The frame builder of an encoded `result`; throws {@link PayloadTooLargeError} over `maxBytes`. */
 export function framesFromResult(path: string, result: string, maxBytes = MAX_MESSAGE_BYTES): FrameBuilder {
-  const build: FrameBuilder = (subscriptionId) => `{"id":${JSON.stringify(subscriptionId)},"result":${result}}`;
+  const build: FrameBuilder = (subscriptionId, jsonrpc) =>
+    `{"id":${JSON.stringify(subscriptionId)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":${result}}`;
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
-  const bytes = Buffer.byteLength(build(0));
+  const bytes = Buffer.byteLength(build(0, '2.0'));
   if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
   return build;
+}
+
+/**
+ * The notification that makes the tRPC client open a new connection and resubscribe there (with
+ * `lastEventId` for tracked subscriptions), as tRPC's ws adapter sends it in
+ * `broadcastReconnectNotification` (not transformed).
+ */
+export const RECONNECT_NOTIFICATION_FRAME = JSON.stringify({ id: null, method: 'reconnect' });
+
+/**
+ * The error frame a server-side stop sends to each subscription it fails: `error` as clients may
+ * see it ({@link clientVisibleError}), through the router's `errorFormatter` (stack only when
+ * `isDev`) and transformer. Nothing is reported to `onError`: no client request failed.
+ */
+export function subscriptionErrorFrames(fc: Pick<FrameContext, 'router' | 'logger' | 'exposeInternalErrors'>, path: string, error: TRPCError): FrameBuilder {
+  const config = fc.router._def._config;
+  let shape: TRPCErrorShape;
+  try {
+    shape = getTRPCErrorShape({
+      config, error: clientVisibleError(fc, error), type: 'subscription', path, input: undefined, ctx: undefined,
+    });
+  } catch (formatError) {
+    fc.logger.error('errorFormatter threw', { error: formatError });
+    shape = FALLBACK_ERROR_SHAPE;
+  }
+  return (subscriptionId) => JSON.stringify(transformTRPCResponse(config, { id: subscriptionId, error: shape }));
 }

@@ -1,15 +1,13 @@
 /**
- * The delivery path: sends one encoded frame per matched subscription, bounded in flight,
- * retrying throttling, removing the rows of gone connections and counting every outcome.
+ * The delivery path: sends one encoded frame per matched subscription, bounded in flight and in
+ * time (the Management API client retries throttling, 5xx and network errors), removing the rows of gone connections and counting every outcome.
  * Independent of how the publish was asked for, so a queue worker can deliver the same way.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { RetrySettings } from './settings';
-import { postToConnection, type PostFailure } from '../management/client';
+import { sendToConnection, type PostFailure } from '../management/client';
 import type { ConnectionRouter } from '../management/routing';
 import type { FrameBuilder } from '../protocol/encode';
 import type { FilterEntry, RequestId, SubscriberRef, SubscriptionStore } from '../store/store';
-import { backoff } from '../util/backoff';
 import type { MetricsRecorder } from '../util/emf';
 import { forEachInLanes } from '../util/lanes';
 import type { Logger } from '../util/logger';
@@ -60,30 +58,6 @@ export interface PublishResult {
   readonly failedRegions?: readonly string[];
 }
 
-/** The outcome of sending one frame. */
-export interface SendOutcome {
-  readonly failure?: PostFailure;
-  readonly attempts: number;
-}
-
-/** Sends one frame, retrying throttling with jittered exponential backoff (bounded attempts). */
-export async function sendWithRetry(
-  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, retry: RetrySettings, gate?: RateGate,
-): Promise<SendOutcome> {
-  const { maxAttempts, baseDelayMs, maxDelayMs } = retry;
-  for (let attempt = 1; ; attempt++) {
-    await gate?.acquire();
-    const failure = await postToConnection(client, connectionId, frame);
-    if (!failure) {
-      gate?.succeeded();
-      return { attempts: attempt };
-    }
-    if (failure.kind === 'throttled') gate?.throttled();
-    if (failure.kind !== 'throttled' || attempt >= maxAttempts) return { failure, attempts: attempt };
-    await backoff(attempt, { baseDelayMs, maxDelayMs });
-  }
-}
-
 /** One delivery: an encoded event for the subscribers of a route. */
 export interface Delivery {
   readonly path: string;
@@ -107,7 +81,8 @@ export interface DeliveryContext {
   readonly router?: ConnectionRouter;
   readonly logger: Logger;
   readonly concurrency: number;
-  readonly retry: RetrySettings;
+  /** Deadline of one PostToConnection call, retries included (the client retries by itself). */
+  readonly callTimeoutMs: number;
   /**
    * Where the outcomes are counted (matched, delivered, gone, failed, throttled and timed-out
    * posts, fan-out duration). The caller counts what it delivers for (a publish; a queue
@@ -134,14 +109,9 @@ export interface TargetDelivery {
   readonly onOutcome?: (ref: SubscriberRef, outcome: TargetOutcome) => void;
 }
 
-/** A failed post that was a timeout (the SDK's request timeout, or the socket's). */
+/** A failed post that was a timeout (the SDK's request timeout, the call deadline, or the socket's). */
 function isTimeout(failure: PostFailure): boolean {
   return failure.kind === 'other' && /time(d)?\s?out|ETIMEDOUT/i.test(`${failure.name} ${failure.message}`);
-}
-
-/** Every attempt but the last was throttled (only throttling is retried); the last one may be. */
-function throttledAttempts(outcome: SendOutcome): number {
-  return outcome.attempts - 1 + (outcome.failure?.kind === 'throttled' ? 1 : 0);
 }
 
 /**
@@ -212,8 +182,8 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
       fail({ kind: 'other', name: 'UnknownRegionError', message: `No Management API endpoint for Region ${String(region)}` }, 0);
       return;
     }
-    const outcome = await sendWithRetry(client, ref.connectionId, frameFor(ref.subscriptionId), dc.retry, dc.gate);
-    throttled += throttledAttempts(outcome);
+    const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), dc.callTimeoutMs, dc.gate);
+    throttled += outcome.throttledAttempts;
     if (!outcome.failure) {
       count('delivered');
       return;

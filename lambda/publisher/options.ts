@@ -1,28 +1,11 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ManagementClientFactory } from '../management/client';
+import type { RetryOptions, TimeoutOptions } from '../management/options';
 import type { SubscriptionStore } from '../store/store';
 import type { MetricsOptions } from '../util/emf';
 import type { Logger } from '../util/logger';
 
-/** Retry policy for throttled PostToConnection calls (429 LimitExceeded, throttling). */
-export interface RetryOptions {
-  /**
-   * Attempts per frame, including the first.
-   * @default 5
-   */
-  readonly maxAttempts?: number;
-  /**
-   * Base of the exponential backoff, in milliseconds (full jitter: a random delay up to
-   * `min(maxDelayMs, baseDelayMs * 2^attempt)`).
-   * @default 50
-   */
-  readonly baseDelayMs?: number;
-  /**
-   * Longest delay between attempts, in milliseconds.
-   * @default 2000
-   */
-  readonly maxDelayMs?: number;
-}
+export type { RetryOptions, TimeoutOptions } from '../management/options';
 
 /** Options of `appSubscriptions.publisher()`. */
 export interface PublisherOptions {
@@ -38,8 +21,11 @@ export interface PublisherOptions {
    */
   readonly store?: SubscriptionStore;
   /**
-   * Creates the Management API client.
-   * @default - the `$default` invocation's client, else one `ApiGatewayManagementApiClient` per endpoint
+   * Creates the Management API client. Its own retry strategy and HTTP timeouts apply (`retry`
+   * and the connection and request timeouts configure the default clients only); `callTimeoutMs`
+   * bounds every call whatever the client.
+   * @default - the `$default` invocation's client, else one `ApiGatewayManagementApiClient` per
+   * endpoint with `retry` and `timeouts`
    */
   readonly managementClient?: ManagementClientFactory;
   /**
@@ -48,10 +34,17 @@ export interface PublisherOptions {
    */
   readonly concurrency?: number;
   /**
-   * Retries of throttled sends.
+   * Retries of PostToConnection: throttling (429), transient 5xx and network errors (ECONNRESET,
+   * socket hang up), with the SDK's standard retry strategy on this backoff; never 410 or 413.
    * @default - 5 attempts, 50 ms base, 2 s cap, full jitter
    */
   readonly retry?: RetryOptions;
+  /**
+   * Timeouts of PostToConnection, so that a publish cannot hang: a delivery that does not settle
+   * within `callTimeoutMs` is reported in `failures` as a `TimeoutError`.
+   * @default - connection 1 s, request 3 s, whole call (retries included) 6 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * Receives failed deliveries.
    * @default - JSON lines on stderr

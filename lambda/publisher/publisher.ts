@@ -1,3 +1,4 @@
+import type { StopArgsRuntime, StopFn } from './control';
 import { deliver, type PublishResult } from './fan-out';
 import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
@@ -7,7 +8,7 @@ import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
 import type { FilterEntry } from '../store/store';
 import { createMetricsRecorder } from '../util/emf';
-import { createRouteMethodProxy, createRouteMethodsProxy } from '../util/route-proxy';
+import { createRouteMethodsProxy } from '../util/route-proxy';
 
 /** What `publish` takes at runtime (the typed form is checked by TypeScript). */
 export interface PublishArgsRuntime {
@@ -54,7 +55,15 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     metrics.count('publishes');
     try {
       return await deliver(
-        { store, client, router, logger: settings.logger, concurrency: settings.concurrency, retry: settings.retry, metrics },
+        {
+          store,
+          client,
+          router,
+          logger: settings.logger,
+          concurrency: settings.concurrency,
+          callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
+          metrics,
+        },
         { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
       );
     } finally {
@@ -65,12 +74,18 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
 
 /**
  * The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there,
- * and `.enqueue(args)` queues the same publish for the fan-out worker. @internal
+ * `.stop(args)` stops (or fails) the subscriptions there, and `.enqueue(args)` queues the same
+ * publish for the fan-out worker.
+ * @internal
  */
-export function createPublisherRoutes(publish: PublishFn, enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown>): unknown {
-  if (!enqueue) return createRouteMethodProxy('publisher.routes', 'publish', '{ data }', (route, arg) => publish(route, arg as PublishArgsRuntime));
-  return createRouteMethodsProxy('publisher.routes', '{ data }', {
+export function createPublisherRoutes(
+  publish: PublishFn, more: { readonly stop?: StopFn; readonly enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown> } = {},
+): unknown {
+  const { stop, enqueue } = more;
+  const methods: Record<string, (route: string, arg: unknown) => unknown> = {
     publish: (route, arg) => publish(route, arg as PublishArgsRuntime),
-    enqueue: (route, arg) => enqueue(route, arg as PublishArgsRuntime),
-  });
+  };
+  if (stop) methods.stop = (route, arg) => stop(route, arg as StopArgsRuntime);
+  if (enqueue) methods.enqueue = (route, arg) => enqueue(route, arg as PublishArgsRuntime);
+  return createRouteMethodsProxy('publisher.routes', '{ data }', methods);
 }

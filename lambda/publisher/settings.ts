@@ -4,11 +4,12 @@
  * Management API client) is settled per publish.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { PublisherOptions, RetryOptions } from './options';
+import type { PublisherOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import { invocationScope } from '../core/invocation';
-import type { ManagementAccess } from '../management/client';
+import { managementClientFactory, type ManagementAccess } from '../management/client';
+import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import { remoteManagementClientFactory } from '../management/remote-client';
 import { regionRouter, singleEndpointRouter, type ConnectionRouter } from '../management/routing';
 import type { SubscriptionStore } from '../store/store';
@@ -16,16 +17,14 @@ import type { MetricsSettings } from '../util/emf';
 import { withLogContext } from '../util/log-context';
 import { defaultLogger, type Logger } from '../util/logger';
 
-/** {@link RetryOptions} with every default applied. */
-export type RetrySettings = Required<RetryOptions>;
-
 /** Settled options of `publisher()`. */
 export interface PublisherSettings {
   /** The logger; inside a handler's invocation it adds the connection id, route and request id. */
   readonly logger: Logger;
   readonly metrics: MetricsSettings;
   readonly concurrency: number;
-  readonly retry: RetrySettings;
+  /** Retries and timeouts of the Management API calls. */
+  readonly calls: ManagementCallSettings;
   /** The option, else the `$default` invocation's store, else the builder's, else the default store. */
   store(): SubscriptionStore;
   /** The Management API client to publish to `path` with; throws naming the path when no endpoint is known. */
@@ -40,22 +39,20 @@ export interface PublisherSettings {
 /** Settles the options of `publisher()`. */
 export function settlePublisherOptions(config: SubscriptionsConfig, options: PublisherOptions = {}): PublisherSettings {
   const regions = config.regions ?? regionsFromEnvironment();
+  const calls = settleManagementCalls(options.retry, options.timeouts);
+  const defaultFactory = managementClientFactory(calls);
   /** An endpoint's client: the option's factory, else the invocation's when it is that endpoint, else the default. */
   const accessOf = (endpoint: string): ManagementAccess => {
     if (options.managementClient) return { endpoint, client: options.managementClient(endpoint) };
     const invocation = invocationScope.getStore()?.management;
     if (invocation && invocation.endpoint === endpoint) return invocation;
-    return managementAccess(endpoint);
+    return managementAccess(endpoint, defaultFactory);
   };
   const settings: PublisherSettings = {
     logger: withLogContext(options.logger ?? defaultLogger),
     metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
-    retry: {
-      maxAttempts: Math.max(1, options.retry?.maxAttempts ?? 5),
-      baseDelayMs: options.retry?.baseDelayMs ?? 50,
-      maxDelayMs: options.retry?.maxDelayMs ?? 2000,
-    },
+    calls,
     store: () => storeOf(options.store, invocationScope.getStore()?.store, config.store),
     managementClient: (path) => {
       const invocation = invocationScope.getStore()?.management;

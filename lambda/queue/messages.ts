@@ -23,8 +23,11 @@ export interface PublishMessage {
   readonly excludeConnectionId?: string;
 }
 
-/** A delivery target: a connection id and the subscription id its data frames carry. */
-export type DeliveryTarget = readonly [connectionId: string, subscriptionId: RequestId];
+/**
+ * A delivery target: a connection id, the subscription id its data frames carry, and `'2.0'` when
+ * the subscription's request carried `jsonrpc` (its frames echo it).
+ */
+export type DeliveryTarget = readonly [connectionId: string, subscriptionId: RequestId, jsonrpc?: '2.0'];
 
 /** A slice of a publish's fan-out with exact targets. */
 export interface DeliverMessage {

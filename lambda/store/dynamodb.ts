@@ -8,7 +8,6 @@ import {
   DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -23,10 +22,15 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
 import {
+  ageBuckets,
+  ageIndexKey,
+  agePartitionKey,
   CONNECTION_SORT_KEY,
   connectionKey,
   connectionPartitionKey,
   indexKeys,
+  keyIndexKey,
+  keyPartitionKey,
   subscriberQueryKey,
   subscriberQueryKeys,
   subscriptionKey,
@@ -36,7 +40,9 @@ import {
 import type {
   AddSubscriptionOptions,
   AddSubscriptionResult,
+  ConnectionAgeQuery,
   ConnectionRecord,
+  ConnectionRef,
   RequestId,
   SubscriberQuery,
   SubscriberRef,
@@ -45,6 +51,7 @@ import type {
 } from './store';
 import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
+import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
 import { mergePages } from '../util/merge';
 import { forEachBounded } from '../util/pool';
 
@@ -73,10 +80,18 @@ export interface DynamoDBStoreOptions {
   readonly tableName?: string;
   /**
    * The client to call DynamoDB with. Its retry strategy handles throttling; the store adds
-   * bounded retries for unprocessed batch items and cancelled transactions.
-   * @default - one `new DynamoDBClient({})` per Lambda runtime, created at first use
+   * bounded retries for unprocessed batch items and cancelled transactions. Its own HTTP
+   * timeouts apply; `timeouts.callTimeoutMs` bounds every call of the store whatever the client.
+   * @default - one `DynamoDBClient` per Lambda runtime and `timeouts`, created at first use
    */
   readonly dynamoDBClient?: DynamoDBClient;
+  /**
+   * Timeouts of DynamoDB calls, so that none can hang: connection and request timeouts of the
+   * default client's HTTP handler, and a deadline for every call (retries included), after which
+   * the operation fails with a `TimeoutError`.
+   * @default - connection 1 s, request 3 s, whole call 6 s
+   */
+  readonly timeouts?: TimeoutOptions;
   /**
    * Read subscribers with strongly consistent reads, so that a publish issued after the client
    * saw `started` always finds the new subscription. Eventually consistent reads cost half.
@@ -110,13 +125,24 @@ export interface DynamoDBStoreOptions {
   readonly unshardedIndexReads?: boolean;
 }
 
-let sharedClient: DynamoDBClient | undefined;
+const sharedClients = new Map<string, DynamoDBClient>();
 
-/** Created lazily so that importing this module has no side effect; reused across invocations. */
-function defaultClient(): DynamoDBClient {
-  sharedClient ??= new DynamoDBClient({});
-  return sharedClient;
+/**
+ * Created lazily so that importing this module has no side effect; one per timeout setting,
+ * reused across invocations.
+ */
+function defaultClient(timeouts: Required<TimeoutOptions>): DynamoDBClient {
+  const key = JSON.stringify(timeouts);
+  let client = sharedClients.get(key);
+  if (!client) {
+    client = new DynamoDBClient({ requestHandler: requestHandlerOptions(timeouts) });
+    sharedClients.set(key, client);
+  }
+  return client;
 }
+
+/** What the store calls DynamoDB with: `send` within the call deadline. */
+type DeadlineClient = Pick<DynamoDBClient, 'send'>;
 
 /**
  * The DynamoDB subscription store.
@@ -132,6 +158,13 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+const CONNECTED_AT = 'connectedAt';
+/** The app's key of a connection, on its connection row. */
+const CONNECTION_KEY = 'connectionKey';
+/** The serialized error of a refused connection, on its connection row. */
+const REFUSAL = 'refusal';
+/** On index rows of a subscription whose request carried `jsonrpc: "2.0"`. */
+const JSONRPC = 'jsonrpc';
 /** Live subscriptions of a connection, on its connection row. */
 const SUBSCRIPTION_COUNT = 'subscriptionCount';
 /** BatchWriteItem takes at most 25 requests. */
@@ -147,8 +180,11 @@ type Item = Record<string, AttributeValue>;
 class DynamoDBSubscriptionStore implements SubscriptionStore {
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
+  private readonly timeouts: Required<TimeoutOptions>;
+  private resolvedClient: DeadlineClient | undefined;
 
   constructor(private readonly options: DynamoDBStoreOptions) {
+    this.timeouts = settleTimeouts(options.timeouts);
     this.maxAttempts = options.maxAttempts ?? 8;
     if (!Number.isInteger(this.maxAttempts) || this.maxAttempts < 1) {
       throw new RangeError(`\`maxAttempts\` must be a positive integer, got: ${String(options.maxAttempts)}`);
@@ -160,23 +196,26 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 
   async putConnection(connection: ConnectionRecord): Promise<void> {
     assertEpochSeconds('expireAt', connection.expireAt);
-    const output = await this.client.send(
-      new PutItemCommand({
-        TableName: this.tableName,
-        Item: toItem({
-          ...keyAttributes(connectionKey(connection.connectionId)),
-          [CONNECTION_ID]: connection.connectionId,
-          connectedAt: connection.connectedAt,
-          [TTL_ATTRIBUTE]: connection.expireAt,
-          awaitingConnectionParams: connection.awaitingConnectionParams,
-          connectionParams: connection.connectionParams,
-          connect: connection.connect,
-          [REGION_ATTRIBUTE]: connection.region,
-        }),
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
-    );
-    this.report('putConnection', 'PutItem', output.ConsumedCapacity);
+    const { connectionId, connectedAt, expireAt, key } = connection;
+    const ref = { [CONNECTION_ID]: connectionId, [CONNECTED_AT]: connectedAt, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: connection.region };
+    const items = [
+      {
+        ...keyAttributes(connectionKey(connectionId)),
+        ...ref,
+        awaitingConnectionParams: connection.awaitingConnectionParams,
+        connectionParams: connection.connectionParams,
+        connect: connection.connect,
+        [CONNECTION_KEY]: key,
+        [REGION_ATTRIBUTE]: connection.region,
+        [REFUSAL]: connection.refusal,
+      },
+      // The rollover and "every connection" find connections by the minute they opened.
+      { ...keyAttributes(ageIndexKey(connectedAt, connectionId)), ...ref },
+      // Only with a key: apps without `connectionKey` pay nothing for it.
+      ...(key === undefined ? [] : [{ ...keyAttributes(keyIndexKey(key, connectionId)), ...ref }]),
+    ];
+    // One request, unconditional puts: a BatchWriteItem costs the same units as separate PutItems.
+    await this.writeBatch('putConnection', items.map((item): WriteRequest => ({ PutRequest: { Item: toItem(item) } })));
   }
 
   async getConnection(connectionId: string): Promise<ConnectionRecord | undefined> {
@@ -190,6 +229,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       ...('connectionParams' in item ? { connectionParams: item.connectionParams as Record<string, string> | null } : {}),
       connect: (item.connect ?? {}) as ConnectionRecord['connect'],
       ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+      ...(typeof item[CONNECTION_KEY] === 'string' ? { key: item[CONNECTION_KEY] } : {}),
+      ...(typeof item[REFUSAL] === 'string' ? { refusal: item[REFUSAL] } : {}),
     };
   }
 
@@ -215,15 +256,44 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
+  async refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
+    assertEpochSeconds('expireAt', expireAt);
+    try {
+      const output = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(connectionKey(connectionId))),
+          UpdateExpression: 'SET #refusal = :refusal, #awaiting = :false, #ttl = :ttl',
+          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
+          ExpressionAttributeNames: { '#refusal': REFUSAL, '#awaiting': 'awaitingConnectionParams', '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ':refusal': refusal, ':false': false, ':true': true, ':ttl': expireAt }),
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('refuseConnection', 'UpdateItem', output.ConsumedCapacity);
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
-    const { connectionId, subscriptionId, path, filters, expireAt, region } = subscription;
+    const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise).
-    const delivery = { [CONNECTION_ID]: connectionId, [SUBSCRIPTION_ID]: subscriptionId, [TTL_ATTRIBUTE]: expireAt, [REGION_ATTRIBUTE]: region };
+    // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
+    // only when the request carried it, so rows of other clients stay as they were.
+    const delivery = {
+      [CONNECTION_ID]: connectionId,
+      [SUBSCRIPTION_ID]: subscriptionId,
+      [TTL_ATTRIBUTE]: expireAt,
+      [REGION_ATTRIBUTE]: region,
+      ...(jsonrpc ? { [JSONRPC]: true } : {}),
+    };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
       // deleted the connection row, so nothing is written after it, and at the maximum; ALL_OLD
@@ -326,7 +396,22 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   async removeConnection(connectionId: string): Promise<void> {
-    // Delete the connection row (and its subscription count) first: from now on every
+    // The connection row names its age bucket and key rows. Read only those attributes: the
+    // publisher's grant refuses a request that could return connectionParams or the $connect
+    // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
+    const refsOutput = await this.client.send(
+      new GetItemCommand({
+        TableName: this.tableName,
+        Key: toItem(keyAttributes(connectionKey(connectionId))),
+        ConsistentRead: true,
+        ExpressionAttributeNames: { '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        ProjectionExpression: '#at, #key',
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('removeConnection', 'GetItem', refsOutput.ConsumedCapacity);
+    const old = refsOutput.Item ? unmarshall(refsOutput.Item) : {};
+    // Delete the connection row (and its subscription count) next: from now on every
     // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
       new DeleteItemCommand({
@@ -336,16 +421,23 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       }),
     );
     this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
+    // Deleted with the first page's index rows (one more item in a batch, not one more request).
+    let refs: TableKey[] = [];
+    if (typeof old[CONNECTED_AT] === 'number') refs.push(ageIndexKey(old[CONNECTED_AT], connectionId));
+    if (typeof old[CONNECTION_KEY] === 'string') refs.push(keyIndexKey(old[CONNECTION_KEY], connectionId));
     const pages = this.queryPages('removeConnection', {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
+      // Named attributes only: the publisher's grant refuses any other read (docs/security.md).
       ProjectionExpression: '#pk, #sk, #index',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
       const rows: TableKey[] = [];
-      const owned: TableKey[] = [];
+      const owned: TableKey[] = refs;
+      refs = [];
       for (const row of page) {
         if (row[SORT_KEY] === CONNECTION_SORT_KEY) continue;
         rows.push({ pk: row[PARTITION_KEY] as string, sk: row[SORT_KEY] as string });
@@ -372,11 +464,13 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#pk': PARTITION_KEY,
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
+        '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
         ...(withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: withRegion ? '#conn, #sub, #region' : '#conn, #sub',
+      ProjectionExpression: withRegion ? '#conn, #sub, #jsonrpc, #region' : '#conn, #sub, #jsonrpc',
+      Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
     for await (const page of pages) {
@@ -385,7 +479,103 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
         ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+        ...(item[JSONRPC] === true ? { jsonrpc: '2.0' as const } : {}),
       }));
+    }
+  }
+
+  async setConnectionKey(connection: ConnectionRecord, key: string): Promise<boolean> {
+    const { connectionId, connectedAt, expireAt } = connection;
+    assertEpochSeconds('expireAt', expireAt);
+    for (let attempt = 0; ; attempt++) {
+      const reasons = await this.transact('setConnectionKey', [
+        {
+          Update: {
+            TableName: this.tableName,
+            Key: toItem(keyAttributes(connectionKey(connectionId))),
+            UpdateExpression: 'SET #key = :key',
+            // Fails once $disconnect deleted the row, so no key row outlives its connection.
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#key)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#key': CONNECTION_KEY },
+            ExpressionAttributeValues: toItem({ ':key': key }),
+          },
+        },
+        {
+          Put: {
+            TableName: this.tableName,
+            Item: toItem({
+              ...keyAttributes(keyIndexKey(key, connectionId)),
+              [CONNECTION_ID]: connectionId,
+              [CONNECTED_AT]: connectedAt,
+              [TTL_ATTRIBUTE]: expireAt,
+              [REGION_ATTRIBUTE]: connection.region,
+            }),
+          },
+        },
+      ]);
+      if (!reasons) return true;
+      if (reasons[0]?.Code === CONDITION_FAILED) return false;
+      await this.retryOrThrow('setConnectionKey', reasons, attempt);
+    }
+  }
+
+  async *findConnectionsByKey(key: string): AsyncIterable<readonly ConnectionRef[]> {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const pages = this.queryPages('findConnectionsByKey', {
+      KeyConditionExpression: '#pk = :pk',
+      ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key) }),
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#ttl': TTL_ATTRIBUTE, '#region': REGION_ATTRIBUTE },
+      ProjectionExpression: '#conn, #at, #ttl, #region',
+      ConsistentRead: true,
+    });
+    for await (const page of pages) {
+      // TTL deletes within days, not at expireAt: a row past it belongs to a dead connection.
+      const live = page.filter((item) => (item[TTL_ATTRIBUTE] as number) > nowSeconds).map(toConnectionRef);
+      if (live.length > 0) yield live;
+    }
+  }
+
+  async countConnectionsByKey(key: string): Promise<number> {
+    let count = 0;
+    let exclusiveStartKey: Item | undefined;
+    do {
+      const output = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#pk = :pk',
+          FilterExpression: '#ttl > :now',
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ttl': TTL_ATTRIBUTE },
+          ExpressionAttributeValues: toItem({ ':pk': keyPartitionKey(key), ':now': Math.floor(Date.now() / 1000) }),
+          Select: 'COUNT',
+          ConsistentRead: true,
+          ExclusiveStartKey: exclusiveStartKey,
+          ReturnConsumedCapacity: this.returnConsumedCapacity,
+        }),
+      );
+      this.report('countConnectionsByKey', 'Query', output.ConsumedCapacity);
+      count += output.Count ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return count;
+  }
+
+  async *findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]> {
+    const { connectedFrom, connectedTo } = query;
+    for (const bucket of ageBuckets(connectedFrom, connectedTo)) {
+      const pages = this.queryPages('findConnectionsByAge', {
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#region': REGION_ATTRIBUTE },
+        ExpressionAttributeValues: toItem({ ':pk': agePartitionKey(bucket) }),
+        ProjectionExpression: '#conn, #at, #region',
+        ConsistentRead: true,
+      });
+      for await (const page of pages) {
+        // A bucket is a minute wide: the range's first and last minutes hold connections outside it.
+        const inRange = page
+          .map(toConnectionRef)
+          .filter((ref) => ref.connectedAt >= connectedFrom && ref.connectedAt <= connectedTo);
+        if (inRange.length > 0) yield inRange;
+      }
     }
   }
 
@@ -414,8 +604,16 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  private get client(): DynamoDBClient {
-    return this.options.dynamoDBClient ?? defaultClient();
+  private get client(): DeadlineClient {
+    if (!this.resolvedClient) {
+      const client = this.options.dynamoDBClient ?? defaultClient(this.timeouts);
+      const { callTimeoutMs } = this.timeouts;
+      const send = (command: { constructor: { name: string } }) => withDeadline(
+        callTimeoutMs, command.constructor.name.replace(/Command$/, ''), (abortSignal) => client.send(command as never, { abortSignal }),
+      );
+      this.resolvedClient = { send: send as DynamoDBClient['send'] };
+    }
+    return this.resolvedClient;
   }
 
   private get tableName(): string {
@@ -531,7 +729,12 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   }
 
   private async deleteBatch(operation: StoreOperation, keys: TableKey[]): Promise<void> {
-    let requests: WriteRequest[] = keys.map((key) => ({ DeleteRequest: { Key: toItem(keyAttributes(key)) } }));
+    await this.writeBatch(operation, keys.map((key) => ({ DeleteRequest: { Key: toItem(keyAttributes(key)) } })));
+  }
+
+  /** One BatchWriteItem (at most 25 requests), retrying unprocessed items with backoff. */
+  private async writeBatch(operation: StoreOperation, writes: WriteRequest[]): Promise<void> {
+    let requests = writes;
     for (let attempt = 0; ; attempt++) {
       const output = await this.client.send(
         new BatchWriteItemCommand({
@@ -543,7 +746,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       requests = output.UnprocessedItems?.[this.tableName] ?? [];
       if (requests.length === 0) return;
       if (attempt + 1 >= this.maxAttempts) {
-        throw new Error(`${operation}: ${requests.length} deletes still unprocessed by DynamoDB after ${attempt + 1} attempts`);
+        throw new Error(`${operation}: ${requests.length} writes still unprocessed by DynamoDB after ${attempt + 1} attempts`);
       }
       await backoff(attempt);
     }
@@ -553,6 +756,14 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 /** The table's key attributes for a key (stored lists of index keys hold `{ pk, sk }` maps). */
 function keyAttributes(key: TableKey): Record<string, string> {
   return { [PARTITION_KEY]: key.pk, [SORT_KEY]: key.sk };
+}
+
+function toConnectionRef(item: Record<string, unknown>): ConnectionRef {
+  return {
+    connectionId: item[CONNECTION_ID] as string,
+    connectedAt: item[CONNECTED_AT] as number,
+    ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
+  };
 }
 
 function toItem(value: Record<string, unknown>): Item {

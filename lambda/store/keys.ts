@@ -14,6 +14,7 @@
  * `1`, and no value can forge a separator.
  */
 import { createHash } from 'node:crypto';
+import { AGE_PARTITION_PREFIX, CONNECTION_PARTITION_PREFIX, KEY_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX } from '../constants';
 import type { FilterEntry, FilterValue, RequestId, SubscriberQuery } from './store';
 
 /**
@@ -44,8 +45,6 @@ export const CONNECTION_SORT_KEY = 'CONN';
 /** Sort key prefix of subscription rows (and their stop tombstones). */
 export const SUBSCRIPTION_SORT_KEY_PREFIX = 'SUB#';
 
-const CONNECTION_PARTITION_PREFIX = 'CONN#';
-const ROUTE_PARTITION_PREFIX = 'ROUTE#';
 
 /** The escape character of every key part. */
 const ESCAPE = '\\';
@@ -295,4 +294,47 @@ const QUEUE_PARTITION_PREFIX = 'QUEUE#';
 /** Key of the ledger row of a delivery batch: `QUEUE#{batchId}` / `BATCH`. */
 export function deliveryLedgerKey(batchId: string): TableKey {
   return { pk: QUEUE_PARTITION_PREFIX + keyPart(batchId, MAX_INLINE_PARTITION_KEY_PART_BYTES), sk: 'BATCH' };
+}
+
+/** Width of an `AGE#` bucket: connections are indexed by the minute they opened. */
+export const AGE_BUCKET_MS = 60_000;
+
+/** A connection key longer than this (UTF-8 bytes, escaped) is digested in the `KEY#` partition key. */
+export const MAX_INLINE_KEY_PARTITION_BYTES = 1024;
+
+/** Sort key of a connection's row in a `KEY#` or `AGE#` partition: `C#{conn}`. */
+export function connectionRefSortKey(connectionId: string): string {
+  return `C${SEPARATOR}${keyPart(connectionId, MAX_INLINE_SORT_KEY_PART_BYTES)}`;
+}
+
+/** Partition of the connections of one app-chosen connection key (`connectionKey(ctx)`). */
+export function keyPartitionKey(key: string): string {
+  return KEY_PARTITION_PREFIX + keyPart(key, MAX_INLINE_KEY_PARTITION_BYTES);
+}
+
+/** Key of a connection's row in its connection key's partition. */
+export function keyIndexKey(key: string, connectionId: string): TableKey {
+  return { pk: keyPartitionKey(key), sk: connectionRefSortKey(connectionId) };
+}
+
+/** The minute bucket of a connect time (epoch milliseconds). */
+export function ageBucket(connectedAt: number): number {
+  return Math.floor(connectedAt / AGE_BUCKET_MS);
+}
+
+/** Partition of the connections opened during one minute bucket. */
+export function agePartitionKey(bucket: number): string {
+  return `${AGE_PARTITION_PREFIX}${bucket}`;
+}
+
+/** Key of a connection's row in the bucket of the minute it opened. */
+export function ageIndexKey(connectedAt: number, connectionId: string): TableKey {
+  return { pk: agePartitionKey(ageBucket(connectedAt)), sk: connectionRefSortKey(connectionId) };
+}
+
+/** The buckets that hold the connections opened from `from` to `to` (epoch ms, inclusive), oldest first. */
+export function ageBuckets(from: number, to: number): number[] {
+  const buckets: number[] = [];
+  for (let bucket = ageBucket(from); bucket <= ageBucket(to); bucket++) buckets.push(bucket);
+  return buckets;
 }

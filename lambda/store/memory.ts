@@ -1,6 +1,7 @@
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
+  ConnectionRef,
   FilterValue,
   RequestId,
   SubscriberQuery,
@@ -43,6 +44,10 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
   return wanted.length <= stored.length && wanted.every((value, index) => stored[index] === value);
 }
 
+function toRef(record: ConnectionRecord): ConnectionRef {
+  return { connectionId: record.connectionId, connectedAt: record.connectedAt, ...(record.region === undefined ? {} : { region: record.region }) };
+}
+
 /**
  * A {@link SubscriptionStore} in memory, with the same semantics as `dynamodb()`: for unit tests
  * of apps and for the local gateway. Not for production (each Lambda instance has its own memory).
@@ -50,6 +55,14 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
 export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const pageSize = Math.max(1, options.pageSize ?? 100);
   const connections = new Map<string, ConnectionState>();
+  /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
+  const liveConnections = () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    return [...connections.values()].map((state) => state.record).filter((record) => record.expireAt > nowSeconds);
+  };
+  function* pages<T>(items: readonly T[]): Generator<readonly T[]> {
+    for (let start = 0; start < items.length; start += pageSize) yield items.slice(start, start + pageSize);
+  }
 
   return {
     async putConnection(connection) {
@@ -68,6 +81,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const state = connections.get(connectionId);
       if (!state || !state.record.awaitingConnectionParams) return false;
       state.record = { ...state.record, connectionParams: params ? { ...params } : null, awaitingConnectionParams: false };
+      return true;
+    },
+    async refuseConnection(connectionId, refusal, expireAt) {
+      assertEpochSeconds('expireAt', expireAt);
+      const state = connections.get(connectionId);
+      if (!state || !state.record.awaitingConnectionParams) return false;
+      state.record = { ...state.record, refusal, expireAt, awaitingConnectionParams: false };
       return true;
     },
     async addSubscription(subscription, addOptions): Promise<AddSubscriptionResult> {
@@ -106,13 +126,39 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             const entry = subscription.filters.find((candidate) => candidate.name === name);
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
-          const { connectionId, subscriptionId, region } = subscription;
-          found.push({ connectionId, subscriptionId, ...(query.withRegion && region !== undefined ? { region } : {}) });
+          const { connectionId, subscriptionId, region, jsonrpc } = subscription;
+          found.push({
+            connectionId,
+            subscriptionId,
+            ...(query.withRegion && region !== undefined ? { region } : {}),
+            ...(jsonrpc ? { jsonrpc } : {}),
+          });
         }
       }
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }
+    },
+    async setConnectionKey(connection, key) {
+      assertEpochSeconds('expireAt', connection.expireAt);
+      const state = connections.get(connection.connectionId);
+      if (!state || state.record.key !== undefined) return false;
+      state.record = { ...state.record, key };
+      return true;
+    },
+    async *findConnectionsByKey(key) {
+      yield* pages(liveConnections().filter((record) => record.key === key).map(toRef));
+    },
+    async countConnectionsByKey(key) {
+      return liveConnections().filter((record) => record.key === key).length;
+    },
+    async *findConnectionsByAge({ connectedFrom, connectedTo }) {
+      const found = [...connections.values()]
+        .map((state) => state.record)
+        .filter((record) => record.connectedAt >= connectedFrom && record.connectedAt <= connectedTo)
+        .sort((a, b) => a.connectedAt - b.connectedAt)
+        .map(toRef);
+      yield* pages(found);
     },
     connectionCount: () => connections.size,
     subscriptionsOf: (connectionId) => [...(connections.get(connectionId)?.subscriptions.values() ?? [])].map((s) => structuredClone(s)),

@@ -45,6 +45,33 @@ export interface ConnectionRecord {
    * @default - not stored: the publisher's own Region
    */
   readonly region?: string;
+  /**
+   * The app's key of the connection (`connectionKey(ctx)`, e.g. a user id): the connection is
+   * findable by it (disconnect, reconnect, presence).
+   * @default - no key: nothing is indexed
+   */
+  readonly key?: string;
+  /**
+   * The connection was refused (its ctx could not be created): the serialized tRPC error its
+   * requests are answered with before it is closed.
+   * @default - not refused
+   */
+  readonly refusal?: string;
+}
+
+/** A connection found by its key or its age. */
+export interface ConnectionRef {
+  readonly connectionId: string;
+  /** When the connection opened, epoch milliseconds. */
+  readonly connectedAt: number;
+  /** The connection's Region (multi-region set-ups only). */
+  readonly region?: string;
+}
+
+/** Connections opened in a time range (epoch milliseconds, both ends included). */
+export interface ConnectionAgeQuery {
+  readonly connectedFrom: number;
+  readonly connectedTo: number;
 }
 
 /** One index entry: the subscription is findable under this filter with these values. */
@@ -71,6 +98,11 @@ export interface SubscriptionRecord {
    * @default - not stored: the publisher's own Region
    */
   readonly region?: string;
+  /**
+   * The request carried `jsonrpc: "2.0"`: its data frames echo it, as tRPC's ws adapter does.
+   * @default - not echoed
+   */
+  readonly jsonrpc?: '2.0';
 }
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
@@ -106,6 +138,8 @@ export interface SubscriberRef {
   readonly subscriptionId: RequestId;
   /** The connection's Region, when the rows carry one (multi-region set-ups). */
   readonly region?: string;
+  /** Set when the subscription's request carried `jsonrpc: "2.0"`. */
+  readonly jsonrpc?: '2.0';
 }
 
 /** What a publish looks for. */
@@ -127,7 +161,10 @@ export interface SubscriberQuery {
 
 /** Persistence of connections and subscriptions. */
 export interface SubscriptionStore {
-  /** Store a new connection (overwrites a row with the same id). */
+  /**
+   * Store a new connection (overwrites a row with the same id), its row in the bucket of the
+   * minute it opened and, when it has a `key`, its row in the key's partition.
+   */
   putConnection(connection: ConnectionRecord): Promise<void>;
   /** Read a connection (strongly consistent). */
   getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
@@ -138,6 +175,14 @@ export interface SubscriptionStore {
    * @returns false when the connection row does not exist or its params were already stored
    */
   setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean>;
+  /**
+   * Mark a connection refused with `refusal` (see {@link ConnectionRecord.refusal}), clear
+   * `awaitingConnectionParams` and set its TTL to `expireAt`, in one conditional write that
+   * succeeds only while `awaitingConnectionParams` is true (a connection whose params were
+   * accepted is never refused afterwards).
+   * @returns false when the connection row does not exist or its params were already settled
+   */
+  refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean>;
   /**
    * Store a subscription and its index entries atomically, only if the connection row exists,
    * neither the subscription nor a stop tombstone for its id exists and, when
@@ -161,4 +206,19 @@ export interface SubscriptionStore {
   removeConnection(connectionId: string): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
+  /**
+   * Give a connection its key once it is known (after `connectionParams`), when it has none:
+   * the connection row and the key's index row are written together.
+   * @returns false when the connection row does not exist or already has a key
+   */
+  setConnectionKey(connection: ConnectionRecord, key: string): Promise<boolean>;
+  /** Stream the live connections of a key (rows not expired), page by page, by Query. */
+  findConnectionsByKey(key: string): AsyncIterable<readonly ConnectionRef[]>;
+  /** Number of live connections of a key (a `Select: COUNT` Query: no item is returned). */
+  countConnectionsByKey(key: string): Promise<number>;
+  /**
+   * Stream the connections opened in a time range, oldest minute first, by Query of the minute
+   * buckets the range covers (never a Scan).
+   */
+  findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]>;
 }

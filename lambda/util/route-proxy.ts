@@ -1,22 +1,25 @@
 import { createTRPCRecursiveProxy } from '@trpc/server';
 
 /**
- * A proxy nested like a router whose only call is `method` on a route:
- * `<name>.chat.onMessage.<method>(arg)` calls `dispatch('chat.onMessage', arg)`. Any other call
- * throws an error showing the expected form.
+ * A proxy nested like a router whose only calls are `method` (one name or several) on a route:
+ * `<name>.chat.onMessage.<method>(arg)` calls `dispatch('chat.onMessage', arg, method)`. Any
+ * other call throws an error showing the expected form.
  * @param name how the proxy is reached, for errors (`publisher.routes`)
  * @param exampleArgs the arguments shown in the error's example (`{ data }`)
  */
 export function createRouteMethodProxy(
-  name: string, method: string, exampleArgs: string, dispatch: (route: string, arg: unknown) => unknown,
+  name: string, method: string | readonly string[], exampleArgs: string, dispatch: (route: string, arg: unknown, method: string) => unknown,
 ): unknown {
+  const methods: readonly string[] = typeof method === 'string' ? [method] : method;
   return createTRPCRecursiveProxy(({ path, args }) => {
     const called = path[path.length - 1];
     const route = path.slice(0, -1).join('.');
-    if (called !== method || route === '') {
-      throw new Error(`${name}.${path.join('.')}(): call ${method}() on a route, e.g. ${name}.onMessage.${method}(${exampleArgs})`);
+    if (!methods.includes(called) || route === '') {
+      throw new Error(
+        `${name}.${path.join('.')}(): call ${methods.map((m) => `${m}()`).join(' or ')} on a route, e.g. ${name}.onMessage.${methods[0]}(${exampleArgs})`,
+      );
     }
-    return dispatch(route, args[0]);
+    return dispatch(route, args[0], called);
   });
 }
 

@@ -29,9 +29,9 @@ export async function deliverBatch(settings: WorkerSettings, message: DeliverMes
   if (claim.done) return { done: true, delivered: 0, pending: 0, busy: false };
   const indexOf = new Map<SubscriberRef, number>();
   const refs: SubscriberRef[] = [];
-  message.targets.forEach(([connectionId, subscriptionId], index) => {
+  message.targets.forEach(([connectionId, subscriptionId, jsonrpc], index) => {
     if (claim.delivered.has(index)) return;
-    const ref = { connectionId, subscriptionId };
+    const ref: SubscriberRef = jsonrpc === '2.0' ? { connectionId, subscriptionId, jsonrpc } : { connectionId, subscriptionId };
     indexOf.set(ref, index);
     refs.push(ref);
   });
@@ -48,7 +48,7 @@ export async function deliverBatch(settings: WorkerSettings, message: DeliverMes
         client: settings.managementClient(),
         logger: settings.logger,
         concurrency,
-        retry: settings.retry,
+        callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
         gate: settings.gate,
       },
       { path: message.path, frameFor: framesFromResult(message.path, message.result), targets: [refs], onOutcome },

@@ -6,7 +6,8 @@ import type { SubscriptionsConfig } from '../core/config';
 import {
   deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf, workerRateFromEnvironment,
 } from '../core/environment';
-import type { RetrySettings } from '../publisher/settings';
+import { managementClientFactory } from '../management/client';
+import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import { defaultSqsClient } from '../queue/sqs';
 import type { DeliveryLedger } from '../store/ledger';
 import type { SubscriptionStore } from '../store/store';
@@ -21,7 +22,8 @@ export interface WorkerSettings {
   readonly logger: Logger;
   readonly concurrency: number;
   readonly deliveryBatchSize: number;
-  readonly retry: RetrySettings;
+  /** Retries (the SDK's strategy; throttling paced by `gate`) and timeouts of PostToConnection. */
+  readonly calls: ManagementCallSettings;
   readonly leaseMs: number;
   readonly ledgerRetentionSeconds: number;
   /** Paces every post of this instance. */
@@ -46,11 +48,13 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
   if (maxPostsPerSecond !== undefined && !(maxPostsPerSecond > 0)) {
     throw new RangeError(`\`maxPostsPerSecond\` must be a positive number, got: ${maxPostsPerSecond}`);
   }
+  const calls = settleManagementCalls({ maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 });
+  const clientFactory = managementClientFactory(calls);
   return {
     logger: options.logger ?? defaultLogger,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
     deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
-    retry: { maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 },
+    calls,
     leaseMs: positiveInteger('leaseMs', options.leaseMs ?? 60_000),
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
@@ -59,7 +63,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     managementClient: () => {
       const endpoint = resolveEndpoint(options.endpoint);
       if (!endpoint) throw new Error('Fan-out worker: no Management API endpoint; pass `endpoint` to worker() or set TRPC_SUBSCRIPTIONS_ENDPOINT');
-      return options.managementClient ? options.managementClient(endpoint) : managementAccess(endpoint).client;
+      return options.managementClient ? options.managementClient(endpoint) : managementAccess(endpoint, clientFactory).client;
     },
     sqsClient: async () => options.sqsClient ?? defaultSqsClient(),
     queueUrl: () => {

@@ -58,7 +58,7 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
   for await (const page of settings.store().findSubscribers({ path, filter })) {
     for (const ref of page) {
       if (ref.connectionId === excludeConnectionId) continue;
-      const target: DeliveryTarget = [ref.connectionId, ref.subscriptionId];
+      const target: DeliveryTarget = ref.jsonrpc ? [ref.connectionId, ref.subscriptionId, ref.jsonrpc] : [ref.connectionId, ref.subscriptionId];
       const targetBytes = Buffer.byteLength(JSON.stringify(target)) + 1;
       if (targets.length >= settings.deliveryBatchSize || bytes + targetBytes > maxTargetBytes) await closeBatch();
       targets.push(target);

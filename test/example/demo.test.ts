@@ -41,8 +41,8 @@ test('GIVEN DynamoDB Local and the example handlers WHEN the demo runs THEN each
   const report = await runDemo({ log: (line) => lines.push(line) });
 
   expect(report.store).toBe('dynamodb');
-  // 5 connection rows + 7 subscription rows + 5 x 3 onMessage index rows + 2 x 2 onTyping index rows.
-  expect(report.tableItems).toBe(31);
+  // 5 connection rows + their 5 age bucket rows + 7 subscription rows + 5 x 3 onMessage index rows + 2 x 2 onTyping index rows.
+  expect(report.tableItems).toBe(36);
   expectCorrectDeliveries(report, lines);
 });
 

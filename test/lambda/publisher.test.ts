@@ -150,12 +150,12 @@ describe('delivery faults', () => {
     expect((await publisher().routes.onMessage.publish({ data: message })).matched).toBe(2);
   });
 
-  test('413 and 500 are failures with details; the others are delivered', async () => {
+  test('413 (never retried) and 500 (retried to the last attempt) are failures with details; the others are delivered', async () => {
     api.always('c1', 413);
     api.always('c3', 500);
     const result = await publisher().routes.onMessage.publish({ data: message });
     expect(result).toMatchObject({ matched: 3, delivered: 1, failed: 2 });
-    expect(result.failures.map((f) => [f.connectionId, f.statusCode, f.attempts]).sort()).toEqual([['c1', 413, 1], ['c3', 500, 1]]);
+    expect(result.failures.map((f) => [f.connectionId, f.statusCode, f.attempts]).sort()).toEqual([['c1', 413, 1], ['c3', 500, 5]]);
     expect(await store.getConnection('c1')).toBeDefined();
   });
 });

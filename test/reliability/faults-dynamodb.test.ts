@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import superjson from 'superjson';
 import { dynamodb, type SubscriptionStore } from '../../lambda';
 import { appSubscriptions } from '../fixtures/router';
-import { faultyClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan, createTestTable, type TestTable } from '../support/dynamodb';
+import { faultyClient, localDynamoDBClient, inconsistentRows, scanRows, subscriptionsIn, type FaultPlan, createTestTable, type TestTable } from '../support/dynamodb';
 import { quietLogger } from './support/env';
 import { parseServerFrame } from './support/frames';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
@@ -71,7 +73,8 @@ describe('subscribe under DynamoDB faults', () => {
     const failed = await s.send(subscribe(1, s.room));
     expect(parse(failed.body!)).toMatchObject({ kind: 'error', id: 1, dataCode: 'INTERNAL_SERVER_ERROR' });
     expect(s.log.attempts.get('TransactWriteItems')).toBe(3);
-    expect((await rowsOf(s.connectionId)).mine.filter((row) => row.sk !== 'CONN')).toEqual([]);
+    // The connection's own rows (its row and its age bucket row) only.
+    expect((await rowsOf(s.connectionId)).mine.filter((row) => row.sk !== 'CONN' && !row.pk.startsWith('AGE#'))).toEqual([]);
 
     plan = {};
     expect(parse((await s.send(subscribe(1, s.room))).body!)).toMatchObject({ kind: 'result', id: 1, type: 'started' });
@@ -110,7 +113,7 @@ describe('subscribe under DynamoDB faults', () => {
     // The first frame of the batch went through PostToConnection.
     expect(api.received.map((r) => parse(r.body))).toEqual([expect.objectContaining({ kind: 'error', dataCode: 'INTERNAL_SERVER_ERROR' })]);
     expect(s.log.attempts.get('TransactWriteItems')).toBe(6);
-    expect((await rowsOf(s.connectionId)).mine.map((row) => row.sk)).toEqual(['CONN']);
+    expect((await rowsOf(s.connectionId)).mine.filter((row) => !row.pk.startsWith('AGE#')).map((row) => row.sk)).toEqual(['CONN']);
     s.close();
   });
 
@@ -205,4 +208,25 @@ describe('publish under DynamoDB faults', () => {
     expect(s.logger.entries).toEqual([expect.objectContaining({ level: 'error', message: 'rows of a gone connection could not be removed' })]);
     s.close();
   });
+});
+
+test('a DynamoDB endpoint that accepts requests and never answers: every store call fails with a TimeoutError within its deadline', async () => {
+  const server = createServer((request) => request.resume()); // never answers
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const client = localDynamoDBClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 1);
+  try {
+    const store = dynamodb({ tableName: table.tableName, dynamoDBClient: client, timeouts: { callTimeoutMs: 200 } });
+    const started = Date.now();
+    await expect(store.getConnection('c1')).rejects.toMatchObject({ name: 'TimeoutError', message: 'GetItem did not answer within 200 ms' });
+    await expect(store.removeConnection('c1')).rejects.toMatchObject({ name: 'TimeoutError' });
+    // A publish over that store reports the failure instead of hanging.
+    const publish = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger: quietLogger() })
+      .routes.onMessage.publish({ data: { text: 'x', at: new Date(0), from: 's' } });
+    await expect(publish).rejects.toMatchObject({ name: 'TimeoutError', message: 'Query did not answer within 200 ms' });
+    expect(Date.now() - started).toBeLessThan(3 * 200 + 5_000);
+  } finally {
+    client.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
 });

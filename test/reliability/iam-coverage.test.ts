@@ -105,3 +105,55 @@ test('the handler role and grantPublish grant exactly the DynamoDB actions the r
   handlers.client.destroy();
   publisher.client.destroy();
 });
+
+test('grantControl grants exactly the DynamoDB actions of server-side stop, reconnect, disconnect and presence; the rollover role those of a rollover', async () => {
+  const { stack, realtime, template } = realtimeStack();
+  const backend = new LambdaFunction(stack, 'Backend', { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler=async()=>{}') });
+  realtime.grantControl(backend);
+  const policies = template().findResources('AWS::IAM::Policy');
+  const tableId = logicalId(stack, realtime.table as never);
+  const controlGranted = grantedTableActions(policies, logicalId(stack, backend.role as iam.Role), tableId);
+  const rolloverGranted = grantedTableActions(policies, logicalId(stack, realtime.rolloverHandler!.role as iam.Role), tableId);
+
+  const api = await startFakeManagementApi();
+  const logger = quietLogger();
+  const setup = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
+  const connect = appSubscriptions.connect({ store: setup, logger });
+  const handler = appSubscriptions.handler({ store: setup, logger, endpoint: api.endpoint });
+  for (const id of ['k1', 'k2', 'k3']) {
+    await connect(connectEvent(id));
+    await handler(messageEvent(id, [1, 2].map((n) => ({ id: n, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room: 'k' }) } }))));
+  }
+
+  const control = recordingClient();
+  const recorded = dynamodb({ tableName: table.tableName, dynamoDBClient: control.client });
+  // A subscription a concurrent client stop removed after the publish Query found it: the server's
+  // stop then leaves a tombstone, as a client's stop of an unknown id does.
+  const store: typeof recorded = Object.assign(Object.create(recorded), {
+    async *findSubscribers(query: Parameters<typeof recorded.findSubscribers>[0]) {
+      yield* recorded.findSubscribers(query);
+      if (query.path === 'onMessage') yield [{ connectionId: 'k3', subscriptionId: 77 }];
+    },
+  });
+  const publisher = appSubscriptions.publisher({ endpoint: api.endpoint, store, logger });
+  const { TRPCError } = await import('@trpc/server');
+  const stop = await publisher.routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'k' } }, error: new TRPCError({ code: 'FORBIDDEN' }) });
+  expect(stop.stopped).toBe(7);
+  await publisher.connections.count('nobody');
+  await publisher.connections.reconnect({ all: true });
+  await publisher.connections.disconnect({ connectionId: 'k1' });
+  api.always('k2', 410);
+  await publisher.connections.reconnect({ key: 'nobody' });
+  await publisher.connections.reconnect({ connectionId: 'k2' });
+
+  const rollover = recordingClient();
+  const rolloverStore = dynamodb({ tableName: table.tableName, dynamoDBClient: rollover.client });
+  await appSubscriptions.rollover({ endpoint: api.endpoint, store: rolloverStore, logger, olderThanMs: 1 })();
+  await api.close();
+
+  expect([...control.actions].sort()).toEqual(controlGranted);
+  expect([...rollover.actions].every((action) => rolloverGranted.includes(action))).toBe(true);
+  expect(rollover.actions.has('dynamodb:Query')).toBe(true);
+  control.client.destroy();
+  rollover.client.destroy();
+});

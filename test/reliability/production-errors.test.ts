@@ -95,8 +95,19 @@ test('the errorFormatter still sees the original error as error.cause', async ()
   expect(parseServerFrame(frame)).toMatchObject({ message: 'Internal server error', data: { cause: expect.stringContaining('ECONNREFUSED') } });
 });
 
-test('$connect: a createContext that throws a plain Error refuses with 500 and a generic body', async () => {
+test('$connect with refuseWith: http-status: a createContext that throws a plain Error refuses with 500 and a generic body', async () => {
   const app = productionApp();
-  const result = await app.connect({ store: memory(), logger: quietLogger() })(connectEvent('c1', { fail: 'plain' }));
+  const result = await app.connect({ store: memory(), logger: quietLogger(), refuseWith: 'http-status' })(connectEvent('c1', { fail: 'plain' }));
   expect(result).toEqual({ statusCode: 500, body: 'Internal server error' });
+});
+
+test('$connect: a createContext that throws a plain Error stores a generic refusal, no stack, no internal message', async () => {
+  const app = productionApp();
+  const store = memory();
+  expect(await app.connect({ store, logger: quietLogger() })(connectEvent('c1', { fail: 'plain' }))).toEqual({ statusCode: 200 });
+  const connection = await store.getConnection('c1');
+  expect(connection?.connect).toEqual({});
+  const refusal = JSON.parse(connection?.refusal ?? 'null');
+  expect(parseServerFrame(JSON.stringify({ id: null, error: refusal }))).toMatchObject({ message: 'Internal server error' });
+  expect(connection?.refusal).not.toContain('stack');
 });

@@ -159,6 +159,11 @@ describe('limits', () => {
     const [connectionId] = server.gateway.connections();
     socket.socket.send(JSON.stringify({ method: 'connectionParams', data: Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`k${i}`, 'v'.repeat(20)])) }));
     expect(parseServerFrame((await socket.next())[0])).toMatchObject({ id: null, dataCode: 'PAYLOAD_TOO_LARGE' });
+    expect(await store.getConnection(connectionId)).toMatchObject({ awaitingConnectionParams: false, refusal: expect.any(String) });
+    expect((await store.getConnection(connectionId))?.connectionParams).toBeUndefined();
+    // The next request gets the refusal for its id, then the connection is closed and its rows removed.
+    socket.socket.send(subscribeFrame(1, 'r'));
+    expect(parseServerFrame((await socket.next(2))[1])).toMatchObject({ id: 1, dataCode: 'PAYLOAD_TOO_LARGE' });
     await socket.closed;
     expect(await store.getConnection(connectionId)).toBeUndefined();
   });

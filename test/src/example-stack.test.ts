@@ -51,7 +51,7 @@ describe('example stack, bundled for real with esbuild', () => {
       .map((key: string) => `asset.${key.replace(/\.zip$/, '')}`).sort());
   });
 
-  test('GIVEN the handlers bundle WHEN read THEN it is minified CommonJS with a source map and all three exports', () => {
+  test('GIVEN the handlers bundle WHEN read THEN it is minified CommonJS with a source map and all four exports', () => {
     const key: string = template.toJSON().Resources[logicalId(stack as Stack, stack.realtime.messageHandler)].Properties.Code.S3Key;
     const bundleDir = path.join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
     const bundle = fs.readFileSync(path.join(bundleDir, 'index.js'), 'utf8');
@@ -61,7 +61,7 @@ describe('example stack, bundled for real with esbuild', () => {
     expect(bundle.split('\n').length).toBeLessThanOrEqual(3);
     const moduleExports = { exports: {} as Record<string, unknown> };
     new Function('module', 'exports', 'require', bundle)(moduleExports, moduleExports.exports, require);
-    expect(Object.keys(moduleExports.exports).sort()).toEqual(['connect', 'disconnect', 'handler', 'worker']);
+    expect(Object.keys(moduleExports.exports).sort()).toEqual(['connect', 'disconnect', 'handler', 'rollover', 'worker']);
   });
 });
 

@@ -27,7 +27,7 @@ describe('tracing and logging', () => {
   test('GIVEN defaults WHEN synthesised THEN no tracing config, no logging config, no reserved concurrency, no VPC', () => {
     const functions = handlerFunctions(realtimeStack().template());
 
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4); // the three handlers and the rollover
     for (const fn of functions) {
       expect(fn.Properties.TracingConfig).toBeUndefined();
       expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: expect.anything() });
@@ -135,7 +135,7 @@ describe('log encryption', () => {
     });
 
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Array<{ Properties: any }>;
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5); // access log, three handlers, rollover
     for (const group of groups) {
       expect(group.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     }

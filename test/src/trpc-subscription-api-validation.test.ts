@@ -55,6 +55,23 @@ describe('synth-time errors name the prop and the value', () => {
     expect(() => build({ entry })).toThrow('`entry` must export `handler` (handlerNames.message), got: exports `connect`, `disconnect`, `onMessage`');
   });
 
+  test('GIVEN the rollover on and an entry without its export WHEN constructed THEN it names the rollover export, and not when the rollover is off', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    const handlerNames = { message: 'onMessage', rollover: 'rollNow' };
+    expect(() => build({ entry, handlerNames }))
+      .toThrow('`entry` must export `rollNow` (handlerNames.rollover), got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
+    expect(() => build({ entry, handlerNames, rollover: { enabled: false } })).not.toThrow();
+  });
+
+  test('GIVEN queuedFanOut and an entry without the worker export WHEN constructed THEN it names the worker export, and not without queuedFanOut', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    const handlerNames = { message: 'onMessage' };
+    expect(() => build({ entry, handlerNames, queuedFanOut: {} }))
+      .toThrow('`entry` must export `worker` (queuedFanOut.handlerName), got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
+    expect(() => build({ entry, handlerNames, queuedFanOut: { handlerName: 'rollover' } })).not.toThrow();
+    expect(() => build({ entry, handlerNames })).not.toThrow();
+  });
+
   test('GIVEN a CommonJS entry WHEN constructed THEN its exports are not judged statically', () => {
     const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'common-js.js');
     expect(() => build({ entry, handlerNames: { message: 'notExported' } })).not.toThrow();
@@ -145,6 +162,27 @@ describe('synth-time errors name the prop and the value', () => {
     });
     expect(() => build({ table }, stack))
       .toThrow('`table` must have the partition key pk (S) and the sort key sk (S), got: partition key pk (S), sort key sk (N)');
+  });
+
+  test('GIVEN a rollover schedule under a minute WHEN constructed THEN it throws', () => {
+    expect(() => build({ rollover: { schedule: Duration.seconds(30) } })).toThrow(
+      '`rollover.schedule` must be a whole number of minutes, at least 1 (an EventBridge rate), got: 30 seconds',
+    );
+  });
+
+  test('GIVEN a rollover age that leaves less than two runs before 2 hours WHEN constructed THEN it throws', () => {
+    expect(() => build({ rollover: { age: Duration.minutes(119) } })).toThrow(
+      '`rollover.age` must be at least 1 minute and leave two runs of `rollover.schedule` (1 minute) before the 2-hour connection limit, got: 1 hour 59 minutes',
+    );
+    expect(() => build({ rollover: { age: Duration.minutes(118) } })).not.toThrow();
+  });
+
+  test('GIVEN an invalid rollover with rollover disabled WHEN constructed THEN it is not validated', () => {
+    expect(() => build({ rollover: { enabled: false, age: Duration.hours(3) } })).not.toThrow();
+  });
+
+  test('GIVEN a rollover export name that is not an identifier WHEN constructed THEN it throws', () => {
+    expect(() => build({ handlerNames: { rollover: 'roll over' } })).toThrow('`handlerNames.rollover` must be a JavaScript identifier, got: "roll over"');
   });
 
   test('GIVEN errors WHEN thrown THEN they are PropValidationErrors naming the prop', () => {

@@ -22,7 +22,13 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:BatchWriteItem',
 ];
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
+const PUBLISH_TABLE_CONDITIONS = {
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*'] },
+  'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt'] },
+  'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES', 'COUNT'], 'dynamodb:ReturnValues': 'NONE' },
+};
 
 function connectionsArns(stack: Stack, realtime: TrpcSubscriptionApi, stageName = 'prod'): unknown[] {
   const api = logicalId(stack, realtime.webSocketApi);
@@ -220,21 +226,21 @@ describe('stage', () => {
       DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
     });
     const logGroups = template().findResources('AWS::Logs::LogGroup');
-    expect(Object.values(logGroups).map((r) => r.Properties.RetentionInDays)).toEqual([7, 7, 7, 7]);
+    expect(Object.values(logGroups).map((r) => r.Properties.RetentionInDays)).toEqual([7, 7, 7, 7, 7]);
   });
 
-  test('GIVEN defaults WHEN synthesised THEN the four log groups are retained like the table', () => {
+  test('GIVEN defaults WHEN synthesised THEN the five log groups, with the rollover one, are retained like the table', () => {
     const { template } = realtimeStack();
 
     const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Retain', 'Retain']));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(5).fill(['Retain', 'Retain']));
   });
 
-  test('GIVEN removalPolicy DESTROY WHEN synthesised THEN the four log groups go with the stack', () => {
+  test('GIVEN removalPolicy DESTROY WHEN synthesised THEN the five log groups, with the rollover one, go with the stack', () => {
     const { template } = realtimeStack({ removalPolicy: RemovalPolicy.DESTROY });
 
     const logGroups = Object.values(template().findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(4).fill(['Delete', 'Delete']));
+    expect(logGroups.map((r) => [r.DeletionPolicy, r.UpdateReplacePolicy])).toEqual(Array(5).fill(['Delete', 'Delete']));
   });
 
   test('GIVEN removalPolicy DESTROY and an existing table WHEN synthesised THEN the log groups still follow it', () => {
@@ -247,7 +253,7 @@ describe('stage', () => {
     new TrpcSubscriptionApi(stack, 'Realtime', { entry: HANDLERS_ENTRY, table, removalPolicy: RemovalPolicy.DESTROY });
 
     const logGroups = Object.values(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
-    expect(logGroups.map((r) => r.DeletionPolicy)).toEqual(['Delete', 'Delete', 'Delete', 'Delete']);
+    expect(logGroups.map((r) => r.DeletionPolicy)).toEqual(Array(5).fill('Delete'));
   });
 
   test('GIVEN accessLogging false WHEN synthesised THEN the stage has no access log settings', () => {
@@ -255,7 +261,7 @@ describe('stage', () => {
 
     template().hasResourceProperties('AWS::ApiGatewayV2::Stage', { AccessLogSettings: Match.absent() });
     expect(realtime.accessLogGroup).toBeUndefined();
-    template().resourceCountIs('AWS::Logs::LogGroup', 3);
+    template().resourceCountIs('AWS::Logs::LogGroup', 4);
   });
 
   test('GIVEN defaults WHEN synthesised THEN url and callbackUrl come from the stage', () => {
@@ -311,12 +317,53 @@ describe('custom domain', () => {
   });
 });
 
+describe('rollover', () => {
+  test('GIVEN defaults WHEN synthesised THEN the rollover export runs every minute with the age, on the handlers\' role', () => {
+    const { stack, realtime, template } = realtimeStack();
+
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.rollover',
+      Role: { 'Fn::GetAtt': [logicalId(stack, realtime.handlerRole as iam.Role), 'Arn'] },
+      Environment: { Variables: Match.objectLike({ TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS: '6900', [ENDPOINT_ENV]: stack.resolve(realtime.callbackUrl) }) },
+    });
+    template().hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, realtime.rolloverHandler!), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    expect(realtime.rolloverHandler!.role).toBe(realtime.handlerRole);
+  });
+
+  test('GIVEN schedule, age and an export name WHEN synthesised THEN the rule and the function use them', () => {
+    const { template } = realtimeStack({
+      entry: path.join(__dirname, '..', 'fixtures', 'entries', 'roll-all.ts'),
+      rollover: { schedule: Duration.minutes(5), age: Duration.minutes(100) },
+      handlerNames: { rollover: 'rollAll' },
+    });
+
+    template().hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    template().hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.rollAll',
+      Environment: { Variables: Match.objectLike({ TRPC_SUBSCRIPTIONS_ROLLOVER_AGE_SECONDS: '6000' }) },
+    });
+  });
+
+  test('GIVEN rollover.enabled false WHEN synthesised THEN there is no rollover function or rule', () => {
+    const { realtime, template } = realtimeStack({ rollover: { enabled: false } });
+
+    template().resourceCountIs('AWS::Events::Rule', 0);
+    template().resourceCountIs('AWS::Lambda::Function', 3);
+    expect(realtime.rolloverHandler).toBeUndefined();
+    expect(realtime.rolloverRule).toBeUndefined();
+  });
+});
+
 describe('handlers', () => {
   test('GIVEN defaults WHEN synthesised THEN three Node.js 24 ARM functions run the connect, handler and disconnect exports', () => {
     const { stack, realtime, template } = realtimeStack();
     const endpoint = stack.resolve(realtime.callbackUrl);
 
-    template().resourceCountIs('AWS::Lambda::Function', 3);
+    template().resourceCountIs('AWS::Lambda::Function', 4);
     for (const handler of ['index.connect', 'index.handler', 'index.disconnect']) {
       template().hasResourceProperties('AWS::Lambda::Function', {
         Handler: handler,
@@ -344,15 +391,15 @@ describe('handlers', () => {
 
     template().resourcePropertiesCountIs('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ [ROW_TTL_ENV]: '10800' }) },
-    }, 3);
+    }, 4);
   });
 
-  test('GIVEN defaults WHEN synthesised THEN the three functions share one code asset', () => {
+  test('GIVEN defaults WHEN synthesised THEN the three handlers and the rollover share one code asset', () => {
     const { template } = realtimeStack();
 
     const functions = Object.values(template().findResources('AWS::Lambda::Function'));
     const codes = new Set(functions.map((fn) => JSON.stringify(fn.Properties.Code)));
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     expect(codes.size).toBe(1);
   });
 
@@ -416,7 +463,7 @@ describe('handler IAM', () => {
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
-          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler].map((handler) => ({
+          ...[realtime.connectHandler, realtime.messageHandler, realtime.disconnectHandler, realtime.rolloverHandler!].map((handler) => ({
             Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
             Effect: 'Allow',
             Resource: logGroupArn(handler),
@@ -475,7 +522,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/DeleteItem/BatchWriteItem and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/GetItem/DeleteItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 
@@ -488,6 +535,7 @@ describe('grantPublish', () => {
         Statement: [
           {
             Action: PUBLISH_TABLE_ACTIONS,
+            Condition: PUBLISH_TABLE_CONDITIONS,
             Effect: 'Allow',
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
@@ -507,7 +555,7 @@ describe('grantPublish', () => {
       Roles: [{ Ref: logicalId(stack, role) }],
       PolicyDocument: {
         Statement: [
-          { Action: PUBLISH_TABLE_ACTIONS, Effect: 'Allow', Resource: Match.anyValue() },
+          { Action: PUBLISH_TABLE_ACTIONS, Condition: PUBLISH_TABLE_CONDITIONS, Effect: 'Allow', Resource: Match.anyValue() },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
         ],
       },

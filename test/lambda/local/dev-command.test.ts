@@ -1,8 +1,10 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectClient, type TestClient } from './helpers';
+import { findFreePort } from '../../../lambda/local/dynamodb-local';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'lambda/local/cli.ts');
@@ -113,6 +115,21 @@ describe('cdk-trpc-subscriptions dev', () => {
     const unknownFlag = run(['dev', 'x.ts', '--verbose']);
     expect(unknownFlag.status).toBe(2);
     expect(unknownFlag.stderr).toContain("Unknown option '--verbose'");
+
+    const badDynamoDBPort = run(['dev', 'x.ts', '--dynamodb-port', 'abc']);
+    expect(badDynamoDBPort.status).toBe(2);
+    expect(badDynamoDBPort.stderr).toContain('`--dynamodb-port` must be an integer from 0 to 65535, got: abc');
+
+    const version = run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+
+  test('a missing entry fails before DynamoDB Local starts (exit 1)', () => {
+    const missing = spawnSync(process.execPath, ['--require', TSX, CLI, 'dev', 'no/such/handlers.ts', '--port', '0', '--dynamodb-port', '0'], { cwd: ROOT, encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('Entry not found: no/such/handlers.ts');
+    expect(missing.stdout).not.toContain('Starting DynamoDB Local');
   });
 
   test('--store memory: serves the entry, wires the environment, reloads on change and exits 0 on SIGINT', async () => {
@@ -121,7 +138,9 @@ describe('cdk-trpc-subscriptions dev', () => {
     const client = await connect(dev);
     const [, endpoint] = (await dev.waitFor(/management\s+(\S+)/)) as RegExpMatchArray;
     expect(dev.stdout()).toContain('TRPC_SUBSCRIPTIONS_STORE=memory');
-    expect(dev.stdout()).toMatch(/export TRPC_SUBSCRIPTIONS_ENDPOINT=http:\/\/127\.0\.0\.1:\d+\/local /);
+    // A script in another process would see an empty store: no export line that cannot work.
+    expect(dev.stdout()).not.toContain('export ');
+    expect(dev.stdout()).toContain('run with the default `--store dynamodb`');
 
     client.socket.send('hello');
     expect(await client.next()).toBe('v1:hello');
@@ -153,7 +172,8 @@ describe('cdk-trpc-subscriptions dev', () => {
 
   test('with DynamoDB Local: the table exists, and a separate script with the printed exports publishes unchanged', async () => {
     const dir = fixture();
-    const dev = start(['dev', join(dir, 'handlers.ts'), '--port', '0', '--table-name', 'dev-test']);
+    const dynamodbPort = await findFreePort();
+    const dev = start(['dev', join(dir, 'handlers.ts'), '--port', '0', '--table-name', 'dev-test', '--dynamodb-port', String(dynamodbPort)]);
     const client = await connect(dev);
 
     client.socket.send('table');
@@ -167,7 +187,7 @@ describe('cdk-trpc-subscriptions dev', () => {
       const [name, ...value] = pair.split('=');
       env[name] = value.join('=');
     }
-    expect(env).toMatchObject({ TRPC_SUBSCRIPTIONS_TABLE_NAME: 'dev-test', AWS_ENDPOINT_URL_DYNAMODB: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
+    expect(env).toMatchObject({ TRPC_SUBSCRIPTIONS_TABLE_NAME: 'dev-test', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${dynamodbPort}` });
     const script = `
       const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
       const { ApiGatewayManagementApiClient, PostToConnectionCommand } = require('@aws-sdk/client-apigatewaymanagementapi');
@@ -183,6 +203,22 @@ describe('cdk-trpc-subscriptions dev', () => {
 
     dev.child.kill('SIGTERM');
     expect(await dev.exited).toEqual({ code: 0, signal: null });
+  });
+
+  test('a dev killed with SIGKILL does not leave DynamoDB Local running: its watchdog stops it', async () => {
+    const dynamodbPort = await findFreePort();
+    const dev = start(['dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--dynamodb-port', String(dynamodbPort)]);
+    await dev.waitFor(/WebSocket\s+ws:/);
+    const answers = () => new Promise<boolean>((done) => {
+      const socket = netConnect(dynamodbPort, '127.0.0.1', () => (socket.destroy(), done(true)));
+      socket.on('error', () => done(false));
+    });
+    expect(await answers()).toBe(true);
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    const deadline = Date.now() + 15_000;
+    while ((await answers()) && Date.now() < deadline) await new Promise((done) => setTimeout(done, 200));
+    expect(await answers()).toBe(false);
   });
 
   test('an entry without the expected exports fails to start with a clear message (exit 1)', async () => {

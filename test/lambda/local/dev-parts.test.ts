@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { devEnvironment, HandlersLoadError, loadHandlers } from '../../../lambda/local';
-import { DEFAULT_DEV_PORT, parseDevArgs } from '../../../lambda/local/dev-args';
+import { DEFAULT_DEV_DYNAMODB_PORT, DEFAULT_DEV_PORT, parseDevArgs } from '../../../lambda/local/dev-args';
 import { formatExportLine } from '../../../lambda/local/dev-server';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/dev-app');
@@ -14,6 +14,7 @@ describe('parseDevArgs', () => {
       stage: 'prod',
       store: 'dynamodb',
       tableName: 'trpc-subscriptions-dev',
+      dynamodbPort: DEFAULT_DEV_DYNAMODB_PORT,
       exportNames: { connect: 'connect', handler: 'handler', disconnect: 'disconnect' },
       unordered: false,
     });
@@ -21,7 +22,7 @@ describe('parseDevArgs', () => {
 
   test('every flag', () => {
     expect(
-      parseDevArgs(['dev', 'h.ts', '--port', '0', '--stage', 'dev', '--store', 'memory', '--table-name', 't',
+      parseDevArgs(['dev', 'h.ts', '--port', '0', '--stage', 'dev', '--store', 'memory', '--table-name', 't', '--dynamodb-port', '9000',
         '--connect', 'onConnect', '--handler', 'onMessage', '--disconnect', 'onDisconnect', '--unordered']),
     ).toEqual({
       command: 'dev',
@@ -30,10 +31,13 @@ describe('parseDevArgs', () => {
       stage: 'dev',
       store: 'memory',
       tableName: 't',
+      dynamodbPort: 9000,
       exportNames: { connect: 'onConnect', handler: 'onMessage', disconnect: 'onDisconnect' },
       unordered: true,
     });
     expect(parseDevArgs(['-h'])).toEqual({ command: 'help' });
+    expect(parseDevArgs(['--version'])).toEqual({ command: 'version' });
+    expect(parseDevArgs(['-v'])).toEqual({ command: 'version' });
     expect(parseDevArgs(['dev', 'x.ts', '--help'])).toEqual({ command: 'help' });
   });
 

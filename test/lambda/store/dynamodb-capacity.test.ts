@@ -69,6 +69,23 @@ describe('dynamodb store capacity per operation', () => {
     figures['disconnect S=10 F=2'] = await measure(() => store.removeConnection(conn.connectionId));
     figures['disconnect again'] = await measure(() => store.removeConnection(conn.connectionId));
 
+    const keyed = connection('K0SM9cOFvHcCIhw=', { key: 'user:user-0123456789', connectedAt: Date.UTC(2020, 0, 1, 0, 0, 30) });
+    figures['connect with key'] = await measure(() => store.putConnection(keyed));
+    const later = connection('P0SM9cOFvHcCIhw=', { awaitingConnectionParams: true });
+    await store.putConnection(later);
+    figures.setConnectionKey = await measure(() => store.setConnectionKey(later, 'user:user-9'));
+    figures['presence count'] = await measure(() => store.countConnectionsByKey(keyed.key!));
+    figures['find by key'] = await measure(async () => {
+      for await (const page of store.findConnectionsByKey(keyed.key!)) void page;
+    });
+    // A rollover run at the default age: the 6 minute buckets from 2 h to 1 h 55 min ago.
+    figures['find by age, 6 buckets'] = await measure(async () => {
+      const range = { connectedFrom: keyed.connectedAt - 60_000, connectedTo: keyed.connectedAt + 4 * 60_000 };
+      for await (const page of store.findConnectionsByAge(range)) void page;
+    });
+    figures['disconnect with key, S=0'] = await measure(() => store.removeConnection(keyed.connectionId));
+    await store.removeConnection(later.connectionId);
+
     let subscribed = 0;
     for (const n of [1, 100, 1000]) {
       while (subscribed < n) {
@@ -85,7 +102,7 @@ describe('dynamodb store capacity per operation', () => {
       figures[`publish N=${n} unfiltered eventual`] = await measure(() => findAll(eventual, { path: 'onMessage' }));
     }
     expect(figures).toEqual({
-      'connect': '0 RCU + 1 WCU: PutItem',
+      'connect': '0 RCU + 2 WCU: BatchWriteItem',
       'connectionParams': '0 RCU + 1 WCU: UpdateItem',
       'getConnection': '1 RCU + 0 WCU: GetItem',
       'subscribe F=0': '0 RCU + 0 WCU + transaction of 3: TransactWriteItems',
@@ -100,9 +117,17 @@ describe('dynamodb store capacity per operation', () => {
       'stop F=5': '1 RCU + 1 WCU + transaction of 7: GetItem, TransactWriteItems, UpdateItem',
       // The UpdateItem decrements the connection's subscription count; a tombstone does not count.
       'stop before start': '1 RCU + 0 WCU + transaction of 2: GetItem, TransactWriteItems',
-      // 1 connection row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
-      'disconnect S=10 F=2': '1 RCU + 42 WCU: DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
-      'disconnect again': '0 RCU + 1 WCU: DeleteItem, Query',
+      // 1 connection row + its age bucket row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
+      'disconnect S=10 F=2': '2 RCU + 43 WCU: GetItem, DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
+      'disconnect again': '1 RCU + 1 WCU: GetItem, DeleteItem, Query',
+      // The connection row, its age bucket row and its key row.
+      'connect with key': '0 RCU + 3 WCU: BatchWriteItem',
+      'setConnectionKey': '0 RCU + 0 WCU + transaction of 2: TransactWriteItems',
+      'presence count': '1 RCU + 0 WCU: Query',
+      'find by key': '1 RCU + 0 WCU: Query',
+      // DynamoDB Local reports 0 for a Query that finds nothing; five of the six buckets are empty.
+      'find by age, 6 buckets': '1 RCU + 0 WCU: Query, Query, Query, Query, Query, Query',
+      'disconnect with key, S=0': '1 RCU + 3 WCU: GetItem, DeleteItem, Query, BatchWriteItem',
       'publish N=1 unfiltered': '1 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
       'publish N=1 filtered': '1 RCU + 0 WCU: Query',
       'publish N=1 unfiltered eventual': '0.5 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',

@@ -70,6 +70,7 @@ describe('dynamodb store', () => {
       const rows = (await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id));
       const byKey = Object.fromEntries(rows.map((row) => [`${row.pk as string} | ${row.sk as string}`, row]));
       expect(Object.keys(byKey).sort()).toEqual([
+        'AGE#28333333 | C#rows-conn',
         'CONN#rows-conn | CONN',
         'CONN#rows-conn | SUB#n1;',
         'CONN#rows-conn | SUB#n2;',
@@ -94,6 +95,10 @@ describe('dynamodb store', () => {
         connectionId: id,
         subscriptionId: 1,
         expireAt: 1_700_007_800,
+      });
+      // 1_700_000_000_000 ms is in minute 28_333_333 since the epoch.
+      expect(byKey['AGE#28333333 | C#rows-conn']).toEqual({
+        pk: 'AGE#28333333', sk: 'C#rows-conn', connectionId: id, connectedAt: 1_700_000_000_000, expireAt: 1_700_007_800,
       });
       const tombstone = byKey['CONN#rows-conn | SUB#n2;'];
       expect(tombstone).toMatchObject({ stopped: true, subscriptionId: 2 });
@@ -220,9 +225,9 @@ describe('dynamodb store', () => {
       const { client } = clientWithUnprocessedItems(Number.POSITIVE_INFINITY);
       const s = dynamodb({ tableName: table.tableName, dynamoDBClient: client, maxAttempts: 3 });
       const id = 'stuck-conn';
-      await s.putConnection(connection(id));
+      await store().putConnection(connection(id));
       for (let i = 0; i < 3; i++) await s.addSubscription(subscription(id, i, [], 'stuck'));
-      await expect(s.removeConnection(id)).rejects.toThrow(/removeConnection: \d+ deletes still unprocessed by DynamoDB after 3 attempts/);
+      await expect(s.removeConnection(id)).rejects.toThrow(/removeConnection: \d+ writes still unprocessed by DynamoDB after 3 attempts/);
       // Idempotent: a later attempt with a healthy client finishes the job.
       await store().removeConnection(id);
       expect((await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
@@ -254,7 +259,8 @@ describe('dynamodb store', () => {
       const s = store({ onConsumedCapacity: (report) => reports.push(report) });
       await s.putConnection(connection('capacity-conn'));
       expect(reports).toEqual([
-        expect.objectContaining({ operation: 'putConnection', command: 'PutItem', readCapacityUnits: 0, writeCapacityUnits: 1 }),
+        // The connection row and its age bucket row.
+        expect.objectContaining({ operation: 'putConnection', command: 'BatchWriteItem', readCapacityUnits: 0, writeCapacityUnits: 2 }),
       ]);
       await s.addSubscription(subscription('capacity-conn', 1, [], 'capacity'));
       reports.length = 0;

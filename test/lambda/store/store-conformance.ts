@@ -140,6 +140,28 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect((await store.getConnection(id))?.connectionParams).toBeUndefined();
       });
 
+      test('refuseConnection marks an awaiting connection refused once; never one whose params were accepted', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { awaitingConnectionParams: true }));
+        const expireAt = Math.floor(Date.now() / 1000) + 900;
+        await expect(store.refuseConnection(id, '{"message":"no"}', expireAt)).resolves.toBe(true);
+        await expect(store.getConnection(id)).resolves.toMatchObject({ awaitingConnectionParams: false, refusal: '{"message":"no"}', expireAt });
+        await expect(store.refuseConnection(id, '{"message":"again"}', expireAt)).resolves.toBe(false);
+        await expect(store.setConnectionParams(id, { userId: 'late' })).resolves.toBe(false);
+        const accepted = newConnectionId();
+        await store.putConnection(connection(accepted, { awaitingConnectionParams: true }));
+        await store.setConnectionParams(accepted, { userId: 'alice' });
+        await expect(store.refuseConnection(accepted, '{}', expireAt)).resolves.toBe(false);
+        expect((await store.getConnection(accepted))?.refusal).toBeUndefined();
+        await expect(store.refuseConnection(newConnectionId(), '{}', expireAt)).resolves.toBe(false);
+      });
+
+      test('a connection stored refused reads back with its refusal', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { refusal: '{"code":-32001}' }));
+        expect((await store.getConnection(id))?.refusal).toBe('{"code":-32001}');
+      });
+
       test('setConnectionParams of an unknown connection returns false and creates nothing', async () => {
         const id = newConnectionId();
         await expect(store.setConnectionParams(id, { a: 'b' })).resolves.toBe(false);
@@ -212,8 +234,8 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
         await expect(findAll(store, { path: 'onMessage', filter: { name: 'byRoom', values: ['a'] } })).resolves.toEqual([]);
         await expectRows((rows) => {
-          expect(rows.filter((row) => !row.pk.startsWith('CONN#'))).toEqual([]);
-          expect(rows).toHaveLength(2); // the connection and the tombstone
+          expect(rows.filter((row) => !row.pk.startsWith('CONN#') && !row.pk.startsWith('AGE#'))).toEqual([]);
+          expect(rows).toHaveLength(3); // the connection, its age bucket row and the tombstone
         });
         // Other ids are unaffected; a repeated stop is harmless.
         await expect(store.addSubscription(subscription(id, 4))).resolves.toBe('created');
@@ -254,7 +276,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           "Procedure 'onMessage' has two filters named 'f0'",
         );
         await expect(store.removeSubscription(id, 1)).resolves.toBe(true);
-        await expectRows((rows) => expect(rows).toHaveLength(1));
+        await expectRows((rows) => expect(rows).toHaveLength(2)); // the connection and its age bucket row
       });
 
       test('refuses filter values that cannot fit a sort key, writing nothing', async () => {
@@ -265,7 +287,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           "Filter 'huge' of 'onMessage' has too many long values for a DynamoDB sort key",
         );
         await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
-        await expectRows((rows) => expect(rows).toHaveLength(1));
+        await expectRows((rows) => expect(rows).toHaveLength(2)); // the connection and its age bucket row
       });
     });
 
@@ -374,7 +396,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         expect(outcomes.filter((outcome) => outcome === 'limit-reached')).toHaveLength(3);
         await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual(created.map((sub) => `${id}/${sub}`).sort());
         // The connection row, and per subscription its row, the unfiltered and the byRoom index rows.
-        await expectRows((rows) => expect(rows).toHaveLength(1 + 3 * 3));
+        await expectRows((rows) => expect(rows).toHaveLength(2 + 3 * 3)); // the connection, its age bucket row, 3 subscriptions with 2 index rows each
 
         const stops = await Promise.all(created.map((sub) => store.removeSubscription(id, sub)));
         expect(stops).toEqual([true, true, true]);
@@ -437,7 +459,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.getConnection(id)).resolves.toBeUndefined();
         await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([`${other}/1`]);
         await expect(findAll(store, { path: 'onMessage', filter: filters[0] })).resolves.toEqual([`${other}/1`]);
-        await expectRows((rows) => expect(rows).toHaveLength(1 + 1 + 3)); // the other connection, its subscription and 3 index rows
+        await expectRows((rows) => expect(rows).toHaveLength(2 + 1 + 3)); // the other connection and its age bucket row, its subscription and 3 index rows
         await expect(store.removeConnection(id)).resolves.toBeUndefined();
         await expect(store.removeConnection(newConnectionId())).resolves.toBeUndefined();
         await expect(store.getConnection(other)).resolves.toBeDefined();
@@ -554,6 +576,103 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
           expect(found).toHaveLength(150);
           expect(new Set(found).size).toBe(150);
         }
+      });
+    });
+
+    describe('connection keys and age buckets', () => {
+      async function connectionsOfKey(key: string): Promise<string[]> {
+        const found: string[] = [];
+        for await (const page of store.findConnectionsByKey(key)) found.push(...page.map((ref) => ref.connectionId));
+        return found.sort();
+      }
+      async function byAge(connectedFrom: number, connectedTo: number): Promise<string[]> {
+        const found: string[] = [];
+        for await (const page of store.findConnectionsByAge({ connectedFrom, connectedTo })) found.push(...page.map((ref) => ref.connectionId));
+        return found;
+      }
+
+      test('a connection with a key is found and counted by it, and only by it', async () => {
+        const key = `user-${randomUUID()}`;
+        const [a, b, other, none] = [newConnectionId(), newConnectionId(), newConnectionId(), newConnectionId()];
+        await store.putConnection(connection(a, { key }));
+        await store.putConnection(connection(b, { key }));
+        await store.putConnection(connection(other, { key: `${key}0` }));
+        await store.putConnection(connection(none));
+        await expect(connectionsOfKey(key)).resolves.toEqual([a, b].sort());
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(2);
+        await expect(store.countConnectionsByKey(`${key}0`)).resolves.toBe(1);
+        await expect(store.countConnectionsByKey(`nobody-${randomUUID()}`)).resolves.toBe(0);
+        await expect(store.getConnection(a)).resolves.toMatchObject({ key });
+        expect(await store.getConnection(none)).not.toHaveProperty('key');
+      });
+
+      test('removeConnection removes the key and age bucket rows', async () => {
+        const key = `user-${randomUUID()}`;
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { key }));
+        await store.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }]));
+        await store.removeConnection(id);
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
+        await expect(byAge(Date.now() - 60_000, Date.now())).resolves.not.toContain(id);
+        await expectRows([]);
+      });
+
+      test('rows past their expireAt are not live: not found, not counted', async () => {
+        const key = `user-${randomUUID()}`;
+        const id = newConnectionId();
+        await store.putConnection(connection(id, { key, expireAt: Math.floor(Date.now() / 1000) - 1 }));
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
+        await expect(connectionsOfKey(key)).resolves.toEqual([]);
+      });
+
+      test('setConnectionKey gives a key once, only to a connection that exists', async () => {
+        const key = `user-${randomUUID()}`;
+        const id = newConnectionId();
+        const record = connection(id, { awaitingConnectionParams: true });
+        await store.putConnection(record);
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
+        await expect(store.setConnectionKey(record, key)).resolves.toBe(true);
+        await expect(store.setConnectionKey(record, `${key}-again`)).resolves.toBe(false);
+        await expect(connectionsOfKey(key)).resolves.toEqual([id]);
+        await expect(store.countConnectionsByKey(`${key}-again`)).resolves.toBe(0);
+        await expect(store.getConnection(id)).resolves.toMatchObject({ key });
+        await store.removeConnection(id);
+        await expect(store.setConnectionKey(record, key)).resolves.toBe(false);
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(0);
+        await expectRows([]);
+      });
+
+      test('findConnectionsByAge returns exactly the connections opened in the range, oldest minute first', async () => {
+        // A fixed past hour, so that the test's connections are alone in their buckets.
+        const base = Date.UTC(2020, 0, 1, 10, 0, 0) + Math.floor(Math.random() * 1e6) * 3_600_000;
+        const at = (ms: number) => base + ms;
+        const ids = {
+          before: newConnectionId(),
+          first: newConnectionId(),
+          sameMinute: newConnectionId(),
+          nextMinute: newConnectionId(),
+          edge: newConnectionId(),
+          after: newConnectionId(),
+        };
+        await store.putConnection(connection(ids.before, { connectedAt: at(9_999) }));
+        await store.putConnection(connection(ids.first, { connectedAt: at(10_000) }));
+        await store.putConnection(connection(ids.sameMinute, { connectedAt: at(50_000) }));
+        await store.putConnection(connection(ids.nextMinute, { connectedAt: at(65_000) }));
+        await store.putConnection(connection(ids.edge, { connectedAt: at(190_000) }));
+        await store.putConnection(connection(ids.after, { connectedAt: at(190_001) }));
+        const found = await byAge(at(10_000), at(190_000));
+        expect(found.slice(0, 2).sort()).toEqual([ids.first, ids.sameMinute].sort());
+        expect(found.slice(2)).toEqual([ids.nextMinute, ids.edge]);
+        await expect(byAge(at(0), at(5_000))).resolves.toEqual([]);
+      });
+
+      test('finds every connection of a key across pages', async () => {
+        const key = `user-${randomUUID()}`;
+        const ids = Array.from({ length: 30 }, () => newConnectionId());
+        for (const id of ids) await store.putConnection(connection(id, { key }));
+        await expect(connectionsOfKey(key)).resolves.toEqual([...ids].sort());
+        await expect(store.countConnectionsByKey(key)).resolves.toBe(30);
       });
     });
   });

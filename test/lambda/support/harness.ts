@@ -1,7 +1,7 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
-import { memory, type Logger, type MemoryStore, type MessageHandlerOptions, type SubscriptionStore } from '../../../lambda';
+import { memory, type ConnectHandlerOptions, type Logger, type MemoryStore, type MessageHandlerOptions, type SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway, type UnorderedOptions } from '../../../lambda/local';
 import type { AppRouter } from '../../fixtures/router';
 import { appSubscriptions } from '../../fixtures/router';
@@ -39,6 +39,7 @@ export async function startExampleServer(options: {
   /** The example's subscriptions with more filters, if a test needs them. */
   subscriptions?: Pick<typeof appSubscriptions, 'connect' | 'handler' | 'disconnect'>;
   handler?: MessageHandlerOptions;
+  connect?: ConnectHandlerOptions;
   /** API Gateway does not order a connection's messages: reorder them (the local gateway's `unordered`). */
   unordered?: UnorderedOptions;
 } = {}): Promise<ExampleServer & { store: SubscriptionStore | MemoryStore }> {
@@ -47,7 +48,7 @@ export async function startExampleServer(options: {
   const subscriptions = options.subscriptions ?? appSubscriptions;
   const gateway = await startLocalGateway({
     handlers: {
-      connect: subscriptions.connect({ store, logger }),
+      connect: subscriptions.connect({ store, logger, ...options.connect }),
       handler: subscriptions.handler({ store, logger, ...options.handler }),
       disconnect: subscriptions.disconnect({ store, logger }),
     },

@@ -165,6 +165,35 @@ export function describeProtocol(fixture: StoreFixture): void {
       ws.socket.send('{not json');
       const [frame] = await ws.next();
       expect(decodeServerFrame(frame)).toMatchObject({ id: null, error: { code: -32700, data: { code: 'PARSE_ERROR' } } });
+      // JSON.parse's own message, as tRPC's adapter sends it.
+      const parseMessage = (() => {
+        try {
+          JSON.parse('{not json');
+          return '';
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })();
+      expect(parseMessage).not.toBe('');
+      expect(decodeServerFrame(frame).error.message).toBe(parseMessage);
+      ws.socket.close();
+    });
+
+    test('data frames echo jsonrpc: "2.0" for subscriptions whose request carried it, and only those', async () => {
+      const ws = await rawSocket(server.gateway.url);
+      const input = superjson.serialize({ room: 'j' });
+      ws.socket.send(JSON.stringify([
+        { id: 1, jsonrpc: '2.0', method: 'subscription', params: { path: 'onMessage', input } },
+        { id: 2, method: 'subscription', params: { path: 'onMessage', input } },
+      ]));
+      expect((await ws.next(2)).map((frame) => JSON.parse(frame))).toEqual(expect.arrayContaining([
+        { id: 1, jsonrpc: '2.0', result: { type: 'started' } }, { id: 2, result: { type: 'started' } },
+      ]));
+      expect(await publisher().routes.onMessage.publish({ data: { text: 'j', at: new Date(0), from: 's' } })).toMatchObject({ delivered: 2 });
+      const data = (await ws.next(2)).map((frame) => JSON.parse(frame)).sort((a, b) => a.id - b.id);
+      expect(data[0]).toMatchObject({ id: 1, jsonrpc: '2.0', result: { type: 'data' } });
+      expect(data[1]).toMatchObject({ id: 2, result: { type: 'data' } });
+      expect(data[1]).not.toHaveProperty('jsonrpc');
       ws.socket.close();
     });
 
@@ -258,7 +287,38 @@ export function describeProtocol(fixture: StoreFixture): void {
       expect((error as TRPCClientError<any>).data?.code).toBe('TIMEOUT');
     });
 
-    test('createContext throwing at $connect rejects the upgrade with its HTTP status', async () => {
+    /** The error a request of the stock client rejects with. */
+    async function rejection(request: Promise<unknown>): Promise<TRPCClientError<any>> {
+      const error = await request.then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(TRPCClientError);
+      return error as TRPCClientError<any>;
+    }
+
+    test('createContext throwing at $connect: the stock client\'s pending query rejects with its code and message, no row is left', async () => {
+      const refused = clients.client(`${server.gateway.url}/?token=invalid`);
+      const error = await rejection(refused.whoami.query());
+      expect(error.data?.code).toBe('UNAUTHORIZED');
+      expect(error.message).toBe('Invalid token');
+      await waitFor(async () => (await fixture.connectionCount(store)) === 0);
+    });
+
+    test('createContext throwing at $connect: raw frames are the connection error, then the error for each id, then close', async () => {
+      const ws = await rawSocket(`${server.gateway.url}/?token=invalid`);
+      ws.socket.send(JSON.stringify([
+        { id: 1, jsonrpc: '2.0', method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } },
+        { id: 2, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room: 'a' }) } },
+      ]));
+      const frames = (await ws.next(3)).map(decodeServerFrame);
+      const error = { code: -32001, message: 'Invalid token', data: { code: 'UNAUTHORIZED' } };
+      expect(frames).toMatchObject([{ id: null, error }, { id: 1, jsonrpc: '2.0', error }, { id: 2, error }]);
+      expect(frames[2]).not.toHaveProperty('jsonrpc');
+      await ws.closed;
+      await waitFor(async () => (await fixture.connectionCount(store)) === 0);
+    });
+
+    test('with refuseWith: http-status, createContext throwing at $connect rejects the upgrade with its HTTP status', async () => {
+      await server.close();
+      server = await startExampleServer({ store, connect: { refuseWith: 'http-status' } });
       const status = await new Promise<number>((resolve, reject) => {
         const socket = new WebSocket(`${server.gateway.url}/?token=invalid`);
         socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -269,21 +329,52 @@ export function describeProtocol(fixture: StoreFixture): void {
       expect(await fixture.connectionCount(store)).toBe(0);
     });
 
-    test('createContext throwing once the params arrive sends a connection error and closes', async () => {
+    test('createContext throwing once the params arrive: the stock client\'s requests already sent reject with its code and message', async () => {
+      const refused = client({ token: 'invalid' });
+      const [query, mutation] = await Promise.all([
+        rejection(refused.whoami.query()),
+        rejection(refused.sendMessage.mutate({ room: 'a', text: 'x' })),
+      ]);
+      for (const error of [query, mutation]) {
+        expect(error.data?.code).toBe('UNAUTHORIZED');
+        expect(error.message).toBe('Invalid token');
+      }
+      await waitFor(async () => (await fixture.connectionCount(store)) === 0);
+    });
+
+    test('createContext throwing once the params arrive sends a connection error; the next requests get it for their ids, then close', async () => {
       const ws = await rawSocket(`${server.gateway.url}/?connectionParams=1`);
       ws.socket.send(JSON.stringify({ method: 'connectionParams', data: { token: 'invalid' } }));
       const frame = decodeServerFrame((await ws.next())[0]);
       expect(frame).toMatchObject({ id: null, error: { code: -32001, data: { code: 'UNAUTHORIZED' } } });
+      ws.socket.send(JSON.stringify({ id: 7, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
+      expect((await ws.next(2)).map(decodeServerFrame)).toMatchObject([
+        { id: null, error: { message: 'Invalid token' } }, { id: 7, error: { message: 'Invalid token', data: { code: 'UNAUTHORIZED' } } },
+      ]);
       await ws.closed;
       await waitFor(async () => (await fixture.connectionCount(store)) === 0);
     });
 
-    test('connectionParams of the wrong shape are refused with a clear error and the connection is closed', async () => {
+    test('connectionParams of the wrong shape refuse the connection with a clear error', async () => {
       const ws = await rawSocket(`${server.gateway.url}/?connectionParams=1`);
       ws.socket.send(JSON.stringify({ method: 'connectionParams', data: { userId: 42 } }));
       const frame = decodeServerFrame((await ws.next())[0]);
       expect(frame).toMatchObject({ id: null, error: { message: 'Invalid connection params shape', data: { code: 'PARSE_ERROR' } } });
+      ws.socket.send(JSON.stringify({ id: 1, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
+      expect(decodeServerFrame((await ws.next(2))[1])).toMatchObject({ id: 1, error: { data: { code: 'PARSE_ERROR' } } });
       await ws.closed;
+    });
+
+    test('a connectionParams frame on a connection not awaiting them gets PARSE_ERROR, whatever its data, and the connection stays usable', async () => {
+      const ws = await rawSocket(server.gateway.url);
+      for (const data of [{ userId: 42 }, 'garbage', { blob: 'x'.repeat(5000) }]) {
+        ws.socket.send(JSON.stringify({ method: 'connectionParams', data }));
+        expect(decodeServerFrame((await ws.next())[0])).toMatchObject({ id: null, error: { data: { code: 'PARSE_ERROR' }, message: expect.stringContaining('Unexpected connectionParams') } });
+      }
+      ws.socket.send(JSON.stringify({ id: 1, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
+      expect(decodeServerFrame((await ws.next())[0])).toMatchObject({ id: 1, result: { type: 'data', data: 'anon' } });
+      expect(ws.socket.readyState).toBe(WebSocket.OPEN);
+      ws.socket.close();
     });
 
     test('oversized connectionParams are refused', async () => {
@@ -291,7 +382,7 @@ export function describeProtocol(fixture: StoreFixture): void {
       ws.socket.send(JSON.stringify({ method: 'connectionParams', data: { blob: 'x'.repeat(5000) } }));
       const frame = decodeServerFrame((await ws.next())[0]);
       expect(frame).toMatchObject({ id: null, error: { data: { code: 'PAYLOAD_TOO_LARGE' } } });
-      await ws.closed;
+      ws.socket.close();
     });
   });
 }
