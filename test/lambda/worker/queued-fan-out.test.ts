@@ -97,11 +97,11 @@ async function realSubscribers(count: number): Promise<{ inboxes: string[][]; co
   return { inboxes, connectionIds: gateway.connections().filter((id) => !before.has(id)) };
 }
 
-/** Virtual connections with one stored subscription (id 1) to room `r` each. */
-async function virtualSubscribers(count: number): Promise<string[]> {
+/** Virtual connections with one stored subscription (id 1) to room `r` each; `jsonrpc` for those it picks. */
+async function virtualSubscribers(count: number, jsonrpc: (index: number) => boolean = () => false): Promise<string[]> {
   const ids = gateway.virtualConnections.add(count);
   const expireAt = Math.floor(Date.now() / 1000) + 3600;
-  await Promise.all(ids.map(async (connectionId) => {
+  await Promise.all(ids.map(async (connectionId, index) => {
     await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
     const added = await store.addSubscription({
       connectionId,
@@ -109,6 +109,7 @@ async function virtualSubscribers(count: number): Promise<string[]> {
       path: 'onMessage',
       expireAt,
       filters: [{ name: 'byRoom', values: ['r'] }, { name: 'byUserAndRoom', values: ['v', 'r'] }],
+      ...(jsonrpc(index) ? { jsonrpc: '2.0' as const } : {}),
     });
     expect(added).toBe('created');
   }));
@@ -140,6 +141,21 @@ test('an enqueued publish reaches every matching subscriber exactly once, in par
   // 62 targets in batches of 7: the first is delivered by the splitting worker, 8 more were queued.
   expect(queue.stats()).toMatchObject({ sent: 1 + 8, deleted: 9, deadLettered: 0 });
   expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+});
+
+test('subscriptions whose request carried jsonrpc get frames echoing it, in the first batch and in queued ones', async () => {
+  const virtual = await virtualSubscribers(20, (index) => index % 2 === 0);
+  const sentBefore = queue.stats().sent;
+  await enqueue('rpc');
+  await queue.drained();
+  virtual.forEach((id, index) => {
+    const frames = gateway.virtualConnections.received(id).map((frame) => JSON.parse(frame));
+    expect(frames).toHaveLength(1);
+    expect(frames[0].jsonrpc).toBe(index % 2 === 0 ? '2.0' : undefined);
+  });
+  // More than one batch of 7: delivery messages went through the queue (their targets carry jsonrpc).
+  expect(queue.stats().sent - sentBefore).toBeGreaterThan(1);
+  expect(queue.deadLetters()).toEqual([]);
 });
 
 test('429s and 500s: throttled and failed posts are retried by the queue; each target gets the event once', async () => {
