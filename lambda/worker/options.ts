@@ -54,8 +54,8 @@ export interface WorkerOptions {
    */
   readonly maxPostsPerSecond?: number;
   /**
-   * Attempts per frame within one delivery (throttling); what is still throttled after them is
-   * retried by the queue, never dropped.
+   * Attempts per frame within one delivery (the SDK retry strategy: throttling, 5xx, network
+   * errors); what is still throttled after them is retried by the queue, never dropped.
    * @default 5
    */
   readonly maxAttempts?: number;
