@@ -10,6 +10,7 @@ import './support/process-env';
 
 import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
+import { renderHistory, runHistory } from './sections/history';
 import { renderHotPartition, runHotPartition } from './sections/hot-partition';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderMultiRegion, runMultiRegion } from './sections/multi-region';
@@ -43,8 +44,9 @@ const sections: Section[] = [
   { id: 'units', title: '4. Read and write units per operation', run: async (env) => ({ markdown: renderUnits(await runUnits(env)), budgets: [] }) },
   { id: 'multi-region', title: '5. Multi-region: remote delivery, forwarding, a Region down', run: async (env) => ({ markdown: renderMultiRegion(await runMultiRegion(env)), budgets: [] }) },
   { id: 'packed-bundle', title: '6. Handler bundle from the packed package', run: async (env) => renderPackedBundle(await runPackedBundle(env)) },
-  { id: 'queued', title: '7. Queued fan-out at simulated AWS scale', run: async (env) => renderQueued(await runQueued(env)) },
-  { id: 'hot-partition', title: '8. Flash crowd on one route: the busiest index partition', run: async (env) => renderHotPartition(await runHotPartition(env)) },
+  { id: 'history', title: '7. Event history: publish and replay cost', run: async (env) => renderHistory(await runHistory(env)) },
+  { id: 'queued', title: '8. Queued fan-out at simulated AWS scale', run: async (env) => renderQueued(await runQueued(env)) },
+  { id: 'hot-partition', title: '9. Flash crowd on one route: the busiest index partition', run: async (env) => renderHotPartition(await runHotPartition(env)) },
 ];
 
 async function main(): Promise<number> {

@@ -130,6 +130,9 @@ export const KEY_PARTITION_PREFIX = 'KEY#';
 /** Partition key prefix of the connect-minute buckets (rollover, reconnect of every connection). */
 export const AGE_PARTITION_PREFIX = 'AGE#';
 
+/** Partition key prefix of a route's event history (routes with `.history()`; one row per event). */
+export const HISTORY_PARTITION_PREFIX = 'HIST#';
+
 /**
  * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
  * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
@@ -140,16 +143,19 @@ export const AGE_PARTITION_PREFIX = 'AGE#';
  */
 export const PUBLISHER_TABLE_ACCESS = {
   /**
-   * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence), read a
-   * gone connection's age bucket and key (GetItem of named attributes) and remove its rows.
+   * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence; a gone
+   * connection's age bucket and key by a Query of named attributes) and remove its rows; append
+   * an event to a route's history (PutItem; Query of its last id).
    */
-  actions: ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
   /** Partition key prefixes a publisher's requests may touch. */
-  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX],
+  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX],
   /** Attributes a publisher's requests may name (keys included). */
   attributes: [
     PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', REGION_ATTRIBUTE,
     'connectedAt', 'connectionKey', TTL_ATTRIBUTE,
+    // Event history: the subscriber index rows' `liveAfter`, the event rows' `filter` and `result`.
+    'liveAfter', 'filter', 'result',
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],

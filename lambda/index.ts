@@ -59,6 +59,8 @@ export { QueueMessageTooLargeError } from './queue/sqs';
 export type { DeliveryClaim, DeliveryLedger } from './store/ledger';
 export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-ledger';
 export { memoryLedger } from './store/memory-ledger';
+export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
+export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

@@ -2,6 +2,7 @@ import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
 import { regionsFromEnvironment } from '../core/environment';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
+import { toHistorySettings, type HistoryOptions } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { settleRegions, type RegionsOptions } from '../core/regions';
 import type { AnySubscriptionTypes } from '../core/resolver';
@@ -12,6 +13,8 @@ import type {
   FieldSelector,
   FilterDef,
   FiltersOf,
+  HasHistory,
+  HistoryDef,
   InputOf,
   OnlyKeys,
   ProcedureSubscriptionTypes,
@@ -63,6 +66,16 @@ export interface RouteFilterBuilder<
     /** input fields (scalars) to filter on. */
     readonly input?: TInput & OnlyKeys<TInput, ScalarKeys<InputOf<TTypes>>>;
   }): SubscriptionsBuilder<TRouter, TFilters | FilterDef<TPath, TName, keyof TCtx & string, keyof TInput & string>, TKey>;
+  /**
+   * Keeps the route's events for `retentionSeconds`, so that a client that reconnects gets every
+   * event after its `lastEventId` exactly once, in order, then the live ones. Each publish then
+   * costs one more write and gets its id from the history (`publish()` takes no `id`). Needs a
+   * procedure made with `subscriptions.trackedResolver()`.
+   */
+  history(...options: TrackedOf<TTypes> extends true
+    ? [options?: HistoryOptions]
+    : [error: 'history() needs a procedure made with subscriptions.trackedResolver()']
+  ): SubscriptionsBuilder<TRouter, TFilters | HistoryDef<TPath>, TKey>;
 }
 
 /** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
@@ -75,7 +88,7 @@ export type FilterRoutes<
 };
 
 /** Arguments of `publish()` for a route. */
-export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> = {
+export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> = {
   /** The event, of the type given to `subscriptions.resolver<T>()`. */
   readonly data: DataOf<TTypes>;
   /**
@@ -88,12 +101,14 @@ export type PublishArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFi
    * @default - none excluded
    */
   readonly excludeConnectionId?: string;
-} & (TrackedOf<TTypes> extends true
-  ? {
-    /** Event id: the client resubscribes with it as `lastEventId`. */
-    readonly id: string;
-  }
-  : { readonly id?: never });
+} & (THistory extends true
+  ? { readonly id?: never }
+  : TrackedOf<TTypes> extends true
+    ? {
+      /** Event id: the client resubscribes with it as `lastEventId`. */
+      readonly id: string;
+    }
+    : { readonly id?: never });
 
 /** Arguments of `stop()` for a route. */
 export type StopArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> = {
@@ -116,14 +131,18 @@ export type StopArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilte
 };
 
 /** `publish()`, `enqueue()` and `stop()` of one route. */
-export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
-  /** Sends `data` to the matching subscribers; resolves with per-outcome counts. */
-  publish(args: PublishArgs<TTypes, TDefs>): Promise<PublishResult>;
+export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> {
+  /**
+   * Sends `data` to the matching subscribers; resolves with per-outcome counts (and, on a route
+   * with a history, the event's id).
+   */
+  publish(args: PublishArgs<TTypes, TDefs, THistory>): Promise<PublishResult>;
   /**
    * Queues the same publish on the fan-out queue (the construct's `queuedFanOut`); resolves once
-   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches.
+   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches. Not on a
+   * route with `.history()` (queued publishes append no history): use `publish()` there.
    */
-  enqueue(args: PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
+  enqueue(args: THistory extends true ? never : PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
   /**
    * Ends the matching subscriptions from the server: each client's subscription completes (or
    * fails with `error`) and its rows are removed; resolves with per-outcome counts.
@@ -187,7 +206,7 @@ export interface ConnectionsControl<TKey extends string> {
 /** `publisher.routes`. */
 export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
-    ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>, HasHistory<TFilters, `${TPrefix}${K}`>>
     : PublisherRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
 };
 
@@ -257,12 +276,20 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(config: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  const routes = createRouteMethodProxy('routes', 'filter', '{ name, input: { room: true } }', (route, declaration) => {
+  const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
       throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
     }
+  };
+  const routes = createRouteMethodProxy('routes', ['filter', 'history'], '{ name, input: { room: true } }', (route, arg, method) => {
+    checkRoute(route);
+    if (method === 'history') {
+      const history = new Map(config.history);
+      history.set(route, toHistorySettings(route, arg, config.history));
+      return createSubscriptionsBuilder({ ...config, history });
+    }
     const existing = config.filters.get(route) ?? [];
-    const filter = toFilterConfig(route, declaration as FilterDeclaration, existing);
+    const filter = toFilterConfig(route, arg as FilterDeclaration, existing);
     const filters = new Map<string, readonly FilterConfig[]>(config.filters);
     filters.set(route, [...existing, filter]);
     return createSubscriptionsBuilder({ ...config, filters });

@@ -1,5 +1,6 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
+import type { HistoryRegistry } from './history';
 import type { RegionSettings } from './regions';
 import type { WebSocketEvent } from '../event';
 import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
@@ -93,6 +94,8 @@ export interface SubscriptionsConfig {
   readonly connectionKey?: (ctx: any) => string | undefined;
   readonly store?: SubscriptionStore;
   readonly filters: FilterRegistry;
+  /** Routes that keep an event history (`.routes.<path>.history()`). */
+  readonly history?: HistoryRegistry;
   /** Multi-region settings given to `.regions()` (else the environment's, read by each handler and publisher). */
   readonly regions?: RegionSettings;
 }

@@ -48,8 +48,18 @@ export interface FilterDef<TPath extends string, TName extends string, TCtxKeys 
 /** Any {@link FilterDef}. */
 export type AnyFilterDef = FilterDef<string, string, string, string>;
 
+/** A route that keeps an event history (`.routes.<path>.history()`), as the type system remembers it. */
+export interface HistoryDef<TPath extends string> extends FilterDef<TPath, never, never, never> {
+  readonly history: true;
+}
+
 /** The configured filters of one path. */
-export type FiltersOf<TFilters extends AnyFilterDef, TPath extends string> = Extract<TFilters, { readonly path: TPath }>;
+export type FiltersOf<TFilters extends AnyFilterDef, TPath extends string> =
+  Exclude<Extract<TFilters, { readonly path: TPath }>, { readonly history: true }>;
+
+/** Whether a path keeps an event history. */
+export type HasHistory<TFilters extends AnyFilterDef, TPath extends string> =
+  [Extract<TFilters, { readonly path: TPath; readonly history: true }>] extends [never] ? false : true;
 
 /** Which fields of a ctx or input type a filter declaration may name. */
 export type FieldSelector<T> = { readonly [K in ScalarKeys<T>]?: true };

@@ -7,6 +7,7 @@ import type { MessageHandlerOptions } from './options';
 import { closeWithFrames, ConnectionRefusedError, refusalFrames } from './refusal';
 import { deliverFrames, type ReplyChannel } from './reply';
 import { handleRequest, type RequestScope } from './request';
+import { managementSender } from './resume';
 import { createRuntime, type Runtime } from './runtime';
 import { settleMessageOptions, type MessageSettings } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
@@ -49,6 +50,7 @@ async function handleMessage({ rt, settings, event, channel, value }: MessageInv
     rt,
     event,
     maxSubscriptionsPerConnection: settings.maxSubscriptionsPerConnection,
+    send: managementSender(rt, channel.client, channel.connectionId, channel.callTimeoutMs),
     context: () => {
       context ??= createRequestContext(rt, event, settings.connectionParamsTimeoutMs);
       return context;

@@ -2,6 +2,7 @@ import { callTRPCProcedure, TRPCError } from '@trpc/server';
 import type { TRPCClientOutgoingMessage } from '@trpc/server/rpc';
 import type { RequestContext } from './context';
 import type { WebSocketEvent } from '../event';
+import type { FrameSender } from './resume';
 import type { Runtime } from './runtime';
 import { startSubscription, stopSubscription } from './subscribe';
 import { errorFrame, resultFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
@@ -13,6 +14,8 @@ export interface RequestScope {
   readonly event: WebSocketEvent;
   /** Live subscriptions a connection may hold (`maxSubscriptionsPerConnection`). */
   readonly maxSubscriptionsPerConnection: number;
+  /** Sends a frame to the connection ahead of the replies (replayed events of a resume). */
+  readonly send?: FrameSender;
   /** The connection row and ctx, created once per invocation on first use. */
   context(): Promise<RequestContext>;
 }
@@ -61,7 +64,10 @@ export async function handleRequest(
       signal: undefined,
       batchIndex,
     });
-    if (type === 'subscription') return await startSubscription(rt, request, id, path, result, scope.maxSubscriptionsPerConnection, jsonrpc);
+    if (type === 'subscription') {
+      const lastEventId = isRecord(input) ? input.lastEventId : undefined;
+      return await startSubscription(rt, request, id, path, result, scope.maxSubscriptionsPerConnection, jsonrpc, { lastEventId, send: scope.send });
+    }
     if (isAsyncIterable(result)) {
       throw new TRPCError({
         code: 'UNSUPPORTED_MEDIA_TYPE',

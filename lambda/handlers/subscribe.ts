@@ -1,7 +1,9 @@
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './context';
+import { resumeSubscription, type FrameSender } from './resume';
 import type { Runtime } from './runtime';
 import { filterEntriesFor } from '../core/filters';
+import { historyOf } from '../core/history';
 import { getSubscriptionState } from '../core/resolver';
 import { resultFrame } from '../protocol/encode';
 import type { RequestId } from '../store/store';
@@ -17,6 +19,7 @@ import type { RequestId } from '../store/store';
  */
 export async function startSubscription(
   rt: Runtime, request: RequestContext, id: RequestId, path: string, result: unknown, maxSubscriptions: number, jsonrpc?: '2.0',
+  resume: ResumeRequest = {},
 ): Promise<string | undefined> {
   const state = getSubscriptionState(result);
   if (!state) {
@@ -27,7 +30,7 @@ export async function startSubscription(
   }
   const filters = filterEntriesFor(path, rt.config.filters.get(path) ?? [], state.ctx, state.input);
   const { connectionId } = request.connection;
-  const outcome = await rt.store().addSubscription({
+  const record = {
     connectionId,
     subscriptionId: id,
     path,
@@ -35,7 +38,12 @@ export async function startSubscription(
     expireAt: request.connection.expireAt,
     ...(rt.region === undefined ? {} : { region: rt.region }),
     ...(jsonrpc ? { jsonrpc } : {}),
-  }, { maxSubscriptions });
+  };
+  const history = historyOf(rt.config, path);
+  const resuming = history !== undefined && resume.send !== undefined && resume.lastEventId !== undefined && resume.lastEventId !== null;
+  const outcome = resuming
+    ? await resumeSubscription(rt, record, resume.lastEventId, history, maxSubscriptions, resume.send!)
+    : await rt.store().addSubscription(record, { maxSubscriptions });
   switch (outcome) {
     case 'created':
       rt.metrics.count('subscriptionsStarted');
@@ -51,7 +59,18 @@ export async function startSubscription(
     case 'connection-gone':
       rt.logger.warn('subscription for a connection that is gone', { connectionId, subscriptionId: id, path });
       return undefined;
+    case 'history-moved':
+      // Only a fenced add returns it, and resumeSubscription() handles it.
+      throw new Error(`Subscription to "${path}": unexpected outcome ${outcome}`);
   }
+}
+
+/** How a subscription of a route with a history resumes. */
+export interface ResumeRequest {
+  /** The client's `lastEventId` (its params, else its input): resume after this event. */
+  readonly lastEventId?: unknown;
+  /** Sends replayed events to the connection before the subscription goes live. */
+  readonly send?: FrameSender;
 }
 
 /** Handles `subscription.stop`: unknown ids are ignored (the store leaves a tombstone). */

@@ -153,14 +153,26 @@ export type FrameBuilder = (subscriptionId: RequestId, jsonrpc?: '2.0') => strin
 export function buildDataFrames(
   fc: Pick<FrameContext, 'router'>, path: string, data: unknown, eventId: string | undefined, maxBytes = MAX_MESSAGE_BYTES,
 ): FrameBuilder {
-  return framesFromResult(path, encodeDataResult(fc, data, eventId), maxBytes);
+  return framesFromResult(path, dataResultJson(fc, data, eventId), maxBytes);
 }
 
 /**
- * The `result` member of a data frame (JSON text), serialized once with the router's transformer:
- * what a queued publish carries to the fan-out worker.
+ * The frame builder of a `result` encoded by {@link dataResultJson} (e.g. one a queued publish
+ * carries to the fan-out worker); throws {@link PayloadTooLargeError} over `maxBytes`.
  */
-export function encodeDataResult(fc: Pick<FrameContext, 'router'>, data: unknown, eventId: string | undefined): string {
+export function framesFromResult(path: string, result: string, maxBytes = MAX_MESSAGE_BYTES): FrameBuilder {
+  const build: FrameBuilder = (subscriptionId, jsonrpc) => frameWithResult(subscriptionId, result, jsonrpc);
+  // Client ids are short (a counter); the exact size is checked again per frame before sending.
+  const bytes = Buffer.byteLength(build(0, '2.0'));
+  if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
+  return build;
+}
+
+/**
+ * The JSON of a data frame's `result`, `data` serialized with the router's transformer (tracked:
+ * with the event id, and data `{ id, data }` as tRPC's ws adapter sends it).
+ */
+export function dataResultJson(fc: Pick<FrameContext, 'router'>, data: unknown, eventId: string | undefined): string {
   const transformer = fc.router._def._config.transformer;
   const payload = eventId === undefined ? data : { id: eventId, data };
   const serialized: unknown = transformer.output.serialize(payload);
@@ -170,14 +182,9 @@ export function encodeDataResult(fc: Pick<FrameContext, 'router'>, data: unknown
     : `{"type":"data","id":${JSON.stringify(eventId)}${dataJson}}`;
 }
 
-/** The frame builder of an encoded `result`; throws {@link PayloadTooLargeError} over `maxBytes`. */
-export function framesFromResult(path: string, result: string, maxBytes = MAX_MESSAGE_BYTES): FrameBuilder {
-  const build: FrameBuilder = (subscriptionId, jsonrpc) =>
-    `{"id":${JSON.stringify(subscriptionId)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":${result}}`;
-  // Client ids are short (a counter); the exact size is checked again per frame before sending.
-  const bytes = Buffer.byteLength(build(0, '2.0'));
-  if (bytes > maxBytes) throw new PayloadTooLargeError(path, bytes, maxBytes);
-  return build;
+/** The frame of a subscription id with a `result` encoded by {@link dataResultJson} (e.g. a replayed event). */
+export function frameWithResult(subscriptionId: RequestId, result: string, jsonrpc?: '2.0'): string {
+  return `{"id":${JSON.stringify(subscriptionId)},${jsonrpc ? '"jsonrpc":"2.0",' : ''}"result":${result}}`;
 }
 
 /**

@@ -9,7 +9,8 @@ import { checkPublishArgs, type PublishArgsRuntime } from './publisher';
 import { QUEUE_URL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { queueUrlFromEnvironment } from '../core/environment';
-import { encodeDataResult, framesFromResult } from '../protocol/encode';
+import { historyOf } from '../core/history';
+import { dataResultJson, framesFromResult } from '../protocol/encode';
 import { QUEUE_MESSAGE_VERSION, type PublishMessage } from '../queue/messages';
 import { defaultSqsClient, sendQueueMessage } from '../queue/sqs';
 
@@ -25,7 +26,10 @@ export type EnqueueFn = (path: string, args: PublishArgsRuntime) => Promise<Enqu
 /** Builds the message of a queued publish (checked like `publish()`). @internal */
 export function publishMessage(config: SubscriptionsConfig, path: string, args: PublishArgsRuntime): PublishMessage {
   const filter = checkPublishArgs(config, path, args);
-  const result = encodeDataResult(config, args.data, args.id);
+  if (historyOf(config, path)) {
+    throw new Error(`Enqueue to "${path}": the route keeps a history (\`.history()\`), which queued publishes do not append to; use publish()`);
+  }
+  const result = dataResultJson(config, args.data, args.id);
   // Refuses a frame over API Gateway's message quota now, not in the worker.
   framesFromResult(path, result);
   return {

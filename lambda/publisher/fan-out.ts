@@ -46,6 +46,12 @@ export interface PublishResult {
   readonly failed: number;
   readonly failures: readonly PublishFailure[];
   /**
+   * The id the route's history gave the event (routes with `.history()`; clients receive it as the
+   * tracked event id).
+   * @default - none: the route keeps no history
+   */
+  readonly eventId?: string;
+  /**
    * Multi-region set-ups: the outcomes per Region of the subscribers' connections.
    * @default - absent in a single-region set-up
    */
@@ -67,6 +73,11 @@ export interface Delivery {
   readonly frameFor: FrameBuilder;
   /** Skips this connection (e.g. the sender). */
   readonly excludeConnectionId?: string;
+  /**
+   * The event's id in its route's history: skips subscriptions that resumed after it (their
+   * replay sent it; see {@link SubscriberRef.liveAfter}).
+   */
+  readonly eventId?: string;
 }
 
 /** How deliveries are made. */
@@ -105,6 +116,11 @@ export interface TargetDelivery {
   readonly targets: AsyncIterable<readonly SubscriberRef[]> | Iterable<readonly SubscriberRef[]>;
   readonly frameFor: FrameBuilder;
   readonly excludeConnectionId?: string;
+  /**
+   * The event's id in its route's history: skips targets that resumed after it.
+   * @default - none: every target is delivered to
+   */
+  readonly eventId?: string;
   /** Called once per target with its outcome. */
   readonly onOutcome?: (ref: SubscriberRef, outcome: TargetOutcome) => void;
 }
@@ -123,16 +139,16 @@ export const UNREACHABLE_REGION_FAILURES = 3;
 
 /** Delivers to every matched subscription and counts the outcomes (per Region with a multi-region router). */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
-  const { path, filter, frameFor, excludeConnectionId } = delivery;
+  const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
   const withRegion = dc.router?.multiRegion === true;
   const targets = dc.store.findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter });
-  return deliverTo(dc, { path, frameFor, excludeConnectionId, targets });
+  return deliverTo(dc, { path, frameFor, excludeConnectionId, eventId, targets });
 }
 
 /** Delivers to the given targets and counts the outcomes (the path behind {@link deliver}). */
 export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): Promise<PublishResult> {
   const { store, logger, router } = dc;
-  const { path, frameFor, excludeConnectionId, onOutcome } = delivery;
+  const { path, frameFor, excludeConnectionId, eventId, onOutcome } = delivery;
   const startedAt = performance.now();
   let throttled = 0;
   let timedOut = 0;
@@ -144,6 +160,8 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
   const unanswered = new Map<string, number>();
   const deliverOne = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
+    // Equal-length decimal ids: string order is id order.
+    if (eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId) return;
     const region = router?.regionOf(ref.region);
     const count = (outcome: keyof Tally) => {
       if (outcome !== 'matched') onOutcome?.(ref, outcome);

@@ -1,9 +1,11 @@
 import type { StopArgsRuntime, StopFn } from './control';
 import { deliver, type PublishResult } from './fan-out';
+import { appendToHistory } from './history';
 import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
+import { historyOf } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
 import type { FilterEntry } from '../store/store';
@@ -46,7 +48,8 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
   const settings = settlePublisherOptions(config, options);
   return async (path, args) => {
     const filter = checkPublishArgs(config, path, args);
-    const frameFor = buildDataFrames(config, path, args.data, args.id);
+    const history = historyOf(config, path);
+    const frameFor = history ? undefined : buildDataFrames(config, path, args.data, args.id);
     const router = settings.router(path);
     const client = router.accessFor(router.localRegion)!.client;
     const store = settings.store();
@@ -54,18 +57,21 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const metrics = createMetricsRecorder(settings.metrics);
     metrics.count('publishes');
     try {
-      return await deliver(
-        {
-          store,
-          client,
-          router,
-          logger: settings.logger,
-          concurrency: settings.concurrency,
-          callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
-          metrics,
-        },
-        { path, filter, frameFor, excludeConnectionId: args.excludeConnectionId },
-      );
+      const dc = {
+        store,
+        client,
+        router,
+        logger: settings.logger,
+        concurrency: settings.concurrency,
+        callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
+        metrics,
+      };
+      if (!history) return await deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
+      // The append comes first: a subscription whose live frame fails finds the event when it resumes.
+      const appended = await appendToHistory(store, config, path, args, filter, history);
+      const { eventId } = appended;
+      const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
+      return { ...result, eventId };
     } finally {
       metrics.flush();
     }

@@ -21,6 +21,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
+import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
+import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
   ageBuckets,
   ageIndexKey,
@@ -49,7 +51,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
 import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
 import { mergePages } from '../util/merge';
@@ -158,6 +160,8 @@ const CONNECTION_ID = 'connectionId';
 const SUBSCRIPTION_ID = 'subscriptionId';
 const INDEX_KEYS = 'indexKeys';
 const STOPPED = 'stopped';
+/** On the index rows of a subscription resumed from a history: the last event replayed to it. */
+const LIVE_AFTER = 'liveAfter';
 const CONNECTED_AT = 'connectedAt';
 /** The app's key of a connection, on its connection row. */
 const CONNECTION_KEY = 'connectionKey';
@@ -180,6 +184,8 @@ type Item = Record<string, AttributeValue>;
 class DynamoDBSubscriptionStore implements SubscriptionStore {
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
+  /** The last event id this instance saw per route with a history. */
+  private readonly sequences = new Map<string, number>();
   private readonly timeouts: Required<TimeoutOptions>;
   private resolvedClient: DeadlineClient | undefined;
 
@@ -281,10 +287,12 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async addSubscription(subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions): Promise<AddSubscriptionResult> {
     assertSubscriptionRecord(subscription);
     assertAddSubscriptionOptions(addOptions);
+    assertHistoryFenceFits(subscription, addOptions);
     const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
     const max = addOptions?.maxSubscriptions;
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
+    const fence = addOptions?.historyFence;
     // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
     // only when the request carried it, so rows of other clients stay as they were.
     const delivery = {
@@ -293,6 +301,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       [TTL_ATTRIBUTE]: expireAt,
       [REGION_ATTRIBUTE]: region,
       ...(jsonrpc ? { [JSONRPC]: true } : {}),
+      ...(fence ? { [LIVE_AFTER]: fence.afterEventId } : {}),
     };
     const items: TransactWriteItem[] = [
       // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
@@ -322,6 +331,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       },
       ...ownedKeys.map((key): TransactWriteItem => ({ Put: { TableName: this.tableName, Item: toItem({ ...keyAttributes(key), ...delivery }) } })),
     ];
+    if (fence) items.push(historyFenceCheck(this.tableName, fence));
     for (let attempt = 0; ; attempt++) {
       const reasons = await this.transact('addSubscription', items);
       if (!reasons) return 'created';
@@ -337,6 +347,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       }
       // The connection row exists, so its count was at the maximum.
       if (connectionRefused) return 'limit-reached';
+      if (fence && reasons[items.length - 1]?.Code === CONDITION_FAILED) return 'history-moved';
       await this.retryOrThrow('addSubscription', reasons, attempt);
     }
   }
@@ -399,18 +410,22 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     // The connection row names its age bucket and key rows. Read only those attributes: the
     // publisher's grant refuses a request that could return connectionParams or the $connect
     // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
+    // A Query of the one row, not a GetItem: the grant's Select condition covers Query, so the
+    // publisher needs no GetItem (which could read the row whole).
     const refsOutput = await this.client.send(
-      new GetItemCommand({
+      new QueryCommand({
         TableName: this.tableName,
-        Key: toItem(keyAttributes(connectionKey(connectionId))),
-        ConsistentRead: true,
-        ExpressionAttributeNames: { '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
+        ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId), ':sk': CONNECTION_SORT_KEY }),
         ProjectionExpression: '#at, #key',
+        Select: 'SPECIFIC_ATTRIBUTES',
+        ConsistentRead: true,
         ReturnConsumedCapacity: this.returnConsumedCapacity,
       }),
     );
-    this.report('removeConnection', 'GetItem', refsOutput.ConsumedCapacity);
-    const old = refsOutput.Item ? unmarshall(refsOutput.Item) : {};
+    this.report('removeConnection', 'Query', refsOutput.ConsumedCapacity);
+    const old = refsOutput.Items?.[0] ? unmarshall(refsOutput.Items[0]) : {};
     // Delete the connection row (and its subscription count) next: from now on every
     // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
     const output = await this.client.send(
@@ -464,12 +479,13 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#pk': PARTITION_KEY,
         '#conn': CONNECTION_ID,
         '#sub': SUBSCRIPTION_ID,
+        '#liveAfter': LIVE_AFTER,
         '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
         ...(withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: withRegion ? '#conn, #sub, #jsonrpc, #region' : '#conn, #sub, #jsonrpc',
+      ProjectionExpression: withRegion ? '#conn, #sub, #jsonrpc, #liveAfter, #region' : '#conn, #sub, #jsonrpc, #liveAfter',
       Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });
@@ -478,10 +494,29 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
       yield page.map((item) => ({
         connectionId: item[CONNECTION_ID] as string,
         subscriptionId: item[SUBSCRIPTION_ID] as RequestId,
+        ...(item[LIVE_AFTER] === undefined ? {} : { liveAfter: item[LIVE_AFTER] as string }),
         ...(typeof item[REGION_ATTRIBUTE] === 'string' ? { region: item[REGION_ATTRIBUTE] } : {}),
         ...(item[JSONRPC] === true ? { jsonrpc: '2.0' as const } : {}),
       }));
     }
+  }
+
+  appendEvent(event: HistoryAppend): Promise<string> {
+    return appendHistoryEvent(this.historyRequests, this.sequences, event);
+  }
+
+  readEvents(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]> {
+    return readHistoryEvents(this.historyRequests, path, fromEventId);
+  }
+
+  private get historyRequests(): HistoryRequests {
+    return {
+      client: this.client,
+      tableName: this.tableName,
+      returnConsumedCapacity: this.returnConsumedCapacity,
+      pageSize: this.options.pageSize,
+      report: (operation, command, capacity) => this.report(operation, command, capacity),
+    };
   }
 
   async setConnectionKey(connection: ConnectionRecord, key: string): Promise<boolean> {

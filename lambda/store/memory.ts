@@ -1,3 +1,4 @@
+import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
@@ -9,7 +10,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertEpochSeconds, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
 
 /** Options of {@link memory}. */
 export interface MemoryStoreOptions {
@@ -55,6 +56,10 @@ function toRef(record: ConnectionRecord): ConnectionRef {
 export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const pageSize = Math.max(1, options.pageSize ?? 100);
   const connections = new Map<string, ConnectionState>();
+  /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
+  const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
+  /** The `liveAfter` of subscriptions stored behind a history fence. */
+  const liveAfter = new WeakMap<SubscriptionRecord, string>();
   /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
   const liveConnections = () => {
     const nowSeconds = Math.floor(Date.now() / 1000);
@@ -94,6 +99,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       // The same input rules as dynamodb(), so apps' unit tests fail where production would.
       assertSubscriptionRecord(subscription);
       assertAddSubscriptionOptions(addOptions);
+      assertHistoryFenceFits(subscription, addOptions);
       const state = connections.get(subscription.connectionId);
       if (!state) return 'connection-gone';
       const key = idKey(subscription.subscriptionId);
@@ -101,7 +107,11 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       if (state.subscriptions.has(key)) return 'duplicate';
       const max = addOptions?.maxSubscriptions;
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
-      state.subscriptions.set(key, structuredClone(subscription));
+      const fence = addOptions?.historyFence;
+      if (fence && (histories.get(fence.path)?.at(-1)?.seq ?? -1) > parseEventId(fence.afterEventId)!) return 'history-moved';
+      const stored = structuredClone(subscription);
+      state.subscriptions.set(key, stored);
+      if (fence) liveAfter.set(stored, fence.afterEventId);
       return 'created';
     },
     async removeSubscription(connectionId, subscriptionId) {
@@ -127,14 +137,33 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
             if (!entry || !matchesPrefix(entry.values, values)) continue;
           }
           const { connectionId, subscriptionId, region, jsonrpc } = subscription;
+          const after = liveAfter.get(subscription);
           found.push({
             connectionId,
             subscriptionId,
             ...(query.withRegion && region !== undefined ? { region } : {}),
             ...(jsonrpc ? { jsonrpc } : {}),
+            ...(after === undefined ? {} : { liveAfter: after }),
           });
         }
       }
+      for (let start = 0; start < found.length; start += pageSize) {
+        yield found.slice(start, start + pageSize);
+      }
+    },
+    async appendEvent(event) {
+      assertEpochSeconds('expireAt', event.expireAt);
+      const history = histories.get(event.path) ?? [];
+      histories.set(event.path, history);
+      const seq = (history.at(-1)?.seq ?? firstSequence(Date.now()) - 1) + 1;
+      const eventId = formatEventId(seq);
+      const result = event.encode(eventId);
+      history.push({ seq, event: structuredClone({ eventId, ...(event.filter ? { filter: event.filter } : {}), result, expireAt: event.expireAt }) });
+      return eventId;
+    },
+    async *readEvents(path, fromEventId) {
+      const from = parseEventId(fromEventId) ?? Infinity;
+      const found = (histories.get(path) ?? []).filter((entry) => entry.seq >= from).map((entry) => structuredClone(entry.event));
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }

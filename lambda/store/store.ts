@@ -1,3 +1,5 @@
+import type { HistoryAppend, HistoryEventRecord, HistoryFence } from './history';
+
 /**
  * The persistence contract between the handlers, the publisher and a store implementation
  * (`dynamodb()` for production, `memory()` for users' unit tests). Both implementations must
@@ -119,7 +121,12 @@ export type AddSubscriptionResult =
    * The connection already holds {@link AddSubscriptionOptions.maxSubscriptions} live
    * subscriptions: nothing was written. Only returned when a maximum was given.
    */
-  | 'limit-reached';
+  | 'limit-reached'
+  /**
+   * The route's history holds an event after {@link AddSubscriptionOptions.historyFence}'s
+   * `afterEventId`: nothing was written. Only returned when a fence was given.
+   */
+  | 'history-moved';
 
 /** Options of {@link SubscriptionStore.addSubscription}. */
 export interface AddSubscriptionOptions {
@@ -130,12 +137,26 @@ export interface AddSubscriptionOptions {
    * @default - no maximum
    */
   readonly maxSubscriptions?: number;
+  /**
+   * Store the subscription only if the route's history holds no event after this one, in the same
+   * atomic write, and mark it live after this event ({@link SubscriberRef.liveAfter}): a resuming
+   * subscription goes live exactly where its replay ended.
+   * @default - no condition on the history
+   */
+  readonly historyFence?: HistoryFence;
 }
 
 /** A subscriber found by a publish query. */
 export interface SubscriberRef {
   readonly connectionId: string;
   readonly subscriptionId: RequestId;
+  /**
+   * Set on a subscription that resumed from its route's history: every event up to this id was
+   * replayed to it, so a publish of such an event (one whose subscriber query ran after the
+   * subscription was stored) must skip it.
+   * @default - none: the subscription takes every event it matches
+   */
+  readonly liveAfter?: string;
   /** The connection's Region, when the rows carry one (multi-region set-ups). */
   readonly region?: string;
   /** Set when the subscription's request carried `jsonrpc: "2.0"`. */
@@ -206,6 +227,17 @@ export interface SubscriptionStore {
   removeConnection(connectionId: string): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
+  /**
+   * Appends an event to its route's history and returns the id it was given: the next id of the
+   * route's sequence (ids order the route's events by the time their append committed). Needed
+   * by routes with `.history()`; `dynamodb()` and `memory()` implement it.
+   */
+  appendEvent?(event: HistoryAppend): Promise<string>;
+  /**
+   * Streams a route's history from `fromEventId` (inclusive) in id order, page by page (never a
+   * Scan). Events past their retention may still appear until they are deleted.
+   */
+  readEvents?(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]>;
   /**
    * Give a connection its key once it is known (after `connectionParams`), when it has none:
    * the connection row and the key's index row are written together.

@@ -2,6 +2,7 @@
  * Input rules every store implementation enforces the same way, so that `memory()` fails where
  * `dynamodb()` would.
  */
+import { EVENT_ID_DIGITS, parseEventId } from './history';
 import { indexKeys } from './keys';
 import type { AddSubscriptionOptions, SubscriptionRecord } from './store';
 
@@ -53,5 +54,18 @@ export function assertAddSubscriptionOptions(options: AddSubscriptionOptions | u
   const max = options?.maxSubscriptions;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
     throw new RangeError(`\`maxSubscriptions\` must be a positive integer, got: ${String(max)}`);
+  }
+  const fence = options?.historyFence;
+  if (fence !== undefined && parseEventId(fence.afterEventId) === undefined) {
+    throw new RangeError(`\`historyFence.afterEventId\` must be an event id (${EVENT_ID_DIGITS} digits), got: ${JSON.stringify(fence.afterEventId)}`);
+  }
+}
+
+/** @throws RangeError when a subscription resumed behind a history fence has too many filters for one transaction */
+export function assertHistoryFenceFits(subscription: SubscriptionRecord, options: AddSubscriptionOptions | undefined): void {
+  if (options?.historyFence && subscription.filters.length > MAX_FILTERS_PER_SUBSCRIPTION - 1) {
+    throw new RangeError(
+      `Subscription to "${subscription.path}" resumes from a history: it can carry at most ${MAX_FILTERS_PER_SUBSCRIPTION - 1} filters, got: ${subscription.filters.length}`,
+    );
   }
 }

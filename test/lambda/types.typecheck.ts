@@ -168,3 +168,20 @@ app.worker({
   // @ts-expect-error a mapping returns publishes made by routes, not data
   events: () => ({ text: 'x' }),
 });
+
+// History: only on tracked routes; its publisher assigns ids, so `publish()` takes none.
+const withHistory = base.routes.onEvent.history({ retentionSeconds: 120 });
+const historyPublisher = withHistory.publisher();
+void historyPublisher.routes.onEvent.publish({ data: 'x' });
+// @ts-expect-error a route with a history assigns event ids: `id` is refused
+void historyPublisher.routes.onEvent.publish({ data: 'x', id: 'e1' });
+// Without a history, a tracked route still needs its id.
+// @ts-expect-error `id` is required on a tracked route without history
+void base.publisher().routes.onEvent.publish({ data: 'x' });
+// @ts-expect-error history() needs a tracked resolver
+base.routes.onMessage.history({ retentionSeconds: 120 });
+// history() keeps the route's filters usable.
+void base.routes.onMessage.filter({ name: 'byRoom', input: { room: true } }).routes.onEvent.history().publisher()
+  .routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'byRoom', input: { room: 'r' } } });
+// @ts-expect-error queued publishes append no history: enqueue() is refused on a route with one
+void historyPublisher.routes.onEvent.enqueue({ data: 'x' });

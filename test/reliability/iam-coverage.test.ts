@@ -3,6 +3,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import superjson from 'superjson';
 import { dynamodb } from '../../lambda';
+import { historySubscriptions } from '../fixtures/history-router';
 import { appSubscriptions } from '../fixtures/router';
 import { quietLogger } from './support/env';
 import { connectEvent, disconnectEvent, messageEvent } from '../lambda/support/events';
@@ -86,7 +87,7 @@ test('the handler role and grantPublish grant exactly the DynamoDB actions the r
   await handler(messageEvent('c1', { id: 100, method: 'mutation', params: { path: 'sendMessage', input: superjson.serialize({ room: 'a', text: 'x' }) } }));
   await disconnect(disconnectEvent('c1'));
 
-  // A producer: publish, meeting a 410 whose rows it removes.
+  // A producer: publish, meeting a 410 whose rows it removes; a publish to a route with a history.
   await appSubscriptions.connect({ store: dynamodb({ tableName: table.tableName, dynamoDBClient: table.client }), logger })(connectEvent('c2'));
   await appSubscriptions.handler({ store: dynamodb({ tableName: table.tableName, dynamoDBClient: table.client }), logger, endpoint: api.endpoint })(
     messageEvent('c2', Array.from({ length: 15 }, (_, i) => ({ id: i + 1, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room: 'b' }) } }))),
@@ -97,6 +98,10 @@ test('the handler role and grantPublish grant exactly the DynamoDB actions the r
   const result = await appSubscriptions.publisher({ endpoint: api.endpoint, store: publisherStore, logger })
     .routes.onMessage.publish({ data: { text: 'x', at: new Date(0), from: 'p' } });
   expect(result.gone).toBe(15);
+  // A publish to a route with a history appends the event (PutItem on HIST#).
+  const appended = await historySubscriptions().store({ store: publisherStore }).publisher({ endpoint: api.endpoint, logger })
+    .routes.onEvent.publish({ data: { n: 1, room: null } });
+  expect(appended.eventId).toEqual(expect.any(String));
   await api.close();
 
   expect([...handlers.actions].sort()).toEqual(handlerGranted);

@@ -22,11 +22,16 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:BatchWriteItem',
 ];
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:GetItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 /** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
 const PUBLISH_TABLE_CONDITIONS = {
-  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*'] },
-  'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt'] },
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*'] },
+  'ForAllValues:StringEquals': {
+    'dynamodb:Attributes': [
+      'pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt',
+      'liveAfter', 'filter', 'result',
+    ],
+  },
   'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES', 'COUNT'], 'dynamodb:ReturnValues': 'NONE' },
 };
 
@@ -522,7 +527,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/GetItem/DeleteItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/DeleteItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 

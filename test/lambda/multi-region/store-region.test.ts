@@ -77,6 +77,6 @@ describe('dynamodb store: Region attributes on rows', () => {
     await refs(store, true);
 
     // One Query per shard of the index partition (docs/table-design.md, "Shards").
-    expect(sent).toEqual([...Array<string>(INDEX_SHARDS).fill('#conn, #sub, #jsonrpc'), ...Array<string>(INDEX_SHARDS).fill('#conn, #sub, #jsonrpc, #region')]);
+    expect(sent).toEqual([...Array<string>(INDEX_SHARDS).fill('#conn, #sub, #jsonrpc, #liveAfter'), ...Array<string>(INDEX_SHARDS).fill('#conn, #sub, #jsonrpc, #liveAfter, #region')]);
   });
 });
