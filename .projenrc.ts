@@ -73,6 +73,8 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/client-dynamodb@^3.700.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
     '@aws-sdk/util-dynamodb@^3.700.0',
+    // The queued publish and the fan-out worker (issue 14).
+    '@aws-sdk/client-sqs@^3.700.0',
     // The SDK's own retry strategy (ConfiguredRetryStrategy) with our backoff; already in the SDK's tree.
     '@smithy/core@^3.41.0',
     // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
@@ -218,9 +220,9 @@ project.eslint?.addOverride({
 const runtimeLayers: ReadonlyArray<readonly string[]> = [
   ['constants.ts', 'event.ts', 'metric-names.ts'],
   ['util'],
-  ['protocol', 'store', 'management'],
+  ['protocol', 'store', 'management', 'queue'],
   ['core'],
-  ['handlers', 'publisher'],
+  ['handlers', 'publisher', 'worker'],
   ['app'],
   ['index.ts', 'local'],
 ];
@@ -236,6 +238,10 @@ const layerZones = runtimeLayers.flatMap((layer, index) => {
 layerZones.push(
   { target: './lambda/handlers', from: ['./lambda/publisher'], message: 'handlers and publisher meet only in lambda/app' },
   { target: './lambda/publisher', from: ['./lambda/handlers'], message: 'handlers and publisher meet only in lambda/app' },
+  // The fan-out worker reuses the publisher's delivery path; nothing below app/ imports the worker.
+  { target: './lambda/worker', from: ['./lambda/handlers'], message: 'the worker and the handlers meet only in lambda/app' },
+  { target: './lambda/handlers', from: ['./lambda/worker'], message: 'the worker and the handlers meet only in lambda/app' },
+  { target: './lambda/publisher', from: ['./lambda/worker'], message: 'the worker builds on the publisher, not the reverse' },
   // The Lambda runtime never loads the local tools; the construct reads only the shared constants.
   { target: './lambda/local', from: ['./lambda/app', './lambda/index.ts'], message: 'local/ runs handlers the user built; it does not build them' },
 );

@@ -11,9 +11,11 @@ import './support/process-env';
 import { renderFanOut, runFanOut } from './sections/fan-out';
 import { renderHandlerCost, runHandlerCost } from './sections/handler-cost';
 import { renderHistory, runHistory } from './sections/history';
+import { renderHotPartition, runHotPartition } from './sections/hot-partition';
 import { renderLatency, runLatency } from './sections/latency';
 import { renderMultiRegion, runMultiRegion } from './sections/multi-region';
 import { renderPackedBundle, runPackedBundle } from './sections/packed-bundle';
+import { renderQueued, runQueued } from './sections/queued';
 import { renderUnits, runUnits } from './sections/units';
 import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
@@ -43,6 +45,8 @@ const sections: Section[] = [
   { id: 'multi-region', title: '5. Multi-region: remote delivery, forwarding, a Region down', run: async (env) => ({ markdown: renderMultiRegion(await runMultiRegion(env)), budgets: [] }) },
   { id: 'packed-bundle', title: '6. Handler bundle from the packed package', run: async (env) => renderPackedBundle(await runPackedBundle(env)) },
   { id: 'history', title: '7. Event history: publish and replay cost', run: async (env) => renderHistory(await runHistory(env)) },
+  { id: 'queued', title: '8. Queued fan-out at simulated AWS scale', run: async (env) => renderQueued(await runQueued(env)) },
+  { id: 'hot-partition', title: '9. Flash crowd on one route: the busiest index partition', run: async (env) => renderHotPartition(await runHotPartition(env)) },
 ];
 
 async function main(): Promise<number> {
@@ -67,7 +71,10 @@ async function main(): Promise<number> {
       if (only && !only.includes(section.id)) continue;
       progress(`${section.title}...`);
       const sectionStart = Date.now();
-      const { markdown: text, budgets: sectionBudgets } = await section.run(env);
+      const loadAtStart = loadavg()[0];
+      const { markdown: sectionText, budgets: sectionBudgets } = await section.run(env);
+      // The environment of every table: the machine may be shared, and its load moves the figures.
+      const text = `${sectionText}\n\n_Environment: ${cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(2)} at the start of this section, ${loadavg()[0].toFixed(2)} at its end._`;
       budgets.push(...sectionBudgets);
       output.push(`## ${section.title}\n\n${text}\n`);
       process.stdout.write(`\n## ${section.title}\n\n${text}\n`);

@@ -74,6 +74,39 @@ export const REGION_ENDPOINTS_ENV = 'TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS';
 export const REGION_ATTRIBUTE = 'region';
 
 /**
+ * Environment variable holding the URL of the fan-out queue: `publisher.routes.x.enqueue()`
+ * sends there, and the fan-out worker re-enqueues delivery batches there. Set by the construct's
+ * `queuedFanOut` on the worker and on functions given `grantPublish`.
+ */
+export const QUEUE_URL_ENV = 'TRPC_SUBSCRIPTIONS_QUEUE_URL';
+
+/**
+ * Environment variable capping the PostToConnection calls per second of one fan-out worker
+ * instance (a decimal number); the construct sets it from `queuedFanOut.connectionsQuotaShare`.
+ */
+export const WORKER_RATE_ENV = 'TRPC_SUBSCRIPTIONS_WORKER_RATE';
+
+/**
+ * API Gateway's default account quota of `@connections` requests (PostToConnection and the
+ * others) per second, per Region.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-account-level-limits-table
+ */
+export const DEFAULT_CONNECTIONS_QUOTA_PER_SECOND = 10_000;
+
+/**
+ * SQS's classic maximum message size (256 KiB); every queue message stays below it, whatever the
+ * queue's configured maximum.
+ * @see https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html
+ */
+export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * Environment variable setting the fan-out worker's targets per delivery batch (an integer from
+ * 1 to 1000); the construct sets it from `queuedFanOut.deliveryBatchSize`.
+ */
+export const DELIVERY_BATCH_SIZE_ENV = 'TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE';
+
+/**
  * The rollover tells connections older than this to reconnect (1 hour 55 minutes): a few
  * scheduled runs before API Gateway's 2-hour cut, so clients move to a new connection first.
  */

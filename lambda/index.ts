@@ -12,6 +12,10 @@ export type {
   StopArgs,
   RouteFilterBuilder,
   RoutePublisher,
+  RouteEventPublisher,
+  EventPublishRoutes,
+  EventMapping,
+  WorkerBuilderOptions,
   FilterRoutes,
   StoreOptions,
   SubscriptionsBuilder,
@@ -45,9 +49,18 @@ export type { RolloverHandler, RolloverOptions, RolloverResult } from './publish
 export { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions, type StoreOperation } from './store/dynamodb';
 export { memory, type MemoryStore, type MemoryStoreOptions } from './store/memory';
 export type * from './store/store';
+export { ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV, WORKER_RATE_ENV } from './constants';
+export type { EnqueueResult } from './publisher/enqueue';
+export type { WorkerOptions } from './worker/options';
+export type { EventPublish, EventPublishes } from './worker/events';
+export type { EventBridgeEvent } from './queue/messages';
+export type { QueueBatchResponse, QueueEvent, QueueHandler, QueueRecord } from './queue/sqs-event';
+export { QueueMessageTooLargeError } from './queue/sqs';
+export type { DeliveryClaim, DeliveryLedger } from './store/ledger';
+export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-ledger';
+export { memoryLedger } from './store/memory-ledger';
 export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
 export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
-export { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_ENV, TABLE_NAME_ENV } from './constants';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

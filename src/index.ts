@@ -5,3 +5,4 @@ export * from './operations-props';
 export * from './trpc-subscription-api-metrics';
 export * from './multi-region-props';
 export * from './publisher-function';
+export * from './fan-out-queue';

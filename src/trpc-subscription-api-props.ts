@@ -247,8 +247,73 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly multiRegion?: TrpcSubscriptionMultiRegion;
 
   /**
+   * Create the fan-out queue and its worker (`enqueue()`, `publishOnEvent`).
+   * @default - no queue: only direct `publish()`
+   */
+  readonly queuedFanOut?: TrpcSubscriptionQueuedFanOut;
+  /**
    * The graceful rollover before API Gateway's 2-hour connection limit.
    * @default - every minute, connections older than 1 hour 55 minutes are told to reconnect
    */
   readonly rollover?: TrpcSubscriptionRollover;
+}
+
+/**
+ * The queued fan-out: an SQS queue (with a dead-letter queue) that `enqueue()` and EventBridge
+ * rules (`publishOnEvent`) feed, and a worker function (the `entry`'s `worker` export, built with
+ * `appSubscriptions.worker()`) that delivers in parallel batches, paced to a share of the
+ * account's `@connections` quota.
+ */
+export interface TrpcSubscriptionQueuedFanOut {
+  /**
+   * Export of `entry` that handles the queue (built with `appSubscriptions.worker()`).
+   * @default 'worker'
+   */
+  readonly handlerName?: string;
+  /**
+   * Memory of the worker in MB (128 to 10240).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout of one worker invocation (at most 15 minutes); the queue's visibility timeout is six
+   * times this, as AWS recommends for SQS event sources.
+   * @default Duration.minutes(1)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Queue messages per worker invocation (1 to 10). Each message is a delivery batch and every
+   * instance is paced to its share of the quota, so one message per invocation spreads the
+   * batches over the most instances; more saves invocations on small fan-outs.
+   * @default 1
+   */
+  readonly batchSize?: number;
+  /**
+   * Subscribers per delivery batch: a larger publish is split into batches that worker instances
+   * deliver in parallel (1 to 1000).
+   * @default 100
+   */
+  readonly deliveryBatchSize?: number;
+  /**
+   * Most worker instances at once (the event source's maximum concurrency, 2 to 1000).
+   * @default 20
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Share of the account's `@connections` quota the workers may use together (more than 0, at
+   * most 1): each instance posts at most `connectionsQuota * connectionsQuotaShare / maxConcurrency`
+   * per second, leaving the rest for direct publishes and the handlers.
+   * @default 0.5
+   */
+  readonly connectionsQuotaShare?: number;
+  /**
+   * The account's `@connections` quota in this Region, requests per second.
+   * @default 10000 (API Gateway's default quota)
+   */
+  readonly connectionsQuota?: number;
+  /**
+   * Receives of a message before it moves to the dead-letter queue (1 to 1000).
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
 }

@@ -13,7 +13,7 @@ import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integra
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction as LambdaFunctionTarget } from 'aws-cdk-lib/aws-events-targets';
+import { LambdaFunction as LambdaFunctionTarget, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -23,6 +23,7 @@ import { jsonAccessLogFormat } from './access-log-format';
 import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
+import { TrpcSubscriptionFanOut } from './fan-out-queue';
 import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
 import { handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
@@ -35,7 +36,7 @@ import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
   DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS,
-  REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -86,6 +87,13 @@ function publisherTableConditions(): Record<string, Record<string, string | stri
  * (ConditionCheckItem, PutItem).
  */
 const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+
+/**
+ * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's but
+ * PutItem (history appends: queued publishes append no history), plus UpdateItem for its delivery
+ * ledger (`QUEUE#` rows: claim and record a batch).
+ */
+const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions.filter((action) => action !== 'dynamodb:PutItem'), 'dynamodb:UpdateItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -155,6 +163,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * @default - undefined without `dashboard`
    */
   public readonly dashboard?: Dashboard;
+  /**
+   * The queued fan-out: queue, dead-letter queue and worker.
+   * @default - undefined without `queuedFanOut`
+   */
+  public readonly fanOut?: TrpcSubscriptionFanOut;
   /** WebSocket URL of the stage for clients: `wss://{api-id}.execute-api.{region}.{suffix}/{stage}`. */
   public readonly url: string;
   /**
@@ -189,7 +202,14 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
     const { rollover: rolloverName, ...routeHandlerNames } = handlerNames;
-    this.validateEntryExports(entry, rolloverEnabled ? handlerNames : routeHandlerNames);
+    const workerName = props.queuedFanOut ? props.queuedFanOut.handlerName ?? 'worker' : undefined;
+    if (workerName !== undefined && !JS_IDENTIFIER_PATTERN.test(workerName)) {
+      throw new PropValidationError('queuedFanOut.handlerName', 'must be a JavaScript identifier', JSON.stringify(workerName));
+    }
+    this.validateEntryExports(entry, {
+      ...(rolloverEnabled ? handlerNames : routeHandlerNames),
+      ...(workerName !== undefined ? { worker: workerName } : {}),
+    });
     this.validateRuntime(runtime);
     this.validateMemorySize(memorySize);
     this.validateTimeout(timeout);
@@ -281,6 +301,28 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       );
       return fn;
     };
+    if (props.queuedFanOut) {
+      this.fanOut = new TrpcSubscriptionFanOut(this, 'FanOut', {
+        options: props.queuedFanOut,
+        entry,
+        runtime,
+        architecture: props.architecture ?? Architecture.ARM_64,
+        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        logRetention,
+        environment: {
+          NODE_ENV: 'production',
+          NODE_OPTIONS: '--enable-source-maps',
+          ...props.environment,
+          [TABLE_NAME_ENV]: this.table.tableName,
+          [ENDPOINT_ENV]: this.callbackUrl,
+          ...this.metricsEnvironment(),
+          ...this.regionEnvironment(),
+        },
+      });
+      this.table.grant(this.fanOut.role, ...WORKER_TABLE_ACTIONS);
+      this.grantTableKey(this.fanOut.role);
+      this.grantManageConnections(this.fanOut.role);
+    }
     this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
     this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
     this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
@@ -332,8 +374,10 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
    * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
-   * saw), and POST/GET/DELETE `@connections` on this stage only. When `grantee` is a Lambda `Function`, also sets `TRPC_SUBSCRIPTIONS_TABLE_NAME` and
-   * `TRPC_SUBSCRIPTIONS_ENDPOINT` in its environment, which the runtime's publisher reads.
+   * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
+   * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
+   * `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT` (and
+   * `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
    * @returns the combined grant
@@ -348,15 +392,34 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       for (const [name, value] of Object.entries(this.regionEnvironment())) {
         grantee.addEnvironment(name, value);
       }
+      if (this.fanOut) grantee.addEnvironment(QUEUE_URL_ENV, this.fanOut.queue.queueUrl);
     }
-    const grant = iam.Grant.addToPrincipal({
+    let grant = iam.Grant.addToPrincipal({
       grantee,
       actions: [...PUBLISHER_TABLE_ACCESS.actions],
       resourceArns: [this.table.tableArn],
       conditions: publisherTableConditions(),
     }).combine(this.grantManageConnections(grantee));
+    if (this.fanOut) grant = grant.combine(this.fanOut.queue.grantSendMessages(grantee));
     this.grantTableKey(grantee);
     return grant;
+  }
+
+  /**
+   * Event-fed publishing: sends the events `rule` matches to the fan-out queue, where the worker
+   * maps each to typed publishes (`appSubscriptions.worker({ events })` in `entry`).
+   * Needs `queuedFanOut`.
+   *
+   * @example
+   * realtime.publishOnEvent(new events.Rule(stack, 'Orders', {
+   *   eventBus, eventPattern: { source: ['shop.orders'] },
+   * }));
+   */
+  public publishOnEvent(rule: Rule): void {
+    if (!this.fanOut) {
+      throw new PropValidationError('queuedFanOut', 'must be set to publish from EventBridge rules (publishOnEvent)', 'undefined');
+    }
+    rule.addTarget(new SqsQueue(this.fanOut.queue));
   }
 
   /**
@@ -517,16 +580,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   }
 
   /**
-   * The entry must export the handler names (the rollover's too while it is on), or the functions
-   * would deploy with nothing to call. Read statically (esbuild's view of the module's exports),
-   * never by running user code.
+   * The entry must export the handler names (the rollover's too while it is on, the worker's with
+   * `queuedFanOut`), or the functions would deploy with nothing to call. Read statically
+   * (esbuild's view of the module's exports), never by running user code.
    */
-  private validateEntryExports(entry: string, names: Partial<Record<'connect' | 'message' | 'disconnect' | 'rollover', string>>): void {
+  private validateEntryExports(entry: string, names: Partial<Record<'connect' | 'message' | 'disconnect' | 'rollover' | 'worker', string>>): void {
     const check = findMissingHandlerExports(entry, Object.values(names).filter((name): name is string => name !== undefined));
     if (check && check.missing.length > 0) {
       const missing = check.missing.map((name) => {
         const key = Object.entries(names).find(([, value]) => value === name)![0];
-        return `\`${name}\` (handlerNames.${key})`;
+        return `\`${name}\` (${key === 'worker' ? 'queuedFanOut.handlerName' : `handlerNames.${key}`})`;
       });
       throw new PropValidationError(
         'entry',

@@ -119,8 +119,12 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
     });
     written = n;
     if (indexRowBytes === 0) {
-      const sample = await client.send(new ScanCommand({ TableName: tableName, Limit: 200 }));
-      const row = (sample.Items ?? []).find((item) => item.pk?.S?.endsWith('#F#byRoom'));
+      const sample = await client.send(new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'begins_with(pk, :prefix)',
+        ExpressionAttributeValues: { ':prefix': { S: 'ROUTE#onMessage#F#byRoom#' } },
+      }));
+      const row = (sample.Items ?? []).find((item) => /#F#byRoom#\d+$/.test(item.pk?.S ?? ''));
       if (!row) throw new Error('units: no byRoom index row found');
       indexRowBytes = itemBytes(row);
       keyOnlyRowBytes = itemBytes({ pk: row.pk, sk: row.sk, expireAt: row.expireAt });

@@ -16,6 +16,8 @@ export interface MeterReading {
   readonly transactionWriteUnits: number;
   /** Actions of the TransactWriteItems requests. */
   readonly transactionActions: number;
+  /** Write units per partition key (transactions: 2 per action; other writes: 1 per item). */
+  readonly writeUnitsByPartition: ReadonlyMap<string, number>;
 }
 
 /** Counts requests and consumed capacity of one DynamoDBClient (bench only). */
@@ -48,6 +50,11 @@ export function meterDynamoDB(client: DynamoDBClient): DynamoDBMeter {
   let writeUnits = 0;
   let transactionActions = 0;
   let transactionWriteUnits = 0;
+  let byPartition = new Map<string, number>();
+  const addPartition = (key: unknown, units: number) => {
+    const pk = (key as { pk?: { S?: string } } | undefined)?.pk?.S;
+    if (pk !== undefined) byPartition.set(pk, (byPartition.get(pk) ?? 0) + units);
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const command = String(context.commandName ?? 'Unknown').replace(/Command$/, '');
@@ -58,11 +65,17 @@ export function meterDynamoDB(client: DynamoDBClient): DynamoDBMeter {
       const output = result.output as { ConsumedCapacity?: CapacityEntry | CapacityEntry[] };
       const entries = output.ConsumedCapacity === undefined ? [] : ([] as CapacityEntry[]).concat(output.ConsumedCapacity);
       if (command === 'TransactWriteItems') {
+        for (const item of (input.TransactItems ?? []) as Array<Record<string, { Item?: unknown; Key?: unknown } | undefined>>) {
+          const action = item.Put ?? item.Update ?? item.Delete ?? item.ConditionCheck;
+          addPartition(action?.Item ?? action?.Key, 2);
+        }
         const actions = (input.TransactItems as unknown[] | undefined)?.length ?? 0;
         transactionActions += actions;
         transactionWriteUnits += 2 * actions;
         return result;
       }
+      if (command === 'PutItem') addPartition(input.Item, 1);
+      if (command === 'UpdateItem' || command === 'DeleteItem') addPartition(input.Key, 1);
       for (const entry of entries) {
         const total = entry.CapacityUnits ?? 0;
         if (READ_COMMANDS.has(command)) readUnits += entry.ReadCapacityUnits ?? total;
@@ -79,6 +92,7 @@ export function meterDynamoDB(client: DynamoDBClient): DynamoDBMeter {
       writeUnits = 0;
       transactionActions = 0;
       transactionWriteUnits = 0;
+      byPartition = new Map();
     },
     read: () => ({
       requests: { ...requests },
@@ -87,6 +101,7 @@ export function meterDynamoDB(client: DynamoDBClient): DynamoDBMeter {
       writeUnits,
       transactionWriteUnits,
       transactionActions,
+      writeUnitsByPartition: new Map(byPartition),
     }),
   };
 }

@@ -3,14 +3,16 @@
  * (the example app's handlers with the `dynamodb()` store) and the naive baseline of ./naive.
  */
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { bulkSeed, checkBulkRows } from './bulk';
 import { meterDynamoDB, type DynamoDBMeter } from './dynamodb-meter';
 import { runBounded, type BenchEnv } from './env';
-import { exampleHandlers, seedRoomSubscriber } from './example-app';
+import { exampleHandlers } from './example-app';
 import { appSubscriptions } from '../../example/app-router';
-import { dynamodb, type SubscriptionStore } from '../../lambda';
+import { dynamodb, type SubscriberQuery, type SubscriptionStore } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from '../../lambda/local';
 import { apiGatewayStyleId } from '../../lambda/local/ids';
+import { subscriberQueryKeys } from '../../lambda/store/keys';
 import { createNaiveTable, naiveHandlers, naiveItem, naivePublish } from '../naive/baseline';
 
 export type SystemName = 'library' | 'naive';
@@ -30,6 +32,11 @@ export interface SystemUnderTest {
   readonly management: { POST: number; GET: number; DELETE: number };
   /** The store, for the library. */
   readonly store?: SubscriptionStore;
+  /**
+   * The key design's minimum read units for a query: the bytes of the index rows it matches,
+   * rounded up to 4 KB per partition read (strongly consistent).
+   */
+  minReadUnits(query: SubscriberQuery): Promise<number>;
   /** Writes `count` more non-matching subscribers straight into the table (no socket). */
   populate(count: number, room: (index: number) => string): Promise<void>;
   /** Publishes one chat message to the subscribers of `room` (`onMessage`, filter byRoom). */
@@ -62,6 +69,7 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
   let handlers: LocalGatewayHandlers;
   let store: SubscriptionStore | undefined;
   if (name === 'library') {
+    await checkBulkRows(client, String(tables));
     await createSubscriptionTable({ client, tableName });
     store = dynamodb({ tableName, dynamoDBClient: client });
     handlers = exampleHandlers(store, env.logger);
@@ -89,14 +97,31 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
     meter,
     management,
     store,
+    async minReadUnits(query) {
+      let units = 0;
+      for (const { pk, skPrefix } of subscriberQueryKeys(query)) {
+        let bytes = 0;
+        let start: Record<string, AttributeValue> | undefined;
+        do {
+          const output = await client.send(new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': { S: pk }, ...(skPrefix === undefined ? {} : { ':prefix': { S: skPrefix } }) },
+            ExclusiveStartKey: start,
+          }));
+          for (const item of output.Items ?? []) bytes += itemBytes(item);
+          start = output.LastEvaluatedKey;
+        } while (start);
+        units += Math.max(1, Math.ceil(bytes / 4096));
+      }
+      return units;
+    },
     async populate(count, room) {
       const start = populated;
       populated += count;
       if (store) {
-        const libraryStore = store;
-        await runBounded(count, 64, async (i) => {
-          await seedRoomSubscriber(libraryStore, apiGatewayStyleId(), room(start + i));
-        });
+        // Exactly the rows the store writes (checked by checkBulkRows), 25 per BatchWriteItem.
+        await bulkSeed(client, tableName, Array.from({ length: count }, (_, i) => ({ connectionId: apiGatewayStyleId(), room: room(start + i) })));
       } else {
         const batches = Math.ceil(count / 25);
         await runBounded(batches, 8, async (b) => {
@@ -126,4 +151,20 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
       managementClient.destroy();
     },
   };
+}
+
+/**
+ * An item's size as DynamoDB bills it: attribute names plus values (strings in UTF-8 bytes,
+ * numbers about one byte per two digits plus one).
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html
+ */
+function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/^-|\.|^0+/g, '').length / 2) + 1;
+    else bytes += 1;
+  }
+  return bytes;
 }

@@ -30,13 +30,19 @@ import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
 import type { ConnectHandlerOptions, DisconnectHandlerOptions, MessageHandlerOptions } from '../handlers/options';
 import { createConnectionsControl, createStopFn, type ConnectionsResult, type StopResult } from '../publisher/control';
+import { createEnqueueFn, type EnqueueResult } from '../publisher/enqueue';
 import type { PublishResult } from '../publisher/fan-out';
 import type { PublisherOptions } from '../publisher/options';
-import { createPublisherRoutes, createPublishFn } from '../publisher/publisher';
+import { createPublisherRoutes, createPublishFn, type PublishArgsRuntime } from '../publisher/publisher';
 import { createRolloverHandler, type RolloverHandler, type RolloverOptions } from '../publisher/rollover';
 import { settlePublisherOptions } from '../publisher/settings';
+import type { EventBridgeEvent } from '../queue/messages';
+import type { QueueHandler } from '../queue/sqs-event';
 import type { SubscriptionStore } from '../store/store';
 import { createRouteMethodProxy } from '../util/route-proxy';
+import type { EventMapper, EventPublish, EventPublishes } from '../worker/events';
+import type { WorkerOptions } from '../worker/options';
+import { createQueueHandler } from '../worker/worker';
 
 /** `filter()` of one subscription route. */
 export interface RouteFilterBuilder<
@@ -124,7 +130,7 @@ export type StopArgs<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilte
   readonly excludeConnectionId?: string;
 };
 
-/** `publish()` and `stop()` of one route. */
+/** `publish()`, `enqueue()` and `stop()` of one route. */
 export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> {
   /**
    * Sends `data` to the matching subscribers; resolves with per-outcome counts (and, on a route
@@ -132,10 +138,46 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
    */
   publish(args: PublishArgs<TTypes, TDefs, THistory>): Promise<PublishResult>;
   /**
+   * Queues the same publish on the fan-out queue (the construct's `queuedFanOut`); resolves once
+   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches. Not on a
+   * route with `.history()` (queued publishes append no history): use `publish()` there.
+   */
+  enqueue(args: THistory extends true ? never : PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
+  /**
    * Ends the matching subscriptions from the server: each client's subscription completes (or
    * fails with `error`) and its rows are removed; resolves with per-outcome counts.
    */
   stop(args?: StopArgs<TTypes, TDefs>): Promise<StopResult>;
+}
+
+/** `publish()` of one route inside an event mapping: describes the publish, sends nothing. */
+export interface RouteEventPublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
+  /** The publish this event causes (checked by the route's types). */
+  publish(args: PublishArgs<TTypes, TDefs>): EventPublish;
+}
+
+/** The `routes` an event mapping receives, nested like the router. */
+export type EventPublishRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
+  readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
+    ? RouteEventPublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    : EventPublishRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
+};
+
+/** Maps an EventBridge event to the publishes it causes (none, one or several). */
+export type EventMapping<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TEvent extends EventBridgeEvent> = (
+  event: TEvent,
+  routes: EventPublishRoutes<TFilters, RecordOf<TRouter>, ''>,
+) => EventPublishes | Promise<EventPublishes>;
+
+/** Options of `worker()`. */
+export interface WorkerBuilderOptions<TRouter extends AnyTRPCRouter, TFilters extends AnyFilterDef, TEvent extends EventBridgeEvent>
+  extends WorkerOptions {
+  /**
+   * Event-fed publishing: maps each EventBridge event a rule sends to the queue
+   * (`TrpcSubscriptionApi.publishOnEvent(rule)`) to typed publishes.
+   * @default - EventBridge events are refused (they go to the dead-letter queue)
+   */
+  readonly events?: EventMapping<TRouter, TFilters, TEvent>;
 }
 
 /** Which connections `reconnect()` and `disconnect()` act on. */
@@ -218,6 +260,12 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
    *
    * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
    */
+  /**
+   * The fan-out worker: the handler of the queue's SQS event source (export it as `worker`, the
+   * construct's `queuedFanOut.handlerName`). Delivers `enqueue()`d publishes and mapped
+   * EventBridge events in parallel batches, exactly once per target across retries.
+   */
+  worker<TEvent extends EventBridgeEvent = EventBridgeEvent>(options?: WorkerBuilderOptions<TRouter, TFilters, TEvent>): QueueHandler;
   serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters, TKey>;
   /**
    * The scheduled rollover function: tells connections near API Gateway's 2-hour limit to
@@ -257,7 +305,10 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
       const settings = settlePublisherOptions(config, options);
       const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
       return {
-        routes: createPublisherRoutes(createPublishFn(config, options), createStopFn(config, settings, ownRegion)) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+        routes: createPublisherRoutes(createPublishFn(config, options), {
+          stop: createStopFn(config, settings, ownRegion),
+          enqueue: createEnqueueFn(config, options),
+        }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
         connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
       };
     },
@@ -272,6 +323,12 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
         }
       }
       return createSubscriptionsBuilder({ ...config, router }) as never;
+    },
+    worker: (options = {}) => {
+      const { events, ...workerOptions } = options;
+      const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
+      const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
+      return createQueueHandler(config, workerOptions, mapper);
     },
   };
 }

@@ -3,7 +3,7 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { ENDPOINT_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV } from '../constants';
+import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV, WORKER_RATE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
 import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
@@ -13,7 +13,10 @@ import {
   type ManagementClientFactory,
 } from '../management/client';
 import { dynamodb } from '../store/dynamodb';
+import { dynamodbLedger } from '../store/dynamodb-ledger';
+import type { DeliveryLedger } from '../store/ledger';
 import { memory } from '../store/memory';
+import { memoryLedger } from '../store/memory-ledger';
 import type { SubscriptionStore } from '../store/store';
 import { settleMetricsOptions, type MetricsOptions, type MetricsSettings } from '../util/emf';
 
@@ -67,4 +70,35 @@ export function managementAccess(endpoint: string, factory: ManagementClientFact
 export function regionsFromEnvironment(): RegionSettings | undefined {
   const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
   return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+}
+
+let defaultLedger: DeliveryLedger | undefined;
+
+/** The fan-out worker's ledger when none is given: in memory with the memory store, else on the table. */
+export function getDefaultLedger(): DeliveryLedger {
+  defaultLedger ??= process.env[STORE_ENV] === 'memory' ? memoryLedger() : dynamodbLedger();
+  return defaultLedger;
+}
+
+/** `TRPC_SUBSCRIPTIONS_QUEUE_URL` as set (`undefined` when unset or empty). */
+export function queueUrlFromEnvironment(): string | undefined {
+  return process.env[QUEUE_URL_ENV] || undefined;
+}
+
+/**
+ * `TRPC_SUBSCRIPTIONS_WORKER_RATE` as a number of calls per second (`undefined` when unset).
+ * @throws Error naming the variable when it is not a positive number
+ */
+export function workerRateFromEnvironment(): number | undefined {
+  const text = process.env[WORKER_RATE_ENV];
+  if (!text) return undefined;
+  const rate = Number(text);
+  if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`${WORKER_RATE_ENV} must be a positive number, got: ${JSON.stringify(text)}`);
+  return rate;
+}
+
+/** `TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE` as a number (`undefined` when unset; checked by the worker's settings). */
+export function deliveryBatchSizeFromEnvironment(): number | undefined {
+  const text = process.env[DELIVERY_BATCH_SIZE_ENV];
+  return text ? Number(text) : undefined;
 }

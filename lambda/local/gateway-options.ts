@@ -1,6 +1,6 @@
 import type { LambdaStyleHandler, LocalWebSocketEvent } from './events';
 import type { LocalLogger } from './logger';
-import type { ManagementFaultInjector } from './management-api';
+import type { ManagementFaultInjector, ManagementRateLimit } from './management-api';
 
 /** The three handlers of a WebSocket API, as `TrpcSubscriptionApi` wires them. */
 export interface LocalGatewayHandlers {
@@ -76,6 +76,18 @@ export interface LocalGatewayOptions {
    * @default - warnings and errors to stderr
    */
   readonly logger?: LocalLogger;
+  /**
+   * Account-wide rate limit of the management API (`@connections`): 429 beyond it, as API
+   * Gateway's account quota (10,000 per second by default on AWS).
+   * @default - no limit
+   */
+  readonly managementRateLimit?: ManagementRateLimit;
+  /**
+   * Latency added to every management API request, in milliseconds (a call to API Gateway from
+   * Lambda takes tens of milliseconds; loopback takes a fraction of one).
+   * @default 0
+   */
+  readonly managementLatencyMs?: number;
 }
 
 /** Options of the `unordered` mode. */
@@ -102,6 +114,8 @@ export interface LocalGateway {
   readonly port: number;
   /** The stage name. */
   readonly stage: string;
+  /** Connections without a socket, for broadcasts larger than this machine's sockets. */
+  readonly virtualConnections: VirtualConnections;
   /** Ids of the open connections. */
   connections(): string[];
   /**
@@ -109,4 +123,19 @@ export interface LocalGateway {
    * handler invocations have finished.
    */
   close(): Promise<void>;
+}
+
+/**
+ * Connections that exist only in the gateway: the management API accepts posts to them (under
+ * the same rate limit and latency) and keeps what they received; no handler runs for them.
+ */
+export interface VirtualConnections {
+  /** Opens `count` virtual connections; returns their ids. */
+  add(count: number): string[];
+  /** The frames a virtual connection received, in order. */
+  received(connectionId: string): readonly string[];
+  /** Frames received by all virtual connections. */
+  totalReceived(): number;
+  /** Closes a virtual connection (later posts get 410). */
+  remove(connectionId: string): void;
 }

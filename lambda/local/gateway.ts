@@ -6,11 +6,14 @@ import { MAX_CONNECTION_SECONDS, MAX_MESSAGE_BYTES } from '../constants';
 import { createConnectionHub, GOING_AWAY } from './gateway-connections';
 import type { LocalGateway, LocalGatewayOptions } from './gateway-options';
 import { createUpgradeHandler, rejectUpgrade } from './gateway-upgrade';
+import { createVirtualConnections } from './gateway-virtual';
 import { apiIdLike } from './ids';
 import { stderrLogger } from './logger';
 import { createManagementApi } from './management-api';
 
-export type { LocalAuthorizer, LocalGateway, LocalGatewayHandlers, LocalGatewayOptions, UnorderedOptions } from './gateway-options';
+export type {
+  LocalAuthorizer, LocalGateway, LocalGatewayHandlers, LocalGatewayOptions, UnorderedOptions, VirtualConnections,
+} from './gateway-options';
 
 /** How long `close()` waits for clients to answer the closing handshake before cutting sockets. */
 const CLOSE_GRACE_MS = 1_000;
@@ -56,14 +59,19 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const protocols = new WeakMap<IncomingMessage, string>();
   let domainName = '';
 
+  const virtual = createVirtualConnections();
   const server = createServer(
     createManagementApi({
       stage,
       findConnection: (id) => {
+        const found = virtual.find(id);
+        if (found) return found;
         const connection = hub.open.get(id);
         return connection && connection.socket.readyState === WebSocket.OPEN ? connection : undefined;
       },
       faults: options.faults,
+      rateLimit: options.managementRateLimit,
+      latencyMs: options.managementLatencyMs,
       logger,
     }),
   );
@@ -118,6 +126,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     port,
     stage,
     connections: () => [...hub.open.keys()],
+    virtualConnections: virtual.api,
     close: () => (closed ??= close()),
   };
 }

@@ -10,11 +10,15 @@ export {
   type LocalGatewayHandlers,
   type LocalGatewayOptions,
   type UnorderedOptions,
+  type VirtualConnections,
 } from './gateway';
+export {
+  startLocalQueue, type DeadLetter, type LocalQueue, type LocalQueueHandler, type LocalQueueOptions, type LocalQueueRequest, type LocalQueueStats,
+} from './queue';
 export type {
   LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
 } from './events';
-export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRequest } from './management-api';
+export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRateLimit, ManagementRequest } from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,

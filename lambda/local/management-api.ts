@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_MESSAGE_BYTES } from '../constants';
 import { apiGatewayStyleId } from './ids';
 import type { LocalLogger } from './logger';
@@ -35,6 +36,22 @@ export interface ManagementErrorFault {
  */
 export type ManagementFaultInjector = (request: ManagementRequest) => ManagementFault | undefined;
 
+/**
+ * API Gateway's account-level throttling of `@connections` requests, emulated: a token bucket
+ * refilled at `requestsPerSecond` holding at most `burst`; a request without a token gets 429
+ * `LimitExceededException`.
+ * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html#apigateway-account-level-limits-table
+ */
+export interface ManagementRateLimit {
+  /** Steady requests per second. */
+  readonly requestsPerSecond: number;
+  /**
+   * Bucket size.
+   * @default - `requestsPerSecond` / 10 (at least 1)
+   */
+  readonly burst?: number;
+}
+
 /** An open connection, as the management API sees it. */
 export interface ManagedConnection {
   readonly connectedAt: number;
@@ -50,6 +67,10 @@ export interface ManagedConnection {
 /** What the management API needs from the gateway. */
 export interface ManagementApiOptions {
   readonly stage: string;
+  /** Account-wide rate limit of `@connections` requests: 429 beyond it. */
+  readonly rateLimit?: ManagementRateLimit;
+  /** Added to every request before it is answered, in milliseconds. */
+  readonly latencyMs?: number;
   /** The open connection with this id, or `undefined` (unknown, still connecting, or closed). */
   readonly findConnection: (connectionId: string) => ManagedConnection | undefined;
   readonly faults?: ManagementFaultInjector;
@@ -63,12 +84,38 @@ export interface ManagementApiOptions {
  * @see https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  */
 export function createManagementApi(options: ManagementApiOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  const admit = options.rateLimit ? tokenBucket(options.rateLimit) : () => true;
+  const latencyMs = options.latencyMs ?? 0;
   return (request, response) => {
-    handle(options, request, response).catch((error: unknown) => {
+    const throttled = !admit();
+    const answer = () => (throttled ? throttle(request, response) : handle(options, request, response));
+    (latencyMs > 0 ? sleep(latencyMs).then(answer) : answer()).catch((error: unknown) => {
       options.logger.error('Local gateway: management API request failed', error);
       if (!response.headersSent) sendError(response, 500, 'InternalServerErrorException', 'Internal server error');
       else response.destroy();
     });
+  };
+}
+
+async function throttle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  request.resume();
+  sendError(response, 429, 'LimitExceededException', 'Rate exceeded');
+}
+
+/** A token bucket: `take()` is true when a token was available. */
+function tokenBucket(limit: ManagementRateLimit): () => boolean {
+  const rate = limit.requestsPerSecond;
+  const burst = Math.max(1, limit.burst ?? Math.floor(rate / 10));
+  if (!(rate > 0)) throw new RangeError(`\`rateLimit.requestsPerSecond\` must be a positive number, got: ${rate}`);
+  let tokens = burst;
+  let refilledAt = Date.now();
+  return () => {
+    const now = Date.now();
+    tokens = Math.min(burst, tokens + ((now - refilledAt) * rate) / 1000);
+    refilledAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
   };
 }
 

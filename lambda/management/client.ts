@@ -8,6 +8,7 @@ import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, type ManagementCallSettings } from './
 import type { WebSocketEvent } from '../event';
 import { backoffDelayMs } from '../util/backoff';
 import { requestHandlerOptions, withDeadline } from '../util/deadline';
+import type { RateGate } from '../util/rate-gate';
 
 /** Creates the API Gateway Management API client for an endpoint (the stage's callback URL). */
 export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagementApiClient;
@@ -139,10 +140,11 @@ export interface SendOutcome {
 
 /**
  * {@link postToConnection} that also tells how many attempts were made, counted inside the
- * client's retry loop (so a call cut by its deadline still reports them).
+ * client's retry loop (so a call cut by its deadline still reports them). With a `gate` (the
+ * fan-out worker's pacing), each attempt waits for it, and a throttled attempt slows it down.
  */
 export async function sendToConnection(
-  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs,
+  client: ApiGatewayManagementApiClient, connectionId: string, frame: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs, gate?: RateGate,
 ): Promise<SendOutcome> {
   let attempts = 0;
   let throttledAttempts = 0;
@@ -151,10 +153,16 @@ export async function sendToConnection(
   // per attempt, seeing each attempt's deserialized error.
   command.middlewareStack.add((next) => async (args) => {
     attempts++;
+    await gate?.acquire();
     try {
-      return await next(args);
+      const output = await next(args);
+      gate?.succeeded();
+      return output;
     } catch (error) {
-      if (classifyManagementError(error).kind === 'throttled') throttledAttempts++;
+      if (classifyManagementError(error).kind === 'throttled') {
+        throttledAttempts++;
+        gate?.throttled();
+      }
       throw error;
     }
   }, { step: 'finalizeRequest', priority: 'low', name: 'trpcSubscriptionsCountAttempts' });

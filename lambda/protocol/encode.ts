@@ -153,7 +153,14 @@ export type FrameBuilder = (subscriptionId: RequestId, jsonrpc?: '2.0') => strin
 export function buildDataFrames(
   fc: Pick<FrameContext, 'router'>, path: string, data: unknown, eventId: string | undefined, maxBytes = MAX_MESSAGE_BYTES,
 ): FrameBuilder {
-  const result = dataResultJson(fc, data, eventId);
+  return framesFromResult(path, dataResultJson(fc, data, eventId), maxBytes);
+}
+
+/**
+ * The frame builder of a `result` encoded by {@link dataResultJson} (e.g. one a queued publish
+ * carries to the fan-out worker); throws {@link PayloadTooLargeError} over `maxBytes`.
+ */
+export function framesFromResult(path: string, result: string, maxBytes = MAX_MESSAGE_BYTES): FrameBuilder {
   const build: FrameBuilder = (subscriptionId, jsonrpc) => frameWithResult(subscriptionId, result, jsonrpc);
   // Client ids are short (a counter); the exact size is checked again per frame before sending.
   const bytes = Buffer.byteLength(build(0, '2.0'));

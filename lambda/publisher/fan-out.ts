@@ -12,6 +12,7 @@ import type { MetricsRecorder } from '../util/emf';
 import { forEachInLanes } from '../util/lanes';
 import type { Logger } from '../util/logger';
 import { forEachBounded } from '../util/pool';
+import type { RateGate } from '../util/rate-gate';
 
 /** A delivery that failed (not counted as delivered or gone). */
 export interface PublishFailure {
@@ -99,6 +100,29 @@ export interface DeliveryContext {
    * worker's batch) and prints the metrics.
    */
   readonly metrics?: MetricsRecorder;
+  /**
+   * Paces every PostToConnection and slows down on throttling (the fan-out worker's).
+   * @default - no pacing beyond `concurrency`
+   */
+  readonly gate?: RateGate;
+}
+
+/** How one target ended: `throttled` is a failure still worth another attempt later. */
+export type TargetOutcome = 'delivered' | 'gone' | 'throttled' | 'failed';
+
+/** A delivery to given targets (pages of subscribers), e.g. one batch of the fan-out worker. */
+export interface TargetDelivery {
+  readonly path: string;
+  readonly targets: AsyncIterable<readonly SubscriberRef[]> | Iterable<readonly SubscriberRef[]>;
+  readonly frameFor: FrameBuilder;
+  readonly excludeConnectionId?: string;
+  /**
+   * The event's id in its route's history: skips targets that resumed after it.
+   * @default - none: every target is delivered to
+   */
+  readonly eventId?: string;
+  /** Called once per target with its outcome. */
+  readonly onOutcome?: (ref: SubscriberRef, outcome: TargetOutcome) => void;
 }
 
 /** A failed post that was a timeout (the SDK's request timeout, the call deadline, or the socket's). */
@@ -115,8 +139,16 @@ export const UNREACHABLE_REGION_FAILURES = 3;
 
 /** Delivers to every matched subscription and counts the outcomes (per Region with a multi-region router). */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
-  const { store, logger, router } = dc;
   const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
+  const withRegion = dc.router?.multiRegion === true;
+  const targets = dc.store.findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter });
+  return deliverTo(dc, { path, frameFor, excludeConnectionId, eventId, targets });
+}
+
+/** Delivers to the given targets and counts the outcomes (the path behind {@link deliver}). */
+export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): Promise<PublishResult> {
+  const { store, logger, router } = dc;
+  const { path, frameFor, excludeConnectionId, eventId, onOutcome } = delivery;
   const startedAt = performance.now();
   let throttled = 0;
   let timedOut = 0;
@@ -126,12 +158,13 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
   const goneConnections = new Set<string>();
   const withRegion = router?.multiRegion === true;
   const unanswered = new Map<string, number>();
-  const deliverTo = async (ref: SubscriberRef): Promise<void> => {
+  const deliverOne = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
     // Equal-length decimal ids: string order is id order.
     if (eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId) return;
     const region = router?.regionOf(ref.region);
     const count = (outcome: keyof Tally) => {
+      if (outcome !== 'matched') onOutcome?.(ref, outcome);
       total[outcome]++;
       if (region === undefined) return;
       let regional = byRegion.get(region);
@@ -139,7 +172,14 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
       regional[outcome]++;
     };
     const fail = (failure: PostFailure, attempts: number) => {
-      count('failed');
+      if (failure.kind === 'throttled') onOutcome?.(ref, 'throttled');
+      total.failed++;
+      if (region !== undefined) {
+        let regional = byRegion.get(region);
+        if (!regional) byRegion.set(region, (regional = tally()));
+        regional.failed++;
+      }
+      if (failure.kind !== 'throttled') onOutcome?.(ref, 'failed');
       const { statusCode, name, message } = failure;
       failures.push({
         connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts, ...(region ? { region } : {}),
@@ -160,7 +200,7 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
       fail({ kind: 'other', name: 'UnknownRegionError', message: `No Management API endpoint for Region ${String(region)}` }, 0);
       return;
     }
-    const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), dc.callTimeoutMs);
+    const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), dc.callTimeoutMs, dc.gate);
     throttled += outcome.throttledAttempts;
     if (!outcome.failure) {
       count('delivered');
@@ -188,10 +228,9 @@ export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<
   if (withRegion) {
     // One lane per Region, each with `concurrency` in flight: a Region that does not answer cannot
     // hold the slots of the others.
-    const pages = store.findSubscribers({ path, filter, withRegion });
-    await forEachInLanes(pages, (ref) => router.regionOf(ref.region) ?? '', dc.concurrency, deliverTo);
+    await forEachInLanes(delivery.targets, (ref) => router.regionOf(ref.region) ?? '', dc.concurrency, deliverOne);
   } else {
-    await forEachBounded(store.findSubscribers({ path, filter }), dc.concurrency, deliverTo);
+    await forEachBounded(delivery.targets, dc.concurrency, deliverOne);
   }
   const { metrics } = dc;
   if (metrics) {

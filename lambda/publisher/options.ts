@@ -1,3 +1,4 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ManagementClientFactory } from '../management/client';
 import type { RetryOptions, TimeoutOptions } from '../management/options';
 import type { SubscriptionStore } from '../store/store';
@@ -55,4 +56,14 @@ export interface PublisherOptions {
    *   the construct and `grantPublish`), else namespace 'TrpcSubscriptions' and no dimensions
    */
   readonly metrics?: MetricsOptions;
+  /**
+   * URL of the fan-out queue that `enqueue()` sends to.
+   * @default - `TRPC_SUBSCRIPTIONS_QUEUE_URL` (set by the construct's `queuedFanOut` on `grantPublish` grantees)
+   */
+  readonly queueUrl?: string;
+  /**
+   * The SQS client of `enqueue()`.
+   * @default - one `SQSClient` per Lambda instance (the SDK's standard retries)
+   */
+  readonly sqsClient?: SQSClient;
 }

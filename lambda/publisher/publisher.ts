@@ -8,8 +8,9 @@ import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { historyOf } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { buildDataFrames } from '../protocol/encode';
+import type { FilterEntry } from '../store/store';
 import { createMetricsRecorder } from '../util/emf';
-import { createRouteMethodProxy } from '../util/route-proxy';
+import { createRouteMethodsProxy } from '../util/route-proxy';
 
 /** What `publish` takes at runtime (the typed form is checked by TypeScript). */
 export interface PublishArgsRuntime {
@@ -21,6 +22,24 @@ export interface PublishArgsRuntime {
   readonly excludeConnectionId?: string;
 }
 
+/**
+ * Checks the arguments of a publish (direct or queued) before anything is sent: a descriptive
+ * Error for an unknown path, a malformed argument or a filter the route does not declare.
+ * @returns the filter entry to match
+ */
+export function checkPublishArgs(config: SubscriptionsConfig, path: string, args: PublishArgsRuntime): FilterEntry | undefined {
+  if (!isSubscriptionProcedure(config.router, path)) {
+    throw new Error(`Publish to "${path}": the router has no subscription procedure at this path`);
+  }
+  if (typeof args !== 'object' || args === null || !('data' in args)) {
+    throw new Error(`Publish to "${path}": expected { data, filter?, id?, excludeConnectionId? }`);
+  }
+  if (args.id !== undefined && typeof args.id !== 'string') {
+    throw new Error(`Publish to "${path}": \`id\` must be a string (the tracked event id), got: ${typeof args.id}`);
+  }
+  return args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
+}
+
 /** Publishes to the subscribers of one route. @internal */
 export type PublishFn = (path: string, args: PublishArgsRuntime) => Promise<PublishResult>;
 
@@ -28,16 +47,7 @@ export type PublishFn = (path: string, args: PublishArgsRuntime) => Promise<Publ
 export function createPublishFn(config: SubscriptionsConfig, options: PublisherOptions = {}): PublishFn {
   const settings = settlePublisherOptions(config, options);
   return async (path, args) => {
-    if (!isSubscriptionProcedure(config.router, path)) {
-      throw new Error(`Publish to "${path}": the router has no subscription procedure at this path`);
-    }
-    if (typeof args !== 'object' || args === null || !('data' in args)) {
-      throw new Error(`Publish to "${path}": expected { data, filter?, id?, excludeConnectionId? }`);
-    }
-    if (args.id !== undefined && typeof args.id !== 'string') {
-      throw new Error(`Publish to "${path}": \`id\` must be a string (the tracked event id), got: ${typeof args.id}`);
-    }
-    const filter = args.filter === undefined ? undefined : publishFilterEntry(path, config.filters.get(path) ?? [], args.filter);
+    const filter = checkPublishArgs(config, path, args);
     const history = historyOf(config, path);
     const frameFor = history ? undefined : buildDataFrames(config, path, args.data, args.id);
     const router = settings.router(path);
@@ -70,10 +80,18 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
 
 /**
  * The runtime of `publisher.routes`: a proxy whose `.publish(args)` at any path publishes there,
- * and `.stop(args)` stops (or fails) the subscriptions there.
+ * `.stop(args)` stops (or fails) the subscriptions there, and `.enqueue(args)` queues the same
+ * publish for the fan-out worker.
  * @internal
  */
-export function createPublisherRoutes(publish: PublishFn, stop?: StopFn): unknown {
-  return createRouteMethodProxy('publisher.routes', stop ? ['publish', 'stop'] : 'publish', '{ data }', (route, arg, method) =>
-    method === 'stop' && stop ? stop(route, arg as StopArgsRuntime) : publish(route, arg as PublishArgsRuntime));
+export function createPublisherRoutes(
+  publish: PublishFn, more: { readonly stop?: StopFn; readonly enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown> } = {},
+): unknown {
+  const { stop, enqueue } = more;
+  const methods: Record<string, (route: string, arg: unknown) => unknown> = {
+    publish: (route, arg) => publish(route, arg as PublishArgsRuntime),
+  };
+  if (stop) methods.stop = (route, arg) => stop(route, arg as StopArgsRuntime);
+  if (enqueue) methods.enqueue = (route, arg) => enqueue(route, arg as PublishArgsRuntime);
+  return createRouteMethodsProxy('publisher.routes', '{ data }', methods);
 }

@@ -34,7 +34,9 @@ import {
   keyIndexKey,
   keyPartitionKey,
   subscriberQueryKey,
+  subscriberQueryKeys,
   subscriptionKey,
+  type SubscriberQueryKey,
   type TableKey,
 } from './keys';
 import type {
@@ -52,6 +54,7 @@ import type {
 import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertEpochSeconds, assertSubscriptionRecord } from './validation';
 import { backoff } from '../util/backoff';
 import { requestHandlerOptions, settleTimeouts, withDeadline, type TimeoutOptions } from '../util/deadline';
+import { mergePages } from '../util/merge';
 import { forEachBounded } from '../util/pool';
 
 /** The store operations, as named in {@link ConsumedCapacityReport}. */
@@ -114,6 +117,14 @@ export interface DynamoDBStoreOptions {
    * @default 8
    */
   readonly maxAttempts?: number;
+  /**
+   * Also read the unsharded index partitions of versions before the index was sharded, so that
+   * publishes find subscriptions made before an upgrade. Turn it on for the upgrade and off once
+   * the old rows expired (`rowTtl` after the deployment, 2 h 10 min by default): it costs one
+   * more Query per publish (docs/table-design.md, "Shards").
+   * @default false
+   */
+  readonly unshardedIndexReads?: boolean;
 }
 
 const sharedClients = new Map<string, DynamoDBClient>();
@@ -454,8 +465,14 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async *findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
-    const { pk, skPrefix } = subscriberQueryKey(query);
+  findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
+    const keys = subscriberQueryKeys(query);
+    if (this.options.unshardedIndexReads) keys.push(subscriberQueryKey(query));
+    // The shards a publish spans are read in parallel.
+    return mergePages(keys.map((key) => this.findSubscribersIn(key, query.withRegion === true)));
+  }
+
+  private async *findSubscribersIn({ pk, skPrefix }: SubscriberQueryKey, withRegion: boolean): AsyncIterable<readonly SubscriberRef[]> {
     const pages = this.queryPages('findSubscribers', {
       KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
       ExpressionAttributeNames: {
@@ -465,10 +482,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         '#liveAfter': LIVE_AFTER,
         '#jsonrpc': JSONRPC,
         ...(skPrefix === undefined ? {} : { '#sk': SORT_KEY }),
-        ...(query.withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
+        ...(withRegion ? { '#region': REGION_ATTRIBUTE } : {}),
       },
       ExpressionAttributeValues: toItem({ ':pk': pk, ...(skPrefix === undefined ? {} : { ':prefix': skPrefix }) }),
-      ProjectionExpression: query.withRegion ? '#conn, #sub, #jsonrpc, #liveAfter, #region' : '#conn, #sub, #jsonrpc, #liveAfter',
+      ProjectionExpression: withRegion ? '#conn, #sub, #jsonrpc, #liveAfter, #region' : '#conn, #sub, #jsonrpc, #liveAfter',
       Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: this.options.consistentPublishReads ?? true,
     });

@@ -5,8 +5,8 @@
  * Rows (pk / sk):
  * - connection:   `CONN#{conn}` / `CONN`
  * - subscription: `CONN#{conn}` / `SUB#{id}` (a stop tombstone has the same key)
- * - filter index: `ROUTE#{path}#F#{filter}` / `{v1}{v2}...#C#{conn}#S#{id}`
- * - unfiltered:   `ROUTE#{path}#ALL` / `C#{conn}#S#{id}`
+ * - filter index: `ROUTE#{path}#F#{filter}#{shard of v1}` / `{v1}{v2}...#C#{conn}#S#{id}`
+ * - unfiltered:   `ROUTE#{path}#ALL#{shard of conn}` / `C#{conn}#S#{id}`
  *
  * Every filter value `{v}` is self-delimiting (type tag, escaped body, terminator), so a
  * `begins_with` on the encoded values of a leading prefix of a filter's fields matches exactly
@@ -195,9 +195,29 @@ function subscriberSuffix(connectionId: string, subscriptionId: RequestId): stri
   return `C${SEPARATOR}${keyPart(connectionId, MAX_INLINE_SORT_KEY_PART_BYTES)}${SEPARATOR}S${SEPARATOR}${encodeValue(subscriptionId)}`;
 }
 
-/** Key of the unfiltered index row of a subscription. */
+/**
+ * Index partitions per route and per filter. Every subscribe writes one row to the unfiltered
+ * partition of its route and one per filter; spread over this many shards, a flash crowd of 1,000
+ * subscribes per second to one route puts about 250 WCU/s (2 per transactional row) on each
+ * unfiltered shard, below a DynamoDB partition's 1,000 WCU/s. Changing it moves every index row:
+ * it is part of the table format (docs/table-design.md, "Shards").
+ */
+export const INDEX_SHARDS = 8;
+
+/** The shard of a key part (a connection id, an encoded first filter value). */
+export function shardOf(part: string): number {
+  // The first 32 bits of SHA-256: stable across versions and runtimes, evenly spread.
+  return createHash('sha256').update(part, 'utf8').digest().readUInt32BE(0) % INDEX_SHARDS;
+}
+
+/** A shard of an index partition: `{partition}#{shard}` (partition parts are escaped, so it cannot collide). */
+export function shardedPartitionKey(partition: string, shard: number): string {
+  return `${partition}${SEPARATOR}${shard}`;
+}
+
+/** Key of the unfiltered index row of a subscription: sharded by the connection id. */
 export function unfilteredIndexKey(path: string, connectionId: string, subscriptionId: RequestId): TableKey {
-  return { pk: unfilteredPartitionKey(path), sk: subscriberSuffix(connectionId, subscriptionId) };
+  return { pk: shardedPartitionKey(unfilteredPartitionKey(path), shardOf(connectionId)), sk: subscriberSuffix(connectionId, subscriptionId) };
 }
 
 /**
@@ -220,7 +240,15 @@ export function filterIndexKey(
         `up to ${MAX_GUARANTEED_FILTER_FIELDS} fields always fit`,
     );
   }
-  return { pk: filterPartitionKey(path, filter.name), sk };
+  return { pk: shardedPartitionKey(filterPartitionKey(path, filter.name), filterShard(filter.values)), sk };
+}
+
+/**
+ * The shard of a filter's index rows: by the encoded first value, so a publish that gives at
+ * least the first value reads one shard.
+ */
+function filterShard(values: readonly (FilterValue | undefined)[]): number {
+  return values.length === 0 ? 0 : shardOf(encodeValue(values[0]));
 }
 
 /** Every index key a subscription owns: the unfiltered row first, then one per filter. */
@@ -237,9 +265,22 @@ export function indexKeys(
 }
 
 /**
- * What a publish queries: the unfiltered partition (each subscription exactly once), or the
- * filter's partition with `begins_with` on the encoded leading values. An empty value list reads
- * the whole filter partition, which also holds each subscription exactly once.
+ * What a publish queries: every shard of the unfiltered partition (each subscription exactly
+ * once), or the one shard of the filter's first value with `begins_with` on the encoded leading
+ * values. An empty value list reads every shard of the filter partition, which also holds each
+ * subscription exactly once.
+ */
+export function subscriberQueryKeys(query: SubscriberQuery): SubscriberQueryKey[] {
+  const allShards = (partition: string) => Array.from({ length: INDEX_SHARDS }, (_, shard) => ({ pk: shardedPartitionKey(partition, shard) }));
+  if (!query.filter) return allShards(unfilteredPartitionKey(query.path));
+  const partition = filterPartitionKey(query.path, query.filter.name);
+  if (query.filter.values.length === 0) return allShards(partition);
+  return [{ pk: shardedPartitionKey(partition, filterShard(query.filter.values)), skPrefix: encodeFilterValues(query.filter.values) }];
+}
+
+/**
+ * What a publish queried before the index was sharded (the unsharded partitions): read with
+ * `dynamodb({ unshardedIndexReads: true })` while rows written by an older version live.
  */
 export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   if (!query.filter) return { pk: unfilteredPartitionKey(query.path) };
@@ -247,6 +288,13 @@ export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   return { pk: filterPartitionKey(query.path, query.filter.name), ...(prefix ? { skPrefix: prefix } : {}) };
 }
 
+/** Partition prefix of the fan-out worker's ledger rows (one per delivery batch). */
+const QUEUE_PARTITION_PREFIX = 'QUEUE#';
+
+/** Key of the ledger row of a delivery batch: `QUEUE#{batchId}` / `BATCH`. */
+export function deliveryLedgerKey(batchId: string): TableKey {
+  return { pk: QUEUE_PARTITION_PREFIX + keyPart(batchId, MAX_INLINE_PARTITION_KEY_PART_BYTES), sk: 'BATCH' };
+}
 
 /** Width of an `AGE#` bucket: connections are indexed by the minute they opened. */
 export const AGE_BUCKET_MS = 60_000;

@@ -22,3 +22,22 @@ export function createRouteMethodProxy(
     return dispatch(route, args[0], called);
   });
 }
+
+/**
+ * Like {@link createRouteMethodProxy} with several methods: `<name>.chat.onMessage.<m>(arg)`
+ * calls `methods[m]('chat.onMessage', arg)`.
+ */
+export function createRouteMethodsProxy(
+  name: string, exampleArgs: string, methods: Readonly<Record<string, (route: string, arg: unknown) => unknown>>,
+): unknown {
+  const names = Object.keys(methods);
+  return createTRPCRecursiveProxy(({ path, args }) => {
+    const called = path[path.length - 1];
+    const route = path.slice(0, -1).join('.');
+    const dispatch = Object.hasOwn(methods, called) ? methods[called] : undefined;
+    if (!dispatch || route === '') {
+      throw new Error(`${name}.${path.join('.')}(): call ${names.map((m) => `${m}()`).join(' or ')} on a route, e.g. ${name}.onMessage.${names[0]}(${exampleArgs})`);
+    }
+    return dispatch(route, args[0]);
+  });
+}

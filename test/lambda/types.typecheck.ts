@@ -126,6 +126,49 @@ async function wrongPublishes() {
 }
 void wrongPublishes;
 
+// Queued publish: the same arguments as publish().
+async function queuedPublishes(): Promise<void> {
+  const { messageId }: { messageId: string } = await publisher.routes.onMessage.enqueue({ data: { text: 'hi' }, filter: { name: 'byRoom', input: { room: 'a' } } });
+  void messageId;
+  // @ts-expect-error data of the wrong type
+  await publisher.routes.onMessage.enqueue({ data: { text: 1 } });
+  // @ts-expect-error a tracked route needs the event id
+  await publisher.routes.onEvent.enqueue({ data: 'e' });
+}
+void queuedPublishes;
+
+// Event-fed publishing: the mapping is typed against the router and its filters.
+interface OrderPlaced { readonly orderId: string; readonly room: string }
+export const worker = app.worker<{ readonly 'id': string; readonly 'detail-type': 'OrderPlaced'; readonly 'source': string; readonly 'detail': OrderPlaced }>({
+  events: (event, routes) => {
+    const detail: OrderPlaced = event.detail;
+    return [
+      routes.onMessage.publish({ data: { text: detail.orderId }, filter: { name: 'byRoom', input: { room: detail.room } } }),
+      routes.onEvent.publish({ data: detail.orderId, id: event.id }),
+    ];
+  },
+});
+app.worker({
+  events: (event, routes) => {
+    // @ts-expect-error the detail is unknown until the event type is given
+    const room: string = event.detail.room;
+    void room;
+    // @ts-expect-error data of the wrong type
+    routes.onMessage.publish({ data: { text: 1 } });
+    // @ts-expect-error unknown filter name
+    routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'nope' } });
+    // @ts-expect-error a tracked route needs the event id
+    routes.onEvent.publish({ data: 'e' });
+    // @ts-expect-error queries cannot be published to
+    routes.query.publish({ data: 1 });
+    return undefined;
+  },
+});
+app.worker({
+  // @ts-expect-error a mapping returns publishes made by routes, not data
+  events: () => ({ text: 'x' }),
+});
+
 // History: only on tracked routes; its publisher assigns ids, so `publish()` takes none.
 const withHistory = base.routes.onEvent.history({ retentionSeconds: 120 });
 const historyPublisher = withHistory.publisher();
@@ -140,3 +183,5 @@ base.routes.onMessage.history({ retentionSeconds: 120 });
 // history() keeps the route's filters usable.
 void base.routes.onMessage.filter({ name: 'byRoom', input: { room: true } }).routes.onEvent.history().publisher()
   .routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'byRoom', input: { room: 'r' } } });
+// @ts-expect-error queued publishes append no history: enqueue() is refused on a route with one
+void historyPublisher.routes.onEvent.enqueue({ data: 'x' });

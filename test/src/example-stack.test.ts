@@ -61,7 +61,7 @@ describe('example stack, bundled for real with esbuild', () => {
     expect(bundle.split('\n').length).toBeLessThanOrEqual(3);
     const moduleExports = { exports: {} as Record<string, unknown> };
     new Function('module', 'exports', 'require', bundle)(moduleExports, moduleExports.exports, require);
-    expect(Object.keys(moduleExports.exports).sort()).toEqual(['connect', 'disconnect', 'handler', 'rollover']);
+    expect(Object.keys(moduleExports.exports).sort()).toEqual(['connect', 'disconnect', 'handler', 'rollover', 'worker']);
   });
 });
 

@@ -63,6 +63,15 @@ describe('synth-time errors name the prop and the value', () => {
     expect(() => build({ entry, handlerNames, rollover: { enabled: false } })).not.toThrow();
   });
 
+  test('GIVEN queuedFanOut and an entry without the worker export WHEN constructed THEN it names the worker export, and not without queuedFanOut', () => {
+    const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
+    const handlerNames = { message: 'onMessage' };
+    expect(() => build({ entry, handlerNames, queuedFanOut: {} }))
+      .toThrow('`entry` must export `worker` (queuedFanOut.handlerName), got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
+    expect(() => build({ entry, handlerNames, queuedFanOut: { handlerName: 'rollover' } })).not.toThrow();
+    expect(() => build({ entry, handlerNames })).not.toThrow();
+  });
+
   test('GIVEN a CommonJS entry WHEN constructed THEN its exports are not judged statically', () => {
     const entry = path.join(__dirname, '..', 'fixtures', 'entries', 'common-js.js');
     expect(() => build({ entry, handlerNames: { message: 'notExported' } })).not.toThrow();

@@ -4,9 +4,11 @@ import {
   TransactionCanceledException,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
 import { TABLE_NAME_ENV } from '../../../lambda/constants';
 import { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions } from '../../../lambda/store/dynamodb';
+import { INDEX_SHARDS } from '../../../lambda/store/keys';
 import type { SubscriptionStore } from '../../../lambda/store/store';
 import { createTestTable, localDynamoDBClient, scanRows, type TestTable } from '../../support/dynamodb';
 
@@ -72,8 +74,8 @@ describe('dynamodb store', () => {
         'CONN#rows-conn | CONN',
         'CONN#rows-conn | SUB#n1;',
         'CONN#rows-conn | SUB#n2;',
-        'ROUTE#onMessage#ALL | C#rows-conn#S#n1;',
-        'ROUTE#onMessage#F#byRoom | sa;#C#rows-conn#S#n1;',
+        'ROUTE#onMessage#ALL#5 | C#rows-conn#S#n1;',
+        'ROUTE#onMessage#F#byRoom#0 | sa;#C#rows-conn#S#n1;',
       ]);
       expect(byKey['CONN#rows-conn | SUB#n1;']).toEqual({
         pk: 'CONN#rows-conn',
@@ -83,12 +85,12 @@ describe('dynamodb store', () => {
         path: 'onMessage',
         expireAt: 1_700_007_800,
         indexKeys: [
-          { pk: 'ROUTE#onMessage#ALL', sk: 'C#rows-conn#S#n1;' },
-          { pk: 'ROUTE#onMessage#F#byRoom', sk: 'sa;#C#rows-conn#S#n1;' },
+          { pk: 'ROUTE#onMessage#ALL#5', sk: 'C#rows-conn#S#n1;' },
+          { pk: 'ROUTE#onMessage#F#byRoom#0', sk: 'sa;#C#rows-conn#S#n1;' },
         ],
       });
-      expect(byKey['ROUTE#onMessage#F#byRoom | sa;#C#rows-conn#S#n1;']).toEqual({
-        pk: 'ROUTE#onMessage#F#byRoom',
+      expect(byKey['ROUTE#onMessage#F#byRoom#0 | sa;#C#rows-conn#S#n1;']).toEqual({
+        pk: 'ROUTE#onMessage#F#byRoom#0',
         sk: 'sa;#C#rows-conn#S#n1;',
         connectionId: id,
         subscriptionId: 1,
@@ -233,6 +235,24 @@ describe('dynamodb store', () => {
     });
   });
 
+  describe('index shards', () => {
+    test('rows of the unsharded index (older versions) are found only with unshardedIndexReads', async () => {
+      const legacy = [
+        { pk: 'ROUTE#legacy#ALL', sk: 'C#old-conn#S#n1;', connectionId: 'old-conn', subscriptionId: 1, expireAt: 2_000_000_000 },
+        { pk: 'ROUTE#legacy#F#byRoom', sk: 'sa;#C#old-conn#S#n1;', connectionId: 'old-conn', subscriptionId: 1, expireAt: 2_000_000_000 },
+      ];
+      await table.client.send(new BatchWriteItemCommand({
+        RequestItems: { [table.tableName]: legacy.map((row) => ({ PutRequest: { Item: marshall(row) } })) },
+      }));
+      await store().putConnection(connection('new-conn'));
+      await store().addSubscription(subscription('new-conn', 1, [{ name: 'byRoom', values: ['a'] }], 'legacy'));
+      await expect(findAll(store(), { path: 'legacy' })).resolves.toEqual(['new-conn/1']);
+      await expect(findAll(store({ unshardedIndexReads: true }), { path: 'legacy' })).resolves.toEqual(expect.arrayContaining(['new-conn/1', 'old-conn/1']));
+      await expect(findAll(store({ unshardedIndexReads: true }), { path: 'legacy', filter: { name: 'byRoom', values: ['a'] } }))
+        .resolves.toEqual(expect.arrayContaining(['new-conn/1', 'old-conn/1']));
+    });
+  });
+
   describe('consumed capacity', () => {
     test('reports the units of every request to onConsumedCapacity', async () => {
       const reports: ConsumedCapacityReport[] = [];
@@ -245,9 +265,10 @@ describe('dynamodb store', () => {
       await s.addSubscription(subscription('capacity-conn', 1, [], 'capacity'));
       reports.length = 0;
       await findAll(s, { path: 'capacity' });
-      expect(reports).toEqual([
-        expect.objectContaining({ operation: 'findSubscribers', command: 'Query', readCapacityUnits: 1, writeCapacityUnits: 0 }),
-      ]);
+      // One Query per shard of the unfiltered partition; the one holding the row reads 1 unit.
+      expect(reports).toHaveLength(INDEX_SHARDS);
+      expect(reports.every((report) => report.operation === 'findSubscribers' && report.command === 'Query' && report.writeCapacityUnits === 0)).toBe(true);
+      expect(reports.reduce((sum, report) => sum + report.readCapacityUnits, 0)).toBe(1);
       await s.removeConnection('capacity-conn');
     });
   });

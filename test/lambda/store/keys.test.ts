@@ -13,6 +13,9 @@ import {
   MAX_PARTITION_KEY_BYTES,
   MAX_SORT_KEY_BYTES,
   subscriberQueryKey,
+  subscriberQueryKeys,
+  shardOf,
+  INDEX_SHARDS,
   subscriptionKey,
   unfilteredIndexKey,
   unfilteredPartitionKey,
@@ -137,16 +140,36 @@ describe('table keys', () => {
     expect(subscriptionKey('L0SM9cOFvHcCIhw=', 1)).toEqual({ pk: 'CONN#L0SM9cOFvHcCIhw=', sk: 'SUB#n1;' });
     expect(subscriptionKey('L0SM9cOFvHcCIhw=', '1').sk).toBe('SUB#s1;');
     expect(unfilteredIndexKey('onMessage', 'L0SM9cOFvHcCIhw=', 1)).toEqual({
-      pk: 'ROUTE#onMessage#ALL',
+      pk: 'ROUTE#onMessage#ALL#5',
       sk: 'C#L0SM9cOFvHcCIhw=#S#n1;',
     });
     expect(filterIndexKey('onMessage', { name: 'byUserAndRoom', values: ['u1', 'a'] }, 'L0SM9cOFvHcCIhw=', 1)).toEqual({
-      pk: 'ROUTE#onMessage#F#byUserAndRoom',
+      pk: 'ROUTE#onMessage#F#byUserAndRoom#0',
       sk: 'su1;sa;#C#L0SM9cOFvHcCIhw=#S#n1;',
     });
   });
 
-  test('a publish queries the unfiltered partition, or the filter partition by the encoded leading values', () => {
+  test('a publish reads every shard of the unfiltered partition, or the one shard of the first filter value', () => {
+    expect(subscriberQueryKeys({ path: 'chat.onTyping' })).toEqual(Array.from({ length: INDEX_SHARDS }, (_, shard) => ({ pk: `ROUTE#chat.onTyping#ALL#${shard}` })));
+    expect(subscriberQueryKeys({ path: 'onMessage', filter: { name: 'byUserAndRoom', values: ['u1'] } })).toEqual([{
+      pk: `ROUTE#onMessage#F#byUserAndRoom#${shardOf('su1;')}`,
+      skPrefix: 'su1;',
+    }]);
+    // The shard of a prefix publish is the shard its subscriptions were written to.
+    const written = filterIndexKey('onMessage', { name: 'byUserAndRoom', values: ['u1', 'a'] }, 'c', 1);
+    expect(subscriberQueryKeys({ path: 'onMessage', filter: { name: 'byUserAndRoom', values: ['u1'] } })[0].pk).toBe(written.pk);
+    expect(subscriberQueryKeys({ path: 'onMessage', filter: { name: 'byRoom', values: [] } })).toHaveLength(INDEX_SHARDS);
+  });
+
+  test('shards spread connections and values evenly', () => {
+    const counts = new Array<number>(INDEX_SHARDS).fill(0);
+    for (let i = 0; i < 8000; i++) counts[shardOf(`conn-${i}`)]++;
+    for (const count of counts) expect(count).toBeGreaterThan(800);
+    for (const count of counts) expect(count).toBeLessThan(1200);
+    expect(unfilteredIndexKey('p', 'conn-1', 1).pk).toBe(`ROUTE#p#ALL#${shardOf('conn-1')}`);
+  });
+
+  test('the unsharded keys of older versions (read with unshardedIndexReads)', () => {
     expect(subscriberQueryKey({ path: 'chat.onTyping' })).toEqual({ pk: 'ROUTE#chat.onTyping#ALL' });
     expect(subscriberQueryKey({ path: 'onMessage', filter: { name: 'byUserAndRoom', values: ['u1'] } })).toEqual({
       pk: 'ROUTE#onMessage#F#byUserAndRoom',
@@ -210,6 +233,6 @@ describe('table keys', () => {
 
   test('a subscription owns one unfiltered index key plus one per filter', () => {
     const keys = indexKeys('onMessage', [{ name: 'byRoom', values: ['a'] }, { name: 'byUser', values: ['u1'] }], 'c', 4);
-    expect(keys.map((key) => key.pk)).toEqual(['ROUTE#onMessage#ALL', 'ROUTE#onMessage#F#byRoom', 'ROUTE#onMessage#F#byUser']);
+    expect(keys.map((key) => key.pk)).toEqual(['ROUTE#onMessage#ALL#3', 'ROUTE#onMessage#F#byRoom#0', 'ROUTE#onMessage#F#byUser#0']);
   });
 });

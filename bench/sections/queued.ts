@@ -1,0 +1,170 @@
+/**
+ * 5. Queued fan-out at simulated AWS scale: `enqueue()` a broadcast to N virtual connections
+ * through the local queue and parallel fan-out workers, with the local gateway limited to R
+ * `@connections` requests per second (429 beyond) and 20 ms per call. The floor is N / R.
+ */
+import { loadavg, cpus } from 'node:os';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { appSubscriptions } from '../../example/app-router';
+import { dynamodb, dynamodbLedger } from '../../lambda';
+import { createSubscriptionTable, LOCAL_AWS_SETTINGS, silentLogger, startLocalGateway, startLocalQueue } from '../../lambda/local';
+import type { Budget } from '../support/budget';
+import { bulkSeed } from '../support/bulk';
+import type { BenchEnv } from '../support/env';
+import { exampleHandlers } from '../support/example-app';
+import { fmt, ratio, table, wallClockMs } from '../support/stats';
+
+/** One step: N subscribers, the gateway's rate R. */
+interface QueuedStep {
+  readonly subscribers: number;
+  readonly rate: number;
+}
+
+interface QueuedMeasure extends QueuedStep {
+  readonly wallMs: number;
+  readonly floorMs: number;
+  readonly delivered: number;
+  readonly duplicated: number;
+  readonly lost: number;
+  readonly throttled: number;
+  readonly queueMessages: number;
+  readonly invocations: number;
+  readonly cpuPerMessageMs: number;
+  readonly load: string;
+}
+
+const LATENCY_MS = 20;
+/** Worker instances (Lambda concurrency of the worker). */
+const WORKERS = 8;
+
+function plan(quick: boolean): QueuedStep[] {
+  return quick
+    ? [{ subscribers: 1_000, rate: 1_000 }]
+    : [{ subscribers: 2_000, rate: 2_000 }, { subscribers: 20_000, rate: 2_000 }];
+}
+
+let runs = 0;
+
+async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> {
+  const client = env.client();
+  const tableName = `bench-queued-${++runs}`;
+  await createSubscriptionTable({ client, tableName });
+  const store = dynamodb({ tableName, dynamoDBClient: client });
+  let throttled = 0;
+  const gateway = await startLocalGateway({
+    handlers: exampleHandlers(store, env.logger),
+    logger: silentLogger,
+    managementRateLimit: { requestsPerSecond: step.rate },
+    managementLatencyMs: LATENCY_MS,
+    faults: () => undefined,
+  });
+  const ids = gateway.virtualConnections.add(step.subscribers);
+  await bulkSeed(client, tableName, ids.map((connectionId) => ({ connectionId, room: 'broadcast' })));
+  let sqs: SQSClient | undefined;
+  // One handler per worker instance: on AWS each instance is its own process with its own pacing
+  // gate, so the 8 invocations in flight each get one of these (never two at once).
+  const idle: Array<ReturnType<typeof appSubscriptions.worker>> = [];
+  const queue = await startLocalQueue({
+    handler: async (event) => {
+      const handler = idle.pop()!;
+      try {
+        return await handler(event);
+      } finally {
+        idle.push(handler);
+      }
+    },
+    concurrency: WORKERS,
+    visibilityTimeoutMs: 120_000,
+    // One delivery batch per invocation (the construct's default): the batches spread over every instance.
+    batchSize: 1,
+    logger: silentLogger,
+  });
+  try {
+    sqs = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
+    // As the construct paces them: the workers share the quota (share 1.0 here: the gateway's limit is the whole quota).
+    const ledger = dynamodbLedger({ tableName, dynamoDBClient: client });
+    for (let i = 0; i < WORKERS; i++) {
+      idle.push(appSubscriptions.worker({
+        store,
+        ledger,
+        endpoint: gateway.endpoint,
+        queueUrl: queue.url,
+        sqsClient: sqs,
+        maxPostsPerSecond: step.rate / WORKERS,
+        logger: {
+          ...env.logger,
+          error: (message, details) => {
+            if (/could not be delivered/.test(message) && (details as { statusCode?: number })?.statusCode === 429) throttled++;
+            else env.logger.error(message, details);
+          },
+        },
+      }));
+    }
+    const publisher = appSubscriptions.publisher({ store, queueUrl: queue.url, sqsClient: sqs });
+    const cpu0 = process.cpuUsage();
+    const t0 = wallClockMs();
+    await publisher.routes.onMessage.enqueue({ data: { text: 'broadcast', at: new Date(), from: 'bench' }, filter: { name: 'byRoom', input: { room: 'broadcast' } } });
+    await queue.drained();
+    const wallMs = wallClockMs() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    let delivered = 0;
+    let duplicated = 0;
+    let lost = 0;
+    for (const id of ids) {
+      const count = gateway.virtualConnections.received(id).length;
+      if (count === 0) lost++;
+      else delivered++;
+      if (count > 1) duplicated += count - 1;
+    }
+    const stats = queue.stats();
+    return {
+      ...step,
+      wallMs,
+      floorMs: (step.subscribers / step.rate) * 1000,
+      delivered,
+      duplicated,
+      lost,
+      throttled,
+      queueMessages: stats.sent,
+      invocations: stats.invocations,
+      cpuPerMessageMs: (cpu.user + cpu.system) / 1000 / step.subscribers,
+      load: `${loadavg()[0].toFixed(2)} / ${cpus().length} cores`,
+    };
+  } finally {
+    await queue.close();
+    sqs?.destroy();
+    await gateway.close();
+  }
+}
+
+export async function runQueued(env: BenchEnv): Promise<QueuedMeasure[]> {
+  const results: QueuedMeasure[] = [];
+  for (const step of plan(env.quick)) {
+    env.progress(`  queued: N=${step.subscribers} at ${step.rate}/s...`);
+    const result = await measure(env, step);
+    env.progress(`  queued: N=${step.subscribers}: ${fmt(result.wallMs)} ms (floor ${fmt(result.floorMs)} ms)`);
+    results.push(result);
+  }
+  return results;
+}
+
+export function renderQueued(results: QueuedMeasure[]): { markdown: string; budgets: Budget[] } {
+  const rows = results.map((r) => [
+    fmt(r.subscribers, 0), fmt(r.rate, 0), fmt(r.floorMs), fmt(r.wallMs), ratio(r.wallMs, r.floorMs, 2),
+    fmt(r.delivered, 0), fmt(r.lost, 0), fmt(r.duplicated, 0), fmt(r.queueMessages, 0), fmt(r.invocations, 0),
+    fmt(r.cpuPerMessageMs, 3), r.load,
+  ]);
+  const budgets: Budget[] = results.map((r) => [
+    `queued broadcast to ${fmt(r.subscribers, 0)} at ${fmt(r.rate, 0)}/s, ${LATENCY_MS} ms per call: <= 1.3x the floor N/R, 0 lost, 0 duplicated`,
+    `${ratio(r.wallMs, r.floorMs, 2)}, ${r.lost} lost, ${r.duplicated} duplicated`,
+    r.wallMs <= 1.3 * r.floorMs && r.lost === 0 && r.duplicated === 0,
+  ]);
+  const scaling = results.length >= 2
+    ? `\nN x${fmt(results[results.length - 1].subscribers / results[0].subscribers, 0)}: time x${fmt(results[results.length - 1].wallMs / results[0].wallMs, 2)}.\n`
+    : '';
+  const markdown = table(
+    ['N virtual', 'gateway limit /s', 'floor N/R ms', 'queued ms', 'time/floor', 'delivered', 'lost', 'duplicated', 'queue messages', 'worker invocations', 'CPU ms/message', 'load avg / cores'],
+    rows,
+  ) + `\n${scaling}\n${WORKERS} worker instances, each paced to R/${WORKERS}; ${LATENCY_MS} ms added to every management call; 429 beyond the limit.`;
+  return { markdown, budgets };
+}

@@ -1,0 +1,75 @@
+/** Worker options turned into settled values: every default of `worker()` is here. */
+import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { WorkerOptions } from './options';
+import type { SubscriptionsConfig } from '../core/config';
+import {
+  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf, workerRateFromEnvironment,
+} from '../core/environment';
+import { managementClientFactory } from '../management/client';
+import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
+import { defaultSqsClient } from '../queue/sqs';
+import type { DeliveryLedger } from '../store/ledger';
+import type { SubscriptionStore } from '../store/store';
+import { defaultLogger, type Logger } from '../util/logger';
+import { createRateGate, type RateGate } from '../util/rate-gate';
+
+/** How long ledger rows outlive their last update: longer than SQS keeps a message (4 days by default). */
+const LEDGER_RETENTION_SECONDS = 5 * 24 * 3600;
+
+/** Settled options of `worker()`. */
+export interface WorkerSettings {
+  readonly logger: Logger;
+  readonly concurrency: number;
+  readonly deliveryBatchSize: number;
+  /** Retries (the SDK's strategy; throttling paced by `gate`) and timeouts of PostToConnection. */
+  readonly calls: ManagementCallSettings;
+  readonly leaseMs: number;
+  readonly ledgerRetentionSeconds: number;
+  /** Paces every post of this instance. */
+  readonly gate: RateGate;
+  store(): SubscriptionStore;
+  ledger(): DeliveryLedger;
+  managementClient(): ApiGatewayManagementApiClient;
+  sqsClient(): Promise<SQSClient>;
+  queueUrl(): string;
+}
+
+function positiveInteger(name: string, value: number, max = Infinity): number {
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new RangeError(`\`${name}\` must be an integer from 1 to ${max}, got: ${value}`);
+  }
+  return value;
+}
+
+/** Settles the options of `worker()`; a RangeError names a bad option at creation. */
+export function settleWorkerOptions(config: SubscriptionsConfig, options: WorkerOptions = {}): WorkerSettings {
+  const maxPostsPerSecond = options.maxPostsPerSecond ?? workerRateFromEnvironment();
+  if (maxPostsPerSecond !== undefined && !(maxPostsPerSecond > 0)) {
+    throw new RangeError(`\`maxPostsPerSecond\` must be a positive number, got: ${maxPostsPerSecond}`);
+  }
+  const calls = settleManagementCalls({ maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 });
+  const clientFactory = managementClientFactory(calls);
+  return {
+    logger: options.logger ?? defaultLogger,
+    concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
+    deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
+    calls,
+    leaseMs: positiveInteger('leaseMs', options.leaseMs ?? 60_000),
+    ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
+    gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
+    store: () => storeOf(options.store, config.store),
+    ledger: () => options.ledger ?? getDefaultLedger(),
+    managementClient: () => {
+      const endpoint = resolveEndpoint(options.endpoint);
+      if (!endpoint) throw new Error('Fan-out worker: no Management API endpoint; pass `endpoint` to worker() or set TRPC_SUBSCRIPTIONS_ENDPOINT');
+      return options.managementClient ? options.managementClient(endpoint) : managementAccess(endpoint, clientFactory).client;
+    },
+    sqsClient: async () => options.sqsClient ?? defaultSqsClient(),
+    queueUrl: () => {
+      const url = options.queueUrl ?? queueUrlFromEnvironment();
+      if (!url) throw new Error('Fan-out worker: no queue URL; pass `queueUrl` to worker() or set TRPC_SUBSCRIPTIONS_QUEUE_URL');
+      return url;
+    },
+  };
+}
