@@ -134,8 +134,8 @@ function main(): void {
     const templates = fs.readdirSync(path.join(app.dir, 'cdk.out')).filter((file) => file.endsWith('.template.json'));
     const resources = templates.flatMap((file) => Object.values(JSON.parse(fs.readFileSync(path.join(app.dir, 'cdk.out', file), 'utf8')).Resources ?? {}) as Array<{ Type: string; Properties: { Runtime?: string } }>);
     const functions = resources.filter((r) => r.Type === 'AWS::Lambda::Function');
-    if (functions.length !== 4 || functions.some((f) => f.Properties.Runtime !== 'nodejs24.x')) {
-      throw new Error(`expected 4 Node.js 24 functions (3 handlers, the producer), got: ${functions.map((f) => f.Properties.Runtime).join(', ')}`);
+    if (functions.length !== 5 || functions.some((f) => f.Properties.Runtime !== 'nodejs24.x')) {
+      throw new Error(`expected 5 Node.js 24 functions (3 handlers, the rollover, the producer), got: ${functions.map((f) => f.Properties.Runtime).join(', ')}`);
     }
     console.log(`synthesized ${templates.join(', ')}: ${resources.length} resources, ${functions.length} functions on nodejs24.x`);
     step('passed');
