@@ -3,7 +3,7 @@
  * missed event, on DynamoDB Local with every request metered. The floor of a replay is the history
  * rows it must read (their bytes / 4 KB, strongly consistent); the budget is a ratio to that floor.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { initTRPC } from '@trpc/server';
 import { WebSocket } from 'ws';
 import * as z from 'zod/mini';
@@ -11,7 +11,7 @@ import { dynamodb, initSubscriptions } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { historyPartitionKey } from '../../lambda/store/history';
 import type { Budget } from '../support/budget';
-import { meterDynamoDB, type MeterReading } from '../support/dynamodb-meter';
+import { itemBytes, meterDynamoDB, requestSummary, type MeterReading } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { fmt, table } from '../support/stats';
 
@@ -42,20 +42,6 @@ export interface HistoryResult {
   readonly eventRowBytes: number;
 }
 
-function itemBytes(item: Record<string, AttributeValue>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name);
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
-    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
-    else bytes += 1 + Buffer.byteLength(JSON.stringify(value));
-  }
-  return bytes;
-}
-
-function requests(reading: MeterReading): string {
-  return Object.entries(reading.requests).map(([command, count]) => (count > 1 ? `${count} ${command}` : command)).join(' + ') || 'none';
-}
 
 export async function runHistory(env: BenchEnv): Promise<HistoryResult> {
   const client = env.client();
@@ -154,7 +140,7 @@ export function renderHistory(result: HistoryResult): { markdown: string; budget
   const markdown = table(
     ['operation', 'DynamoDB requests', 'RCU', 'WCU', 'note'],
     result.rows.map(({ operation, reading, note }) => [
-      operation, requests(reading), fmt(reading.readUnits, 1), fmt(reading.writeUnits + reading.transactionWriteUnits, 1), note,
+      operation, requestSummary(reading), fmt(reading.readUnits, 1), fmt(reading.writeUnits + reading.transactionWriteUnits, 1), note,
     ]),
   ) + '\n\n' + table(
     ['missed events', 'replay RCU', 'RCU per missed event', 'floor RCU (rows x bytes / 4 KB)'],

@@ -3,12 +3,12 @@
  * on the local gateway, `dynamodb()` store on DynamoDB Local, every request metered), compared
  * with the minimum the key design allows.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { WebSocket } from 'ws';
 import { dynamodb } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { apiGatewayStyleId } from '../../lambda/local/ids';
-import { meterDynamoDB, type MeterReading } from '../support/dynamodb-meter';
+import { itemBytes, meterDynamoDB, requestSummary, type MeterReading } from '../support/dynamodb-meter';
 import { runBounded, type BenchEnv } from '../support/env';
 import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
 import { fmt, table } from '../support/stats';
@@ -28,21 +28,6 @@ export interface UnitsResult {
   readonly keyOnlyRowBytes: number;
 }
 
-/** DynamoDB's item size: attribute names plus values (strings UTF-8, numbers ~1 byte per 2 digits + 1). */
-function itemBytes(item: Record<string, AttributeValue>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name);
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
-    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
-    else bytes += 1 + Buffer.byteLength(JSON.stringify(value));
-  }
-  return bytes;
-}
-
-function requests(reading: MeterReading): string {
-  return Object.entries(reading.requests).map(([command, count]) => (count > 1 ? `${count} ${command}` : command)).join(' + ') || 'none';
-}
 
 export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
   const client = env.client();
@@ -144,7 +129,7 @@ export function renderUnits(result: UnitsResult): string {
   return table(
     ['operation', 'DynamoDB requests', 'RCU', 'WCU (reported)', 'WCU billed (transactions: 2 per action)', 'minimum the key design allows', 'why the difference'],
     result.rows.map(({ operation, reading, minimum, note }) => [
-      operation, requests(reading), fmt(reading.readUnits, 1), fmt(reading.writeUnits, 1),
+      operation, requestSummary(reading), fmt(reading.readUnits, 1), fmt(reading.writeUnits, 1),
       fmt(reading.writeUnits + reading.transactionWriteUnits, 1) + (reading.transactionActions ? ` (${reading.transactionActions} actions)` : ''),
       minimum, note,
     ]),

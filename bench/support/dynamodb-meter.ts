@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /** What the meter counted since the last reset. */
 export interface MeterReading {
@@ -104,4 +104,21 @@ export function meterDynamoDB(client: DynamoDBClient): DynamoDBMeter {
       writeUnitsByPartition: new Map(byPartition),
     }),
   };
+}
+
+/** DynamoDB's item size: attribute names plus values (strings UTF-8, numbers ~1 byte per 2 digits + 1). */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/[-.]/g, '').replace(/^0+/, '').length / 2) + 1;
+    else bytes += 1 + Buffer.byteLength(JSON.stringify(value));
+  }
+  return bytes;
+}
+
+/** The requests of a reading, e.g. `2 Query + BatchWriteItem`. */
+export function requestSummary(reading: MeterReading): string {
+  return Object.entries(reading.requests).map(([command, count]) => (count > 1 ? `${count} ${command}` : command)).join(' + ') || 'none';
 }
