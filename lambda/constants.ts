@@ -107,6 +107,12 @@ export const MAX_QUEUE_MESSAGE_BYTES = 256 * 1024;
 export const DELIVERY_BATCH_SIZE_ENV = 'TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE';
 
 /**
+ * Environment variable giving the fan-out worker instances that may run at once (an integer,
+ * the queue event source's maximum concurrency); the construct sets it from `queuedFanOut.maxConcurrency`.
+ */
+export const WORKER_INSTANCES_ENV = 'TRPC_SUBSCRIPTIONS_WORKER_INSTANCES';
+
+/**
  * The rollover tells connections older than this to reconnect (1 hour 55 minutes): a few
  * scheduled runs before API Gateway's 2-hour cut, so clients move to a new connection first.
  */

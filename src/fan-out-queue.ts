@@ -10,7 +10,7 @@ import { acknowledgeRule } from './nag-acknowledgements';
 import { PropValidationError } from './prop-validation-error';
 import type { TrpcSubscriptionQueuedFanOut } from './trpc-subscription-api-props';
 import {
-  DEFAULT_CONNECTIONS_QUOTA_PER_SECOND, DELIVERY_BATCH_SIZE_ENV, QUEUE_URL_ENV, WORKER_RATE_ENV,
+  DEFAULT_CONNECTIONS_QUOTA_PER_SECOND, DELIVERY_BATCH_SIZE_ENV, QUEUE_URL_ENV, WORKER_INSTANCES_ENV, WORKER_RATE_ENV,
 } from '../lambda/constants';
 
 const JS_IDENTIFIER_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
@@ -115,6 +115,7 @@ export class TrpcSubscriptionFanOut extends Construct {
         [QUEUE_URL_ENV]: this.queue.queueUrl,
         [WORKER_RATE_ENV]: String((quota * share) / maxConcurrency),
         [DELIVERY_BATCH_SIZE_ENV]: String(deliveryBatchSize),
+        [WORKER_INSTANCES_ENV]: String(maxConcurrency),
       },
       bundling: props.bundling,
     });

@@ -289,8 +289,9 @@ export interface TrpcSubscriptionQueuedFanOut {
    */
   readonly batchSize?: number;
   /**
-   * Subscribers per delivery batch: a larger publish is split into batches that worker instances
-   * deliver in parallel (1 to 1000).
+   * Most subscribers per delivery batch: a larger publish is split into batches that worker
+   * instances deliver in parallel (1 to 1000). A publish of up to `maxConcurrency x
+   * deliveryBatchSize x 4` subscribers is cut evenly into a multiple of `maxConcurrency` batches.
    * @default 100
    */
   readonly deliveryBatchSize?: number;

@@ -3,7 +3,7 @@
  * endpoint and client, and the environment variables the construct sets. Handlers and the
  * publisher settle their options with these (`handlers/settings.ts`, `publisher/settings.ts`).
  */
-import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV, WORKER_RATE_ENV } from '../constants';
+import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, STORE_ENV, WORKER_INSTANCES_ENV, WORKER_RATE_ENV } from '../constants';
 import type { WebSocketEvent } from '../event';
 import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
@@ -95,6 +95,12 @@ export function workerRateFromEnvironment(): number | undefined {
   const rate = Number(text);
   if (!(rate > 0) || !Number.isFinite(rate)) throw new Error(`${WORKER_RATE_ENV} must be a positive number, got: ${JSON.stringify(text)}`);
   return rate;
+}
+
+/** `TRPC_SUBSCRIPTIONS_WORKER_INSTANCES` as a number (`undefined` when unset; checked by the worker's settings). */
+export function workerInstancesFromEnvironment(): number | undefined {
+  const text = process.env[WORKER_INSTANCES_ENV];
+  return text ? Number(text) : undefined;
 }
 
 /** `TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE` as a number (`undefined` when unset; checked by the worker's settings). */

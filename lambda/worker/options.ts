@@ -48,6 +48,15 @@ export interface WorkerOptions {
    */
   readonly deliveryBatchSize?: number;
   /**
+   * Worker instances that may run at once (the queue event source's maximum concurrency). A
+   * publish with at most `instances x deliveryBatchSize x 4` targets is read whole, then cut into a
+   * multiple of `instances` batches of even size (none above `deliveryBatchSize`), so that every
+   * instance posts the same share and the last round is not left to a few; a larger one is cut
+   * as it is read, in batches of `deliveryBatchSize`.
+   * @default - `TRPC_SUBSCRIPTIONS_WORKER_INSTANCES` (the construct's `queuedFanOut.maxConcurrency`), else 1
+   */
+  readonly instances?: number;
+  /**
    * Most PostToConnection calls per second of one worker instance; throttling (429) lowers the
    * pace further and it recovers gradually.
    * @default - `TRPC_SUBSCRIPTIONS_WORKER_RATE` (set by the construct from `connectionsQuotaShare`), else unpaced

@@ -4,7 +4,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import {
-  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf, workerRateFromEnvironment,
+  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf,
+  workerInstancesFromEnvironment, workerRateFromEnvironment,
 } from '../core/environment';
 import { managementClientFactory } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
@@ -22,6 +23,8 @@ export interface WorkerSettings {
   readonly logger: Logger;
   readonly concurrency: number;
   readonly deliveryBatchSize: number;
+  /** Worker instances that may run at once (the even cut of small publishes). */
+  readonly instances: number;
   /** Retries (the SDK's strategy; throttling paced by `gate`) and timeouts of PostToConnection. */
   readonly calls: ManagementCallSettings;
   readonly leaseMs: number;
@@ -54,6 +57,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     logger: options.logger ?? defaultLogger,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
     deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
+    instances: positiveInteger('instances', options.instances ?? workerInstancesFromEnvironment() ?? 1, 10_000),
     calls,
     leaseMs: positiveInteger('leaseMs', options.leaseMs ?? 60_000),
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,

@@ -3,6 +3,11 @@
  * into delivery batches with stable ids (`{publish id}#{index}`, in the store's order), sends
  * every batch but the first to the queue (so that other worker instances deliver them in
  * parallel) and returns the first for this worker to deliver.
+ *
+ * A publish small enough to hold (at most `instances x deliveryBatchSize x 4` targets) is read
+ * whole and cut evenly into a multiple of `instances` batches, so that every instance posts the
+ * same share and no last round is left to a few; a larger one is cut as it is read, each full
+ * batch sent within a SendMessageBatch of 10, so that other instances start while it is read.
  */
 import type { WorkerSettings } from './settings';
 import { MAX_QUEUE_MESSAGE_BYTES } from '../constants';
@@ -11,8 +16,12 @@ import { sendQueueMessages } from '../queue/sqs';
 
 /** Room left in a message for everything but the targets. */
 const ENVELOPE_BYTES = 1024;
-/** Delivery batches sent per round of SendMessageBatch requests. */
-const SEND_GROUP = 50;
+/** Delivery batches sent per SendMessageBatch request (SQS's maximum). */
+const SEND_GROUP = 10;
+/** Publishes of up to this many rounds of full batches over every instance are cut evenly. */
+const EVEN_CUT_ROUNDS = 4;
+/** An even cut makes batches no smaller than this share of `deliveryBatchSize`. */
+const EVEN_CUT_MIN_SHARE = 4;
 
 /** Result of a split. */
 export interface SplitOutcome {
@@ -55,18 +64,57 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
     outbox.push(JSON.stringify(batch));
     if (outbox.length >= SEND_GROUP) await flushOutbox();
   };
+  const add = async (target: DeliveryTarget, targetBytes: number, batchSize: number) => {
+    if (targets.length >= batchSize || bytes + targetBytes > maxTargetBytes) await closeBatch();
+    targets.push(target);
+    bytes += targetBytes;
+  };
+  // Held for an even cut until there are too many to hold (`undefined`: cutting as read).
+  let held: Array<[DeliveryTarget, number]> | undefined = settings.instances > 1 ? [] : undefined;
+  const holdLimit = settings.instances * settings.deliveryBatchSize * EVEN_CUT_ROUNDS;
   for await (const page of settings.store().findSubscribers({ path, filter })) {
     for (const ref of page) {
       if (ref.connectionId === excludeConnectionId) continue;
       const target: DeliveryTarget = ref.jsonrpc ? [ref.connectionId, ref.subscriptionId, ref.jsonrpc] : [ref.connectionId, ref.subscriptionId];
       const targetBytes = Buffer.byteLength(JSON.stringify(target)) + 1;
-      if (targets.length >= settings.deliveryBatchSize || bytes + targetBytes > maxTargetBytes) await closeBatch();
-      targets.push(target);
-      bytes += targetBytes;
       total++;
+      if (held) {
+        held.push([target, targetBytes]);
+        if (held.length <= holdLimit) continue;
+        const release = held;
+        held = undefined;
+        for (const [heldTarget, heldBytes] of release) await add(heldTarget, heldBytes, settings.deliveryBatchSize);
+        continue;
+      }
+      await add(target, targetBytes, settings.deliveryBatchSize);
+    }
+  }
+  if (held) {
+    const sizes = evenBatchSizes(held.length, settings.deliveryBatchSize, settings.instances);
+    let next = 0;
+    for (const size of sizes) {
+      for (const [target, targetBytes] of held.slice(next, next + size)) await add(target, targetBytes, size);
+      next += size;
+      await closeBatch();
     }
   }
   await closeBatch();
   await flushOutbox();
   return { first, queued, targets: total };
+}
+
+/**
+ * Sizes of an even cut of `count` targets: a multiple of `instances` batches when that keeps them
+ * at least a quarter of `maxSize`, else as many as that minimum allows (never fewer than
+ * `count / maxSize`); sizes differ by at most one. @internal
+ */
+export function evenBatchSizes(count: number, maxSize: number, instances: number): number[] {
+  if (count === 0) return [];
+  const fewest = Math.ceil(count / maxSize);
+  const minSize = Math.max(1, Math.ceil(maxSize / EVEN_CUT_MIN_SHARE));
+  const rounded = Math.ceil(fewest / instances) * instances;
+  const batches = count / rounded >= minSize ? rounded : Math.max(fewest, Math.floor(count / minSize));
+  const size = Math.floor(count / batches);
+  const larger = count % batches;
+  return Array.from({ length: batches }, (_, index) => (index < larger ? size + 1 : size));
 }

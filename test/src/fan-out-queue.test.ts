@@ -33,6 +33,7 @@ describe('queuedFanOut', () => {
           // 10,000/s * 0.5 shared by 10 instances.
           TRPC_SUBSCRIPTIONS_WORKER_RATE: '500',
           TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE: '100',
+          TRPC_SUBSCRIPTIONS_WORKER_INSTANCES: '10',
           TRPC_SUBSCRIPTIONS_TABLE_NAME: Match.anyValue(),
           TRPC_SUBSCRIPTIONS_ENDPOINT: Match.anyValue(),
         }),
