@@ -6,13 +6,14 @@
 import { loadavg, cpus } from 'node:os';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { appSubscriptions } from '../../example/app-router';
-import { dynamodb, dynamodbLedger } from '../../lambda';
+import { dynamodb } from '../../lambda';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, silentLogger, startLocalGateway, startLocalQueue } from '../../lambda/local';
 import type { Budget } from '../support/budget';
 import { bulkSeed } from '../support/bulk';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers } from '../support/example-app';
 import { fmt, ratio, table, wallClockMs } from '../support/stats';
+import { startWorkerPool, type WorkerPool } from '../support/worker-pool';
 
 /** One step: N subscribers, the gateway's rate R. */
 interface QueuedStep {
@@ -45,12 +46,11 @@ function plan(quick: boolean): QueuedStep[] {
 
 let runs = 0;
 
-async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> {
+async function measure(env: BenchEnv, workers: WorkerPool, step: QueuedStep): Promise<QueuedMeasure> {
   const client = env.client();
   const tableName = `bench-queued-${++runs}`;
   await createSubscriptionTable({ client, tableName });
   const store = dynamodb({ tableName, dynamoDBClient: client });
-  let throttled = 0;
   const gateway = await startLocalGateway({
     handlers: exampleHandlers(store, env.logger),
     logger: silentLogger,
@@ -61,19 +61,17 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
   const ids = gateway.virtualConnections.add(step.subscribers);
   await bulkSeed(client, tableName, ids.map((connectionId) => ({ connectionId, room: 'broadcast' })));
   let sqs: SQSClient | undefined;
-  // One handler per worker instance: on AWS each instance is its own process with its own pacing
-  // gate, so the 8 invocations in flight each get one of these (never two at once).
-  const idle: Array<ReturnType<typeof appSubscriptions.worker>> = [];
+  const invocations: Array<{ startedAt: number; endedAt: number; split: boolean }> = [];
   const queue = await startLocalQueue({
     handler: async (event) => {
-      const handler = idle.pop()!;
+      const startedAt = wallClockMs();
       try {
-        return await handler(event);
+        return await workers.invoke(event);
       } finally {
-        idle.push(handler);
+        invocations.push({ startedAt, endedAt: wallClockMs(), split: event.Records.some((record) => record.body.includes('"kind":"publish"')) });
       }
     },
-    concurrency: WORKERS,
+    concurrency: workers.size,
     visibilityTimeoutMs: 120_000,
     // One delivery batch per invocation (the construct's default): the batches spread over every instance.
     batchSize: 1,
@@ -81,32 +79,27 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
   });
   try {
     sqs = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
-    // As the construct paces them: the workers share the quota (share 1.0 here: the gateway's limit is the whole quota).
-    const ledger = dynamodbLedger({ tableName, dynamoDBClient: client });
-    for (let i = 0; i < WORKERS; i++) {
-      idle.push(appSubscriptions.worker({
-        store,
-        ledger,
-        endpoint: gateway.endpoint,
-        queueUrl: queue.url,
-        sqsClient: sqs,
-        maxPostsPerSecond: step.rate / WORKERS,
-        logger: {
-          ...env.logger,
-          error: (message, details) => {
-            if (/could not be delivered/.test(message) && (details as { statusCode?: number })?.statusCode === 429) throttled++;
-            else env.logger.error(message, details);
-          },
-        },
-      }));
-    }
+    // As the construct paces them: the instances share the quota (share 1.0 here: the gateway's limit is the whole quota).
+    await workers.configure({
+      tableName,
+      dynamodbEndpoint: env.dynamodb.endpoint,
+      gatewayEndpoint: gateway.endpoint,
+      queueEndpoint: queue.endpoint,
+      queueUrl: queue.url,
+      maxPostsPerSecond: step.rate / workers.size,
+      instances: workers.size,
+      ...(process.env.BENCH_BATCH ? { deliveryBatchSize: Number(process.env.BENCH_BATCH) } : {}),
+    });
     const publisher = appSubscriptions.publisher({ store, queueUrl: queue.url, sqsClient: sqs });
+    const workerCpu0 = (await workers.report()).cpuMs;
     const cpu0 = process.cpuUsage();
     const t0 = wallClockMs();
     await publisher.routes.onMessage.enqueue({ data: { text: 'broadcast', at: new Date(), from: 'bench' }, filter: { name: 'byRoom', input: { room: 'broadcast' } } });
     await queue.drained();
     const wallMs = wallClockMs() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const report = await workers.report();
+    env.errors.push(...report.errors);
     let delivered = 0;
     let duplicated = 0;
     let lost = 0;
@@ -117,6 +110,12 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
       if (count > 1) duplicated += count - 1;
     }
     const stats = queue.stats();
+    invocations.sort((a, b) => a.startedAt - b.startedAt);
+    const split = invocations.find((invocation) => invocation.split);
+    const batches = invocations.filter((invocation) => !invocation.split);
+    env.progress(`  queued: first invocation at ${fmt(invocations[0].startedAt - t0)} ms, split ${fmt(split ? split.endedAt - split.startedAt : NaN)} ms, `
+      + `first batch at ${fmt((batches[0]?.startedAt ?? NaN) - t0)} ms, mean batch ${fmt(batches.reduce((sum, b) => sum + b.endedAt - b.startedAt, 0) / batches.length)} ms, `
+      + `last batch started at ${fmt(Math.max(...batches.map((b) => b.startedAt)) - t0)} ms, throttled ${report.throttled}`);
     return {
       ...step,
       wallMs,
@@ -124,10 +123,10 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
       delivered,
       duplicated,
       lost,
-      throttled,
+      throttled: report.throttled,
       queueMessages: stats.sent,
       invocations: stats.invocations,
-      cpuPerMessageMs: (cpu.user + cpu.system) / 1000 / step.subscribers,
+      cpuPerMessageMs: ((cpu.user + cpu.system) / 1000 + report.cpuMs - workerCpu0) / step.subscribers,
       load: `${loadavg()[0].toFixed(2)} / ${cpus().length} cores`,
     };
   } finally {
@@ -138,12 +137,17 @@ async function measure(env: BenchEnv, step: QueuedStep): Promise<QueuedMeasure> 
 }
 
 export async function runQueued(env: BenchEnv): Promise<QueuedMeasure[]> {
+  const workers = await startWorkerPool(WORKERS);
   const results: QueuedMeasure[] = [];
-  for (const step of plan(env.quick)) {
-    env.progress(`  queued: N=${step.subscribers} at ${step.rate}/s...`);
-    const result = await measure(env, step);
-    env.progress(`  queued: N=${step.subscribers}: ${fmt(result.wallMs)} ms (floor ${fmt(result.floorMs)} ms)`);
-    results.push(result);
+  try {
+    for (const step of plan(env.quick)) {
+      env.progress(`  queued: N=${step.subscribers} at ${step.rate}/s...`);
+      const result = await measure(env, workers, step);
+      env.progress(`  queued: N=${step.subscribers}: ${fmt(result.wallMs)} ms (floor ${fmt(result.floorMs)} ms)`);
+      results.push(result);
+    }
+  } finally {
+    await workers.close();
   }
   return results;
 }
