@@ -10,7 +10,7 @@ import { runBounded } from './env';
 import { seedRoomSubscriber } from './example-app';
 import { dynamodb } from '../../lambda';
 import { createSubscriptionTable } from '../../lambda/local';
-import { connectionKey, indexKeys, subscriptionKey } from '../../lambda/store/keys';
+import { ageIndexKey, connectionKey, indexKeys, subscriptionKey } from '../../lambda/store/keys';
 
 /** One subscriber to write: its connection id and room. */
 export interface SeedSubscriber {
@@ -35,6 +35,8 @@ export function subscriberRows(subscriber: SeedSubscriber, connectedAt: number, 
       connect: { sourceIp: '127.0.0.1' },
       subscriptionCount: 1,
     },
+    // The connection's row in the bucket of the minute it opened (the rollover's index).
+    { ...ageIndexKey(connectedAt, connectionId), connectionId, connectedAt, expireAt },
     { ...subscriptionKey(connectionId, 1), ...delivery, path, indexKeys: owned },
     ...owned.map((key) => ({ ...key, ...delivery })),
   ];
