@@ -40,8 +40,9 @@ export async function startCrowd(): Promise<Crowd> {
   const child: ChildProcess = fork(join(__dirname, 'crowd-process.ts'), [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const waiters: Array<{ match: (reply: CrowdReply) => boolean; resolve: (reply: CrowdReply) => void }> = [];
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => {
+  const exit = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
     exited = true;
+    if (code !== 0) process.stderr.write(`crowd process exited with code ${code}, signal ${signal}\n`);
     resolve();
   }));
   child.on('message', (reply: CrowdReply) => {
@@ -65,6 +66,8 @@ export async function startCrowd(): Promise<Crowd> {
     async arm(group, expected, timeoutMs) {
       const armed = next((r): r is Extract<CrowdReply, { type: 'armed' }> => r.type === 'armed' && r.group === group, `armed ${group}`);
       const received = next((r): r is Extract<CrowdReply, { type: 'received' }> => r.type === 'received' && r.group === group, `received ${group}`, timeoutMs + 30_000);
+      // Awaited by the caller later: a rejection meanwhile must not be unhandled (it would end the run without cleanup).
+      received.catch(() => undefined);
       child.send({ type: 'arm', group, expected, timeoutMs } satisfies CrowdCommand);
       await armed;
       return { received };
