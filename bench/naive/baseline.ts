@@ -85,6 +85,8 @@ export interface NaivePublishResult {
   readonly matched: number;
   readonly delivered: number;
   readonly failed: number;
+  /** The first failed post's error. */
+  readonly firstError?: string;
 }
 
 /** Scan everything, filter in memory, `Promise.all` every PostToConnection at once. */
@@ -101,6 +103,7 @@ export async function naivePublish(
   const matching = items.filter((item) => item.path?.S === path && item.room?.S === room);
   const serialized = JSON.stringify(superjson.serialize(data));
   let failed = 0;
+  let firstError: string | undefined;
   await Promise.all(matching.map(async (item) => {
     const id = item.subscriptionId?.N ?? JSON.stringify(item.subscriptionId?.S);
     try {
@@ -108,9 +111,10 @@ export async function naivePublish(
         ConnectionId: item.connectionId.S,
         Data: Buffer.from(`{"id":${id},"result":{"type":"data","data":${serialized}}}`),
       }));
-    } catch {
+    } catch (error) {
       failed++;
+      firstError ??= String(error);
     }
   }));
-  return { scanned: items.length, matched: matching.length, delivered: matching.length - failed, failed };
+  return { scanned: items.length, matched: matching.length, delivered: matching.length - failed, failed, firstError };
 }

@@ -86,7 +86,8 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
       return undefined;
     },
   });
-  const managementClient = new ApiGatewayManagementApiClient({ endpoint: gateway.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  // As the seeds create it: the SDK's defaults (3 attempts), so a post the busy local gateway resets is retried.
+  const managementClient = new ApiGatewayManagementApiClient({ endpoint: gateway.endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const publisher = store ? appSubscriptions.publisher({ endpoint: gateway.endpoint, store, logger: env.logger }) : undefined;
   let populated = 0;
   const data = () => ({ text: 'hello', at: new Date(), from: 'bench' });
@@ -142,7 +143,7 @@ export async function startSystem(env: BenchEnv, name: SystemName): Promise<Syst
         return result;
       }
       const result = await naivePublish(client, tableName, managementClient, PATH, room, data());
-      if (result.failed > 0) throw new Error(`naive publish: ${result.failed} failed`);
+      if (result.failed > 0) throw new Error(`naive publish: ${result.failed} failed (${result.firstError})`);
       return result;
     },
     async close() {
