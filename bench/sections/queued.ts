@@ -24,6 +24,8 @@ interface QueuedStep {
 interface QueuedMeasure extends QueuedStep {
   readonly wallMs: number;
   readonly floorMs: number;
+  /** The same posts from the same instances at the same pace, without read, queue or ledger. */
+  readonly postingFloorMs: number;
   readonly delivered: number;
   readonly duplicated: number;
   readonly lost: number;
@@ -31,6 +33,10 @@ interface QueuedMeasure extends QueuedStep {
   readonly queueMessages: number;
   readonly invocations: number;
   readonly cpuPerMessageMs: number;
+  /** From the enqueue until the first delivery batch started on another instance. */
+  readonly firstBatchMs: number;
+  /** The splitting invocation: reading every subscriber and queueing the batches. */
+  readonly splitMs: number;
   readonly load: string;
 }
 
@@ -109,23 +115,34 @@ async function measure(env: BenchEnv, workers: WorkerPool, step: QueuedStep): Pr
       else delivered++;
       if (count > 1) duplicated += count - 1;
     }
+    // The posting floor, measured now on the same machine: what the posts alone cost.
+    const frame = gateway.virtualConnections.received(ids[0])[0] ?? '{}';
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const f0 = wallClockMs();
+    const floorDelivered = await workers.postFloor(ids, frame);
+    const postingFloorMs = wallClockMs() - f0;
+    if (floorDelivered !== ids.length) throw new Error(`posting floor: ${floorDelivered} of ${ids.length} delivered`);
     const stats = queue.stats();
     invocations.sort((a, b) => a.startedAt - b.startedAt);
     const split = invocations.find((invocation) => invocation.split);
     const batches = invocations.filter((invocation) => !invocation.split);
-    env.progress(`  queued: first invocation at ${fmt(invocations[0].startedAt - t0)} ms, split ${fmt(split ? split.endedAt - split.startedAt : NaN)} ms, `
-      + `first batch at ${fmt((batches[0]?.startedAt ?? NaN) - t0)} ms, mean batch ${fmt(batches.reduce((sum, b) => sum + b.endedAt - b.startedAt, 0) / batches.length)} ms, `
-      + `last batch started at ${fmt(Math.max(...batches.map((b) => b.startedAt)) - t0)} ms, throttled ${report.throttled}`);
+    const splitMs = split ? split.endedAt - split.startedAt : NaN;
+    const firstBatchMs = (batches[0]?.startedAt ?? NaN) - t0;
+    env.progress(`  queued: split ${fmt(splitMs)} ms, first queued batch at ${fmt(firstBatchMs)} ms, `
+      + `mean batch ${fmt(batches.reduce((sum, b) => sum + b.endedAt - b.startedAt, 0) / batches.length)} ms, posting floor ${fmt(postingFloorMs)} ms`);
     return {
       ...step,
       wallMs,
       floorMs: (step.subscribers / step.rate) * 1000,
+      postingFloorMs,
       delivered,
       duplicated,
       lost,
       throttled: report.throttled,
       queueMessages: stats.sent,
       invocations: stats.invocations,
+      firstBatchMs,
+      splitMs,
       cpuPerMessageMs: ((cpu.user + cpu.system) / 1000 + report.cpuMs - workerCpu0) / step.subscribers,
       load: `${loadavg()[0].toFixed(2)} / ${cpus().length} cores`,
     };
@@ -155,8 +172,9 @@ export async function runQueued(env: BenchEnv): Promise<QueuedMeasure[]> {
 export function renderQueued(results: QueuedMeasure[]): { markdown: string; budgets: Budget[] } {
   const rows = results.map((r) => [
     fmt(r.subscribers, 0), fmt(r.rate, 0), fmt(r.floorMs), fmt(r.wallMs), ratio(r.wallMs, r.floorMs, 2),
-    fmt(r.delivered, 0), fmt(r.lost, 0), fmt(r.duplicated, 0), fmt(r.queueMessages, 0), fmt(r.invocations, 0),
-    fmt(r.cpuPerMessageMs, 3), r.load,
+    fmt(r.postingFloorMs), ratio(r.wallMs, r.postingFloorMs, 2),
+    fmt(r.delivered, 0), fmt(r.lost, 0), fmt(r.duplicated, 0), fmt(r.throttled, 0), fmt(r.queueMessages, 0), fmt(r.invocations, 0),
+    fmt(r.splitMs), fmt(r.firstBatchMs), fmt(r.cpuPerMessageMs, 3), r.load,
   ]);
   const budgets: Budget[] = results.map((r) => [
     `queued broadcast to ${fmt(r.subscribers, 0)} at ${fmt(r.rate, 0)}/s, ${LATENCY_MS} ms per call: <= 1.3x the floor N/R, 0 lost, 0 duplicated`,
@@ -167,8 +185,14 @@ export function renderQueued(results: QueuedMeasure[]): { markdown: string; budg
     ? `\nN x${fmt(results[results.length - 1].subscribers / results[0].subscribers, 0)}: time x${fmt(results[results.length - 1].wallMs / results[0].wallMs, 2)}.\n`
     : '';
   const markdown = table(
-    ['N virtual', 'gateway limit /s', 'floor N/R ms', 'queued ms', 'time/floor', 'delivered', 'lost', 'duplicated', 'queue messages', 'worker invocations', 'CPU ms/message', 'load avg / cores'],
+    [
+      'N virtual', 'gateway limit /s', 'floor N/R ms', 'queued ms', 'time / (N/R)', 'posting floor ms', 'time / posting floor',
+      'delivered', 'lost', 'duplicated', '429 after retries', 'queue messages', 'worker invocations', 'split ms', 'first queued batch ms',
+      'CPU ms/message', 'load avg / cores',
+    ],
     rows,
-  ) + `\n${scaling}\n${WORKERS} worker instances, each paced to R/${WORKERS}; ${LATENCY_MS} ms added to every management call; 429 beyond the limit.`;
+  ) + `\n${scaling}\n${WORKERS} worker instances, each its own process paced to R/${WORKERS}; ${LATENCY_MS} ms added to every management call; 429 beyond the limit. `
+    + 'Posting floor: the same instances post the same frame to the same connections at the same pace, with no read, queue or ledger. '
+    + 'CPU ms/message: every process (gateway and queue, the worker instances) over the delivered messages.';
   return { markdown, budgets };
 }

@@ -22,6 +22,7 @@ export type WorkerCommand =
     readonly instances: number;
   }
   | { readonly type: 'invoke'; readonly id: number; readonly event: QueueEvent }
+  | { readonly type: 'floor'; readonly connectionIds: readonly string[]; readonly frame: string }
   | { readonly type: 'report' }
   | { readonly type: 'close' };
 
@@ -30,6 +31,7 @@ export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'configured' }
   | { readonly type: 'invoked'; readonly id: number; readonly response?: QueueBatchResponse; readonly error?: string }
+  | { readonly type: 'floor'; readonly delivered: number }
   | { readonly type: 'report'; readonly throttled: number; readonly errors: string[]; readonly cpuMs: number };
 
 /** What every instance counted since its last configure. */
@@ -49,6 +51,12 @@ export interface WorkerPool {
   configure(settings: Omit<Extract<WorkerCommand, { type: 'configure' }>, 'type'>): Promise<void>;
   /** Runs one queue invocation on an idle instance (the local queue never runs more than `size` at once). */
   invoke(event: QueueEvent): Promise<QueueBatchResponse>;
+  /**
+   * The posting floor: each instance posts `frame` to its share of `connectionIds` (split evenly)
+   * through the worker's own Management API client and pacing, with no DynamoDB read, queue or
+   * ledger; resolves with the posts delivered once every instance is done.
+   */
+  postFloor(connectionIds: readonly string[], frame: string): Promise<number>;
   report(): Promise<WorkerPoolReport>;
   close(): Promise<void>;
 }
@@ -115,6 +123,13 @@ export async function startWorkerPool(size: number): Promise<WorkerPool> {
       } finally {
         idle.push(instance);
       }
+    },
+    async postFloor(connectionIds, frame) {
+      const share = Math.ceil(connectionIds.length / instances.length);
+      const replies = await Promise.all(instances.map((instance, index) => replyOf<Extract<WorkerReply, { type: 'floor' }>>(
+        instance, 'floor', { type: 'floor', connectionIds: connectionIds.slice(index * share, (index + 1) * share), frame },
+      )));
+      return replies.reduce((sum, r) => sum + r.delivered, 0);
     },
     async report() {
       const reports = await Promise.all(instances.map((instance) => replyOf<Extract<WorkerReply, { type: 'report' }>>(instance, 'report', { type: 'report' })));

@@ -9,10 +9,17 @@ import type { WorkerCommand, WorkerReply } from './worker-pool';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, dynamodbLedger } from '../../lambda';
 import { LOCAL_AWS_SETTINGS } from '../../lambda/local';
+import { managementClientFactory } from '../../lambda/management/client';
+import { settleManagementCalls } from '../../lambda/management/options';
+import { deliverTo } from '../../lambda/publisher/fan-out';
+import type { SubscriptionStore } from '../../lambda/store/store';
+import { createRateGate } from '../../lambda/util/rate-gate';
 
 type QueueHandler = ReturnType<typeof appSubscriptions.worker>;
 
 let handler: QueueHandler | undefined;
+let configured: Extract<WorkerCommand, { type: 'configure' }> | undefined;
+let store: SubscriptionStore | undefined;
 let clients: Array<{ destroy(): void }> = [];
 let throttled = 0;
 const errors: string[] = [];
@@ -26,10 +33,12 @@ function configure(command: Extract<WorkerCommand, { type: 'configure' }>): void
   const dynamoDBClient = new DynamoDBClient({ endpoint: command.dynamodbEndpoint, ...LOCAL_AWS_SETTINGS });
   const sqsClient = new SQSClient({ endpoint: command.queueEndpoint, ...LOCAL_AWS_SETTINGS });
   clients = [dynamoDBClient, sqsClient];
+  configured = command;
+  store = dynamodb({ tableName: command.tableName, dynamoDBClient });
   throttled = 0;
   errors.length = 0;
   handler = appSubscriptions.worker({
-    store: dynamodb({ tableName: command.tableName, dynamoDBClient }),
+    store,
     ledger: dynamodbLedger({ tableName: command.tableName, dynamoDBClient }),
     endpoint: command.gatewayEndpoint,
     queueUrl: command.queueUrl,
@@ -64,6 +73,15 @@ process.on('message', (command: WorkerCommand) => {
       );
       return;
     }
+    case 'floor':
+      postFloor(command).then(
+        (delivered) => reply({ type: 'floor', delivered }),
+        (error: unknown) => {
+          errors.push(`posting floor failed: ${String(error)}`);
+          reply({ type: 'floor', delivered: 0 });
+        },
+      );
+      return;
     case 'report':
       reply({ type: 'report', throttled, errors: errors.splice(0), cpuMs: cpuMs() });
       return;
@@ -73,6 +91,23 @@ process.on('message', (command: WorkerCommand) => {
       return;
   }
 });
+
+/**
+ * Posts one frame to each connection as a delivery batch does (the same client settings, 50 in
+ * flight, a fresh gate at the instance's pace), without the ledger, the queue or any read.
+ */
+async function postFloor(command: Extract<WorkerCommand, { type: 'floor' }>): Promise<number> {
+  if (!configured || !store) throw new Error('worker process: floor before configure');
+  // The worker's own call settings (worker/settings.ts) and default concurrency.
+  const calls = settleManagementCalls({ maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 });
+  const client = managementClientFactory(calls)(configured.gatewayEndpoint);
+  const gate = createRateGate({ maxPerSecond: configured.maxPostsPerSecond });
+  const result = await deliverTo(
+    { store, client, logger: { error: () => undefined, warn: () => undefined }, concurrency: 50, callTimeoutMs: calls.timeouts.callTimeoutMs, gate },
+    { path: 'onMessage', frameFor: () => command.frame, targets: [command.connectionIds.map((connectionId) => ({ connectionId, subscriptionId: 1 }))] },
+  );
+  return result.delivered;
+}
 
 function cpuMs(): number {
   const usage = process.cpuUsage();
