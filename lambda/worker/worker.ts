@@ -13,6 +13,7 @@ import { settleWorkerOptions, type WorkerSettings } from './settings';
 import { splitPublish } from './split';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishMessage } from '../publisher/enqueue';
+import { checkPublishArgs } from '../publisher/publisher';
 import { isEventBridgeEvent, parseQueueBody, type DeliverMessage, type PublishMessage, type QueueMessage } from '../queue/messages';
 import { sendQueueMessages } from '../queue/sqs';
 import type { QueueHandler, QueueRecord } from '../queue/sqs-event';
@@ -51,9 +52,12 @@ async function handleRecord(
   const body: QueueMessage | ReturnType<typeof parseQueueBody> = parseQueueBody(record.body);
   if (isEventBridgeEvent(body)) {
     const publishes = await publishesOf(mapper, body);
-    const messages = publishes.map(({ path, args }) => publishMessage(config, path, args));
+    // Every publish is checked before any is appended to a history or delivered.
+    for (const { path, args } of publishes) checkPublishArgs(config, path, args);
     let finished = true;
-    for (const [index, message] of messages.entries()) {
+    for (const [index, { path, args }] of publishes.entries()) {
+      // On a route with a history the event is appended here, as `enqueue()` does.
+      const message = await publishMessage(config, settings.store, path, args);
       finished = (await fanOut(settings, message, `${record.messageId}#e${index}`, concurrency, metrics)) && finished;
     }
     return finished;

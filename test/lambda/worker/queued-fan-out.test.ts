@@ -3,7 +3,6 @@ import { dynamodb, dynamodbLedger, type DeliveryLedger, type QueueEvent, type Su
 import {
   silentLogger, startLocalGateway, type LocalGateway, type LocalQueue, type ManagementFault, type ManagementRequest,
 } from '../../../lambda/local';
-import { historySubscriptions } from '../../fixtures/history-router';
 import { appSubscriptions, type ChatMessage } from '../../fixtures/router';
 import { quietLogger } from '../../reliability/support/env';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
@@ -205,14 +204,5 @@ test('enqueue refuses what publish refuses, before sending', async () => {
   })).rejects.toThrow(/nope/);
   await expect(appSubscriptions.publisher({ store, sqsClient }).routes.onMessage.enqueue({ data: { text: 'x', at: new Date(0), from: 's' } }))
     .rejects.toThrow(/TRPC_SUBSCRIPTIONS_QUEUE_URL/);
-  expect(queue.stats().sent).toBe(0);
-});
-
-test('enqueue refuses a route with a history (queued publishes append none), before sending', async () => {
-  const routes = historySubscriptions(60).publisher({ queueUrl: queue.url, sqsClient, store }).routes as unknown as {
-    readonly onEvent: { enqueue(args: unknown): Promise<unknown> };
-  };
-  await expect(routes.onEvent.enqueue({ data: { n: 1, room: 'r' }, filter: { name: 'byRoom', input: { room: 'r' } } }))
-    .rejects.toThrow('Enqueue to "onEvent": the route keeps a history (`.history()`), which queued publishes do not append to; use publish()');
   expect(queue.stats().sent).toBe(0);
 });
