@@ -345,9 +345,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
     const handlers = [this.connectHandler, this.messageHandler, this.disconnectHandler];
     const alarmOptions = typeof props.alarms === 'object' ? props.alarms : {};
-    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions) : [];
+    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions, this.fanOut) : [];
     if (props.dashboard) {
-      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
+      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {}, this.fanOut);
     }
 
     if (rolloverEnabled) {
