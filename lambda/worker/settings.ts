@@ -4,13 +4,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import {
-  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment, resolveEndpoint,
-  resolveMetrics, storeOf, workerRateFromEnvironment,
+  connectionRouter, deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment,
+  resolveEndpoint, resolveMetrics, storeOf, workerRateFromEnvironment,
 } from '../core/environment';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
-import { remoteManagementClientFactory } from '../management/remote-client';
-import { regionRouter, singleEndpointRouter, type ConnectionRouter } from '../management/routing';
+import type { ConnectionRouter } from '../management/routing';
 import { defaultSqsClient } from '../queue/sqs';
 import type { DeliveryLedger } from '../store/ledger';
 import type { SubscriptionStore } from '../store/store';
@@ -82,15 +81,10 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
       if (!endpoint) throw new Error('Fan-out worker: no Management API endpoint; pass `endpoint` to worker() or set TRPC_SUBSCRIPTIONS_ENDPOINT');
       return accessOf(endpoint).client;
     },
-    router: () => {
-      router ??= regions
-        ? regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || options.managementClient
-          ? accessOf(endpoint)
-          // Another Region's API: clients with timeouts, so an unreachable Region cannot hold the batch.
-          : managementAccess(endpoint, remoteManagementClientFactory)))
-        : singleEndpointRouter({ endpoint: '', client: settings.managementClient() });
-      return router;
-    },
+    // As the publisher's: this Region's API with the worker's client settings, other Regions' with timeouts.
+    router: () => (router ??= connectionRouter(
+      regions, accessOf, options.managementClient !== undefined, () => ({ endpoint: '', client: settings.managementClient() }),
+    )),
     sqsClient: async () => options.sqsClient ?? defaultSqsClient(),
     queueUrl: () => {
       const url = options.queueUrl ?? queueUrlFromEnvironment();
