@@ -90,6 +90,7 @@ export function parseQueueBody(text: string): QueueMessage | EventBridgeEvent {
       && (typeof target[1] === 'string' || typeof target[1] === 'number')
       && (target[3] === undefined || typeof target[3] === 'string'));
     if (valid) return body as unknown as DeliverMessage;
+    throw new Error('queue message has malformed `targets` (each [connectionId, subscriptionId, jsonrpc?, region?])');
   }
   throw new Error(`queue message of unknown kind: ${JSON.stringify(body.kind)}`);
 }
