@@ -16,7 +16,7 @@ import { historyOf } from '../core/history';
 import { dataResultJson, framesFromResult } from '../protocol/encode';
 import { QUEUE_MESSAGE_VERSION, type PublishMessage } from '../queue/messages';
 import { defaultSqsClient, sendQueueMessage } from '../queue/sqs';
-import type { SubscriptionStore } from '../store/store';
+import type { FilterEntry, SubscriptionStore } from '../store/store';
 
 /** Outcome of `enqueue()`. */
 export interface EnqueueResult {
@@ -43,15 +43,28 @@ export async function publishMessage(
 ): Promise<PublishMessage> {
   const filter = checkPublishArgs(config, path, args);
   const history = historyOf(config, path);
-  let result: string;
-  let eventId: string | undefined;
   if (history) {
-    ({ result, eventId } = await appendToHistory(store(), config, path, args, filter, history));
-  } else {
-    result = dataResultJson(config, args.data, args.id);
-    // Refuses a frame over API Gateway's message quota now, not in the worker.
-    framesFromResult(path, result);
+    const { result, eventId } = await appendToHistory(store(), config, path, args, filter, history);
+    return queuedMessage(path, result, args, filter, eventId);
   }
+  const result = dataResultJson(config, args.data, args.id);
+  // Refuses a frame over API Gateway's message quota now, not in the worker.
+  framesFromResult(path, result);
+  return queuedMessage(path, result, args, filter, undefined);
+}
+
+/**
+ * The message of a publish to a route with a history whose event was appended before as `eventId`
+ * (the fan-out worker's retry of a mapped EventBridge event): the same message, appended nothing. @internal
+ */
+export function appendedPublishMessage(config: SubscriptionsConfig, path: string, args: PublishArgsRuntime, eventId: string): PublishMessage {
+  const filter = checkPublishArgs(config, path, args);
+  return queuedMessage(path, dataResultJson(config, args.data, eventId), args, filter, eventId);
+}
+
+function queuedMessage(
+  path: string, result: string, args: PublishArgsRuntime, filter: FilterEntry | undefined, eventId: string | undefined,
+): PublishMessage {
   return {
     v: QUEUE_MESSAGE_VERSION,
     kind: 'publish',

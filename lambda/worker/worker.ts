@@ -6,12 +6,14 @@
  * the visibility timeout; after `maxReceiveCount` receives, the dead-letter queue). Each
  * invocation prints one EMF line of metrics.
  */
+import { appendOnce } from './append-once';
 import { deliverBatch } from './deliver-batch';
 import { publishesOf, type EventMapper } from './events';
 import type { WorkerOptions } from './options';
 import { settleWorkerOptions, type WorkerSettings } from './settings';
 import { splitPublish } from './split';
 import type { SubscriptionsConfig } from '../core/config';
+import { historyOf } from '../core/history';
 import { publishMessage } from '../publisher/enqueue';
 import { checkPublishArgs } from '../publisher/publisher';
 import { isEventBridgeEvent, parseQueueBody, type DeliverMessage, type PublishMessage, type QueueMessage } from '../queue/messages';
@@ -56,9 +58,12 @@ async function handleRecord(
     for (const { path, args } of publishes) checkPublishArgs(config, path, args);
     let finished = true;
     for (const [index, { path, args }] of publishes.entries()) {
-      // On a route with a history the event is appended here, as `enqueue()` does.
-      const message = await publishMessage(config, settings.store, path, args);
-      finished = (await fanOut(settings, message, `${record.messageId}#e${index}`, concurrency, metrics)) && finished;
+      const publishId = `${record.messageId}#e${index}`;
+      // On a route with a history the event is appended here (once across retries), as `enqueue()` does.
+      const message = historyOf(config, path)
+        ? await appendOnce(settings, config, path, args, publishId)
+        : await publishMessage(config, settings.store, path, args);
+      finished = (await fanOut(settings, message, publishId, concurrency, metrics)) && finished;
     }
     return finished;
   }

@@ -1,7 +1,7 @@
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
-import { dynamodb, dynamodbLedger, type SubscriptionStore } from '../../../lambda';
+import { dynamodb, dynamodbLedger, type QueueEvent, type SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway, type LocalQueue } from '../../../lambda/local';
 import { frameWithResult } from '../../../lambda/protocol/encode';
 import { historySubscriptions, type HistoryRouter } from '../../fixtures/history-router';
@@ -25,6 +25,8 @@ let workerQueue: WorkerQueue;
 let queue: LocalQueue;
 /** Resolves when the worker may run (a test holds the queue's invocations behind it). */
 let released: Promise<void>;
+/** When set, the first worker invocation it picks fails after handling its messages (a crash). */
+let crashOnce: ((event: QueueEvent) => boolean) | undefined;
 const logger = quietLogger();
 const closers: Array<() => Promise<void>> = [];
 const app = () => historySubscriptions(600).store({ store });
@@ -36,6 +38,7 @@ afterAll(() => table.client.destroy());
 beforeEach(async () => {
   logger.entries.length = 0;
   released = Promise.resolve();
+  crashOnce = undefined;
   store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
   const handlers = app();
   gateway = await startLocalGateway({
@@ -53,7 +56,17 @@ beforeEach(async () => {
     events: (event, routes) => (event['detail-type'] === 'RoomEvent'
       ? routes.onEvent.publish({ data: event.detail as { n: number; room: string }, filter: { name: 'byRoom', input: { room: (event.detail as { room: string }).room } } })
       : undefined),
-  }), { around: async (_event, run) => { await released; return run(); } });
+  }), {
+    around: async (event, run) => {
+      await released;
+      const response = await run();
+      if (crashOnce?.(event)) {
+        crashOnce = undefined;
+        throw new Error('injected crash after handling');
+      }
+      return response;
+    },
+  });
   queue = workerQueue.queue;
 });
 afterEach(async () => {
@@ -177,6 +190,30 @@ test('an EventBridge event mapped to a history route is appended by the worker a
   const resumed = await trackedClient(room, start);
   await waitFor(() => resumed.ns.length === 1, 5000, 'the replayed event');
   expect(resumed).toEqual({ ns: [7], ids: [eventId] });
+});
+
+test('an EventBridge event whose worker crashed after appending is appended once: the retry delivers the same event, nothing twice', async () => {
+  const room = freshRoom();
+  const start = (await publisher().routes.onEvent.publish({ data: { n: -1, room }, filter: { name: 'byRoom', input: { room } } })).eventId!;
+  const live = await trackedClient(room, start);
+  crashOnce = (event) => event.Records.some((record) => record.body.includes('RoomEvent'));
+
+  queue.send(JSON.stringify({ 'version': '0', 'id': 'e2', 'detail-type': 'RoomEvent', 'source': 'app', 'detail': { n: 8, room } }));
+  await queue.drained();
+
+  // SQS handed the event out again after the crash.
+  expect(crashOnce).toBeUndefined();
+  expect(queue.stats().received).toBe(2);
+  const eventId = String(BigInt(start) + 1n).padStart(16, '0');
+  const history = [];
+  for await (const page of store.readEvents!('onEvent', start)) history.push(...page);
+  expect(history.map((event) => event.eventId)).toEqual([start, eventId]);
+  await waitFor(() => live.ns.length === 1, 5000, 'the mapped event');
+  const resumed = await trackedClient(room, start);
+  await waitFor(() => resumed.ns.length === 1, 5000, 'the replayed event');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(live).toEqual({ ns: [8], ids: [eventId] });
+  expect(resumed).toEqual({ ns: [8], ids: [eventId] });
 });
 
 test('enqueue on a history route refuses an `id` (the history assigns it) before appending or sending', async () => {
