@@ -20,8 +20,9 @@ export interface RuntimeMetricDefinition {
 }
 
 /**
- * Every metric the runtime emits. Counts are summed per period; durations are per publish.
- * A queue worker (batched fan-out) will add `QueueBatches` here when it exists.
+ * Every metric the runtime emits. Counts are summed per period; durations are per publish (the
+ * fan-out worker's: per delivery batch). The worker counts the delivery metrics as `publish()`
+ * does, plus the queue's own.
  */
 export const RUNTIME_METRICS = {
   /** `$connect` accepted (the connection row was written). */
@@ -38,7 +39,7 @@ export const RUNTIME_METRICS = {
   subscriptionsRefused: { name: 'SubscriptionsRefused', unit: 'Count' },
   /** Calls of `publish()`. */
   publishes: { name: 'Publishes', unit: 'Count' },
-  /** Subscriptions a publish matched (before delivery). */
+  /** Subscriptions a publish matched (before delivery; the fan-out worker counts them when it splits). */
   subscribersMatched: { name: 'SubscribersMatched', unit: 'Count' },
   /** Frames posted to a connection successfully. */
   messagesDelivered: { name: 'MessagesDelivered', unit: 'Count' },
@@ -50,8 +51,16 @@ export const RUNTIME_METRICS = {
   postsThrottled: { name: 'PostsThrottled', unit: 'Count' },
   /** PostToConnection calls that timed out. */
   postsTimedOut: { name: 'PostsTimedOut', unit: 'Count' },
-  /** Time from the start of a publish to its last delivery, in milliseconds. */
+  /** Time from the start of a publish (the worker: of a delivery batch) to its last delivery, in milliseconds. */
   fanOutDuration: { name: 'FanOutDuration', unit: 'Milliseconds' },
+  /** Queued publishes (from `enqueue()` or mapped EventBridge events) the fan-out worker split into delivery batches. */
+  queuedPublishes: { name: 'QueuedPublishes', unit: 'Count' },
+  /** Delivery batches the fan-out worker sent to the queue (for other instances, or to retry its own later). */
+  deliveryBatchesQueued: { name: 'DeliveryBatchesQueued', unit: 'Count' },
+  /** Delivery batches the fan-out worker posted (each attempt of a batch once). */
+  deliveryBatches: { name: 'DeliveryBatches', unit: 'Count' },
+  /** Delivery batch attempts that left targets to retry (throttled or failed posts); SQS hands them out again. */
+  deliveryBatchesUnfinished: { name: 'DeliveryBatchesUnfinished', unit: 'Count' },
 } as const satisfies Record<string, RuntimeMetricDefinition>;
 
 /** Key of a runtime metric in {@link RUNTIME_METRICS}. */

@@ -4,6 +4,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import type { TrpcSubscriptionFanOut } from './fan-out-queue';
 import type { TrpcSubscriptionAlarmOptions } from './operations-props';
 import type { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 
@@ -23,10 +24,11 @@ interface AlarmSpec {
  * @param api the construct whose metrics are watched
  * @param handlers the three handler functions
  * @param options thresholds and actions
+ * @param fanOut the queued fan-out, when there is one (its worker and dead-letter queue are watched too)
  * @returns the alarms, in a stable order
  */
 export function createAlarms(
-  api: TrpcSubscriptionApiMetrics, handlers: readonly IFunction[], options: TrpcSubscriptionAlarmOptions,
+  api: TrpcSubscriptionApiMetrics, handlers: readonly IFunction[], options: TrpcSubscriptionAlarmOptions, fanOut?: TrpcSubscriptionFanOut,
 ): Alarm[] {
   const scope = new Construct(api, 'Alarms');
   const sumOfHandlers = (label: string, metric: (fn: IFunction) => IMetric) => new MathExpression({
@@ -95,6 +97,25 @@ export function createAlarms(
         threshold: options.subscriptionsRefused ?? 10,
         description: 'Connections hit the per-connection subscription cap: a client leaks subscriptions '
           + 'or the cap is too low for the app.',
+      },
+    );
+  }
+  if (fanOut) {
+    specs.push(
+      {
+        id: 'FanOutDeadLetters',
+        metric: fanOut.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        threshold: options.fanOutDeadLetters ?? 1,
+        description: 'Queued publishes or delivery batches reached the fan-out dead-letter queue: some targets were '
+          + 'not delivered after maxReceiveCount receives. Read the worker\'s "publish could not be delivered" and '
+          + '"fan-out worker: message failed" log lines (status code, region), fix the cause, then redrive the queue.',
+      },
+      {
+        id: 'FanOutWorkerErrors',
+        metric: fanOut.worker.metricErrors({ period: Duration.minutes(5) }),
+        threshold: options.fanOutWorkerErrors ?? 1,
+        description: 'The fan-out worker failed whole invocations (a crash or its timeout; message failures are '
+          + 'reported per message instead). Check its Duration against queuedFanOut.timeout and its log.',
       },
     );
   }

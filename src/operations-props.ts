@@ -77,6 +77,17 @@ export interface TrpcSubscriptionAlarmOptions {
    * @default 10
    */
   readonly subscriptionsRefused?: number;
+  /**
+   * Messages in the fan-out dead-letter queue (`queuedFanOut` only; `AWS/SQS`
+   * `ApproximateNumberOfMessagesVisible`, maximum).
+   * @default 1
+   */
+  readonly fanOutDeadLetters?: number;
+  /**
+   * Failed invocations of the fan-out worker (`queuedFanOut` only; `AWS/Lambda` `Errors`).
+   * @default 1
+   */
+  readonly fanOutWorkerErrors?: number;
 }
 
 /** The opt-in CloudWatch dashboard. */

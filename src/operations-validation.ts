@@ -16,6 +16,7 @@ const MAX_DIMENSION_VALUE = 1024;
 const RESERVED_DIMENSIONS = [API_ID_DIMENSION, STAGE_DIMENSION];
 const COUNT_THRESHOLDS = [
   'handlerErrors', 'handlerThrottles', 'executionErrors', 'integrationErrors', 'postsFailed', 'postsThrottled', 'subscriptionsRefused',
+  'fanOutDeadLetters', 'fanOutWorkerErrors',
 ] as const;
 
 /**

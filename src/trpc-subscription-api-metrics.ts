@@ -125,9 +125,29 @@ export abstract class TrpcSubscriptionApiMetrics extends Construct {
     return this.metricRuntime('postsTimedOut', props);
   }
 
-  /** Duration of a publish's fan-out in milliseconds (`FanOutDuration`, p99). */
+  /** Duration of a publish's fan-out (the fan-out worker's: of a delivery batch) in milliseconds (`FanOutDuration`, p99). */
   public metricFanOutDuration(props?: MetricOptions): Metric {
     return this.metricRuntime('fanOutDuration', props);
+  }
+
+  /** Queued publishes the fan-out worker split into delivery batches (`QueuedPublishes`, sum; `queuedFanOut`). */
+  public metricQueuedPublishes(props?: MetricOptions): Metric {
+    return this.metricRuntime('queuedPublishes', props);
+  }
+
+  /** Delivery batches the fan-out worker sent to the queue (`DeliveryBatchesQueued`, sum; `queuedFanOut`). */
+  public metricDeliveryBatchesQueued(props?: MetricOptions): Metric {
+    return this.metricRuntime('deliveryBatchesQueued', props);
+  }
+
+  /** Delivery batch attempts of the fan-out worker (`DeliveryBatches`, sum; `queuedFanOut`). */
+  public metricDeliveryBatches(props?: MetricOptions): Metric {
+    return this.metricRuntime('deliveryBatches', props);
+  }
+
+  /** Delivery batch attempts that left targets to retry (`DeliveryBatchesUnfinished`, sum; `queuedFanOut`). */
+  public metricDeliveryBatchesUnfinished(props?: MetricOptions): Metric {
+    return this.metricRuntime('deliveryBatchesUnfinished', props);
   }
 
   /**

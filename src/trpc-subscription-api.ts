@@ -89,11 +89,11 @@ function publisherTableConditions(): Record<string, Record<string, string | stri
 const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
 
 /**
- * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's but
- * PutItem (history appends: queued publishes append no history), plus UpdateItem for its delivery
- * ledger (`QUEUE#` rows: claim and record a batch).
+ * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
+ * (PutItem appends the events that EventBridge mappings publish to routes with a history), plus
+ * UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch).
  */
-const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions.filter((action) => action !== 'dynamodb:PutItem'), 'dynamodb:UpdateItem'];
+const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
@@ -345,9 +345,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
     const handlers = [this.connectHandler, this.messageHandler, this.disconnectHandler];
     const alarmOptions = typeof props.alarms === 'object' ? props.alarms : {};
-    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions) : [];
+    this.alarms = props.alarms ? createAlarms(this, handlers, alarmOptions, this.fanOut) : [];
     if (props.dashboard) {
-      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {});
+      this.dashboard = createDashboard(this, handlers, this.alarms, typeof props.dashboard === 'object' ? props.dashboard : {}, this.fanOut);
     }
 
     if (rolloverEnabled) {

@@ -139,10 +139,11 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
   publish(args: PublishArgs<TTypes, TDefs, THistory>): Promise<PublishResult>;
   /**
    * Queues the same publish on the fan-out queue (the construct's `queuedFanOut`); resolves once
-   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches. Not on a
-   * route with `.history()` (queued publishes append no history): use `publish()` there.
+   * SQS has stored it. The fan-out worker (`worker()`) delivers it, in parallel batches. On a
+   * route with `.history()` the event is appended first and the result carries its id, as
+   * `publish()`'s does.
    */
-  enqueue(args: THistory extends true ? never : PublishArgs<TTypes, TDefs>): Promise<EnqueueResult>;
+  enqueue(args: PublishArgs<TTypes, TDefs, THistory>): Promise<EnqueueResult>;
   /**
    * Ends the matching subscriptions from the server: each client's subscription completes (or
    * fails with `error`) and its rows are removed; resolves with per-outcome counts.
@@ -151,15 +152,18 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
 }
 
 /** `publish()` of one route inside an event mapping: describes the publish, sends nothing. */
-export interface RouteEventPublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef> {
-  /** The publish this event causes (checked by the route's types). */
-  publish(args: PublishArgs<TTypes, TDefs>): EventPublish;
+export interface RouteEventPublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> {
+  /**
+   * The publish this event causes (checked by the route's types). On a route with `.history()`
+   * the worker appends the event before delivering it, as `publish()` does.
+   */
+  publish(args: PublishArgs<TTypes, TDefs, THistory>): EventPublish;
 }
 
 /** The `routes` an event mapping receives, nested like the router. */
 export type EventPublishRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
-    ? RouteEventPublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>>
+    ? RouteEventPublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>, HasHistory<TFilters, `${TPrefix}${K}`>>
     : EventPublishRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
 };
 

@@ -12,6 +12,8 @@ import {
   type ManagementAccess,
   type ManagementClientFactory,
 } from '../management/client';
+import { remoteManagementClientFactory } from '../management/remote-client';
+import { regionRouter, singleEndpointRouter, type ConnectionRouter } from '../management/routing';
 import { dynamodb } from '../store/dynamodb';
 import { dynamodbLedger } from '../store/dynamodb-ledger';
 import type { DeliveryLedger } from '../store/ledger';
@@ -70,6 +72,21 @@ export function managementAccess(endpoint: string, factory: ManagementClientFact
 export function regionsFromEnvironment(): RegionSettings | undefined {
   const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
   return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+}
+
+/**
+ * The connection router of a publisher or fan-out worker: by Region when `regions` is set (this
+ * Region's API through `accessOf`; other Regions' through clients with timeouts, so an unreachable
+ * Region cannot hold a delivery, unless `customClients` says the caller's factory makes every
+ * client), else `single()` for every connection.
+ */
+export function connectionRouter(
+  regions: RegionSettings | undefined, accessOf: (endpoint: string) => ManagementAccess, customClients: boolean, single: () => ManagementAccess,
+): ConnectionRouter {
+  if (!regions) return singleEndpointRouter(single());
+  return regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || customClients
+    ? accessOf(endpoint)
+    : managementAccess(endpoint, remoteManagementClientFactory)));
 }
 
 let defaultLedger: DeliveryLedger | undefined;

@@ -137,6 +137,15 @@ function isTimeout(failure: PostFailure): boolean {
  */
 export const UNREACHABLE_REGION_FAILURES = 3;
 
+/**
+ * Whether a subscriber resumed from its route's history after the event `eventId`: its replay
+ * sent the event, so a delivery of that event skips it. Event ids of a route have equal length,
+ * so string order is id order.
+ */
+export function resumedAfter(ref: Pick<SubscriberRef, 'liveAfter'>, eventId: string | undefined): boolean {
+  return eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId;
+}
+
 /** Delivers to every matched subscription and counts the outcomes (per Region with a multi-region router). */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
   const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
@@ -160,8 +169,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
   const unanswered = new Map<string, number>();
   const deliverOne = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
-    // Equal-length decimal ids: string order is id order.
-    if (eventId !== undefined && ref.liveAfter !== undefined && ref.liveAfter >= eventId) return;
+    if (resumedAfter(ref, eventId)) return;
     const region = router?.regionOf(ref.region);
     const count = (outcome: keyof Tally) => {
       if (outcome !== 'matched') onOutcome?.(ref, outcome);

@@ -1,12 +1,14 @@
 import type { SubscriptionsConfig } from '../core/config';
 import type { HistorySettings } from '../core/history';
-import { buildDataFrames, dataResultJson, type FrameBuilder } from '../protocol/encode';
+import { buildDataFrames, dataResultJson, framesFromResult, type FrameBuilder } from '../protocol/encode';
 import type { FilterEntry, SubscriptionStore } from '../store/store';
 
 /** An event appended to its route's history, ready to deliver. */
 export interface AppendedEvent {
   readonly eventId: string;
   readonly frameFor: FrameBuilder;
+  /** The `result` member of the event's data frames (JSON text, with the event id), as the history holds it. */
+  readonly result: string;
 }
 
 /**
@@ -27,15 +29,16 @@ export async function appendToHistory(
   }
   // Refuses a payload over the quota before anything is written.
   buildDataFrames(config, path, args.data, '0'.repeat(16));
-  let frameFor: FrameBuilder | undefined;
+  let encoded: { readonly frameFor: FrameBuilder; readonly result: string } | undefined;
   const eventId = await store.appendEvent({
     path,
     filter,
     expireAt: Math.floor(Date.now() / 1000) + history.retentionSeconds,
     encode: (id) => {
-      frameFor = buildDataFrames(config, path, args.data, id);
-      return dataResultJson(config, args.data, id);
+      const result = dataResultJson(config, args.data, id);
+      encoded = { frameFor: framesFromResult(path, result), result };
+      return result;
     },
   });
-  return { eventId, frameFor: frameFor! };
+  return { eventId, ...encoded! };
 }

@@ -53,7 +53,7 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
     const router = settings.router(path);
     const client = router.accessFor(router.localRegion)!.client;
     const store = settings.store();
-    // One EMF line per publish; a queue worker would count its batches (`QueueBatches`) the same way.
+    // One EMF line per publish (the fan-out worker prints one per invocation).
     const metrics = createMetricsRecorder(settings.metrics);
     metrics.count('publishes');
     try {

@@ -6,12 +6,11 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { PublisherOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
+import { connectionRouter, managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import { invocationScope } from '../core/invocation';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
-import { remoteManagementClientFactory } from '../management/remote-client';
-import { regionRouter, singleEndpointRouter, type ConnectionRouter } from '../management/routing';
+import type { ConnectionRouter } from '../management/routing';
 import type { SubscriptionStore } from '../store/store';
 import type { MetricsSettings } from '../util/emf';
 import { withLogContext } from '../util/log-context';
@@ -62,12 +61,9 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
       }
       return accessOf(endpoint).client;
     },
-    router: (path) => regions
-      ? regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || options.managementClient
-        ? accessOf(endpoint)
-        // Another Region's API: clients with timeouts, so an unreachable Region cannot hold the publish.
-        : managementAccess(endpoint, remoteManagementClientFactory)))
-      : singleEndpointRouter({ endpoint: '', client: settings.managementClient(path) }),
+    router: (path) => connectionRouter(
+      regions, accessOf, options.managementClient !== undefined, () => ({ endpoint: '', client: settings.managementClient(path) }),
+    ),
   };
   return settings;
 }

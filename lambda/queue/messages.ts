@@ -21,13 +21,20 @@ export interface PublishMessage {
   /** Filter entry to match (validated when enqueued). */
   readonly filter?: FilterEntry;
   readonly excludeConnectionId?: string;
+  /**
+   * The event's id in its route's history (routes with `.history()`): `enqueue()` appended the
+   * event before sending, and `result` carries the id as the tracked event id.
+   */
+  readonly eventId?: string;
 }
 
 /**
- * A delivery target: a connection id, the subscription id its data frames carry, and `'2.0'` when
- * the subscription's request carried `jsonrpc` (its frames echo it).
+ * A delivery target: a connection id, the subscription id its data frames carry, `'2.0'` when
+ * the subscription's request carried `jsonrpc` (its frames echo it, else `null` when a Region
+ * follows), and in multi-region set-ups the connection's Region when its rows carry one (the
+ * Management API it is posted through).
  */
-export type DeliveryTarget = readonly [connectionId: string, subscriptionId: RequestId, jsonrpc?: '2.0'];
+export type DeliveryTarget = readonly [connectionId: string, subscriptionId: RequestId, jsonrpc?: '2.0' | null, region?: string];
 
 /** A slice of a publish's fan-out with exact targets. */
 export interface DeliverMessage {
@@ -38,6 +45,8 @@ export interface DeliverMessage {
   readonly path: string;
   readonly result: string;
   readonly targets: readonly DeliveryTarget[];
+  /** The event's id in its route's history (see {@link PublishMessage.eventId}). */
+  readonly eventId?: string;
 }
 
 /** A message of the fan-out queue. */
@@ -74,11 +83,14 @@ export function parseQueueBody(text: string): QueueMessage | EventBridgeEvent {
     throw new Error(`queue message body is neither an EventBridge event nor a version ${QUEUE_MESSAGE_VERSION} message`);
   }
   if (typeof body.path !== 'string' || typeof body.result !== 'string') throw new Error('queue message lacks `path` or `result`');
+  if (body.eventId !== undefined && typeof body.eventId !== 'string') throw new Error('queue message has an `eventId` that is not a string');
   if (body.kind === 'publish') return body as unknown as PublishMessage;
   if (body.kind === 'deliver' && typeof body.batchId === 'string' && Array.isArray(body.targets)) {
     const valid = body.targets.every((target) => Array.isArray(target) && typeof target[0] === 'string'
-      && (typeof target[1] === 'string' || typeof target[1] === 'number'));
+      && (typeof target[1] === 'string' || typeof target[1] === 'number')
+      && (target[3] === undefined || typeof target[3] === 'string'));
     if (valid) return body as unknown as DeliverMessage;
+    throw new Error('queue message has malformed `targets` (each [connectionId, subscriptionId, jsonrpc?, region?])');
   }
   throw new Error(`queue message of unknown kind: ${JSON.stringify(body.kind)}`);
 }

@@ -2,6 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { ManagementClientFactory } from '../management/client';
 import type { DeliveryLedger } from '../store/ledger';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsOptions } from '../util/emf';
 import type { Logger } from '../util/logger';
 
 /** Options of `appSubscriptions.worker()`, the fan-out worker consuming the queue. */
@@ -17,7 +18,9 @@ export interface WorkerOptions {
    */
   readonly ledger?: DeliveryLedger;
   /**
-   * Management API endpoint (the stage's callback URL).
+   * Management API endpoint (the stage's callback URL). In a multi-region set-up (`.regions()` or
+   * the construct's `multiRegion`) each target is posted through its connection's Region's
+   * endpoint instead, as `publish()` does.
    * @default - `TRPC_SUBSCRIPTIONS_ENDPOINT`
    */
   readonly endpoint?: string;
@@ -80,4 +83,11 @@ export interface WorkerOptions {
    * @default - JSON lines on stderr
    */
   readonly logger?: Logger;
+  /**
+   * The worker's CloudWatch metrics: one Embedded Metric Format line per invocation, with the
+   * publisher's delivery metrics and the queue's own (`QueuedPublishes`, `DeliveryBatches`...).
+   * @default - on, with the namespace and dimensions of `TRPC_SUBSCRIPTIONS_METRICS*` (set by
+   *   the construct), else namespace 'TrpcSubscriptions' and no dimensions
+   */
+  readonly metrics?: MetricsOptions;
 }

@@ -4,14 +4,16 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import {
-  deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, resolveEndpoint, storeOf,
-  workerInstancesFromEnvironment, workerRateFromEnvironment,
+  connectionRouter, deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment,
+  resolveEndpoint, resolveMetrics, storeOf, workerInstancesFromEnvironment, workerRateFromEnvironment,
 } from '../core/environment';
-import { managementClientFactory } from '../management/client';
+import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
+import type { ConnectionRouter } from '../management/routing';
 import { defaultSqsClient } from '../queue/sqs';
 import type { DeliveryLedger } from '../store/ledger';
 import type { SubscriptionStore } from '../store/store';
+import type { MetricsSettings } from '../util/emf';
 import { defaultLogger, type Logger } from '../util/logger';
 import { createRateGate, type RateGate } from '../util/rate-gate';
 
@@ -31,9 +33,16 @@ export interface WorkerSettings {
   readonly ledgerRetentionSeconds: number;
   /** Paces every post of this instance. */
   readonly gate: RateGate;
+  /** The worker's metrics: one EMF line per invocation. */
+  readonly metrics: MetricsSettings;
   store(): SubscriptionStore;
   ledger(): DeliveryLedger;
   managementClient(): ApiGatewayManagementApiClient;
+  /**
+   * The Management API of each target's Region: the Regions of `.regions()` or the environment
+   * (multi-region, as the publisher builds it), else `managementClient()` for every target.
+   */
+  router(): ConnectionRouter;
   sqsClient(): Promise<SQSClient>;
   queueUrl(): string;
 }
@@ -53,7 +62,12 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
   }
   const calls = settleManagementCalls({ maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 });
   const clientFactory = managementClientFactory(calls);
-  return {
+  const regions = config.regions ?? regionsFromEnvironment();
+  const accessOf = (endpoint: string): ManagementAccess => (options.managementClient
+    ? { endpoint, client: options.managementClient(endpoint) }
+    : managementAccess(endpoint, clientFactory));
+  let router: ConnectionRouter | undefined;
+  const settings: WorkerSettings = {
     logger: options.logger ?? defaultLogger,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
     deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
@@ -62,13 +76,18 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     leaseMs: positiveInteger('leaseMs', options.leaseMs ?? 60_000),
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
+    metrics: resolveMetrics(options.metrics),
     store: () => storeOf(options.store, config.store),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {
       const endpoint = resolveEndpoint(options.endpoint);
       if (!endpoint) throw new Error('Fan-out worker: no Management API endpoint; pass `endpoint` to worker() or set TRPC_SUBSCRIPTIONS_ENDPOINT');
-      return options.managementClient ? options.managementClient(endpoint) : managementAccess(endpoint, clientFactory).client;
+      return accessOf(endpoint).client;
     },
+    // As the publisher's: this Region's API with the worker's client settings, other Regions' with timeouts.
+    router: () => (router ??= connectionRouter(
+      regions, accessOf, options.managementClient !== undefined, () => ({ endpoint: '', client: settings.managementClient() }),
+    )),
     sqsClient: async () => options.sqsClient ?? defaultSqsClient(),
     queueUrl: () => {
       const url = options.queueUrl ?? queueUrlFromEnvironment();
@@ -76,4 +95,5 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
       return url;
     },
   };
+  return settings;
 }

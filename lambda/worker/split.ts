@@ -11,8 +11,10 @@
  */
 import type { WorkerSettings } from './settings';
 import { MAX_QUEUE_MESSAGE_BYTES } from '../constants';
+import { resumedAfter } from '../publisher/fan-out';
 import { QUEUE_MESSAGE_VERSION, type DeliverMessage, type DeliveryTarget, type PublishMessage } from '../queue/messages';
 import { sendQueueMessages } from '../queue/sqs';
+import type { SubscriberRef } from '../store/store';
 
 /** Room left in a message for everything but the targets. */
 const ENVELOPE_BYTES = 1024;
@@ -33,11 +35,23 @@ export interface SplitOutcome {
   readonly targets: number;
 }
 
+/**
+ * The target of a subscriber: its Region only when the rows carry one (multi-region reads), and
+ * `null` in the `jsonrpc` place only when a Region follows, so single-region targets keep the
+ * shape of older messages.
+ */
+export function deliveryTarget(ref: SubscriberRef): DeliveryTarget {
+  const { connectionId, subscriptionId, jsonrpc, region } = ref;
+  if (region !== undefined) return [connectionId, subscriptionId, jsonrpc ?? null, region];
+  return jsonrpc ? [connectionId, subscriptionId, jsonrpc] : [connectionId, subscriptionId];
+}
+
 /** Splits a publish into delivery batches (see the module comment). */
 export async function splitPublish(settings: WorkerSettings, message: PublishMessage, publishId: string): Promise<SplitOutcome> {
-  const { path, result, filter, excludeConnectionId } = message;
+  const { path, result, filter, excludeConnectionId, eventId } = message;
   const fixedBytes = ENVELOPE_BYTES + Buffer.byteLength(result) + Buffer.byteLength(publishId) + Buffer.byteLength(path);
   const maxTargetBytes = MAX_QUEUE_MESSAGE_BYTES - fixedBytes;
+  const withRegion = settings.router().multiRegion;
   let first: DeliverMessage | undefined;
   let queued = 0;
   let total = 0;
@@ -54,7 +68,9 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
   };
   const closeBatch = async () => {
     if (targets.length === 0) return;
-    const batch: DeliverMessage = { v: QUEUE_MESSAGE_VERSION, kind: 'deliver', batchId: `${publishId}#${index++}`, path, result, targets };
+    const batch: DeliverMessage = {
+      v: QUEUE_MESSAGE_VERSION, kind: 'deliver', batchId: `${publishId}#${index++}`, path, result, targets, ...(eventId === undefined ? {} : { eventId }),
+    };
     targets = [];
     bytes = 0;
     if (!first) {
@@ -72,10 +88,13 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
   // Held for an even cut until there are too many to hold (`undefined`: cutting as read).
   let held: Array<[DeliveryTarget, number]> | undefined = settings.instances > 1 ? [] : undefined;
   const holdLimit = settings.instances * settings.deliveryBatchSize * EVEN_CUT_ROUNDS;
-  for await (const page of settings.store().findSubscribers({ path, filter })) {
+  for await (const page of settings.store().findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter })) {
     for (const ref of page) {
       if (ref.connectionId === excludeConnectionId) continue;
-      const target: DeliveryTarget = ref.jsonrpc ? [ref.connectionId, ref.subscriptionId, ref.jsonrpc] : [ref.connectionId, ref.subscriptionId];
+      // A subscription that resumed after the event got it in its replay: the rule `publish()`
+      // applies while delivering (this read is the publish's subscriber query).
+      if (resumedAfter(ref, eventId)) continue;
+      const target = deliveryTarget(ref);
       const targetBytes = Buffer.byteLength(JSON.stringify(target)) + 1;
       total++;
       if (held) {

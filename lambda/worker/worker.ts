@@ -3,18 +3,23 @@
  * `enqueue()`) or an EventBridge event (mapped by `worker({ events })`) is split into delivery
  * batches; a `deliver` message is delivered through the ledger. It answers with a partial batch
  * response, so SQS makes visible again only the messages with something left to deliver (after
- * the visibility timeout; after `maxReceiveCount` receives, the dead-letter queue).
+ * the visibility timeout; after `maxReceiveCount` receives, the dead-letter queue). Each
+ * invocation prints one EMF line of metrics.
  */
+import { appendOnce } from './append-once';
 import { deliverBatch } from './deliver-batch';
 import { publishesOf, type EventMapper } from './events';
 import type { WorkerOptions } from './options';
 import { settleWorkerOptions, type WorkerSettings } from './settings';
 import { splitPublish } from './split';
 import type { SubscriptionsConfig } from '../core/config';
+import { historyOf } from '../core/history';
 import { publishMessage } from '../publisher/enqueue';
-import { isEventBridgeEvent, parseQueueBody, type PublishMessage, type QueueMessage } from '../queue/messages';
+import { checkPublishArgs } from '../publisher/publisher';
+import { isEventBridgeEvent, parseQueueBody, type DeliverMessage, type PublishMessage, type QueueMessage } from '../queue/messages';
 import { sendQueueMessages } from '../queue/sqs';
 import type { QueueHandler, QueueRecord } from '../queue/sqs-event';
+import { createMetricsRecorder, type MetricsRecorder } from '../util/emf';
 
 /** Creates the queue handler of `appSubscriptions.worker()`. @internal */
 export function createQueueHandler(config: SubscriptionsConfig, options: WorkerOptions = {}, mapper?: EventMapper): QueueHandler {
@@ -23,15 +28,20 @@ export function createQueueHandler(config: SubscriptionsConfig, options: WorkerO
     const leaseMs = leaseFor(settings, context);
     const records = Array.isArray(event?.Records) ? event.Records : [];
     const perRecord = Math.max(1, Math.ceil(settings.concurrency / Math.max(1, records.length)));
+    const metrics = createMetricsRecorder(settings.metrics);
     const failed: string[] = [];
-    await Promise.all(records.map(async (record) => {
-      try {
-        if (!(await handleRecord({ ...settings, leaseMs }, config, mapper, record, perRecord))) failed.push(record.messageId);
-      } catch (error) {
-        settings.logger.error('fan-out worker: message failed', { messageId: record.messageId, error });
-        failed.push(record.messageId);
-      }
-    }));
+    try {
+      await Promise.all(records.map(async (record) => {
+        try {
+          if (!(await handleRecord({ ...settings, leaseMs }, config, mapper, record, perRecord, metrics))) failed.push(record.messageId);
+        } catch (error) {
+          settings.logger.error('fan-out worker: message failed', { messageId: record.messageId, error });
+          failed.push(record.messageId);
+        }
+      }));
+    } finally {
+      metrics.flush();
+    }
     return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
@@ -39,33 +49,54 @@ export function createQueueHandler(config: SubscriptionsConfig, options: WorkerO
 /** @returns true when the message is finished (acknowledge it), false to have SQS retry it */
 async function handleRecord(
   settings: WorkerSettings, config: SubscriptionsConfig, mapper: EventMapper | undefined, record: QueueRecord, concurrency: number,
+  metrics: MetricsRecorder,
 ): Promise<boolean> {
   const body: QueueMessage | ReturnType<typeof parseQueueBody> = parseQueueBody(record.body);
   if (isEventBridgeEvent(body)) {
     const publishes = await publishesOf(mapper, body);
-    const messages = publishes.map(({ path, args }) => publishMessage(config, path, args));
+    // Every publish is checked before any is appended to a history or delivered.
+    for (const { path, args } of publishes) checkPublishArgs(config, path, args);
     let finished = true;
-    for (const [index, message] of messages.entries()) {
-      finished = (await fanOut(settings, message, `${record.messageId}#e${index}`, concurrency)) && finished;
+    for (const [index, { path, args }] of publishes.entries()) {
+      const publishId = `${record.messageId}#e${index}`;
+      // On a route with a history the event is appended here (once across retries), as `enqueue()` does.
+      const message = historyOf(config, path)
+        ? await appendOnce(settings, config, path, args, publishId)
+        : await publishMessage(config, settings.store, path, args);
+      finished = (await fanOut(settings, message, publishId, concurrency, metrics)) && finished;
     }
     return finished;
   }
-  if (body.kind === 'publish') return fanOut(settings, body, record.messageId, concurrency);
-  const outcome = await deliverBatch(settings, body, concurrency);
-  return outcome.done;
+  if (body.kind === 'publish') return fanOut(settings, body, record.messageId, concurrency, metrics);
+  return (await deliverCounted(settings, body, concurrency, metrics)).done;
 }
 
 /**
  * Splits a publish and delivers its first batch here; when that batch is left unfinished it goes
  * to the queue with its ledger entry, so the publish itself is finished either way.
  */
-async function fanOut(settings: WorkerSettings, message: PublishMessage, publishId: string, concurrency: number): Promise<boolean> {
-  const { first } = await splitPublish(settings, message, publishId);
+async function fanOut(
+  settings: WorkerSettings, message: PublishMessage, publishId: string, concurrency: number, metrics: MetricsRecorder,
+): Promise<boolean> {
+  const { first, queued, targets } = await splitPublish(settings, message, publishId);
+  metrics.count('queuedPublishes');
+  metrics.count('subscribersMatched', targets);
+  metrics.count('deliveryBatchesQueued', queued);
   if (!first) return true;
-  const outcome = await deliverBatch(settings, first, concurrency);
+  const outcome = await deliverCounted(settings, first, concurrency, metrics);
   if (outcome.done) return true;
   await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
+  metrics.count('deliveryBatchesQueued');
   return true;
+}
+
+/** Delivers a batch and counts it (a batch another worker holds, or one finished before, is not counted). */
+async function deliverCounted(settings: WorkerSettings, message: DeliverMessage, concurrency: number, metrics: MetricsRecorder) {
+  const outcome = await deliverBatch(settings, message, concurrency, metrics);
+  if (!outcome.attempted) return outcome;
+  metrics.count('deliveryBatches');
+  if (!outcome.done) metrics.count('deliveryBatchesUnfinished');
+  return outcome;
 }
 
 /**

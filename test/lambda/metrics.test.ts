@@ -1,9 +1,10 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import superjson from 'superjson';
-import { memory, type MemoryStore } from '../../lambda';
+import { memory, memoryLedger, type MemoryStore } from '../../lambda';
 import { connectEvent, disconnectEvent, messageEvent } from './support/events';
 import { startFakeManagementApi, type FakeManagementApi } from './support/fake-management';
 import { recordingLogger } from './support/harness';
+import { startWorkerQueue } from './support/queue-harness';
 import { DEFAULT_METRICS_NAMESPACE, RUNTIME_METRICS } from '../../lambda/metric-names';
 import type { MetricsOptions } from '../../lambda/util/emf';
 import { appSubscriptions } from '../fixtures/router';
@@ -198,6 +199,80 @@ describe('publisher metrics', () => {
   });
 });
 
+/**
+ * A queued publish to five subscribers in delivery batches of two: one delivered, one gone, one
+ * throttled twice, one failing its first delivery (retried by the queue), one delivered; the
+ * fan-out worker runs on a local queue. Resolves once the queue is drained, with the number of
+ * worker invocations.
+ */
+async function queuedScenario(metrics: MetricsOptions = METRICS): Promise<number> {
+  const { connect, handler } = handlers();
+  for (const connectionId of ['ok', 'gone', 'slow', 'broken', 'ok2']) {
+    await connect(connectEvent(connectionId));
+    await handler(messageEvent(connectionId, { id: 1, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room: 'a' }) } }));
+  }
+  printed.length = 0;
+  api.always('gone', 410);
+  api.script('slow', [429, 429]);
+  api.script('broken', [500, 500, 500]);
+  const ledger = memoryLedger();
+  const workerQueue = await startWorkerQueue(({ url, sqsClient }) => appSubscriptions.worker({
+    store, ledger, logger, sqsClient, queueUrl: url, endpoint: api.endpoint, metrics, deliveryBatchSize: 2, maxAttempts: 3, leaseMs: 250,
+  }), { concurrency: 1 });
+  try {
+    await appSubscriptions.publisher({ store, sqsClient: workerQueue.sqsClient, queueUrl: workerQueue.queue.url })
+      .routes.onMessage.enqueue({ data: { text: 'hi', at: new Date(0), from: 'x' } });
+    await workerQueue.queue.drained();
+    expect(workerQueue.queue.deadLetters()).toEqual([]);
+    return workerQueue.queue.stats().invocations;
+  } finally {
+    await workerQueue.close();
+  }
+}
+
+describe('fan-out worker metrics', () => {
+  test('GIVEN a queued publish with delivered, gone, throttled and failed posts WHEN the worker delivers it THEN its lines count each outcome, the batches and the publish', async () => {
+    const invocations = await queuedScenario();
+
+    // One line per invocation (the split with the first batch, the queued batches, the retry).
+    expect(invocations).toBeGreaterThanOrEqual(3);
+    expect(printed).toHaveLength(invocations);
+    for (const document of emfDocuments()) {
+      expect(document._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'TrpcSubscriptions', Dimensions: [['ApiId', 'Stage']] });
+      expect(document).toMatchObject({ ApiId: 'abc123', Stage: 'prod' });
+    }
+    expect(totals()).toEqual({
+      QueuedPublishes: 1,
+      SubscribersMatched: 5,
+      // Batches [ok, gone] (the splitter's), [slow, broken] and [ok2] queued; [slow, broken] once more.
+      DeliveryBatchesQueued: 2,
+      DeliveryBatches: 4,
+      DeliveryBatchesUnfinished: 1,
+      MessagesDelivered: 4,
+      ConnectionsGone: 1,
+      PostsFailed: 1,
+      PostsThrottled: 2,
+      PostsTimedOut: 0,
+      // One value per batch attempt.
+      FanOutDuration: 4,
+    });
+    expect(emfDocuments().some((document) => 'Publishes' in document)).toBe(false);
+  });
+
+  test('GIVEN the worker\'s metrics off WHEN it delivers THEN it prints nothing', async () => {
+    await queuedScenario({ enabled: false });
+
+    expect(printed).toEqual([]);
+  });
+
+  test('GIVEN a namespace WHEN the worker delivers THEN its lines use it', async () => {
+    await queuedScenario({ enabled: true, namespace: 'Acme/Chat' });
+
+    expect(printed.length).toBeGreaterThan(0);
+    for (const document of emfDocuments()) expect(document._aws.CloudWatchMetrics[0].Namespace).toBe('Acme/Chat');
+  });
+});
+
 describe('one source of truth for names', () => {
   test('GIVEN every runtime metric WHEN named by the construct THEN its metric*() method, namespace and dimensions match what the runtime prints', async () => {
     const { realtime } = realtimeStack();
@@ -213,6 +288,9 @@ describe('one source of truth for names', () => {
       .routes.onMessage.publish({ data: { text: 'hi', at: new Date(0), from: 'x' } });
     await handler(messageEvent('c1', { id: 1, method: 'subscription.stop' }));
     await disconnect(disconnectEvent('c1'));
+    const direct = [...printed];
+    await queuedScenario();
+    printed.unshift(...direct);
 
     for (const [key, { name }] of Object.entries(RUNTIME_METRICS)) {
       const method = construct[`metric${key[0].toUpperCase()}${key.slice(1)}`];

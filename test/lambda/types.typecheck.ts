@@ -183,5 +183,15 @@ base.routes.onMessage.history({ retentionSeconds: 120 });
 // history() keeps the route's filters usable.
 void base.routes.onMessage.filter({ name: 'byRoom', input: { room: true } }).routes.onEvent.history().publisher()
   .routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'byRoom', input: { room: 'r' } } });
-// @ts-expect-error queued publishes append no history: enqueue() is refused on a route with one
-void historyPublisher.routes.onEvent.enqueue({ data: 'x' });
+// Queued publishes on a route with a history: the history assigns the id, as for publish().
+void historyPublisher.routes.onEvent.enqueue({ data: 'x' }).then(({ messageId, eventId }: { messageId: string; eventId?: string }) => [messageId, eventId]);
+// @ts-expect-error a route with a history assigns event ids: `id` is refused by enqueue() too
+void historyPublisher.routes.onEvent.enqueue({ data: 'x', id: 'e1' });
+// Event mappings publish to a route with a history without an id, as publish() does.
+withHistory.worker({
+  events: (_event, routes) => {
+    // @ts-expect-error a route with a history assigns event ids: `id` is refused in a mapping too
+    void routes.onEvent.publish({ data: 'e', id: 'e1' });
+    return routes.onEvent.publish({ data: 'e' });
+  },
+});

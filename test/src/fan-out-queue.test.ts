@@ -41,7 +41,7 @@ describe('queuedFanOut', () => {
     });
   });
 
-  test('GIVEN queuedFanOut WHEN synthesised THEN the worker role may send to its queue, update ledger rows and post to connections', () => {
+  test('GIVEN queuedFanOut WHEN synthesised THEN the worker role may send to its queue, update ledger rows, append history events and post to connections', () => {
     const { stack, realtime, template } = realtimeStack({ queuedFanOut: {} });
     const statements = template().findResources('AWS::IAM::Policy');
     const workerPolicy = Object.values(statements).find((policy: any) =>
@@ -49,9 +49,11 @@ describe('queuedFanOut', () => {
     const actions = (workerPolicy as any).Properties.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat());
     expect(actions).toEqual(expect.arrayContaining([
       'sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage',
-      'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'execute-api:ManageConnections',
+      'dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'execute-api:ManageConnections',
     ]));
-    expect(actions).not.toContain('dynamodb:PutItem');
+    // Nothing that reads whole rows or writes outside a ledger update, a history append and removals.
+    expect(actions).not.toContain('dynamodb:GetItem');
+    expect(actions).not.toContain('dynamodb:Scan');
   });
 
   test('GIVEN queuedFanOut WHEN a function is granted publish THEN it may send to the queue and knows its URL', () => {

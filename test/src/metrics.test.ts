@@ -20,6 +20,10 @@ const RUNTIME_METHODS: Record<RuntimeMetricKey, (api: TrpcSubscriptionApi) => Me
   postsThrottled: (api) => api.metricPostsThrottled(),
   postsTimedOut: (api) => api.metricPostsTimedOut(),
   fanOutDuration: (api) => api.metricFanOutDuration(),
+  queuedPublishes: (api) => api.metricQueuedPublishes(),
+  deliveryBatchesQueued: (api) => api.metricDeliveryBatchesQueued(),
+  deliveryBatches: (api) => api.metricDeliveryBatches(),
+  deliveryBatchesUnfinished: (api) => api.metricDeliveryBatchesUnfinished(),
 };
 
 describe('runtime metrics', () => {

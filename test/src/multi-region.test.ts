@@ -3,7 +3,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { HANDLERS_ENTRY, PRODUCER_ENTRY, appWithoutBundling } from './helpers';
 import type { RegionalStack } from '../../example/multi-region/regional-stack';
@@ -136,6 +138,27 @@ describe('multiRegion validation', () => {
     expect(() => build({ multiRegion: base, encryptionKey })).toThrow('`multiRegion` cannot be combined with `encryptionKey`');
     const other = build({});
     expect(() => build({ multiRegion: base, table: other.table })).toThrow('`multiRegion` cannot be combined with `table`');
+  });
+
+  test('GIVEN multiRegion and queuedFanOut WHEN synthesised THEN the worker gets the Region environment and ManageConnections on the peer\'s stage, as the publisher does', () => {
+    const api = build({ multiRegion: { tableName: 'subs', peers: [{ region: 'us-east-1', apiId: '0123456789' }] }, queuedFanOut: {} });
+    const stack = Stack.of(api);
+    const template = Template.fromStack(stack);
+    const workerId = stack.getLogicalId(api.fanOut!.worker.node.defaultChild as CfnFunction);
+    const handlerId = stack.getLogicalId(api.messageHandler.node.defaultChild as CfnFunction);
+    const variables = (id: string) => template.toJSON().Resources[id].Properties.Environment.Variables;
+
+    expect(variables(workerId).TRPC_SUBSCRIPTIONS_REGION).toBe('eu-west-1');
+    expect(variables(workerId).TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS).toEqual(variables(handlerId).TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS);
+    expect(JSON.stringify(stack.resolve(variables(workerId).TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS))).toContain('0123456789.execute-api.us-east-1.');
+    const workerRoleId = stack.getLogicalId(api.fanOut!.role.node.defaultChild as CfnRole);
+    const workerArns = Object.values(template.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: workerRoleId }]))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement: { Action: unknown }) => statement.Action === 'execute-api:ManageConnections')
+      .flatMap((statement: { Resource: unknown[] }) => statement.Resource);
+    expect(workerArns).toHaveLength(6);
+    expect(workerArns).toEqual(expect.arrayContaining(peerArns('us-east-1', '0123456789')));
   });
 
   test('GIVEN a single Region WHEN synthesised THEN no function gets the multi-region variables', () => {

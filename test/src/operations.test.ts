@@ -289,6 +289,51 @@ describe('alarms', () => {
   });
 });
 
+describe('queued fan-out in the alarms and dashboard', () => {
+  test('GIVEN queuedFanOut and alarms WHEN synthesised THEN the dead-letter queue and the worker\'s errors are watched, with their thresholds', () => {
+    const { realtime, stack, template } = stackWith(() => ({ queuedFanOut: {}, alarms: { fanOutDeadLetters: 3 } }));
+
+    expect(realtime.alarms.map((alarm) => alarm.node.id).slice(-2)).toEqual(['FanOutDeadLetters', 'FanOutWorkerErrors']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [stack.getLogicalId(realtime.fanOut!.deadLetterQueue.node.defaultChild as never), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 3,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: stack.getLogicalId(realtime.fanOut!.worker.node.defaultChild as never) } }],
+      Threshold: 1,
+    });
+  });
+
+  test('GIVEN alarms without queuedFanOut WHEN synthesised THEN no fan-out alarm', () => {
+    const { realtime } = realtimeStack({ alarms: true });
+
+    expect(realtime.alarms.map((alarm) => alarm.node.id)).not.toContain('FanOutDeadLetters');
+  });
+
+  test('GIVEN alarms.fanOutDeadLetters 0 WHEN constructed THEN it throws naming it', () => {
+    expect(() => stackWith(() => ({ queuedFanOut: {}, alarms: { fanOutDeadLetters: 0 } })))
+      .toThrow('`alarms.fanOutDeadLetters` must be a number of at least 1, got: 0');
+  });
+
+  test('GIVEN queuedFanOut and a dashboard WHEN synthesised THEN it shows the queue metrics, the queues and the worker', () => {
+    const { realtime, stack } = stackWith(() => ({ queuedFanOut: {}, dashboard: true }));
+
+    const body = JSON.stringify(stack.resolve((realtime.dashboard!.node.defaultChild as any).dashboardBody));
+    for (const name of ['QueuedPublishes', 'DeliveryBatches', 'DeliveryBatchesQueued', 'DeliveryBatchesUnfinished', 'ApproximateNumberOfMessagesVisible',
+      'ApproximateAgeOfOldestMessage', 'Fan-out worker']) {
+      expect(body).toContain(name);
+    }
+    const withoutFanOut = stackWith(() => ({ dashboard: true }));
+    expect(JSON.stringify(withoutFanOut.stack.resolve((withoutFanOut.realtime.dashboard!.node.defaultChild as any).dashboardBody)))
+      .not.toContain('QueuedPublishes');
+  });
+});
+
 describe('dashboard', () => {
   test('GIVEN dashboard with a name and alarms WHEN synthesised THEN one dashboard shows the runtime and API metrics and the alarms', () => {
     const { realtime, stack, template } = stackWith(() => ({ dashboard: { dashboardName: 'realtime' }, alarms: true }));

@@ -39,6 +39,8 @@ export function regionalApp(region: string, endpoints: Record<string, string>, s
   const publisher = app.publisher({ logger: { error: () => undefined, warn: () => undefined } });
   return {
     router,
+    /** The Region's builder, for more of its parts (e.g. `worker()`, a publisher with a queue). */
+    subscriptions: app,
     publisher,
     handlers: { connect: app.connect(), handler: app.handler(), disconnect: app.disconnect() },
   };

@@ -1,14 +1,13 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamodb, dynamodbLedger, type DeliveryLedger, type QueueEvent, type SubscriptionStore } from '../../../lambda';
 import {
-  LOCAL_AWS_SETTINGS, silentLogger, startLocalGateway, startLocalQueue,
-  type LocalGateway, type LocalQueue, type ManagementFault, type ManagementRequest,
+  silentLogger, startLocalGateway, type LocalGateway, type LocalQueue, type ManagementFault, type ManagementRequest,
 } from '../../../lambda/local';
-import { historySubscriptions } from '../../fixtures/history-router';
 import { appSubscriptions, type ChatMessage } from '../../fixtures/router';
 import { quietLogger } from '../../reliability/support/env';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { connectClient, waitFor } from '../support/harness';
+import { addVirtualSubscribers, framesOf, startWorkerQueue, type WorkerQueue } from '../support/queue-harness';
 
 /**
  * The queued path end to end: `enqueue()` through the real SQS client to the local queue, the
@@ -19,6 +18,7 @@ import { connectClient, waitFor } from '../support/harness';
 let table: TestTable;
 let gateway: LocalGateway;
 let queue: LocalQueue;
+let workerQueue: WorkerQueue;
 let store: SubscriptionStore;
 let ledger: DeliveryLedger;
 let sqsClient: SQSClient;
@@ -47,22 +47,13 @@ beforeEach(async () => {
     faults: (request) => faults(request),
     logger: silentLogger,
   });
-  let worker: ReturnType<typeof appSubscriptions.worker> | undefined;
   // The lease is shorter than the visibility timeout, so a crashed worker's batch is taken over.
-  queue = await startLocalQueue({
-    handler: async (event) => around(event, () => worker!(event)) as never,
-    visibilityTimeoutMs: 300,
-    maxReceiveCount: 4,
-    concurrency: 4,
-    logger: silentLogger,
-  });
-  sqsClient = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
-  worker = appSubscriptions.worker({
+  workerQueue = await startWorkerQueue(({ url, sqsClient: client }) => appSubscriptions.worker({
     store,
     ledger,
     logger,
-    sqsClient,
-    queueUrl: queue.url,
+    sqsClient: client,
+    queueUrl: url,
     endpoint: gateway.endpoint,
     deliveryBatchSize: 7,
     maxAttempts: 2,
@@ -73,13 +64,13 @@ beforeEach(async () => {
         filter: { name: 'byRoom', input: { room: 'r' } },
       })
       : undefined),
-  });
+  }), { around: (event, run) => around(event, run) });
+  ({ queue, sqsClient } = workerQueue);
 });
 afterEach(async () => {
   closers.splice(0).forEach((close) => close());
-  await queue.close();
+  await workerQueue.close();
   await gateway.close();
-  sqsClient.destroy();
 });
 
 /** Real clients subscribed to room `r`; resolves once all are started. */
@@ -99,30 +90,16 @@ async function realSubscribers(count: number): Promise<{ inboxes: string[][]; co
 }
 
 /** Virtual connections with one stored subscription (id 1) to room `r` each; `jsonrpc` for those it picks. */
-async function virtualSubscribers(count: number, jsonrpc: (index: number) => boolean = () => false): Promise<string[]> {
-  const ids = gateway.virtualConnections.add(count);
-  const expireAt = Math.floor(Date.now() / 1000) + 3600;
-  await Promise.all(ids.map(async (connectionId, index) => {
-    await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
-    const added = await store.addSubscription({
-      connectionId,
-      subscriptionId: 1,
-      path: 'onMessage',
-      expireAt,
-      filters: [{ name: 'byRoom', values: ['r'] }, { name: 'byUserAndRoom', values: ['v', 'r'] }],
-      ...(jsonrpc(index) ? { jsonrpc: '2.0' as const } : {}),
-    });
-    expect(added).toBe('created');
-  }));
-  return ids;
+function virtualSubscribers(count: number, jsonrpc: (index: number) => boolean = () => false): Promise<string[]> {
+  const filters = [{ name: 'byRoom', values: ['r'] }, { name: 'byUserAndRoom', values: ['v', 'r'] }];
+  return addVirtualSubscribers(gateway, store, count, { path: 'onMessage', filters, jsonrpc });
 }
 
 /** The texts a virtual connection received. */
 function textsOf(connectionId: string): string[] {
-  return gateway.virtualConnections.received(connectionId).map((frame) => {
-    const parsed = JSON.parse(frame);
-    expect(parsed.id).toBe(1);
-    return parsed.result.data.json.text as string;
+  return framesOf(gateway, connectionId).map((frame) => {
+    expect(frame.id).toBe(1);
+    return (frame.result.data as { json: { text: string } }).json.text;
   });
 }
 
@@ -150,7 +127,7 @@ test('subscriptions whose request carried jsonrpc get frames echoing it, in the 
   await enqueue('rpc');
   await queue.drained();
   virtual.forEach((id, index) => {
-    const frames = gateway.virtualConnections.received(id).map((frame) => JSON.parse(frame));
+    const frames = framesOf(gateway, id);
     expect(frames).toHaveLength(1);
     expect(frames[0].jsonrpc).toBe(index % 2 === 0 ? '2.0' : undefined);
   });
@@ -227,14 +204,5 @@ test('enqueue refuses what publish refuses, before sending', async () => {
   })).rejects.toThrow(/nope/);
   await expect(appSubscriptions.publisher({ store, sqsClient }).routes.onMessage.enqueue({ data: { text: 'x', at: new Date(0), from: 's' } }))
     .rejects.toThrow(/TRPC_SUBSCRIPTIONS_QUEUE_URL/);
-  expect(queue.stats().sent).toBe(0);
-});
-
-test('enqueue refuses a route with a history (queued publishes append none), before sending', async () => {
-  const routes = historySubscriptions(60).publisher({ queueUrl: queue.url, sqsClient, store }).routes as unknown as {
-    readonly onEvent: { enqueue(args: unknown): Promise<unknown> };
-  };
-  await expect(routes.onEvent.enqueue({ data: { n: 1, room: 'r' }, filter: { name: 'byRoom', input: { room: 'r' } } }))
-    .rejects.toThrow('Enqueue to "onEvent": the route keeps a history (`.history()`), which queued publishes do not append to; use publish()');
   expect(queue.stats().sent).toBe(0);
 });
