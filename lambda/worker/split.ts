@@ -2,7 +2,7 @@
  * The fan-out of one queued publish: reads the matching subscribers page by page and cuts them
  * into delivery batches with stable ids (`{publish id}#{index}`, in the store's order), sends
  * every batch but the first to the queue (so that other worker instances deliver them in
- * parallel) and returns the first for this worker to deliver.
+ * parallel) and hands the first to this worker as soon as it is cut.
  *
  * A publish small enough to hold (at most `instances x deliveryBatchSize x 4` targets) is read
  * whole and cut evenly into a multiple of `instances` batches, so that every instance posts the
@@ -47,7 +47,9 @@ export function deliveryTarget(ref: SubscriberRef): DeliveryTarget {
 }
 
 /** Splits a publish into delivery batches (see the module comment). */
-export async function splitPublish(settings: WorkerSettings, message: PublishMessage, publishId: string): Promise<SplitOutcome> {
+export async function splitPublish(
+  settings: WorkerSettings, message: PublishMessage, publishId: string, onFirst?: (first: DeliverMessage) => void,
+): Promise<SplitOutcome> {
   const { path, result, filter, excludeConnectionId, eventId } = message;
   const fixedBytes = ENVELOPE_BYTES + Buffer.byteLength(result) + Buffer.byteLength(publishId) + Buffer.byteLength(path);
   const maxTargetBytes = MAX_QUEUE_MESSAGE_BYTES - fixedBytes;
@@ -75,6 +77,7 @@ export async function splitPublish(settings: WorkerSettings, message: PublishMes
     bytes = 0;
     if (!first) {
       first = batch;
+      onFirst?.(batch);
       return;
     }
     outbox.push(JSON.stringify(batch));

@@ -72,21 +72,34 @@ async function handleRecord(
 }
 
 /**
- * Splits a publish and delivers its first batch here; when that batch is left unfinished it goes
- * to the queue with its ledger entry, so the publish itself is finished either way.
+ * Splits a publish and delivers its first batch here, while the rest is still read and queued;
+ * when that batch is left unfinished it goes to the queue with its ledger entry, so the publish
+ * itself is finished either way. A split that fails is retried by SQS: the same batch ids come
+ * again and the ledger skips what this attempt delivered.
  */
 async function fanOut(
   settings: WorkerSettings, message: PublishMessage, publishId: string, concurrency: number, metrics: MetricsRecorder,
 ): Promise<boolean> {
-  const { first, queued, targets } = await splitPublish(settings, message, publishId);
+  let firstDelivery: Promise<void> | undefined;
+  const deliverFirst = async (first: DeliverMessage) => {
+    const outcome = await deliverCounted(settings, first, concurrency, metrics);
+    if (outcome.done) return;
+    await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
+    metrics.count('deliveryBatchesQueued');
+  };
+  let split: Awaited<ReturnType<typeof splitPublish>>;
+  try {
+    split = await splitPublish(settings, message, publishId, (first) => {
+      firstDelivery = deliverFirst(first);
+    });
+  } catch (error) {
+    await firstDelivery?.catch(() => undefined);
+    throw error;
+  }
   metrics.count('queuedPublishes');
-  metrics.count('subscribersMatched', targets);
-  metrics.count('deliveryBatchesQueued', queued);
-  if (!first) return true;
-  const outcome = await deliverCounted(settings, first, concurrency, metrics);
-  if (outcome.done) return true;
-  await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
-  metrics.count('deliveryBatchesQueued');
+  metrics.count('subscribersMatched', split.targets);
+  metrics.count('deliveryBatchesQueued', split.queued);
+  await firstDelivery;
   return true;
 }
 
