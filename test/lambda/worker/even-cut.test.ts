@@ -1,10 +1,10 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { dynamodb, dynamodbLedger, type SubscriptionStore } from '../../../lambda';
-import { LOCAL_AWS_SETTINGS, silentLogger, startLocalGateway, startLocalQueue, type LocalGateway, type LocalQueue } from '../../../lambda/local';
+import { silentLogger, startLocalGateway, type LocalGateway } from '../../../lambda/local';
 import { evenBatchSizes } from '../../../lambda/worker/split';
 import { appSubscriptions } from '../../fixtures/router';
 import { quietLogger } from '../../reliability/support/env';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
+import { addVirtualSubscribers, startWorkerQueue, type WorkerQueue } from '../support/queue-harness';
 
 /**
  * The even cut of a small queued publish: read whole, then cut into a multiple of the worker
@@ -33,63 +33,47 @@ describe('evenBatchSizes', () => {
 describe('a queued publish to a few hundred subscribers with 4 instances', () => {
   let table: TestTable;
   let gateway: LocalGateway;
-  let queue: LocalQueue;
+  let workerQueue: WorkerQueue;
   let store: SubscriptionStore;
-  let sqsClient: SQSClient;
   const batches: number[] = [];
   const logger = quietLogger();
 
   beforeAll(async () => {
     table = await createTestTable('evencut');
     store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
-    gateway = await startLocalGateway({
-      handlers: {
-        connect: appSubscriptions.connect({ store }),
-        handler: appSubscriptions.handler({ store }),
-        disconnect: appSubscriptions.disconnect({ store }),
-      },
-      logger: silentLogger,
-    });
-    let worker: ReturnType<typeof appSubscriptions.worker> | undefined;
-    queue = await startLocalQueue({
-      handler: async (event) => {
-        for (const record of event.Records) {
-          const body = JSON.parse(record.body) as { kind: string; targets?: unknown[] };
-          if (body.kind === 'deliver') batches.push(body.targets!.length);
-        }
-        return worker!(event);
-      },
-      concurrency: 4,
-      logger: silentLogger,
-    });
-    sqsClient = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
-    worker = appSubscriptions.worker({
+    // Virtual connections only: the handlers never run.
+    const unused = appSubscriptions.handler({ store });
+    gateway = await startLocalGateway({ handlers: { connect: unused, handler: unused, disconnect: unused }, logger: silentLogger });
+    workerQueue = await startWorkerQueue(({ url, sqsClient }) => appSubscriptions.worker({
       store,
       ledger: dynamodbLedger({ tableName: table.tableName, dynamoDBClient: table.client }),
       logger,
       sqsClient,
-      queueUrl: queue.url,
+      queueUrl: url,
       endpoint: gateway.endpoint,
       deliveryBatchSize: 50,
       instances: 4,
+    }), {
+      around: (event, run) => {
+        for (const record of event.Records) {
+          const body = JSON.parse(record.body) as { kind: string; targets?: unknown[] };
+          if (body.kind === 'deliver') batches.push(body.targets!.length);
+        }
+        return run();
+      },
     });
   });
   afterAll(async () => {
-    await queue.close();
+    await workerQueue.close();
     await gateway.close();
-    sqsClient.destroy();
     table.client.destroy();
   });
 
   test('is cut into a multiple of 4 even batches, and every subscriber gets the event once', async () => {
-    const ids = gateway.virtualConnections.add(230);
-    const expireAt = Math.floor(Date.now() / 1000) + 3600;
-    for (const connectionId of ids) {
-      await store.putConnection({ connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {} });
-      await store.addSubscription({
-        connectionId, subscriptionId: 1, path: 'onMessage', expireAt, filters: [{ name: 'byRoom', values: ['even'] }, { name: 'byUserAndRoom', values: ['v', 'even'] }],
-      });
-    }
+    const ids = await addVirtualSubscribers(gateway, store, 230, {
+      path: 'onMessage', filters: [{ name: 'byRoom', values: ['even'] }, { name: 'byUserAndRoom', values: ['v', 'even'] }],
+    });
+    const { queue, sqsClient } = workerQueue;
     await appSubscriptions.publisher({ queueUrl: queue.url, sqsClient, store })
       .routes.onMessage.enqueue({ data: { text: 'even', at: new Date(0), from: 's' }, filter: { name: 'byRoom', input: { room: 'even' } } });
     await queue.drained();
