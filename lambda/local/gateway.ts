@@ -17,6 +17,8 @@ export type {
 
 /** How long `close()` waits for clients to answer the closing handshake before cutting sockets. */
 const CLOSE_GRACE_MS = 1_000;
+/** How long the Management API keeps an idle keep-alive socket (AWS endpoints: about a minute). */
+const KEEP_ALIVE_TIMEOUT_MS = 60_000;
 
 /**
  * Start a local stand-in for an API Gateway WebSocket API with Lambda proxy integrations on
@@ -75,6 +77,9 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       logger,
     }),
   );
+  // Idle keep-alive sockets stay open for a minute, as AWS endpoints keep them (Node's default
+  // is 5 s): a client reusing a socket just as the server closed it would get ECONNRESET.
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const wss = new WebSocketServer({
     noServer: true,
     // Message quota (128 KB): a bigger message closes the connection with 1009.

@@ -224,6 +224,9 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       if (!response.headersSent) sendError(response, 500, 'InternalError', 'internal error');
     });
   });
+  // Idle keep-alive sockets stay open for a minute, as SQS's endpoints keep them (Node's default is
+  // 5 s: a client reusing a socket just as it is closed would get ECONNRESET).
+  server.keepAliveTimeout = 60_000;
   async function handleRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request as AsyncIterable<Buffer>) chunks.push(chunk);

@@ -1,4 +1,4 @@
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import {
   ApiGatewayManagementApiClient,
   ApiGatewayManagementApiServiceException,
@@ -208,3 +208,25 @@ describe('local gateway: management API through the real AWS SDK client', () => 
     client.socket.close();
   });
 });
+
+test('an idle keep-alive socket of the management API outlives Node\'s 5 s default, so a client reusing it is not reset', async () => {
+  const recorded = recordingHandlers();
+  const gateway = await startLocalGateway({ handlers: recorded.handlers });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    const get = () => new Promise<number>((resolve, reject) => {
+      request(`${gateway.endpoint}/@connections/nobody`, { agent }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      }).on('error', reject).end();
+    });
+    expect(await get()).toBe(410);
+    const [socket] = Object.values(agent.freeSockets).flat();
+    await new Promise((resolve) => setTimeout(resolve, 7_000));
+    expect(socket?.destroyed).toBe(false);
+    expect(await get()).toBe(410);
+  } finally {
+    agent.destroy();
+    await gateway.close();
+  }
+}, 15_000);
