@@ -75,8 +75,6 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/util-dynamodb@^3.700.0',
     // The queued publish and the fan-out worker (issue 14).
     '@aws-sdk/client-sqs@^3.700.0',
-    // The SDK's own retry strategy (ConfiguredRetryStrategy) with our backoff; already in the SDK's tree.
-    '@smithy/core@^3.41.0',
     // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
     'esbuild@^0.25.0',
     'ws@^8.18.0',

@@ -3,7 +3,6 @@ import {
   DeleteConnectionCommand,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, type ManagementCallSettings } from './options';
 import type { WebSocketEvent } from '../event';
 import { backoffDelayMs } from '../util/backoff';
@@ -15,21 +14,43 @@ export type ManagementClientFactory = (endpoint: string) => ApiGatewayManagement
 
 const DEFAULT_SETTINGS: ManagementCallSettings = { retry: DEFAULT_RETRY, timeouts: DEFAULT_TIMEOUTS };
 
+/** The error kinds the SDK's standard strategy retries (its retry middleware classifies each error). */
+const RETRYABLE_ERROR_TYPES = new Set(['THROTTLING', 'TRANSIENT']);
+
+/** A retry token as the SDK's retry middleware reads it. */
+function retryToken(retryCount: number, retryDelay: number) {
+  return { getRetryCount: () => retryCount, getRetryDelay: () => retryDelay, getRetryCost: () => undefined };
+}
+
 /**
- * The SDK's standard strategy, except that a timed-out attempt is not retried: PostToConnection is
- * not idempotent, and a request that timed out may have been delivered (a retry would duplicate
- * the message). Refused or reset connections (ECONNRESET on a stale keep-alive socket), 429 and
- * 5xx answers are retried.
+ * The SDK's standard retry decisions (throttling and transient errors: 429, 500/502/503/504, a
+ * stale keep-alive socket's ECONNRESET; never 410 or 413) on our bounded full-jitter backoff,
+ * except that a timed-out attempt is not retried: PostToConnection is not idempotent, and a request
+ * that timed out may have been delivered (a retry would duplicate the message). It implements the
+ * SDK's `RetryStrategyV2` interface, which the client's own retry middleware drives (and whose
+ * waits the call's abort signal cuts short), because `@smithy/core/retry`'s
+ * `ConfiguredRetryStrategy` would add 15.5 KB to every handler bundle (the SDK itself is not
+ * bundled). @internal
  */
-class NoTimeoutRetryStrategy extends ConfiguredRetryStrategy {
-  override async refreshRetryTokenForRetry(...args: Parameters<ConfiguredRetryStrategy['refreshRetryTokenForRetry']>) {
-    const [, errorInfo] = args;
-    const error = (errorInfo as { error?: { name?: string; message?: string } }).error;
-    // The HTTP handler's requestTimeout ("… exceeded the configured N ms requestTimeout"); a reset
-    // socket ("socket hang up", also named TimeoutError by the SDK) is retried.
-    if (/requestTimeout/.test(error?.message ?? '') || error?.name === 'AbortError') throw new Error('A timed-out request is not retried');
-    return super.refreshRetryTokenForRetry(...args);
-  }
+export function managementRetryStrategy(retry: ManagementCallSettings['retry']) {
+  return {
+    mode: 'standard',
+    acquireInitialRetryToken: async () => retryToken(0, 0),
+    refreshRetryTokenForRetry: async (
+      token: ReturnType<typeof retryToken>, errorInfo: { errorType: string; error?: { name?: string; message?: string } },
+    ) => {
+      const attempt = token.getRetryCount() + 1;
+      const { error } = errorInfo;
+      // The HTTP handler's requestTimeout ("… exceeded the configured N ms requestTimeout") or the
+      // call's deadline; a reset socket ("socket hang up", also named TimeoutError by the SDK) is retried.
+      const timedOut = /requestTimeout/.test(error?.message ?? '') || error?.name === 'AbortError';
+      if (attempt >= retry.maxAttempts || !RETRYABLE_ERROR_TYPES.has(errorInfo.errorType) || timedOut) {
+        throw new Error('No retry token available');
+      }
+      return retryToken(attempt, backoffDelayMs(attempt, retry));
+    },
+    recordSuccess: () => undefined,
+  };
 }
 
 /**
@@ -41,7 +62,7 @@ export function createManagementClient(endpoint: string, settings: ManagementCal
   const { retry, timeouts } = settings;
   return new ApiGatewayManagementApiClient({
     endpoint,
-    retryStrategy: new NoTimeoutRetryStrategy(retry.maxAttempts, (attempt) => backoffDelayMs(attempt, retry)),
+    retryStrategy: managementRetryStrategy(retry),
     requestHandler: requestHandlerOptions(timeouts),
   });
 }
