@@ -209,7 +209,8 @@ export function renderQueued(results: QueuedMeasure[]): { markdown: string; budg
       'CPU ms/message', 'load avg / cores',
     ],
     rows,
-  ) + `\n${scaling}\n${WORKERS} worker instances, each its own process paced to R/${WORKERS}; ${LATENCY_MS} ms added to every management call; 429 beyond the limit. `
+  ) + `\n${scaling}\n${WORKERS} worker instances in ${WORKER_PROCESSES} processes, each instance paced to R/${WORKERS}; `
+    + `${LATENCY_MS} ms added to every management call; 429 beyond the limit (the bucket holds R/2, as AWS's). `
     + 'Posting floor: the same instances post the same frame to the same connections at the same pace, with no read, queue or ledger. '
     + 'CPU ms/message: every process (gateway and queue, the worker instances) over the delivered messages.';
   return { markdown, budgets };
