@@ -89,7 +89,7 @@ async function main(): Promise<number> {
       progress(`${section.title}: ${((Date.now() - sectionStart) / 1000).toFixed(1)} s`);
     }
     if (budgets.length > 0) {
-      const text = table(['budget (issue 5)', 'this run', 'met'], budgets.map(([budget, figure, met]) => [budget, figure, met ? 'yes' : '**no**']));
+      const text = table(['budget', 'this run', 'met'], budgets.map(([budget, figure, met]) => [budget, figure, met ? 'yes' : '**no**']));
       output.push(`## Budgets\n\n${text}\n`);
       process.stdout.write(`\n## Budgets\n\n${text}\n`);
     }
