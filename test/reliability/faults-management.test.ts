@@ -1,9 +1,9 @@
 import { dynamodb, memory, type SubscriptionStore, type TimeoutOptions } from '../../lambda';
 import { quietLogger } from './support/env';
 import { silentLogger, startLocalGateway, type LocalGateway, type ManagementFault, type ManagementRequest } from '../../lambda/local';
-import { appSubscriptions, type ChatMessage } from '../fixtures/router';
+import { appSubscriptions } from '../fixtures/router';
 import { connectEvent, messageEvent } from '../lambda/support/events';
-import { connectClient, waitFor } from '../lambda/support/harness';
+import { connectClient, roomSubscribers, waitFor } from '../lambda/support/harness';
 import { scanRows } from '../support/dynamodb';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 
@@ -44,20 +44,8 @@ afterEach(async () => {
 });
 
 /** Connects `count` real clients to room `r`; resolves once all are started; returns their inboxes and ids. */
-async function subscribers(count: number): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
-  const inboxes: string[][] = [];
-  const before = new Set(gateway.connections());
-  for (let i = 0; i < count; i++) {
-    const { client, close } = connectClient(gateway.url, { userId: `u${i}` });
-    closers.push(close);
-    const inbox: string[] = [];
-    inboxes.push(inbox);
-    await new Promise<void>((resolve) => {
-      client.onMessage.subscribe({ room: 'r' }, { onStarted: () => resolve(), onData: (m: ChatMessage) => inbox.push(m.text) });
-    });
-  }
-  // Connection ids in connect order (the gateway lists open connections in insertion order).
-  return { inboxes, connectionIds: gateway.connections().filter((id) => !before.has(id)) };
+function subscribers(count: number): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
+  return roomSubscribers(gateway, count, (close) => closers.push(close));
 }
 
 function publish(text: string, retry = { baseDelayMs: 1, maxDelayMs: 5, maxAttempts: 4 }, timeouts?: TimeoutOptions) {

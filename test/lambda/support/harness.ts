@@ -3,7 +3,7 @@ import superjson from 'superjson';
 import { WebSocket } from 'ws';
 import { memory, type ConnectHandlerOptions, type Logger, type MemoryStore, type MessageHandlerOptions, type SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway, type UnorderedOptions } from '../../../lambda/local';
-import type { AppRouter } from '../../fixtures/router';
+import type { AppRouter, ChatMessage } from '../../fixtures/router';
 import { appSubscriptions } from '../../fixtures/router';
 
 /** A logger that keeps what it gets, so tests stay quiet and can assert on it. */
@@ -68,6 +68,29 @@ export function connectClient(url: string, connectionParams?: Record<string, str
   });
   const client: TRPCClient<AppRouter> = createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
   return { client, close: () => void wsClient.close() };
+}
+
+/**
+ * Connects `count` real clients (user ids `u0`, `u1`, …) to `gateway`, each subscribed to room `r`
+ * of `onMessage`; resolves once all are started, with each client's received texts and the
+ * connection ids in connect order (the gateway lists open connections in insertion order).
+ * `onClient` gets each client's close.
+ */
+export async function roomSubscribers(
+  gateway: LocalGateway, count: number, onClient: (close: () => void) => void,
+): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
+  const before = new Set(gateway.connections());
+  const inboxes: string[][] = [];
+  for (let i = 0; i < count; i++) {
+    const { client, close } = connectClient(gateway.url, { userId: `u${i}` });
+    onClient(close);
+    const inbox: string[] = [];
+    inboxes.push(inbox);
+    await new Promise<void>((resolve) => {
+      client.onMessage.subscribe({ room: 'r' }, { onStarted: () => resolve(), onData: (m: ChatMessage) => inbox.push(m.text) });
+    });
+  }
+  return { inboxes, connectionIds: gateway.connections().filter((id) => !before.has(id)) };
 }
 
 /** Real tRPC clients and sockets opened during a test, closed together after it. */

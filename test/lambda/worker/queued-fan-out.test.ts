@@ -3,10 +3,10 @@ import { dynamodb, dynamodbLedger, type DeliveryLedger, type QueueEvent, type Su
 import {
   silentLogger, startLocalGateway, type LocalGateway, type LocalQueue, type ManagementFault, type ManagementRequest,
 } from '../../../lambda/local';
-import { appSubscriptions, type ChatMessage } from '../../fixtures/router';
+import { appSubscriptions } from '../../fixtures/router';
 import { quietLogger } from '../../reliability/support/env';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
-import { connectClient, waitFor } from '../support/harness';
+import { roomSubscribers, waitFor } from '../support/harness';
 import { addVirtualSubscribers, framesOf, startWorkerQueue, type WorkerQueue } from '../support/queue-harness';
 
 /**
@@ -74,19 +74,8 @@ afterEach(async () => {
 });
 
 /** Real clients subscribed to room `r`; resolves once all are started. */
-async function realSubscribers(count: number): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
-  const before = new Set(gateway.connections());
-  const inboxes: string[][] = [];
-  for (let i = 0; i < count; i++) {
-    const { client, close } = connectClient(gateway.url, { userId: `u${i}` });
-    closers.push(close);
-    const inbox: string[] = [];
-    inboxes.push(inbox);
-    await new Promise<void>((resolve) => {
-      client.onMessage.subscribe({ room: 'r' }, { onStarted: () => resolve(), onData: (m: ChatMessage) => inbox.push(m.text) });
-    });
-  }
-  return { inboxes, connectionIds: gateway.connections().filter((id) => !before.has(id)) };
+function realSubscribers(count: number): Promise<{ inboxes: string[][]; connectionIds: string[] }> {
+  return roomSubscribers(gateway, count, (close) => closers.push(close));
 }
 
 /** Virtual connections with one stored subscription (id 1) to room `r` each; `jsonrpc` for those it picks. */
