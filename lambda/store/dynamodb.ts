@@ -240,43 +240,38 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     };
   }
 
-  async setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean> {
-    try {
-      const output = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keyAttributes(connectionKey(connectionId))),
-          UpdateExpression: 'SET #params = :params, #awaiting = :false',
-          // Accepted once: the check and the write are one atomic request.
-          ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
-          ExpressionAttributeNames: { '#params': 'connectionParams', '#awaiting': 'awaitingConnectionParams', '#pk': PARTITION_KEY },
-          ExpressionAttributeValues: toItem({ ':params': params, ':false': false, ':true': true }),
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
-      );
-      this.report('setConnectionParams', 'UpdateItem', output.ConsumedCapacity);
-      return true;
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw error;
-    }
+  setConnectionParams(connectionId: string, params: Record<string, string> | null): Promise<boolean> {
+    return this.settleAwaitingConnection('setConnectionParams', connectionId, 'SET #params = :params', { '#params': 'connectionParams' }, { ':params': params });
   }
 
-  async refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
+  refuseConnection(connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
     assertEpochSeconds('expireAt', expireAt);
+    return this.settleAwaitingConnection(
+      'refuseConnection', connectionId, 'SET #refusal = :refusal, #ttl = :ttl', { '#refusal': REFUSAL, '#ttl': TTL_ATTRIBUTE }, { ':refusal': refusal, ':ttl': expireAt },
+    );
+  }
+
+  /**
+   * Settles a connection still awaiting its params, once: `set` and `awaitingConnectionParams`
+   * false in one conditional UpdateItem (the check and the write are one atomic request).
+   * @returns false when the row is gone or was settled before
+   */
+  private async settleAwaitingConnection(
+    operation: keyof SubscriptionStore, connectionId: string, set: string, names: Record<string, string>, values: Record<string, unknown>,
+  ): Promise<boolean> {
     try {
       const output = await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: toItem(keyAttributes(connectionKey(connectionId))),
-          UpdateExpression: 'SET #refusal = :refusal, #awaiting = :false, #ttl = :ttl',
+          UpdateExpression: `${set}, #awaiting = :false`,
           ConditionExpression: 'attribute_exists(#pk) AND #awaiting = :true',
-          ExpressionAttributeNames: { '#refusal': REFUSAL, '#awaiting': 'awaitingConnectionParams', '#ttl': TTL_ATTRIBUTE, '#pk': PARTITION_KEY },
-          ExpressionAttributeValues: toItem({ ':refusal': refusal, ':false': false, ':true': true, ':ttl': expireAt }),
+          ExpressionAttributeNames: { ...names, '#awaiting': 'awaitingConnectionParams', '#pk': PARTITION_KEY },
+          ExpressionAttributeValues: toItem({ ...values, ':false': false, ':true': true }),
           ReturnConsumedCapacity: this.returnConsumedCapacity,
         }),
       );
-      this.report('refuseConnection', 'UpdateItem', output.ConsumedCapacity);
+      this.report(operation, 'UpdateItem', output.ConsumedCapacity);
       return true;
     } catch (error) {
       if (isConditionalCheckFailed(error)) return false;
