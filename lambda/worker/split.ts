@@ -27,8 +27,6 @@ const EVEN_CUT_MIN_SHARE = 4;
 
 /** Result of a split. */
 export interface SplitOutcome {
-  /** The first batch (undefined: no subscriber matched). */
-  readonly first?: DeliverMessage;
   /** Batches sent to the queue. */
   readonly queued: number;
   /** Targets over every batch. */
@@ -46,15 +44,18 @@ export function deliveryTarget(ref: SubscriberRef): DeliveryTarget {
   return jsonrpc ? [connectionId, subscriptionId, jsonrpc] : [connectionId, subscriptionId];
 }
 
-/** Splits a publish into delivery batches (see the module comment). */
+/**
+ * Splits a publish into delivery batches (see the module comment); `onFirst` gets the first batch
+ * as soon as it is cut (never called when no subscriber matched).
+ */
 export async function splitPublish(
-  settings: WorkerSettings, message: PublishMessage, publishId: string, onFirst?: (first: DeliverMessage) => void,
+  settings: WorkerSettings, message: PublishMessage, publishId: string, onFirst: (first: DeliverMessage) => void,
 ): Promise<SplitOutcome> {
   const { path, result, filter, excludeConnectionId, eventId } = message;
   const fixedBytes = ENVELOPE_BYTES + Buffer.byteLength(result) + Buffer.byteLength(publishId) + Buffer.byteLength(path);
   const maxTargetBytes = MAX_QUEUE_MESSAGE_BYTES - fixedBytes;
   const withRegion = settings.router().multiRegion;
-  let first: DeliverMessage | undefined;
+  let firstCut = false;
   let queued = 0;
   let total = 0;
   let index = 0;
@@ -75,9 +76,9 @@ export async function splitPublish(
     };
     targets = [];
     bytes = 0;
-    if (!first) {
-      first = batch;
-      onFirst?.(batch);
+    if (!firstCut) {
+      firstCut = true;
+      onFirst(batch);
       return;
     }
     outbox.push(JSON.stringify(batch));
@@ -122,7 +123,7 @@ export async function splitPublish(
   }
   await closeBatch();
   await flushOutbox();
-  return { first, queued, targets: total };
+  return { queued, targets: total };
 }
 
 /**
