@@ -116,12 +116,16 @@ export function workerRateFromEnvironment(): number | undefined {
 
 /** `TRPC_SUBSCRIPTIONS_WORKER_INSTANCES` as a number (`undefined` when unset; checked by the worker's settings). */
 export function workerInstancesFromEnvironment(): number | undefined {
-  const text = process.env[WORKER_INSTANCES_ENV];
-  return text ? Number(text) : undefined;
+  return numberFromEnvironment(WORKER_INSTANCES_ENV);
 }
 
 /** `TRPC_SUBSCRIPTIONS_DELIVERY_BATCH_SIZE` as a number (`undefined` when unset; checked by the worker's settings). */
 export function deliveryBatchSizeFromEnvironment(): number | undefined {
-  const text = process.env[DELIVERY_BATCH_SIZE_ENV];
+  return numberFromEnvironment(DELIVERY_BATCH_SIZE_ENV);
+}
+
+/** An environment variable as a number (`undefined` when unset or empty; the caller checks the value). */
+function numberFromEnvironment(name: string): number | undefined {
+  const text = process.env[name];
   return text ? Number(text) : undefined;
 }
