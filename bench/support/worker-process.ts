@@ -11,10 +11,10 @@ import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, dynamodbLedger } from '../../lambda';
 import { LOCAL_AWS_SETTINGS } from '../../lambda/local';
 import { managementClientFactory } from '../../lambda/management/client';
-import { settleManagementCalls } from '../../lambda/management/options';
 import { deliverTo } from '../../lambda/publisher/fan-out';
 import type { SubscriptionStore } from '../../lambda/store/store';
 import { createRateGate } from '../../lambda/util/rate-gate';
+import { workerCallSettings } from '../../lambda/worker/settings';
 
 type QueueHandler = ReturnType<typeof appSubscriptions.worker>;
 
@@ -100,8 +100,8 @@ process.on('message', (command: WorkerCommand) => {
  */
 async function postFloor(command: Extract<WorkerCommand, { type: 'floor' }>): Promise<number> {
   if (!configured || !store) throw new Error('worker process: floor before configure');
-  // The worker's own call settings (worker/settings.ts) and default concurrency.
-  const calls = settleManagementCalls({ maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 2000 });
+  // The worker's own call settings (its default 5 attempts) and default concurrency.
+  const calls = workerCallSettings(5);
   const client = managementClientFactory(calls)(configured.gatewayEndpoint);
   const { slots, maxPostsPerSecond } = configured;
   const share = Math.ceil(command.connectionIds.length / slots);

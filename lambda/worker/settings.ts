@@ -54,13 +54,18 @@ function positiveInteger(name: string, value: number, max = Infinity): number {
   return value;
 }
 
+/** The worker's PostToConnection retries and timeouts, for `maxAttempts` attempts. @internal */
+export function workerCallSettings(maxAttempts: number): ManagementCallSettings {
+  return settleManagementCalls({ maxAttempts, baseDelayMs: 50, maxDelayMs: 2000 });
+}
+
 /** Settles the options of `worker()`; a RangeError names a bad option at creation. */
 export function settleWorkerOptions(config: SubscriptionsConfig, options: WorkerOptions = {}): WorkerSettings {
   const maxPostsPerSecond = options.maxPostsPerSecond ?? workerRateFromEnvironment();
   if (maxPostsPerSecond !== undefined && !(maxPostsPerSecond > 0)) {
     throw new RangeError(`\`maxPostsPerSecond\` must be a positive number, got: ${maxPostsPerSecond}`);
   }
-  const calls = settleManagementCalls({ maxAttempts: positiveInteger('maxAttempts', options.maxAttempts ?? 5), baseDelayMs: 50, maxDelayMs: 2000 });
+  const calls = workerCallSettings(positiveInteger('maxAttempts', options.maxAttempts ?? 5));
   const clientFactory = managementClientFactory(calls);
   const regions = config.regions ?? regionsFromEnvironment();
   const accessOf = (endpoint: string): ManagementAccess => (options.managementClient
