@@ -113,6 +113,10 @@ const project = new typescript.TypeScriptProject({
     '@tanstack/react-query@^5.80.3',
     '@trpc/tanstack-react-query@11.22.1',
     'playwright-core@^1.50.0',
+    // An IAM policy simulator, independent of the grants: every AWS request the runtime sends in
+    // the tests is evaluated against the synthesized policy of the role that sends it
+    // (test/iam/). AGPL-3.0, test-only: never bundled or shipped.
+    '@cloud-copilot/iam-simulate@^0.1.173',
   ],
   jest: true,
   jestOptions: {
