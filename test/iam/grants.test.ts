@@ -1,7 +1,8 @@
 import { iamRequestsOf, type IamRequest, type RequestTargets } from './support/iam-requests';
 import { RequestRecorder, type RecordedRequest } from './support/recorder';
 import {
-  controlScenario, handlerScenario, publisherScenario, rolloverScenario, startScenarioQueue, workerScenario, type CodePath, type ScenarioEnv,
+  controlScenario, handlerScenario, multiRegionScenario, publisherScenario, rolloverScenario, startScenarioQueue, workerScenario,
+  type CodePath, type ScenarioEnv,
 } from './support/scenarios';
 import { findSendSites } from './support/send-sites';
 import { simulateAll, type Decision } from './support/simulator';
@@ -21,21 +22,25 @@ import { createTestTable, type TestTable } from '../support/dynamodb';
  * keys from an API request (nor know `TransactWriteItems` and `SendMessageBatch`, which are
  * authorized as their item actions and `sqs:SendMessage`), and it does not say whether a grant is
  * wider than the code needs (the least-privilege check below compares granted and sent actions).
+ *
+ * The same holds for one Region of a two-Region deployment (`multiRegion` with a peer), where
+ * managing connections of any other API, stage or Region must be refused.
  */
 let table: TestTable;
-let api: FakeManagementApi;
 let recorder: RequestRecorder;
-let queueUrl: string;
 let grants: GrantStack;
 let targets: RequestTargets;
+/** One Region of two: its own table, recorder and stack. */
+const twoRegions = { region: 'eu-west-1', peerRegion: 'us-east-1', peerApiId: 'peerapi123' };
+let regional: { table: TestTable; recorder: RequestRecorder; grants: GrantStack; targets: RequestTargets };
 const logger = quietLogger();
 
-beforeAll(async () => {
+/** Runs the single-Region scenarios on one fake API and queue; the stack they are checked against. */
+async function singleRegion(): Promise<void> {
   table = await createTestTable('iam');
-  api = await startFakeManagementApi({ stage: 'prod' });
+  const api = await startFakeManagementApi({ stage: 'prod' });
   recorder = new RequestRecorder();
   const scenarioQueue = await startScenarioQueue();
-  queueUrl = scenarioQueue.queue.url;
   const env = (prefix: string): ScenarioEnv => ({ recorder, table, api, prefix, logger });
   try {
     await handlerScenario(env('h-'));
@@ -48,12 +53,55 @@ beforeAll(async () => {
     await api.close();
   }
   grants = grantStack({ tableName: table.tableName });
-  targets = targetsOf(grants, new Map([[new URL(api.endpoint).origin, { region: grants.deployment.region, apiId: grants.apiId }]]), queueUrl);
-}, 300_000);
+  const apis = new Map([[new URL(api.endpoint).origin, { region: grants.deployment.region, apiId: grants.apiId }]]);
+  targets = targetsOf(grants, apis, scenarioQueue.queue.url);
+}
+
+/** Runs the two-Region scenario (this Region's code, both Regions' APIs); the stack of this Region. */
+async function oneRegionOfTwo(): Promise<void> {
+  const { region, peerRegion, peerApiId } = twoRegions;
+  const regionTable = await createTestTable('iam-mr');
+  const here = await startFakeManagementApi({ stage: 'prod' });
+  const there = await startFakeManagementApi({ stage: 'prod' });
+  const regionRecorder = new RequestRecorder();
+  const endpoints = { [region]: here.endpoint, [peerRegion]: there.endpoint };
+  const env = (name: string, api: FakeManagementApi): ScenarioEnv => ({
+    recorder: regionRecorder, table: regionTable, api, prefix: `mr-${name}-`, logger, regions: { region: name, endpoints },
+  });
+  const scenarioQueue = await startScenarioQueue();
+  try {
+    await multiRegionScenario(env(region, here), env(peerRegion, there), scenarioQueue);
+  } finally {
+    await scenarioQueue.queue.close();
+    await here.close();
+    await there.close();
+  }
+  const regionGrants = grantStack({
+    tableName: regionTable.tableName,
+    region,
+    props: { multiRegion: { tableName: regionTable.tableName, replicaRegions: [peerRegion], peers: [{ region: peerRegion, apiId: peerApiId }] } },
+  });
+  regional = {
+    table: regionTable,
+    recorder: regionRecorder,
+    grants: regionGrants,
+    targets: targetsOf(regionGrants, new Map([
+      [new URL(here.endpoint).origin, { region, apiId: regionGrants.apiId }],
+      [new URL(there.endpoint).origin, { region: peerRegion, apiId: peerApiId }],
+    ]), scenarioQueue.queue.url),
+  };
+}
+
+beforeAll(async () => {
+  await singleRegion();
+  await oneRegionOfTwo();
+}, 400_000);
 
 afterAll(() => {
   recorder?.destroy();
   table?.client.destroy();
+  regional?.recorder.destroy();
+  regional?.table.client.destroy();
 });
 
 const requestsOf = (codePaths: readonly CodePath[]): IamRequest[] =>
@@ -97,13 +145,19 @@ function kindOf(request: IamRequest): string {
 
 test('grantPublish and PublisherFunction are refused what only a server-side stop sends', async () => {
   const publisherKinds = new Set(requestsOf(['publisher']).map(kindOf));
-  const stopOnly = requestsOf(['control']).filter((request) => !publisherKinds.has(kindOf(request)));
-  // Among them the transaction's conditional Delete (naming `stopped`) and the count's update.
-  expect(stopOnly.map((request) => request.action)).toEqual(expect.arrayContaining(['dynamodb:DeleteItem', 'dynamodb:UpdateItem']));
+  // The stop's own requests (a transaction counts whole: it fails when one item is refused).
+  const stopOnly = recorder.of('control')
+    .map((request) => ({ request, iam: iamRequestsOf(request, targets) }))
+    .filter(({ iam }) => iam.some((item) => !publisherKinds.has(kindOf(item))));
+  expect(stopOnly.map(({ request }) => request.operation)).toEqual(expect.arrayContaining(['TransactWriteItems', 'UpdateItem']));
   for (const role of grants.roles.filter((candidate) => candidate.publishes && !candidate.controls)) {
-    const decisions = await simulateAll(grants.deployment, grants.deployment.rolePolicies(role.roleLogicalId), stopOnly);
-    expect({ role: role.name, allowed: decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request.describe) })
-      .toEqual({ role: role.name, allowed: [] });
+    const policies = grants.deployment.rolePolicies(role.roleLogicalId);
+    const allowed: string[] = [];
+    for (const { request, iam } of stopOnly) {
+      const decisions = await simulateAll(grants.deployment, policies, iam);
+      if (decisions.every((decision) => decision.result === 'Allowed')) allowed.push(`${request.operation}: ${iam.map((item) => item.describe).join('; ')}`);
+    }
+    expect({ role: role.name, allowed }).toEqual({ role: role.name, allowed: [] });
   }
 });
 
@@ -176,8 +230,42 @@ const SITES_THAT_NEVER_SEND: Readonly<Record<string, string>> = {
   'lambda/worker/split.ts splitPublish -> add#3': 'the even cut adds at most a batch\'s size, then closes the batch itself (the next call)',
 };
 
+describe('one Region of two', () => {
+  const regionalRequests = (codePaths: readonly CodePath[]): IamRequest[] => regional.recorder.requests
+    .filter((request) => codePaths.includes(request.codePath as CodePath)).flatMap((request) => iamRequestsOf(request, regional.targets));
+
+  test('the scenario reached both Regions\' APIs', () => {
+    const apiIds = new Set(regionalRequests(['handler', 'publisher', 'worker']).filter((request) => request.action === 'execute-api:ManageConnections')
+      .map((request) => request.resource.split(':')[5].split('/')[0]));
+    expect(apiIds).toEqual(new Set([regional.grants.apiId, twoRegions.peerApiId]));
+  });
+
+  test.each(['$default handler', 'rollover', 'fan-out worker', 'grantPublish grantee', 'PublisherFunction', 'grantControl grantee'])(
+    '%s: every request its code sends, to either Region\'s API, is allowed; no other API, stage or Region is',
+    async (name) => {
+      const { grants: regionGrants } = regional;
+      const { region, peerRegion, peerApiId } = twoRegions;
+      const role = regionGrants.roles.find((candidate) => candidate.name === name)!;
+      const policies = regionGrants.deployment.rolePolicies(role.roleLogicalId);
+      const sent = await simulateAll(regionGrants.deployment, policies, regionalRequests(role.codePaths));
+      expect(sent.length).toBeGreaterThan(0);
+      expect(refused(sent)).toEqual([]);
+      const account = regionGrants.deployment.account;
+      const others = [
+        `arn:aws:execute-api:${peerRegion}:${account}:zzzzzzzzzz/prod/POST/@connections/c`,
+        `arn:aws:execute-api:${peerRegion}:${account}:${peerApiId}/dev/POST/@connections/c`,
+        `arn:aws:execute-api:ap-southeast-2:${account}:${peerApiId}/prod/POST/@connections/c`,
+        `arn:aws:execute-api:${region}:${account}:zzzzzzzzzz/prod/DELETE/@connections/c`,
+        `arn:aws:execute-api:${peerRegion}:${account}:${regionGrants.apiId}/prod/POST/@connections/c`,
+      ].map((resource): IamRequest => ({ action: 'execute-api:ManageConnections', resource, context: { 'aws:SecureTransport': 'true' }, describe: resource }));
+      const decisions = await simulateAll(regionGrants.deployment, policies, others);
+      expect(decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request.describe)).toEqual([]);
+    },
+  );
+});
+
 test('every AWS request the runtime can send is sent by a scenario (a new request needs one)', () => {
-  const sent = new Set(recorder.requests.flatMap((request) => request.sites));
+  const sent = new Set([...recorder.requests, ...regional.recorder.requests].flatMap((request) => request.sites));
   const sites = findSendSites();
   expect(sites.length).toBeGreaterThan(50);
   const unsent = sites.filter((site) => !sent.has(`${site.file}:${site.line}`));

@@ -336,3 +336,58 @@ export async function workerScenario(env: ScenarioEnv, scenarioQueue: Awaited<Re
   expect(delivered(`${prefix}s1`)).toBe(2);
   expect(queue.deadLetters().length).toBe(1);
 }
+
+/**
+ * One Region of two (`env`, with `other` for the second Region's own connections): a publish, a
+ * publish inside a mutation, the worker and `enqueue()` reach subscribers of both Regions, each
+ * through its Region's API (a gone one in the other Region removed); a stop of this Region's
+ * subscription; the rollover acts on this Region's connections only.
+ */
+export async function multiRegionScenario(
+  env: ScenarioEnv, other: ScenarioEnv, scenarioQueue: Awaited<ReturnType<typeof startScenarioQueue>>,
+): Promise<void> {
+  const { prefix } = env;
+  const here = [`${prefix}a1`];
+  const there = [`${prefix}b1`, `${prefix}b2`];
+  await connectSubscribers(env, here, 'mr');
+  await connectSubscribers(other, there, 'mr');
+  other.api.always(there[1], 410);
+  const posted = (api: FakeManagementApi, id: string) => api.received.filter((request) => request.connectionId === id && request.method === 'POST').length;
+  expect(await publisherOf(env, 'publisher').routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'byRoom', input: { room: 'mr' } } }))
+    .toMatchObject({ delivered: 2, gone: 1, failed: 0 });
+  expect(posted(other.api, there[0])).toBe(1);
+  // A publish from inside a mutation of this Region's handlers.
+  const h = handlers(env, 'handler');
+  await h.connect(event(env, connectEvent(`${prefix}sender`, { userId: 'sam' })));
+  const sent = await h.handler(event(env, messageEvent(`${prefix}sender`, { id: 1, method: 'mutation', params: { path: 'send', input: { room: 'mr' } } })));
+  expect(JSON.parse(sent.body!).result.data).toMatchObject({ delivered: 2, failed: 0 });
+  // The worker: targets of both Regions.
+  const { queue } = scenarioQueue;
+  await virtualSubscribers(env, [`${prefix}va`], 'mrq');
+  await virtualSubscribers(other, [`${prefix}vb`], 'mrq');
+  scenarioQueue.setWorker(subscriptionsOf(env).worker({
+    store: storeOn(env, env.recorder.dynamodb('worker')),
+    ledger: dynamodbLedger({ tableName: env.table.tableName, dynamoDBClient: env.recorder.dynamodb('worker') }),
+    managementClient: env.recorder.management('worker'),
+    endpoint: env.api.endpoint,
+    sqsClient: env.recorder.sqs('worker', queue.endpoint),
+    queueUrl: queue.url,
+    logger: env.logger,
+  }));
+  await publisherOf(env, 'publisher', undefined, queue).routes.onMessage.enqueue({ data: { text: 'q' }, filter: { name: 'byRoom', input: { room: 'mrq' } } });
+  await queue.drained();
+  expect([posted(env.api, `${prefix}va`), posted(other.api, `${prefix}vb`)]).toEqual([1, 1]);
+  // A stop of this Region's subscription, and the rollover (this Region's connections only).
+  await connectSubscribers(env, [`${prefix}a2`], 'mrs');
+  expect(await publisherOf(env, 'control').routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'mrs' } } })).toMatchObject({ stopped: 1 });
+  const rollover = subscriptionsOf(env).rollover({
+    store: storeOn(env, env.recorder.dynamodb('rollover')),
+    managementClient: env.recorder.management('rollover'),
+    endpoint: env.api.endpoint,
+    logger: env.logger,
+    olderThanMs: 1,
+    maxConnectionMs: 10 * 60_000,
+  });
+  expect((await rollover()).succeeded).toBeGreaterThanOrEqual(1);
+  expect(other.api.received.filter((request) => request.method === 'POST' && request.body.includes('reconnect'))).toEqual([]);
+}

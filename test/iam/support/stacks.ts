@@ -40,6 +40,8 @@ export interface GrantStackOptions {
   /** The name of the DynamoDB Local table the scenarios ran on (the table's physical name). */
   readonly tableName: string;
   readonly props?: Partial<TrpcSubscriptionApiProps>;
+  /** Props made in the stack (e.g. a KMS key). @default - none */
+  readonly withStack?: (stack: Stack) => Partial<TrpcSubscriptionApiProps>;
   /** @default - a Region-agnostic stack */
   readonly region?: string;
 }
@@ -48,7 +50,9 @@ export interface GrantStackOptions {
 export function grantStack(options: GrantStackOptions): GrantStack {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Iam', options.region ? { env: { region: options.region, account: ACCOUNT } } : {});
-  const realtime = new TrpcSubscriptionApi(stack, 'Realtime', { entry: HANDLERS_ENTRY, queuedFanOut: {}, ...options.props });
+  const realtime = new TrpcSubscriptionApi(stack, 'Realtime', {
+    entry: HANDLERS_ENTRY, queuedFanOut: {}, ...options.props, ...options.withStack?.(stack),
+  });
   const inline = { runtime: Runtime.NODEJS_24_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => undefined') };
   const producer = new LambdaFunction(stack, 'Producer', inline);
   realtime.grantPublish(producer);
