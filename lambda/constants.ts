@@ -142,7 +142,7 @@ export const HISTORY_PARTITION_PREFIX = 'HIST#';
 /**
  * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
  * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
- * `test/reliability/publisher-access.test.ts` checks every request a publisher sends against it.
+ * `test/iam/grants.test.ts` evaluates every request a publisher sends against the synthesized policy.
  * Connection rows also hold `connectionParams` and the `$connect` snapshot (tokens): they are not
  * listed, so a publisher cannot read them. A new publisher-side request adds its partition prefix,
  * attributes or action here (docs/security.md).
@@ -165,4 +165,24 @@ export const PUBLISHER_TABLE_ACCESS = {
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
+} as const;
+
+/**
+ * What a server-side stop (`publisher.routes.<path>.stop()`) may do on the table beyond
+ * {@link PUBLISHER_TABLE_ACCESS}: `grantControl` adds a second statement with these actions under
+ * the same kind of conditions. A stop removes a subscription as a client's stop does: it reads the
+ * subscription row's `stopped` and `indexKeys` (a Query of named attributes), deletes the row in a
+ * transaction conditioned on `stopped`, with its index rows, and decrements the connection's
+ * `subscriptionCount`; when a client's stop removed it first, it writes a tombstone (the
+ * connection row's ConditionCheckItem, a PutItem). Never `connectionParams` or `connect`.
+ */
+export const CONTROL_TABLE_ACCESS = {
+  /** DynamoDB actions (a transaction is authorized through the item actions it contains). */
+  actions: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
+  /** A connection's rows (subscription, tombstone, connection row) and a route's index rows. */
+  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX],
+  /** Attributes a stop's requests may name (keys included). */
+  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount'],
+  /** `dynamodb:Select` values: named attributes only. */
+  select: ['SPECIFIC_ATTRIBUTES'],
 } as const;

@@ -35,8 +35,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY, PUBLISHER_TABLE_ACCESS,
-  QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  CONTROL_TABLE_ACCESS, DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY,
+  PUBLISHER_TABLE_ACCESS, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -62,31 +62,27 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ];
 
-/**
- * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
- * that are gone (410) with DeleteItem, Query and BatchWriteItem.
- */
-/**
- * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
- * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
- * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
- * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
- */
-function publisherTableConditions(): Record<string, Record<string, string | string[]>> {
-  return {
-    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': PUBLISHER_TABLE_ACCESS.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
-    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...PUBLISHER_TABLE_ACCESS.attributes] },
-    'StringEqualsIfExists': { 'dynamodb:Select': [...PUBLISHER_TABLE_ACCESS.select], 'dynamodb:ReturnValues': 'NONE' },
-  };
+/** The partitions, attributes and `Select` values a conditioned table statement allows. */
+interface TableAccess {
+  readonly partitionKeyPrefixes: readonly string[];
+  readonly attributes: readonly string[];
+  readonly select: readonly string[];
 }
 
 /**
- * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
- * subscription as a client's stop does (GetItem, a transaction of deletes, UpdateItem of the
- * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
- * (ConditionCheckItem, PutItem).
+ * DynamoDB fine-grained access conditions of `grantPublish` ({@link PUBLISHER_TABLE_ACCESS}) and
+ * `grantControl` ({@link CONTROL_TABLE_ACCESS}): only those partitions and attributes, and only
+ * named attributes (a Query must select them), so neither can read `connectionParams` or the
+ * `$connect` snapshot of connection rows.
+ * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
  */
-const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+function tableConditions(access: TableAccess): Record<string, Record<string, string | string[]>> {
+  return {
+    'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': access.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
+    'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.attributes] },
+    'StringEqualsIfExists': { 'dynamodb:Select': [...access.select], 'dynamodb:ReturnValues': 'NONE' },
+  };
+}
 
 /**
  * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
@@ -398,7 +394,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       grantee,
       actions: [...PUBLISHER_TABLE_ACCESS.actions],
       resourceArns: [this.table.tableArn],
-      conditions: publisherTableConditions(),
+      conditions: tableConditions(PUBLISHER_TABLE_ACCESS),
     }).combine(this.grantManageConnections(grantee));
     if (this.fanOut) grant = grant.combine(this.fanOut.queue.grantSendMessages(grantee));
     this.grantTableKey(grantee);
@@ -424,16 +420,22 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Everything {@link grantPublish} gives, plus what a server-side stop of subscriptions needs
-   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, PutItem and ConditionCheckItem on
-   * the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
-   * disconnect, presence).
+   * (`publisher.routes.<path>.stop()`): Query, DeleteItem, UpdateItem, PutItem and
+   * ConditionCheckItem on the table, under fine-grained conditions like `grantPublish`'s (the
+   * `CONN#` and `ROUTE#` partitions, the attributes a stop names, named reads only), so a
+   * controller cannot read `connectionParams` or the `$connect` snapshot either. `grantPublish`
+   * alone already covers `publisher.connections` (reconnect, disconnect, presence).
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
    * @returns the combined grant
    */
   public grantControl(grantee: iam.IGrantable): iam.Grant {
-    // Unconditioned (a stop reads whole subscription rows): the stronger grant, see docs/security.md.
-    return this.grantPublish(grantee).combine(this.table.grant(grantee, ...CONTROL_TABLE_ACTIONS));
+    return this.grantPublish(grantee).combine(iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...CONTROL_TABLE_ACCESS.actions],
+      resourceArns: [this.table.tableArn],
+      conditions: tableConditions(CONTROL_TABLE_ACCESS),
+    }));
   }
 
   /**

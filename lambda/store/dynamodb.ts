@@ -350,7 +350,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   async removeSubscription(connectionId: string, subscriptionId: RequestId): Promise<boolean> {
     const rowKey = subscriptionKey(connectionId, subscriptionId);
     for (let attempt = 0; ; attempt++) {
-      const row = await this.getItem('removeSubscription', rowKey);
+      const row = await this.readSubscriptionRow(rowKey);
       if (row?.[STOPPED] === true) return false;
       if (row) {
         const owned = (row[INDEX_KEYS] ?? []) as TableKey[];
@@ -607,6 +607,30 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         if (inRange.length > 0) yield inRange;
       }
     }
+  }
+
+  /**
+   * A subscription row's `stopped` flag and index keys: a Query of that one row with named
+   * attributes, not a GetItem, because a server-side stop runs under `grantControl`, whose
+   * fine-grained conditions allow named reads only; GetItem has no `Select` parameter, so that grant
+   * leaves GetItem out (as `grantPublish` does, see removeConnection). Same capacity as a GetItem.
+   */
+  private async readSubscriptionRow(key: TableKey): Promise<Record<string, unknown> | undefined> {
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#stopped': STOPPED, '#index': INDEX_KEYS },
+        ExpressionAttributeValues: toItem({ ':pk': key.pk, ':sk': key.sk }),
+        ProjectionExpression: '#stopped, #index',
+        Select: 'SPECIFIC_ATTRIBUTES',
+        ConsistentRead: true,
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('removeSubscription', 'Query', output.ConsumedCapacity);
+    const item = output.Items?.[0];
+    return item ? unmarshall(item) : undefined;
   }
 
   /**

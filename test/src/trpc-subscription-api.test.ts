@@ -586,3 +586,35 @@ describe('grantPublish', () => {
     });
   });
 });
+
+describe('grantControl', () => {
+  test('GIVEN a Lambda function WHEN granted THEN it gets grantPublish plus the stop\'s actions under fine-grained conditions, no GetItem', () => {
+    const { stack, realtime, template } = realtimeStack();
+    const moderator = producerFunction(stack);
+
+    const grant = realtime.grantControl(moderator);
+
+    expect(grant.success).toBe(true);
+    template().hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(stack, moderator.role as iam.Role) }],
+      PolicyDocument: {
+        Statement: [
+          { Action: PUBLISH_TABLE_ACTIONS, Condition: PUBLISH_TABLE_CONDITIONS, Effect: 'Allow', Resource: Match.anyValue() },
+          { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
+          {
+            Action: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
+            Condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*'] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount'],
+              },
+              'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'], 'dynamodb:ReturnValues': 'NONE' },
+            },
+            Effect: 'Allow',
+            Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
+          },
+        ],
+      },
+    });
+  });
+});
