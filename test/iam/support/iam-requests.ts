@@ -115,7 +115,8 @@ function itemRequest(
     action: `dynamodb:${action}`,
     resource: tableArn(targets, item.TableName),
     context: { 'dynamodb:LeadingKeys': [leadingKey], 'dynamodb:Attributes': attributes, ...extra },
-    describe: `${describe} ${leadingKey}${item.Key?.sk?.S ? `/${item.Key.sk.S}` : item.Item?.sk?.S ? `/${item.Item.sk.S}` : ''} naming ${attributes.join(', ')}`,
+    describe: `${describe} ${leadingKey}${item.Key?.sk?.S ? `/${item.Key.sk.S}` : item.Item?.sk?.S ? `/${item.Item.sk.S}` : ''} naming ${attributes.join(', ')}`
+      + (extra['dynamodb:ReturnValues'] && extra['dynamodb:ReturnValues'] !== 'NONE' ? ` returning ${extra['dynamodb:ReturnValues']}` : ''),
   };
 }
 
