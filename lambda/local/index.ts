@@ -35,3 +35,7 @@ export {
 export { devEnvironment, startDevServer, type DevServer, type DevServerOptions } from './dev-server';
 export { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 export { watchFiles, type FileWatcher } from './watch-files';
+export { createLocalConsole, type LocalConsole, type LocalConsoleOptions } from './console/console';
+export {
+  dynamodbStoreReader, memoryStoreReader, type ConsoleStoreReader, type DynamoDBReaderOptions, type StoredSubscription,
+} from './console/store-reader';
