@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { METRICS_ENV } from '../metric-names';
+import { createLocalConsole } from './console/console';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
 import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
@@ -61,6 +62,12 @@ export interface DevServerOptions {
    * @default 60000
    */
   readonly rolloverIntervalMs?: number;
+  /**
+   * Serve the realtime console (connections, subscriptions, publishes with their outcomes) at
+   * `/_console` on the gateway's port.
+   * @default true
+   */
+  readonly console?: boolean;
 }
 
 /** A running dev server. */
@@ -76,6 +83,8 @@ export interface DevServer {
    * ones (the `dev` command prints them as an `export` line).
    */
   readonly env: Readonly<Record<string, string>>;
+  /** The realtime console's page (`http://{host}:{port}/_console`), unless `console: false`. */
+  readonly consoleUrl?: string;
   /** The project files the handlers are built from (watched). */
   files(): string[];
   /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
@@ -130,7 +139,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       // next events, like a Lambda deployment, without closing the WebSocket connections.
       return invokeHandler(current![name], event, context);
     };
+    const devConsole = options.console === false ? undefined : createLocalConsole({ handler: () => current?.handler, logger, hosts: [options.host ?? '127.0.0.1'] });
     const gateway: LocalGateway = await startLocalGateway({
+      ...devConsole?.gatewayOptions,
       handlers: { connect: route('connect'), handler: route('handler'), disconnect: route('disconnect') },
       port: options.port,
       host: options.host,
@@ -140,6 +151,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
     });
     cleanups.push(() => gateway.close());
+    if (devConsole) cleanups.push(() => devConsole.close());
 
     const env = devEnvironment({ endpoint: gateway.endpoint, store, tableName, dynamodbEndpoint: dynamodb?.endpoint });
     applyEnvironment(env);
@@ -194,6 +206,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       url: gateway.url,
       endpoint: gateway.endpoint,
       dynamodbEndpoint: dynamodb?.endpoint,
+      consoleUrl: devConsole?.url(gateway),
       env,
       files: () => [...files],
       reload,
