@@ -3,10 +3,11 @@ import { resolve } from 'node:path';
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { METRICS_ENV } from '../metric-names';
 import { createLocalConsole } from './console/console';
+import { startDevQueue } from './dev-queue';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
 import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
-import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load-handlers';
+import { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 import { describeError, stderrLogger, type LocalLogger } from './logger';
 import { watchFiles, type FileWatcher } from './watch-files';
 
@@ -132,6 +133,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     let current: LocalGatewayHandlers | undefined;
     let rollover: ((event?: unknown) => Promise<unknown>) | undefined;
+    let worker: LoadedHandlers['worker'];
     let loaded!: Promise<void>;
     const route = (name: keyof LocalGatewayHandlers): LambdaStyleHandler => async (event, context) => {
       await loaded;
@@ -161,10 +163,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       const result = await loadHandlers(options.entry, options.exportNames);
       current = result.handlers;
       rollover = result.rollover;
+      worker = result.worker;
       files = result.files;
     };
     loaded = load();
     await loaded;
+    // The queued fan-out, when the module exports its worker (the console shows the queue).
+    if (worker) {
+      const devQueue = await startDevQueue({ worker: () => worker, logger, onEvent: devConsole?.queueOptions.onEvent });
+      cleanups.push(() => devQueue.queue.close());
+      Object.assign(env, devQueue.env);
+      applyEnvironment(env);
+    }
 
     // The scheduled rollover, as EventBridge runs it in the deployed stack.
     let rolling = false;

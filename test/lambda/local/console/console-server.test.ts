@@ -12,6 +12,8 @@ import { connectClient } from '../../support/harness';
 
 const ROOT = resolve(__dirname, '../../../..');
 const ENTRY = join(ROOT, 'example/handlers.ts');
+/** The example's handlers and its fan-out worker. */
+const QUEUED_ENTRY = join(ROOT, 'test/fixtures/dev-app/queued.ts');
 const CLI = join(ROOT, 'lambda/local/cli.ts');
 
 interface Answer {
@@ -68,14 +70,15 @@ async function viewWhere(consoleUrl: string, accept: (view: ConsoleView) => bool
 
 /**
  * The real `dev` command in a child process (its environment is the process's own: jest gives a
- * test a copy), on the example app with the memory store.
+ * test a copy), on the example app and its fan-out worker with the memory store.
  */
 describe('`dev` serves the console on the gateway\'s port', () => {
   let dev: ChildProcessWithoutNullStreams;
   let consoleUrl: string;
   let close: () => void;
+  const received: string[] = [];
   beforeAll(async () => {
-    dev = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), CLI, 'dev', ENTRY, '--store', 'memory', '--port', '0'], {
+    dev = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), CLI, 'dev', QUEUED_ENTRY, '--store', 'memory', '--port', '0'], {
       cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' },
     });
     let out = '';
@@ -93,7 +96,10 @@ describe('`dev` serves the console on the gateway\'s port', () => {
     });
     const client = connectClient(consoleUrl.replace('http://', 'ws://').replace('/_console', ''), { userId: 'alice' });
     close = client.close;
-    await new Promise<void>((started) => client.client.onMessage.subscribe({ room: 'lobby' }, { onStarted: () => started() }));
+    await new Promise<void>((started) => client.client.onMessage.subscribe({ room: 'lobby' }, {
+      onStarted: () => started(),
+      onData: (message) => received.push(message.text),
+    }));
   });
   afterAll(async () => {
     close?.();
@@ -136,6 +142,17 @@ describe('`dev` serves the console on the gateway\'s port', () => {
     expect(JSON.parse(answer.body)).toEqual({ ok: true, result: { matched: 1, delivered: 1, gone: 0, failed: 0, failures: [] } });
     const view = await viewWhere(consoleUrl, (candidate) => candidate.stream.length > 0);
     expect(view.stream[0]).toMatchObject({ kind: 'publish', path: 'onMessage', fromConsole: true, targets: [{ outcome: 'delivered', subscriptionId: 1 }] });
+  });
+
+  test('with a `worker` export, dev runs the queued fan-out: enqueue() from the console, the queue and the worker\'s delivery on the view', async () => {
+    const answer = JSON.parse((await act(consoleUrl, 'enqueue', {
+      path: 'onMessage', data: JSON.stringify({ text: 'queued', at: '2026-01-01T00:00:00.000Z', from: 'console' }), filter: { name: 'byRoom', input: { room: 'lobby' } },
+    })).body) as { ok: boolean; result: { messageId: string } };
+    expect(answer.ok).toBe(true);
+    const view = await viewWhere(consoleUrl, (candidate) => candidate.queue?.messages[0]?.state === 'done'
+      && candidate.stream.some((entry) => entry.detail?.includes('queued') && entry.targets[0]?.outcome === 'delivered'));
+    expect(view.queue).toMatchObject({ sent: 1, deleted: 1, waiting: 0, inFlight: 0, messages: [{ messageId: answer.result.messageId, kind: 'publish', path: 'onMessage' }] });
+    expect(received).toContain('queued');
   });
 
   test.each([
