@@ -37,5 +37,6 @@ export { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHa
 export { watchFiles, type FileWatcher } from './watch-files';
 export { createLocalConsole, type LocalConsole, type LocalConsoleOptions } from './console/console';
 export {
-  dynamodbStoreReader, memoryStoreReader, type ConsoleStoreReader, type DynamoDBReaderOptions, type StoredSubscription,
+  dynamodbStoreReader, memoryStoreReader, type ConsoleStoreReader, type DynamoDBReaderOptions, type RouteFilter, type StoredSubscription,
 } from './console/store-reader';
+export type { FilterFieldView } from './console/view';

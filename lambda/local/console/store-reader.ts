@@ -8,7 +8,6 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { PARTITION_KEY, SORT_KEY, TABLE_NAME_ENV } from '../../constants';
-import type { FilterConfig } from '../../core/filters';
 import { connectionPartitionKey, SUBSCRIPTION_SORT_KEY_PREFIX, type TableKey } from '../../store/keys';
 import type { MemoryStore } from '../../store/memory';
 import type { ConnectionRecord, RequestId, SubscriptionStore } from '../../store/store';
@@ -23,6 +22,13 @@ export interface StoredSubscription {
   readonly filters: ReadonlyArray<{ readonly name: string; readonly values: readonly FilterFieldView[] }>;
 }
 
+/** A route's filter as the console reads it: its name and its fields in declared order (ctx first). */
+export interface RouteFilter {
+  readonly name: string;
+  readonly ctx: readonly string[];
+  readonly input: readonly string[];
+}
+
 /** Reads connections and subscriptions for display. */
 export interface ConsoleStoreReader {
   /** The connection row. */
@@ -31,7 +37,7 @@ export interface ConsoleStoreReader {
    * The connection's stored subscriptions with their filter values (`routes`: the filters of each path).
    * `undefined` when this store cannot list them (the console then shows what the wire told it).
    */
-  subscriptions(connectionId: string, routes: ReadonlyMap<string, readonly FilterConfig[]>): Promise<StoredSubscription[] | undefined>;
+  subscriptions(connectionId: string, routes: ReadonlyMap<string, readonly RouteFilter[]>): Promise<StoredSubscription[] | undefined>;
   /** Releases what the reader opened (a client it created). */
   close?(): void;
 }

@@ -150,10 +150,16 @@ export function createPublishForm(): PublishForm {
   };
 }
 
-/** Shows messages of actions started outside the form (reconnect, disconnect). */
+/** How long the outcome of a connection action stays up (the page shows its effect anyway). */
+const CONNECTION_RESULT_MS = 8000;
+
+/** Shows messages of actions started outside the form (reconnect, disconnect), for a few seconds. */
 export function showIn(element: HTMLElement): (text: string, ok: boolean) => void {
   return (text, ok) => {
     element.className = `action-result ${ok ? 'ok' : 'error'}`;
     element.textContent = text;
+    setTimeout(() => {
+      if (element.textContent === text) element.textContent = '';
+    }, CONNECTION_RESULT_MS);
   };
 }
