@@ -246,6 +246,8 @@ test('GIVEN three subscribers WHEN a developer publishes, stops, disconnects, re
 
   // Disconnect carol: DeleteConnection, her card goes.
   await page.locator(`[data-testid="connection"][data-connection-id="${carol.connectionId}"]`).getByTestId('disconnect').click();
+  await waitFor('the disconnect result', () => page.getByTestId('connections-result').getByText('Disconnect: matched 1 · succeeded 1 · gone 0 · failed 0')
+    .waitFor({ timeout: WAIT_MS }));
   await waitFor('carol\'s card to go', () => page.locator(`[data-testid="connection"][data-connection-id="${carol.connectionId}"]`).waitFor({ state: 'detached', timeout: WAIT_MS }));
   await waitFor('the disconnect entry', () => target('disconnect', carol.connectionId, 'delivered').waitFor({ timeout: WAIT_MS }));
 

@@ -96,8 +96,12 @@ export function createLocalConsole(options: LocalConsoleOptions): LocalConsole {
     url: (gateway) => `${gateway.url.replace(/^ws/, 'http')}${CONSOLE_PATH}`,
     refresh: () => state.refreshAll(),
     close: () => {
+      // Quiet from here on: the gateway closing its connections afterwards is not news, and the
+      // reader's client goes once the reads in flight are over.
+      state.close();
       routes.close();
-      described?.reader?.close?.();
+      const reader = described?.reader;
+      void state.settled().then(() => reader?.close?.());
     },
     state,
   };

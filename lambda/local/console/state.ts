@@ -10,7 +10,7 @@ import type { LocalLogger } from '../logger';
 import type { ManagementExchange } from '../management-api';
 import type { ConsoleStoreReader, StoredSubscription } from './store-reader';
 import { createStream, type ConsoleStream } from './stream';
-import type { ConnectionView, ConsoleView, QueueView, RouteView, SubscriptionView } from './view';
+import { MAX_CONNECTIONS_SHOWN, type ConnectionView, type ConsoleView, type QueueView, type RouteView, type SubscriptionView } from './view';
 import { classifyPostedFrame, idKey, recordClientFrame, type ClientRequests } from './wire';
 
 /** Options of {@link createConsoleState}. */
@@ -58,8 +58,10 @@ export interface ConsoleState {
   refreshAll(): void;
   /** The view for the page. */
   view(): ConsoleView;
-  /** Resolves once no store read is running (tests). */
+  /** Resolves once no store read is running. */
   settled(): Promise<void>;
+  /** Stops taking traffic and reading the store (the gateway may still be closing its connections). */
+  close(): void;
 }
 
 /** Creates the console's state. */
@@ -70,6 +72,7 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
   const stream = createStream();
   const listeners = new Set<() => void>();
   const reads = new Set<Promise<void>>();
+  let stopped = false;
 
   const changed = () => {
     for (const listener of listeners) listener();
@@ -81,7 +84,7 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
   /** Reads a connection's row and subscriptions; one read at a time per connection, the latest wins. */
   const refresh = (connection: Connection) => {
     const reader = options.reader();
-    if (!reader) return;
+    if (!reader || stopped) return;
     if (connection.reading) {
       connection.reading.again = true;
       return;
@@ -167,6 +170,7 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
   };
 
   const onTraffic = (traffic: GatewayTraffic) => {
+    if (stopped) return;
     switch (traffic.type) {
       case 'connected': {
         const connection: Connection = {
@@ -221,7 +225,8 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
         ...(last?.detail === undefined ? {} : { lastData: last.detail }),
       };
     });
-    const connections = [...open.values()].map((connection): ConnectionView => ({
+    const all = [...open.values()];
+    const connections = all.slice(-MAX_CONNECTIONS_SHOWN).reverse().map((connection): ConnectionView => ({
       connectionId: connection.connectionId,
       connectedAt: connection.connectedAt,
       sourceIp: connection.sourceIp,
@@ -230,7 +235,8 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
       subscriptions: subscriptionsOf(connection, app),
     }));
     const queue = options.queue?.();
-    return { now: now(), ...(routes ? { routes } : {}), connections, stream: entries, ...(queue ? { queue } : {}) };
+    const totals = { connections: all.length, subscriptions: all.reduce((sum, connection) => sum + subscriptionsOf(connection, app).length, 0) };
+    return { now: now(), ...(routes ? { routes } : {}), connections, totals, stream: entries, ...(queue ? { queue } : {}) };
   };
 
   return {
@@ -247,6 +253,9 @@ export function createConsoleState(options: ConsoleStateOptions): ConsoleState {
     view,
     settled: async () => {
       while (reads.size > 0) await Promise.allSettled([...reads]);
+    },
+    close: () => {
+      stopped = true;
     },
   };
 }

@@ -11,7 +11,7 @@
  */
 import type { RequestId } from '../../store/store';
 import type { ManagementExchange } from '../management-api';
-import type { StreamEntryView, StreamKind, TargetOutcome, TargetView } from './view';
+import { MAX_TARGETS_SHOWN, type StreamEntryView, type StreamKind, type TargetOutcome, type TargetView } from './view';
 
 /** How an answer maps to a target's outcome: 429 is throttled (the SDK retries it), 410 gone. */
 export function outcomeOf(exchange: Pick<ManagementExchange, 'status'>): TargetOutcome {
@@ -73,7 +73,7 @@ export interface ConsoleStream {
   /** Files a post; returns its entry. */
   record(post: StreamPost): StreamEntryView;
   /** Adds an entry for a publish sent from the console that posted nothing (no subscriber matched). */
-  add(entry: Omit<StreamEntryView, 'id' | 'targets'>): StreamEntryView;
+  add(entry: Omit<StreamEntryView, 'id' | 'targets' | 'tally' | 'more'>): StreamEntryView;
   /** Marks the entry `id` as sent from the console, with the publisher's counts. */
   complete(id: number, result: NonNullable<StreamEntryView['result']>): void;
   /** Newest first. */
@@ -106,7 +106,7 @@ export function createStream(options: StreamOptions = {}): ConsoleStream {
         const previous = retried.entry.view.targets[retried.index];
         retried.entry.view.targets[retried.index] = { ...previous, ...outcome, attempts: previous.attempts + 1 };
         retried.entry.lastAt = post.at;
-        return retried.entry.view;
+        return toView(retried.entry.view);
       }
       let entry = [...entries].reverse().find((candidate) => candidate.key === post.key);
       if (!entry || post.at - entry.lastAt > windowMs || entry.targets.has(target)) {
@@ -136,12 +136,12 @@ export function createStream(options: StreamOptions = {}): ConsoleStream {
       });
       entry.targets.set(target, index);
       if (exchange.invocationId !== undefined) byInvocation.set(exchange.invocationId, { entry, index });
-      return entry.view;
+      return toView(entry.view);
     },
     add(view) {
       const entry: Entry = { key: `console ${nextId}`, lastAt: view.at, targets: new Map(), view: { ...view, id: nextId++, targets: [] } };
       push(entry);
-      return entry.view;
+      return toView(entry.view);
     },
     complete(id, result) {
       const entry = entries.find((candidate) => candidate.view.id === id);
@@ -149,6 +149,14 @@ export function createStream(options: StreamOptions = {}): ConsoleStream {
       entry.view.fromConsole = true;
       entry.view.result = result;
     },
-    entries: () => entries.map((entry) => ({ ...entry.view, targets: [...entry.view.targets] })).reverse(),
+    entries: () => entries.map((entry) => toView(entry.view)).reverse(),
   };
+}
+
+/** An entry as the page gets it: the first targets, and a tally of all. */
+function toView(view: Entry['view']): StreamEntryView {
+  const tally: Record<TargetOutcome, number> = { pending: 0, delivered: 0, gone: 0, throttled: 0, failed: 0 };
+  for (const target of view.targets) tally[target.outcome]++;
+  const more = view.targets.length - MAX_TARGETS_SHOWN;
+  return { ...view, targets: view.targets.slice(0, MAX_TARGETS_SHOWN), tally, ...(more > 0 ? { more } : {}) };
 }

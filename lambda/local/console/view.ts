@@ -10,7 +10,10 @@ export interface ConsoleView {
   readonly now: number;
   /** The app's routes; absent when the `$default` handler carries no description (e.g. a wrapped handler). */
   readonly routes?: readonly RouteView[];
+  /** The open connections, the newest {@link MAX_CONNECTIONS_SHOWN}. */
   readonly connections: readonly ConnectionView[];
+  /** All open connections and their subscriptions, listed or not. */
+  readonly totals: { readonly connections: number; readonly subscriptions: number };
   /** Newest first. */
   readonly stream: readonly StreamEntryView[];
   /** The fan-out queue, when the app has one locally. */
@@ -105,8 +108,19 @@ export interface StreamEntryView {
   readonly fromConsole?: boolean;
   /** The publisher's own counts (publishes sent from this console). */
   readonly result?: { readonly matched: number; readonly delivered: number; readonly gone: number; readonly failed: number };
+  /** The first targets (a large fan-out lists only the first {@link MAX_TARGETS_SHOWN}). */
   readonly targets: readonly TargetView[];
+  /** Targets not listed in `targets`. */
+  readonly more?: number;
+  /** Targets per outcome, listed or not. */
+  readonly tally: Readonly<Record<TargetOutcome, number>>;
 }
+
+/** Targets listed per stream entry; the rest are counted in its `tally`. */
+export const MAX_TARGETS_SHOWN = 100;
+
+/** Connections listed in a view (the newest); `totals` counts them all. */
+export const MAX_CONNECTIONS_SHOWN = 200;
 
 /** The local fan-out queue and its worker. */
 export interface QueueView {

@@ -57,3 +57,15 @@ export function compact(value: unknown, max = 160): string {
 export function shortId(id: string): string {
   return id.length > 10 ? `${id.slice(0, 8)}…` : id;
 }
+
+/** The counts the publisher's results carry, in the order they are shown. */
+const RESULT_COUNTS = ['matched', 'delivered', 'stopped', 'succeeded', 'gone', 'failed'];
+
+/** An action's result in words: `Published: matched 3 · delivered 1 · gone 1 · failed 1`, `Enqueued: message 5d…`. */
+export function describeResult(what: string, result: unknown): string {
+  const value = (result ?? {}) as Record<string, unknown>;
+  const counts = RESULT_COUNTS.filter((name) => typeof value[name] === 'number').map((name) => `${name} ${String(value[name])}`);
+  if (typeof value.messageId === 'string') counts.push(`message ${value.messageId}`);
+  if (typeof value.eventId === 'string') counts.push(`event ${value.eventId}`);
+  return `${what}: ${counts.length > 0 ? counts.join(' · ') : compact(result)}`;
+}

@@ -3,7 +3,7 @@
  * browser's EventSource reconnects by itself) and renders it.
  */
 import { act } from './api';
-import { age, h, replaceChildren } from './dom';
+import { age, describeResult, h, replaceChildren } from './dom';
 import { renderConnections, renderQueue, renderRoutes, renderStream } from './panels';
 import { createPublishForm, showIn } from './publish-form';
 import type { ConsoleView } from '../view';
@@ -16,7 +16,7 @@ const connectionsResult = byId('connections-result');
 const showConnectionsResult = showIn(connectionsResult);
 byId('reconnect-all').addEventListener('click', async () => {
   const answer = await act('reconnect', { all: true });
-  showConnectionsResult(answer.ok ? `Reconnect sent: ${JSON.stringify(answer.result)}` : answer.error, answer.ok);
+  showConnectionsResult(answer.ok ? describeResult('Reconnect all', answer.result) : answer.error, answer.ok);
 });
 
 /** Server clock minus this page's, so ages tick between pushes. */
@@ -25,8 +25,8 @@ let clockOffset = 0;
 function render(view: ConsoleView): void {
   clockOffset = view.now - Date.now();
   form.update(view);
-  byId('connection-count').textContent = String(view.connections.length);
-  byId('subscription-count').textContent = String(view.connections.reduce((sum, connection) => sum + connection.subscriptions.length, 0));
+  byId('connection-count').textContent = String(view.totals.connections);
+  byId('subscription-count').textContent = String(view.totals.subscriptions);
   replaceChildren(byId('connections'), renderConnections(view, form.select, showConnectionsResult));
   replaceChildren(byId('routes'), renderRoutes(view, form.select));
   replaceChildren(byId('stream'), renderStream(view));

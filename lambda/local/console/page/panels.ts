@@ -1,6 +1,6 @@
 /** The console page's read-only panels: connections, subscriptions by route, the stream, the queue. */
 import { act } from './api';
-import { age, clock, compact, h, shortId, type Child } from './dom';
+import { age, clock, compact, describeResult, h, shortId, type Child } from './dom';
 import type {
   ConnectionView, ConsoleView, FilterFieldView, QueueView, StreamEntryView, SubscriptionView, TargetView,
 } from '../view';
@@ -39,7 +39,7 @@ export function renderConnections(view: ConsoleView, select: SelectSubscription,
       'data-testid': action,
       'onClick': async () => {
         const answer = await act(action, { connectionId: connection.connectionId });
-        show(answer.ok ? `${label}: ${compact(answer.result)}` : answer.error, answer.ok);
+        show(answer.ok ? describeResult(label, answer.result) : answer.error, answer.ok);
       },
     }, label);
   return view.connections.map((connection) => h('article', { 'className': 'connection', 'data-testid': 'connection', 'data-connection-id': connection.connectionId },
@@ -131,7 +131,10 @@ export function renderStream(view: ConsoleView): Child[] {
       entry.fromConsole ? h('span', { className: 'tag' }, 'console') : null,
       entry.result ? renderResult(entry.result) : null),
     entry.detail === undefined ? null : h('code', { className: 'detail' }, compact(entry.detail, 240)),
-    entry.targets.length === 0 ? null : h('ul', { className: 'targets' }, ...entry.targets.map(renderTarget))));
+    entry.targets.length === 0 ? null : h('ul', { className: 'targets' }, ...entry.targets.map(renderTarget)),
+    entry.more === undefined ? null : h('p', { 'className': 'muted', 'data-testid': 'more-targets' },
+      `… ${entry.more} more not listed; all targets: `,
+      Object.entries(entry.tally).filter(([, count]) => count > 0).map(([outcome, count]) => `${count} ${outcome}`).join(' · '))));
 }
 
 /** The fan-out queue and its worker. */

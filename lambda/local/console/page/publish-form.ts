@@ -4,7 +4,7 @@
  * Stop matching. Built once; `update()` follows the routes without touching what is typed.
  */
 import { act } from './api';
-import { compact, h, replaceChildren } from './dom';
+import { describeResult, h, replaceChildren } from './dom';
 import type { ActionResponse, ConsoleView, FilterFieldView, PublishRequest, RouteView } from '../view';
 
 /** The form, and how the rest of the page drives it. */
@@ -83,10 +83,7 @@ export function createPublishForm(): PublishForm {
       result.textContent = answer.error;
       return;
     }
-    const value = answer.result as Record<string, unknown>;
-    result.textContent = typeof value?.matched === 'number'
-      ? `${what}: matched ${value.matched} · delivered ${String(value.delivered ?? 0)} · gone ${String(value.gone ?? 0)} · failed ${String(value.failed ?? 0)}`
-      : `${what}: ${compact(value)}`;
+    result.textContent = describeResult(what, answer.result);
   }
 
   async function send(action: 'publish' | 'enqueue' | 'stop'): Promise<void> {

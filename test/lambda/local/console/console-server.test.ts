@@ -213,6 +213,32 @@ test('a handler that does not describe its app: the console shows the traffic an
   }
 });
 
+test('once closed, the console takes no traffic and reads nothing: connections the gateway closes afterwards print nothing', async () => {
+  const warnings: string[] = [];
+  let reads = 0;
+  const failingReader: ConsoleStoreReader = {
+    connection: async () => {
+      reads++;
+      throw new Error('DynamoDB Local is gone');
+    },
+    subscriptions: async () => undefined,
+  };
+  const devConsole = createLocalConsole({
+    handler: () => undefined, reader: failingReader, logger: { ...silentLogger, warn: (message) => warnings.push(message) },
+  });
+  const traffic = (connectionId: string) => devConsole.gatewayOptions.onTraffic({ type: 'connected', at: 1, connectionId, connectedAt: 1, sourceIp: '127.0.0.1' });
+  traffic('before');
+  await devConsole.state.settled();
+  expect(reads).toBe(1);
+  expect(warnings).toEqual(['Console: could not read before from the store: Error: DynamoDB Local is gone']);
+  devConsole.close();
+  traffic('after');
+  devConsole.gatewayOptions.onTraffic({ type: 'handled', at: 2, connectionId: 'before' });
+  await devConsole.state.settled();
+  expect(reads).toBe(1);
+  expect(warnings).toHaveLength(1);
+});
+
 describe('reading subscriptions for display', () => {
   async function storedSubscription(store: SubscriptionStore): Promise<void> {
     const expireAt = Math.floor(Date.now() / 1000) + 3600;

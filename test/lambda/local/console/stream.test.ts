@@ -63,6 +63,15 @@ describe('the console stream', () => {
     expect(stream.entries().map((entry) => entry.targets.map((target) => target.connectionId))).toEqual([['c'], ['b'], ['a']]);
   });
 
+  test('a large fan-out lists its first targets and counts them all', () => {
+    const stream = createStream();
+    for (let i = 0; i < 150; i++) stream.record(post(i, `c${i}`, i < 140 ? 200 : 410));
+    const [entry] = stream.entries();
+    expect(entry.targets).toHaveLength(100);
+    expect(entry.more).toBe(50);
+    expect(entry.tally).toEqual({ pending: 0, delivered: 140, gone: 10, throttled: 0, failed: 0 });
+  });
+
   test('it keeps the newest entries only; a console publish that matched nobody gets an entry of its own', () => {
     const stream = createStream({ limit: 2 });
     for (let i = 0; i < 3; i++) stream.record(post(i * 10_000, `c${i}`, 200));
