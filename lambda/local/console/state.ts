@@ -271,7 +271,6 @@ function subscriptionsOf(connection: Connection, app: AppDescription | undefined
   }
   const fromWire: SubscriptionView[] = [];
   for (const [key, request] of connection.requests) {
-    if (request.method !== 'subscription' || request.stopRequested) continue;
     const id = key.startsWith('number:') ? Number(key.slice('number:'.length)) : key.slice('string:'.length);
     const input = readInput(app, request.input);
     fromWire.push({ id, path: request.path, filters: [], ...(input === undefined ? {} : { input }) });

@@ -1,21 +1,23 @@
 /**
- * The console's reading of the tRPC frames that cross the local gateway: which requests a client
- * made (so a frame posted to it can be told apart: a publish to a subscription, a server-side
- * stop, a reply to a query) and what a posted frame is. Wire facts: docs/runtime.md, "Replies".
+ * The console's reading of the tRPC frames that cross the local gateway: which subscriptions a
+ * client asked for and has not stopped (so a frame posted to it can be told apart: a publish to a
+ * subscription, a server-side stop, or a reply to one of its own requests) and what a posted frame
+ * is. Wire facts: docs/runtime.md, "Replies".
  */
 import type { RequestId } from '../../store/store';
 import { isRecord } from '../../util/guards';
 
-/** A request a client sent, by id. */
+/** A subscription a client asked for. */
 export interface ClientRequest {
-  readonly method: 'query' | 'mutation' | 'subscription';
+  readonly method: 'subscription';
   readonly path: string;
   readonly input?: unknown;
-  /** The client sent `subscription.stop` for it. */
-  stopRequested?: boolean;
 }
 
-/** The requests of one connection, by `idKey()`. */
+/**
+ * The live subscription requests of one connection, by `idKey()`: a client's stop removes its
+ * entry, so the map holds no more than the connection's subscriptions.
+ */
 export type ClientRequests = Map<string, ClientRequest>;
 
 /** Keeps the id's type: a client's numeric 1 and string '1' are different ids. */
@@ -23,7 +25,7 @@ export function idKey(id: RequestId): string {
   return `${typeof id}:${id}`;
 }
 
-/** Records the requests (and stops) of one client frame, a single message or a batch. */
+/** Records the subscriptions (and stops) of one client frame, a single message or a batch. */
 export function recordClientFrame(requests: ClientRequests, body: string): void {
   let value: unknown;
   try {
@@ -35,13 +37,13 @@ export function recordClientFrame(requests: ClientRequests, body: string): void 
     if (!isRecord(message) || !isRequestId(message.id)) continue;
     const key = idKey(message.id);
     if (message.method === 'subscription.stop') {
-      const request = requests.get(key);
-      if (request) request.stopRequested = true;
+      // The `stopped` that answers it is a reply, like the answers to queries (never recorded).
+      requests.delete(key);
       continue;
     }
     const params = isRecord(message.params) ? message.params : {};
-    if ((message.method === 'query' || message.method === 'mutation' || message.method === 'subscription') && typeof params.path === 'string') {
-      requests.set(key, { method: message.method, path: params.path, ...('input' in params ? { input: params.input } : {}) });
+    if (message.method === 'subscription' && typeof params.path === 'string') {
+      requests.set(key, { method: 'subscription', path: params.path, ...('input' in params ? { input: params.input } : {}) });
     }
   }
 }
@@ -74,7 +76,7 @@ export function classifyPostedFrame(requests: ClientRequests | undefined, body: 
   const request = requests?.get(idKey(frame.id));
   // Only frames for a subscription the client still wants are the server's doing; the rest
   // answer the client's own requests (query results, `started`, the `stopped` of its stop).
-  if (request?.method !== 'subscription' || request.stopRequested) return { kind: 'reply' };
+  if (!request) return { kind: 'reply' };
   const { path } = request;
   if (isRecord(frame.result)) {
     const result = frame.result;

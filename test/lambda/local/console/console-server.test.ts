@@ -8,7 +8,7 @@ import {
 import { CONSOLE_PAGE_SCRIPT } from '../../../../lambda/local/console/page-script.generated';
 import type { ConsoleView } from '../../../../lambda/local/console/view';
 import { createTestTable } from '../../../support/dynamodb';
-import { connectClient } from '../../support/harness';
+import { connectClient, waitFor } from '../../support/harness';
 
 const ROOT = resolve(__dirname, '../../../..');
 const ENTRY = join(ROOT, 'example/handlers.ts');
@@ -152,7 +152,8 @@ describe('`dev` serves the console on the gateway\'s port', () => {
     const view = await viewWhere(consoleUrl, (candidate) => candidate.queue?.messages[0]?.state === 'done'
       && candidate.stream.some((entry) => entry.detail?.includes('queued') && entry.targets[0]?.outcome === 'delivered'));
     expect(view.queue).toMatchObject({ sent: 1, deleted: 1, waiting: 0, inFlight: 0, messages: [{ messageId: answer.result.messageId, kind: 'publish', path: 'onMessage' }] });
-    expect(received).toContain('queued');
+    // The console saw the post answered; the client's frame may still be on its way.
+    await waitFor(() => received.includes('queued'), 10_000, 'the queued event at the client');
   });
 
   test.each([

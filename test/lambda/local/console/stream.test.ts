@@ -95,6 +95,8 @@ describe('reading frames on the wire', () => {
   test('data for a subscription is a publish, keyed without the subscription id; a reply to a query is not', () => {
     const requests = subscribed();
     expect(requests.get('number:1')).toEqual({ method: 'subscription', path: 'onMessage', input: { room: 'lobby' } });
+    // Only subscriptions are kept: a long-lived connection's queries do not pile up.
+    expect([...requests.keys()]).toEqual(['number:1']);
     const publish = classifyPostedFrame(requests, '{"id":1,"jsonrpc":"2.0","result":{"type":"data","id":"e1","data":{"n":1}}}');
     expect(publish).toEqual({
       kind: 'publish', subscriptionId: 1, path: 'onMessage', data: { n: 1 }, eventId: 'e1', key: 'publish onMessage {"type":"data","id":"e1","data":{"n":1}}',
@@ -112,6 +114,7 @@ describe('reading frames on the wire', () => {
       .toMatchObject({ kind: 'error', detail: 'FORBIDDEN: Kicked' });
     recordClientFrame(requests, '{"id":1,"method":"subscription.stop"}');
     expect(classifyPostedFrame(requests, '{"id":1,"result":{"type":"stopped"}}')).toEqual({ kind: 'reply' });
+    expect(requests.size).toBe(0);
   });
 
   test('the reconnect notification is recognised; garbage, PING and unknown connections are replies', () => {
