@@ -30,6 +30,9 @@ const project = new typescript.TypeScriptProject({
   entrypointTypes: 'lib/src/index.d.ts',
   tsconfig: {
     include: ['src/**/*.ts', 'lambda/**/*.ts'],
+    // The console's page is browser code (DOM types): bundled into a string module by
+    // `console:page`, type-checked by tsconfig.dev.json, never compiled for Node.
+    exclude: ['lambda/local/console/page/**'],
     compilerOptions: {
       rootDir: '.',
       lib: ['es2022'],
@@ -294,6 +297,18 @@ project.addTask('check:package', {
   receiveArgs: true,
 });
 
+// The realtime console's page (lambda/local/console/page/, browser TypeScript) bundled into a
+// string module, committed like API.md: the package ships compiled JavaScript only.
+const consolePage = project.addTask('console:page', {
+  description: 'Bundle the realtime console\'s page into lambda/local/console/page-script.generated.ts',
+  exec: 'tsx scripts/build-console-page.ts',
+});
+project.preCompileTask.spawn(consolePage);
+const consolePageCheck = project.addTask('console:page:check', {
+  description: 'Fail when lambda/local/console/page-script.generated.ts does not match the page sources (run `npx projen console:page`)',
+  exec: 'tsx scripts/build-console-page.ts --check',
+});
+
 project.addTask('typecheck', {
   description: 'Type-check everything, including the compile-time type tests',
   exec: 'tsc --noEmit -p tsconfig.dev.json',
@@ -309,6 +324,7 @@ const docgenCheck = project.addTask('docgen:check', {
   exec: 'tsx scripts/docgen.ts --check',
 });
 project.postCompileTask.spawn(docgen);
+project.testTask.spawn(consolePageCheck);
 // Last, so that a stale API.md never hides a failing test.
 project.testTask.spawn(docgenCheck);
 

@@ -41,6 +41,7 @@ async function serveWeb(store: DemoStoreKind): Promise<number> {
   console.log('');
   console.log(`  store     ${store === 'dynamodb' ? 'DynamoDB Local' : 'in memory (--store memory)'}`);
   console.log(`  gateway   ${web.gateway.url} (local API Gateway WebSocket emulator)`);
+  console.log(`  console   ${web.consoleUrl} (connections, subscriptions, publishes and their outcomes)`);
   console.log('');
   console.log('Open two windows as two users in the same room:');
   console.log(`  ${web.url}?user=alice&room=lobby`);

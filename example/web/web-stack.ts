@@ -10,7 +10,9 @@ import { chatApp, type ChatPublisher } from './chat-router';
 import { bundlePage } from './page-bundle';
 import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../lambda';
 import {
+  createLocalConsole,
   createSubscriptionTable,
+  dynamodbStoreReader,
   LOCAL_AWS_SETTINGS,
   startDynamoDBLocal,
   startLocalGateway,
@@ -46,6 +48,8 @@ export interface WebExample {
   readonly url: string;
   /** The local API Gateway emulator (its `url` is the page's WebSocket URL). */
   readonly gateway: LocalGateway;
+  /** The realtime console of the local stack (`/_console` on the gateway's port). */
+  readonly consoleUrl: string;
   /** A publisher for code outside the handlers (a script, a producer), on the same store. */
   readonly publisher: ChatPublisher;
   /** Stops the HTTP server, the gateway (firing `$disconnect`) and DynamoDB Local. */
@@ -87,7 +91,13 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
     // The management client needs the gateway's endpoint, known once the gateway listens.
     const managementClient = (endpoint: string) => new ApiGatewayManagementApiClient({ endpoint, ...LOCAL_AWS_SETTINGS });
     let messageHandler: WebSocketHandler | undefined;
+    const devConsole = createLocalConsole({
+      handler: () => messageHandler,
+      ...(dynamodbLocal ? { reader: dynamodbStoreReader(store, { client: dynamodbLocal.client, tableName: TABLE_NAME }) } : {}),
+      ...(options.gateway?.logger ? { logger: options.gateway.logger } : {}),
+    });
     const gateway = await startLocalGateway({
+      ...devConsole.gatewayOptions,
       ...options.gateway,
       handlers: {
         connect: chatApp.connect({ store }),
@@ -96,6 +106,7 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
       },
     });
     cleanups.push(() => gateway.close());
+    cleanups.push(() => devConsole.close());
     messageHandler = chatApp.handler({ store, endpoint: gateway.endpoint, managementClient });
     const publisher = chatApp.publisher({ store, endpoint: gateway.endpoint, managementClient });
 
@@ -115,7 +126,7 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
       server.closeAllConnections();
     }));
     const { port } = server.address() as AddressInfo;
-    return { url: `http://127.0.0.1:${port}/`, gateway, publisher, close };
+    return { url: `http://127.0.0.1:${port}/`, gateway, consoleUrl: devConsole.url(gateway), publisher, close };
   } catch (error) {
     await close().catch(() => undefined);
     throw error;

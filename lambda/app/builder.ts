@@ -25,6 +25,7 @@ import type {
   TrackedOf,
 } from '../core/types';
 import type { WebSocketHandler } from '../event';
+import { withAppDescription } from './describe';
 import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
@@ -298,24 +299,35 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     filters.set(route, [...existing, filter]);
     return createSubscriptionsBuilder({ ...config, filters });
   });
+  const publisher = (options?: PublisherOptions): Publisher<AnyTRPCRouter, AnyFilterDef> => {
+    const settings = settlePublisherOptions(config, options);
+    const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
+    return {
+      routes: createPublisherRoutes(createPublishFn(config, options), {
+        stop: createStopFn(config, settings, ownRegion),
+        enqueue: createEnqueueFn(config, options),
+      }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+      connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
+    };
+  };
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
     regions: (options) => createSubscriptionsBuilder({ ...config, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => createConnectHandler(config, options),
-    handler: (options) => createMessageHandler(config, options),
+    // Local tools (the `dev` console) find the app through its `$default` handler, and publish
+    // with the handler's store, endpoint and client.
+    handler: (options) => withAppDescription(createMessageHandler(config, options), config, options?.store, () => publisher({
+      store: options?.store,
+      endpoint: options?.endpoint,
+      managementClient: options?.managementClient,
+      retry: options?.retry,
+      timeouts: options?.timeouts,
+      logger: options?.logger,
+      metrics: options?.metrics,
+    })),
     disconnect: (options) => createDisconnectHandler(config, options),
-    publisher: (options) => {
-      const settings = settlePublisherOptions(config, options);
-      const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
-      return {
-        routes: createPublisherRoutes(createPublishFn(config, options), {
-          stop: createStopFn(config, settings, ownRegion),
-          enqueue: createEnqueueFn(config, options),
-        }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-        connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
-      };
-    },
+    publisher,
     rollover: (options) => createRolloverHandler(config, options),
     serve: (router) => {
       if (!router?._def?.router) {

@@ -85,6 +85,7 @@ function banner(command: DevCommand, server: DevServer): string {
     `  store       ${store}`,
     `  WebSocket   ${server.url}`,
     `  management  ${server.endpoint}`,
+    ...(server.consoleUrl ? [`  console     ${server.consoleUrl}`] : []),
     '',
     ...publishHint(command, server),
     '',

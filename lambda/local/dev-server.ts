@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ENDPOINT_ENV, STORE_ENV, TABLE_NAME_ENV } from '../constants';
 import { METRICS_ENV } from '../metric-names';
+import { createLocalConsole } from './console/console';
+import { startDevQueue } from './dev-queue';
 import { createSubscriptionTable, LOCAL_AWS_SETTINGS, startDynamoDBLocal, type DynamoDBLocal } from './dynamodb-local';
 import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
-import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load-handlers';
+import { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 import { describeError, stderrLogger, type LocalLogger } from './logger';
 import { watchFiles, type FileWatcher } from './watch-files';
 
@@ -61,6 +63,12 @@ export interface DevServerOptions {
    * @default 60000
    */
   readonly rolloverIntervalMs?: number;
+  /**
+   * Serve the realtime console (connections, subscriptions, publishes with their outcomes) at
+   * `/_console` on the gateway's port.
+   * @default true
+   */
+  readonly console?: boolean;
 }
 
 /** A running dev server. */
@@ -76,6 +84,8 @@ export interface DevServer {
    * ones (the `dev` command prints them as an `export` line).
    */
   readonly env: Readonly<Record<string, string>>;
+  /** The realtime console's page (`http://{host}:{port}/_console`), unless `console: false`. */
+  readonly consoleUrl?: string;
   /** The project files the handlers are built from (watched). */
   files(): string[];
   /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
@@ -123,6 +133,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
 
     let current: LocalGatewayHandlers | undefined;
     let rollover: ((event?: unknown) => Promise<unknown>) | undefined;
+    let worker: LoadedHandlers['worker'];
     let loaded!: Promise<void>;
     const route = (name: keyof LocalGatewayHandlers): LambdaStyleHandler => async (event, context) => {
       await loaded;
@@ -130,7 +141,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       // next events, like a Lambda deployment, without closing the WebSocket connections.
       return invokeHandler(current![name], event, context);
     };
+    const devConsole = options.console === false ? undefined : createLocalConsole({ handler: () => current?.handler, logger, hosts: [options.host ?? '127.0.0.1'] });
     const gateway: LocalGateway = await startLocalGateway({
+      ...devConsole?.gatewayOptions,
       handlers: { connect: route('connect'), handler: route('handler'), disconnect: route('disconnect') },
       port: options.port,
       host: options.host,
@@ -140,6 +153,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       logger,
     });
     cleanups.push(() => gateway.close());
+    if (devConsole) cleanups.push(() => devConsole.close());
 
     const env = devEnvironment({ endpoint: gateway.endpoint, store, tableName, dynamodbEndpoint: dynamodb?.endpoint });
     applyEnvironment(env);
@@ -149,10 +163,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       const result = await loadHandlers(options.entry, options.exportNames);
       current = result.handlers;
       rollover = result.rollover;
+      worker = result.worker;
       files = result.files;
     };
     loaded = load();
     await loaded;
+    // The queued fan-out, when the module exports its worker (the console shows the queue).
+    if (worker) {
+      const devQueue = await startDevQueue({ worker: () => worker, logger, onEvent: devConsole?.queueOptions.onEvent });
+      cleanups.push(() => devQueue.queue.close());
+      Object.assign(env, devQueue.env);
+      applyEnvironment(env);
+    }
 
     // The scheduled rollover, as EventBridge runs it in the deployed stack.
     let rolling = false;
@@ -194,6 +216,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       url: gateway.url,
       endpoint: gateway.endpoint,
       dynamodbEndpoint: dynamodb?.endpoint,
+      consoleUrl: devConsole?.url(gateway),
       env,
       files: () => [...files],
       reload,

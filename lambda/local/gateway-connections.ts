@@ -16,7 +16,7 @@ import {
   type LocalWebSocketEvent,
 } from './events';
 import { limitIncomingFrameSize } from './frame-limit';
-import type { LocalGatewayHandlers, UnorderedOptions } from './gateway-options';
+import type { GatewayTraffic, LocalGatewayHandlers, UnorderedOptions } from './gateway-options';
 import type { LocalLogger } from './logger';
 import type { ManagedConnection } from './management-api';
 
@@ -46,6 +46,8 @@ export interface ConnectionSettings {
   readonly maxConnectionMs: number;
   readonly unordered?: UnorderedOptions;
   readonly authorizerOnEveryRoute: boolean;
+  /** Receives what the connections see (already guarded against a listener that throws). */
+  readonly onTraffic?: (traffic: GatewayTraffic) => void;
 }
 
 /** The open connections and the handler invocations in flight. */
@@ -72,7 +74,7 @@ export interface ConnectionHub {
 
 /** Creates the connection hub of one gateway. */
 export function createConnectionHub(settings: ConnectionSettings): ConnectionHub {
-  const { handlers, logger, idleTimeoutMs, maxConnectionMs, unordered } = settings;
+  const { handlers, logger, idleTimeoutMs, maxConnectionMs, unordered, onTraffic } = settings;
   /** Logs a connection-level error frame (a refusal: createContext threw) with its code and message. */
   const logConnectionError = (connectionId: string, frame: string | Buffer): void => {
     const description = describeConnectionError(frame);
@@ -108,6 +110,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
     clearTimeout(connection.idleTimer);
     clearTimeout(connection.lifetimeTimer);
     open.delete(connection.facts.connectionId);
+    onTraffic?.({ type: 'disconnected', at: Date.now(), connectionId: connection.facts.connectionId, code, reason });
     const run = runDisconnect(connection.facts, code, reason);
     // Ordered mode: after the messages already received. Unordered: right away, as on AWS.
     if (unordered) void track(run());
@@ -126,11 +129,10 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
     connection.lastActiveAt = Date.now();
     connection.idleTimer?.refresh();
     const payload = toBuffer(data);
-    const event = buildMessageEvent(connection.facts, {
-      body: isBinary ? payload.toString('base64') : payload.toString('utf8'),
-      isBase64Encoded: isBinary,
-      includeAuthorizer: settings.authorizerOnEveryRoute,
-    });
+    const { connectionId } = connection.facts;
+    const body = isBinary ? payload.toString('base64') : payload.toString('utf8');
+    onTraffic?.({ type: 'message', at: Date.now(), connectionId, body, isBase64Encoded: isBinary });
+    const event = buildMessageEvent(connection.facts, { body, isBase64Encoded: isBinary, includeAuthorizer: settings.authorizerOnEveryRoute });
     const run = async () => {
       let frame: string | undefined;
       try {
@@ -148,6 +150,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
         logConnectionError(connection.facts.connectionId, frame);
         connection.socket.send(frame);
       }
+      onTraffic?.({ type: 'handled', at: Date.now(), connectionId });
     };
     if (unordered) {
       const delay = Math.floor((unordered.random ?? Math.random)() * (unordered.maxDelayMs ?? 25));
@@ -196,6 +199,9 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
       else fireDisconnect(connection, code, reason.toString('utf8'));
     });
     logger.info(`${facts.connectionId} connected`);
+    onTraffic?.({
+      type: 'connected', at: Date.now(), connectionId: facts.connectionId, connectedAt: facts.connectedAt, sourceIp: facts.sourceIp, userAgent: facts.userAgent,
+    });
     if (closing) closeByGateway(connection, GOING_AWAY.code, GOING_AWAY.reason);
   };
 

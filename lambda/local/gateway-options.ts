@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LambdaStyleHandler, LocalWebSocketEvent } from './events';
 import type { LocalLogger } from './logger';
-import type { ManagementFaultInjector, ManagementRateLimit } from './management-api';
+import type { ManagementExchange, ManagementFaultInjector, ManagementRateLimit } from './management-api';
 
 /** The three handlers of a WebSocket API, as `TrpcSubscriptionApi` wires them. */
 export interface LocalGatewayHandlers {
@@ -88,7 +89,34 @@ export interface LocalGatewayOptions {
    * @default 0
    */
   readonly managementLatencyMs?: number;
+  /**
+   * Receives what the gateway sees (connections opening and closing, client frames, the end of each
+   * `$default` invocation, every `@connections` request with its answer), e.g. for the `dev`
+   * console. Called synchronously; an error it throws is logged and changes nothing.
+   * @default - nobody listens
+   */
+  readonly onTraffic?: (traffic: GatewayTraffic) => void;
+  /**
+   * Serves other HTTP requests on the gateway's port (e.g. the `dev` console's page): return true
+   * when the request was taken; anything else goes to the Management API.
+   * @default - the Management API only
+   */
+  readonly onHttpRequest?: (request: IncomingMessage, response: ServerResponse) => boolean;
 }
+
+/** One thing the local gateway saw, with when (epoch milliseconds). */
+export type GatewayTraffic = { readonly at: number } & (
+  /** A WebSocket connection was accepted (`$connect` succeeded). */
+  | { readonly type: 'connected'; readonly connectionId: string; readonly connectedAt: number; readonly sourceIp: string; readonly userAgent?: string }
+  /** A connection closed (`$disconnect` follows). */
+  | { readonly type: 'disconnected'; readonly connectionId: string; readonly code: number; readonly reason: string }
+  /** A client sent a frame (binary frames as base64, flagged). */
+  | { readonly type: 'message'; readonly connectionId: string; readonly body: string; readonly isBase64Encoded: boolean }
+  /** A `$default` invocation of the connection ended (its store writes are done). */
+  | { readonly type: 'handled'; readonly connectionId: string }
+  /** A Management API request (PostToConnection, GetConnection, DeleteConnection) and its answer. */
+  | ({ readonly type: 'management' } & ManagementExchange)
+);
 
 /** Options of the `unordered` mode. */
 export interface UnorderedOptions {

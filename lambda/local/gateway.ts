@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_CONNECTION_SECONDS, MAX_MESSAGE_BYTES } from '../constants';
 import { createConnectionHub, GOING_AWAY } from './gateway-connections';
-import type { LocalGateway, LocalGatewayOptions } from './gateway-options';
+import type { GatewayTraffic, LocalGateway, LocalGatewayOptions } from './gateway-options';
 import { createUpgradeHandler, rejectUpgrade } from './gateway-upgrade';
 import { createVirtualConnections } from './gateway-virtual';
 import { apiIdLike } from './ids';
@@ -12,7 +12,7 @@ import { stderrLogger } from './logger';
 import { createManagementApi } from './management-api';
 
 export type {
-  LocalAuthorizer, LocalGateway, LocalGatewayHandlers, LocalGatewayOptions, UnorderedOptions, VirtualConnections,
+  GatewayTraffic, LocalAuthorizer, LocalGateway, LocalGatewayHandlers, LocalGatewayOptions, UnorderedOptions, VirtualConnections,
 } from './gateway-options';
 
 /** How long `close()` waits for clients to answer the closing handshake before cutting sockets. */
@@ -50,7 +50,18 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'prod';
   const logger = options.logger ?? stderrLogger;
+  const listener = options.onTraffic;
+  const onTraffic = listener
+    ? (traffic: GatewayTraffic) => {
+      try {
+        listener(traffic);
+      } catch (error) {
+        logger.error('Local gateway: the onTraffic listener failed', error);
+      }
+    }
+    : undefined;
   const hub = createConnectionHub({
+    onTraffic,
     handlers: options.handlers,
     logger,
     idleTimeoutMs: options.idleTimeoutMs ?? 10 * 60 * 1000,
@@ -62,21 +73,32 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   let domainName = '';
 
   const virtual = createVirtualConnections();
-  const server = createServer(
-    createManagementApi({
-      stage,
-      findConnection: (id) => {
-        const found = virtual.find(id);
-        if (found) return found;
-        const connection = hub.open.get(id);
-        return connection && connection.socket.readyState === WebSocket.OPEN ? connection : undefined;
-      },
-      faults: options.faults,
-      rateLimit: options.managementRateLimit,
-      latencyMs: options.managementLatencyMs,
-      logger,
-    }),
-  );
+  const managementApi = createManagementApi({
+    stage,
+    findConnection: (id) => {
+      const found = virtual.find(id);
+      if (found) return found;
+      const connection = hub.open.get(id);
+      return connection && connection.socket.readyState === WebSocket.OPEN ? connection : undefined;
+    },
+    faults: options.faults,
+    rateLimit: options.managementRateLimit,
+    latencyMs: options.managementLatencyMs,
+    logger,
+    observe: onTraffic && ((exchange) => onTraffic({ type: 'management', at: Date.now(), ...exchange })),
+  });
+  const server = createServer((request, response) => {
+    if (!options.onHttpRequest) return managementApi(request, response);
+    let taken = false;
+    try {
+      taken = options.onHttpRequest(request, response);
+    } catch (error) {
+      logger.error('Local gateway: the onHttpRequest handler failed', error);
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' }).end('Internal server error');
+      return;
+    }
+    if (!taken) managementApi(request, response);
+  });
   // Idle keep-alive sockets stay open for a minute, as AWS endpoints keep them (Node's default
   // is 5 s): a client reusing a socket just as the server closed it would get ECONNRESET.
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;

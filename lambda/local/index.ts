@@ -5,6 +5,7 @@
  */
 export {
   startLocalGateway,
+  type GatewayTraffic,
   type LocalAuthorizer,
   type LocalGateway,
   type LocalGatewayHandlers,
@@ -13,12 +14,15 @@ export {
   type VirtualConnections,
 } from './gateway';
 export {
-  startLocalQueue, type DeadLetter, type LocalQueue, type LocalQueueHandler, type LocalQueueOptions, type LocalQueueRequest, type LocalQueueStats,
+  startLocalQueue, type DeadLetter, type LocalQueue, type LocalQueueEvent, type LocalQueueHandler, type LocalQueueOptions, type LocalQueueRequest,
+  type LocalQueueStats,
 } from './queue';
 export type {
   LocalWebSocketEvent, LocalWebSocketRequestContext, LocalRouteKey, LambdaStyleHandler, LambdaContext, LambdaCallback,
 } from './events';
-export type { ManagementErrorFault, ManagementFault, ManagementFaultInjector, ManagementRateLimit, ManagementRequest } from './management-api';
+export type {
+  ManagementErrorFault, ManagementExchange, ManagementFault, ManagementFaultInjector, ManagementRateLimit, ManagementRequest,
+} from './management-api';
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,
@@ -31,3 +35,8 @@ export {
 export { devEnvironment, startDevServer, type DevServer, type DevServerOptions } from './dev-server';
 export { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 export { watchFiles, type FileWatcher } from './watch-files';
+export { createLocalConsole, type LocalConsole, type LocalConsoleOptions } from './console/console';
+export {
+  dynamodbStoreReader, memoryStoreReader, type ConsoleStoreReader, type DynamoDBReaderOptions, type RouteFilter, type StoredSubscription,
+} from './console/store-reader';
+export type { FilterFieldView } from './console/view';

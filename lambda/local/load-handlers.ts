@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { build, formatMessages, type Message } from 'esbuild';
 import type { LambdaStyleHandler } from './events';
 import type { LocalGatewayHandlers } from './gateway';
+import type { QueueBatchResponse, QueueEvent } from '../queue/sqs-event';
 
 /** Which exports of the handlers module serve which route. */
 export interface HandlerExportNames {
@@ -19,6 +20,8 @@ export interface LoadedHandlers {
   readonly handlers: LocalGatewayHandlers;
   /** The module's `rollover` export (the scheduled rollover function), when it has one. */
   readonly rollover?: (event?: unknown) => Promise<unknown>;
+  /** The module's `worker` export (the fan-out worker of `queuedFanOut`), when it has one. */
+  readonly worker?: (event: QueueEvent) => Promise<QueueBatchResponse | void>;
   /** Absolute paths of the project files the module is built from (not node_modules): watch these. */
   readonly files: string[];
 }
@@ -90,7 +93,13 @@ export async function loadHandlers(entry: string, names: HandlerExportNames = {}
     return value as LambdaStyleHandler;
   };
   const rollover = typeof exported.rollover === 'function' ? (exported.rollover as LoadedHandlers['rollover']) : undefined;
-  return { handlers: { connect: pick('connect'), handler: pick('handler'), disconnect: pick('disconnect') }, files, ...(rollover ? { rollover } : {}) };
+  const worker = typeof exported.worker === 'function' ? (exported.worker as LoadedHandlers['worker']) : undefined;
+  return {
+    handlers: { connect: pick('connect'), handler: pick('handler'), disconnect: pick('disconnect') },
+    files,
+    ...(rollover ? { rollover } : {}),
+    ...(worker ? { worker } : {}),
+  };
 }
 
 function routeKeyOf(route: keyof LocalGatewayHandlers): string {

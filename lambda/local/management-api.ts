@@ -64,6 +64,20 @@ export interface ManagedConnection {
   delete(): void;
 }
 
+/** A Management API request and how it was answered, as the gateway's `onTraffic` sees it. */
+export interface ManagementExchange extends ManagementRequest {
+  /** The data of a POST (UTF-8). */
+  readonly body?: string;
+  /** The HTTP status answered; absent when none was (a network fault, or the client gave up first). */
+  readonly status?: number;
+  /** The `x-amzn-ErrorType` of an error answer, e.g. `GoneException`, `LimitExceededException`. */
+  readonly errorType?: string;
+  /** The AWS SDK's `amz-sdk-invocation-id`: the same on every attempt of one call. */
+  readonly invocationId?: string;
+  /** The attempt number from the SDK's `amz-sdk-request` header (1 for the first). */
+  readonly attempt?: number;
+}
+
 /** What the management API needs from the gateway. */
 export interface ManagementApiOptions {
   readonly stage: string;
@@ -75,6 +89,8 @@ export interface ManagementApiOptions {
   readonly findConnection: (connectionId: string) => ManagedConnection | undefined;
   readonly faults?: ManagementFaultInjector;
   readonly logger: LocalLogger;
+  /** Receives every request to a connection once it is answered (or abandoned). */
+  readonly observe?: (exchange: ManagementExchange) => void;
 }
 
 /**
@@ -88,7 +104,9 @@ export function createManagementApi(options: ManagementApiOptions): (request: In
   const latencyMs = options.latencyMs ?? 0;
   return (request, response) => {
     const throttled = !admit();
-    const answer = () => (throttled ? throttle(request, response) : handle(options, request, response));
+    const target = parseTarget(request, options.stage);
+    const exchange = target && options.observe ? watchExchange(target, request, response, options.observe) : undefined;
+    const answer = () => (throttled ? throttle(request, response, exchange) : handle(options, target, request, response, exchange));
     (latencyMs > 0 ? sleep(latencyMs).then(answer) : answer()).catch((error: unknown) => {
       options.logger.error('Local gateway: management API request failed', error);
       if (!response.headersSent) sendError(response, 500, 'InternalServerErrorException', 'Internal server error');
@@ -97,9 +115,45 @@ export function createManagementApi(options: ManagementApiOptions): (request: In
   };
 }
 
-async function throttle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  request.resume();
+async function throttle(request: IncomingMessage, response: ServerResponse, exchange: WatchedExchange | undefined): Promise<void> {
+  // An observer learns which data was throttled; otherwise the body is not worth reading.
+  if (exchange && request.method === 'POST') exchange.body = (await readBody(request, MAX_MESSAGE_BYTES))?.toString('utf8');
+  else request.resume();
   sendError(response, 429, 'LimitExceededException', 'Rate exceeded');
+}
+
+/** An exchange being watched: its body is filled in once read. */
+interface WatchedExchange {
+  body?: string;
+}
+
+/** Reports the exchange to `observe` once it is answered, or when the client leaves unanswered. */
+function watchExchange(
+  target: ManagementRequest,
+  request: IncomingMessage,
+  response: ServerResponse,
+  observe: (exchange: ManagementExchange) => void,
+): WatchedExchange {
+  const watched: WatchedExchange = {};
+  const attempt = /attempt=(\d+)/.exec(String(request.headers['amz-sdk-request'] ?? ''))?.[1];
+  const invocationId = request.headers['amz-sdk-invocation-id'];
+  const report = (answered: boolean) => observe({
+    ...target,
+    ...(watched.body === undefined ? {} : { body: watched.body }),
+    ...(answered ? { status: response.statusCode } : {}),
+    ...(answered && response.getHeader('x-amzn-ErrorType') ? { errorType: String(response.getHeader('x-amzn-ErrorType')) } : {}),
+    ...(typeof invocationId === 'string' ? { invocationId } : {}),
+    ...(attempt ? { attempt: Number(attempt) } : {}),
+  });
+  let reported = false;
+  response.once('finish', () => {
+    reported = true;
+    report(true);
+  });
+  response.once('close', () => {
+    if (!reported) report(false);
+  });
+  return watched;
 }
 
 /** A token bucket: `take()` is true when a token was available. */
@@ -119,8 +173,13 @@ function tokenBucket(limit: ManagementRateLimit): () => boolean {
   };
 }
 
-async function handle(options: ManagementApiOptions, request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const target = parseTarget(request, options.stage);
+async function handle(
+  options: ManagementApiOptions,
+  target: ManagementRequest | undefined,
+  request: IncomingMessage,
+  response: ServerResponse,
+  exchange: WatchedExchange | undefined,
+): Promise<void> {
   if (!target) {
     request.resume();
     // What API Gateway answers for a path or stage it does not serve.
@@ -128,6 +187,7 @@ async function handle(options: ManagementApiOptions, request: IncomingMessage, r
     return;
   }
   const body = target.method === 'POST' ? await readBody(request, MAX_MESSAGE_BYTES) : (request.resume(), Buffer.alloc(0));
+  if (exchange && target.method === 'POST') exchange.body = body?.toString('utf8');
 
   const fault = options.faults?.(target);
   if (fault && 'network' in fault) {
@@ -218,11 +278,12 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
 
 function sendError(response: ServerResponse, status: number, errorType: string, message: string): void {
   const text = JSON.stringify({ message });
+  // Set, not only written: an observer reads the error type back with getHeader().
+  response.setHeader('x-amzn-ErrorType', errorType);
   response.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'x-amzn-RequestId': apiGatewayStyleId(),
-    'x-amzn-ErrorType': errorType,
   });
   response.end(text);
 }

@@ -66,7 +66,27 @@ export interface LocalQueueOptions {
    * @default - stderr
    */
   readonly logger?: LocalLogger;
+  /**
+   * Receives what happens to each message (e.g. for the `dev` console). Called synchronously; an
+   * error it throws is logged and changes nothing.
+   * @default - nobody listens
+   */
+  readonly onEvent?: (event: LocalQueueEvent) => void;
 }
+
+/** What happened to messages of a local queue, with when (epoch milliseconds). */
+export type LocalQueueEvent = { readonly at: number } & (
+  /** A message was stored. */
+  | { readonly type: 'sent'; readonly messageId: string; readonly body: string }
+  /** Messages were handed to one handler invocation. */
+  | { readonly type: 'received'; readonly messageIds: readonly string[] }
+  /** The handler succeeded with a message: it is deleted. */
+  | { readonly type: 'deleted'; readonly messageId: string }
+  /** The handler failed a message: it is received again after the visibility timeout. */
+  | { readonly type: 'failed'; readonly messageId: string }
+  /** A message was moved to the dead-letter list. */
+  | { readonly type: 'dead-lettered'; readonly messageId: string }
+);
 
 /** A message moved to the dead-letter list. */
 export interface DeadLetter {
@@ -125,12 +145,21 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let drainWaiters: Array<() => void> = [];
+  const listener = options.onEvent;
+  const emit = (event: LocalQueueEvent) => {
+    try {
+      listener?.(event);
+    } catch (error) {
+      logger.error('Local queue: the onEvent listener failed', error);
+    }
+  };
 
   const send = (body: string): string => {
     if (closed) throw new Error('local queue is closed');
     const messageId = randomUUID();
     messages.set(messageId, { messageId, body, receiveCount: 0, visibleAt: 0, inFlight: false });
     stats.sent++;
+    emit({ type: 'sent', at: Date.now(), messageId, body });
     schedule(0);
     return messageId;
   };
@@ -163,6 +192,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
           messages.delete(message.messageId);
           dead.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount });
           stats.deadLettered++;
+          emit({ type: 'dead-lettered', at: now, messageId: message.messageId });
           continue;
         }
         batch.push(message);
@@ -184,6 +214,7 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
 
   function invoke(batch: Message[]): void {
     stats.invocations++;
+    emit({ type: 'received', at: Date.now(), messageIds: batch.map((message) => message.messageId) });
     const event: QueueEvent = {
       Records: batch.map((message) => ({
         messageId: message.messageId,
@@ -207,7 +238,12 @@ export async function startLocalQueue(options: LocalQueueOptions): Promise<Local
       }
       for (const message of batch) {
         message.inFlight = false;
-        if (!failedIds.has(message.messageId) && messages.delete(message.messageId)) stats.deleted++;
+        if (failedIds.has(message.messageId)) {
+          emit({ type: 'failed', at: Date.now(), messageId: message.messageId });
+        } else if (messages.delete(message.messageId)) {
+          stats.deleted++;
+          emit({ type: 'deleted', at: Date.now(), messageId: message.messageId });
+        }
       }
     })();
     running.add(task);

@@ -28,6 +28,10 @@ test('GIVEN `demo --web` WHEN it starts THEN it prints the page URL, serves the 
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(output).toContain('?user=bob&room=lobby');
+    // The realtime console of the same stack.
+    const consoleUrl = /console\s+(http:\/\/127\.0\.0\.1:\d+\/_console)/.exec(output)?.[1];
+    expect(consoleUrl).toBeDefined();
+    expect((await fetch(consoleUrl!)).status).toBe(200);
   } finally {
     child.kill('SIGINT');
   }
