@@ -6,6 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import { WebSocket, type RawData } from 'ws';
 import { MAX_FRAME_BYTES } from '../constants';
+import type { ActivityLog } from './activity-log';
 import { describeConnectionError } from './connection-errors';
 import {
   buildDisconnectEvent,
@@ -46,6 +47,8 @@ export interface ConnectionSettings {
   readonly maxConnectionMs: number;
   readonly unordered?: UnorderedOptions;
   readonly authorizerOnEveryRoute: boolean;
+  /** Told every frame, when the gateway logs activity. */
+  readonly activity?: ActivityLog;
 }
 
 /** The open connections and the handler invocations in flight. */
@@ -72,7 +75,7 @@ export interface ConnectionHub {
 
 /** Creates the connection hub of one gateway. */
 export function createConnectionHub(settings: ConnectionSettings): ConnectionHub {
-  const { handlers, logger, idleTimeoutMs, maxConnectionMs, unordered } = settings;
+  const { handlers, logger, idleTimeoutMs, maxConnectionMs, unordered, activity } = settings;
   /** Logs a connection-level error frame (a refusal: createContext threw) with its code and message. */
   const logConnectionError = (connectionId: string, frame: string | Buffer): void => {
     const description = describeConnectionError(frame);
@@ -108,6 +111,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
     clearTimeout(connection.idleTimer);
     clearTimeout(connection.lifetimeTimer);
     open.delete(connection.facts.connectionId);
+    activity?.closed(connection.facts.connectionId);
     const run = runDisconnect(connection.facts, code, reason);
     // Ordered mode: after the messages already received. Unordered: right away, as on AWS.
     if (unordered) void track(run());
@@ -126,6 +130,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
     connection.lastActiveAt = Date.now();
     connection.idleTimer?.refresh();
     const payload = toBuffer(data);
+    if (!isBinary) activity?.clientFrame(connection.facts.connectionId, payload.toString('utf8'));
     const event = buildMessageEvent(connection.facts, {
       body: isBinary ? payload.toString('base64') : payload.toString('utf8'),
       isBase64Encoded: isBinary,
@@ -146,6 +151,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
       }
       if (frame !== undefined && connection.socket.readyState === WebSocket.OPEN) {
         logConnectionError(connection.facts.connectionId, frame);
+        activity?.serverFrame(connection.facts.connectionId, frame);
         connection.socket.send(frame);
       }
     };
@@ -171,7 +177,12 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
         if (socket.readyState !== WebSocket.OPEN) return reject(new Error('connection is not open'));
         logConnectionError(facts.connectionId, data);
         // Text when the data is UTF-8 (what every JSON publisher sends), binary otherwise.
-        socket.send(isUtf8(data) ? data.toString('utf8') : data, (error) => (error ? reject(error) : resolve()));
+        const text = isUtf8(data) ? data.toString('utf8') : undefined;
+        socket.send(text ?? data, (error) => {
+          if (error) return reject(error);
+          if (text !== undefined) activity?.serverFrame(facts.connectionId, text);
+          resolve();
+        });
       }),
       delete: () => closeByGateway(connection, 1000, ''),
     };

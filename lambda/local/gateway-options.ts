@@ -77,6 +77,13 @@ export interface LocalGatewayOptions {
    */
   readonly logger?: LocalLogger;
   /**
+   * Also log, at `info`, what the connections do, read from their frames: subscriptions started,
+   * stopped and refused, queries and mutations with their outcome, and each publish with the
+   * subscriptions it reached and those whose connection was gone (what `dev` prints).
+   * @default false
+   */
+  readonly logActivity?: boolean;
+  /**
    * Account-wide rate limit of the management API (`@connections`): 429 beyond it, as API
    * Gateway's account quota (10,000 per second by default on AWS).
    * @default - no limit

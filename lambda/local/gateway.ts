@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_CONNECTION_SECONDS, MAX_MESSAGE_BYTES } from '../constants';
+import { createActivityLog } from './activity-log';
 import { createConnectionHub, GOING_AWAY } from './gateway-connections';
 import type { LocalGateway, LocalGatewayOptions } from './gateway-options';
 import { createUpgradeHandler, rejectUpgrade } from './gateway-upgrade';
@@ -50,6 +51,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'prod';
   const logger = options.logger ?? stderrLogger;
+  const activity = options.logActivity ? createActivityLog(logger) : undefined;
   const hub = createConnectionHub({
     handlers: options.handlers,
     logger,
@@ -57,6 +59,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     maxConnectionMs: options.maxConnectionMs ?? MAX_CONNECTION_SECONDS * 1000,
     unordered: options.unordered === true ? {} : options.unordered || undefined,
     authorizerOnEveryRoute: options.authorizerOnEveryRoute === true,
+    activity,
   });
   const protocols = new WeakMap<IncomingMessage, string>();
   let domainName = '';
@@ -75,6 +78,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       rateLimit: options.managementRateLimit,
       latencyMs: options.managementLatencyMs,
       logger,
+      onGonePost: activity && ((connectionId, data) => activity.gonePost(connectionId, data.toString('utf8'))),
     }),
   );
   // Idle keep-alive sockets stay open for a minute, as AWS endpoints keep them (Node's default
@@ -118,6 +122,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       await waitForSockets(sockets.map((connection) => connection.socket), CLOSE_GRACE_MS);
       await Promise.allSettled([...hub.inFlight]);
     }
+    activity?.flush();
     wss.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -75,6 +75,8 @@ export interface ManagementApiOptions {
   readonly findConnection: (connectionId: string) => ManagedConnection | undefined;
   readonly faults?: ManagementFaultInjector;
   readonly logger: LocalLogger;
+  /** Told each post answered 410 because its connection is gone. */
+  readonly onGonePost?: (connectionId: string, data: Buffer) => void;
 }
 
 /**
@@ -146,6 +148,7 @@ async function handle(options: ManagementApiOptions, request: IncomingMessage, r
   }
   const connection = options.findConnection(target.connectionId);
   if (!connection) {
+    if (target.method === 'POST') options.onGonePost?.(target.connectionId, body);
     sendError(response, 410, 'GoneException', 'Gone');
     return;
   }
@@ -154,6 +157,7 @@ async function handle(options: ManagementApiOptions, request: IncomingMessage, r
       try {
         await connection.send(body);
       } catch {
+        options.onGonePost?.(target.connectionId, body);
         sendError(response, 410, 'GoneException', 'Gone');
         return;
       }
