@@ -161,7 +161,12 @@ async function startStack(kind: DemoStoreKind, log: (line: string) => void, clea
   log('');
   let dynamodb: DynamoDBLocal | undefined;
   if (kind === 'dynamodb') {
-    dynamodb = await startDynamoDBLocal();
+    // watchParent: no Java left behind if this process dies before its cleanup.
+    dynamodb = await startDynamoDBLocal({
+      fastStart: true,
+      watchParent: true,
+      onProgress: (elapsedMs) => log(`DynamoDB Local is still starting (${Math.round(elapsedMs / 1000)} s)…`),
+    });
     cleanups.push(() => dynamodb!.stop());
     await createSubscriptionTable({ client: dynamodb.client, tableName: TABLE_NAME });
   }
