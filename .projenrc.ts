@@ -135,7 +135,7 @@ const project = new typescript.TypeScriptProject({
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
-  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
+  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results', '.cdk-trpc-subscriptions.env'],
 });
 
 // superjson (and its deps) ship ESM only; ts-jest transpiles them to CommonJS for jest, file by
