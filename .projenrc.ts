@@ -142,7 +142,7 @@ const project = new typescript.TypeScriptProject({
     dirs: ['src', 'lambda'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
-  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results'],
+  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results', '.cdk-trpc-subscriptions.env'],
 });
 
 // superjson (and its deps) ship ESM only; ts-jest transpiles them to CommonJS for jest, file by
@@ -275,10 +275,13 @@ project.addBins({ 'cdk-trpc-subscriptions': 'lib/lambda/local/cli.js' });
 project.deps.removeDependency('eslint-import-resolver-typescript');
 project.addDevDeps('eslint-import-resolver-typescript@~3.6.3');
 
-// README's first command: the example app end to end on DynamoDB Local and the local gateway.
+// README's repository command: the example app end to end on DynamoDB Local and the local gateway.
+// `node --import tsx`, not the `tsx` command: tsx's parent process kills its child when the child
+// does not acknowledge a Ctrl+C within 30 ms (easily missed on a busy machine), before the web
+// example's connections have run their $disconnect.
 project.addTask('demo', {
   description: 'Run the example app locally with real tRPC clients and check who receives each publish (--store memory: no Java)',
-  exec: 'tsx example/demo.ts',
+  exec: 'node --import tsx example/demo.ts',
   receiveArgs: true,
 });
 

@@ -43,7 +43,9 @@ export interface DemoOptions {
   readonly store?: DemoStoreKind;
   /**
    * How long to wait for a subscription to start, or for an expected delivery, in milliseconds.
-   * @default 5000
+   * Only a bound for when something is broken: a cold DynamoDB Local on a busy 2-core machine
+   * took more than 5 s to start the first subscriptions here.
+   * @default 30000
    */
   readonly timeoutMs?: number;
 }
@@ -93,7 +95,7 @@ const SETTLE_MS = 200;
 export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const log = options.log ?? (() => undefined);
   const storeKind = options.store ?? 'dynamodb';
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const cleanups: Array<() => unknown> = [];
   try {
     const stack = await startStack(storeKind, log, cleanups);
@@ -161,7 +163,12 @@ async function startStack(kind: DemoStoreKind, log: (line: string) => void, clea
   log('');
   let dynamodb: DynamoDBLocal | undefined;
   if (kind === 'dynamodb') {
-    dynamodb = await startDynamoDBLocal();
+    // watchParent: no Java left behind if this process dies before its cleanup.
+    dynamodb = await startDynamoDBLocal({
+      fastStart: true,
+      watchParent: true,
+      onProgress: (elapsedMs) => log(`DynamoDB Local is still starting (${Math.round(elapsedMs / 1000)} s)…`),
+    });
     cleanups.push(() => dynamodb!.stop());
     await createSubscriptionTable({ client: dynamodb.client, tableName: TABLE_NAME });
   }

@@ -5,8 +5,11 @@
  * Options: `--store memory` uses the in-memory store (no Java needed). `--web` serves the web
  * example (example/web, a React chat) on the local stack instead, and runs until Ctrl+C.
  */
+// First: before any module creates a handler or a publisher, which read the metrics setting.
+import './metrics-off';
 import { parseArgs } from 'node:util';
 import { runDemo, type DemoStoreKind } from './demo-run';
+import { DynamoDBLocalError } from '../lambda/local';
 import { startWebExample } from './web/web-stack';
 
 async function main(): Promise<number> {
@@ -22,7 +25,7 @@ async function main(): Promise<number> {
     return report.ok ? 0 : 1;
   } catch (error) {
     console.error(`\nThe demo could not run: ${error instanceof Error ? error.message : String(error)}`);
-    if (store === 'dynamodb') console.error('Without Java 17, try the in-memory store: npm run demo -- --store memory');
+    if (error instanceof DynamoDBLocalError && error.reason === 'java-not-found') console.error('Without Java 17, try the in-memory store: npm run demo -- --store memory');
     return 1;
   }
 }
@@ -31,10 +34,13 @@ async function main(): Promise<number> {
 async function serveWeb(store: DemoStoreKind): Promise<number> {
   let web;
   try {
-    web = await startWebExample({ store });
+    web = await startWebExample({
+      store,
+      onDynamoDBProgress: (elapsedMs) => console.log(`DynamoDB Local is still starting (${Math.round(elapsedMs / 1000)} s)…`),
+    });
   } catch (error) {
     console.error(`The web example could not start: ${error instanceof Error ? error.message : String(error)}`);
-    if (store === 'dynamodb') console.error('Without Java 17, try the in-memory store: npm run demo -- --web --store memory');
+    if (error instanceof DynamoDBLocalError && error.reason === 'java-not-found') console.error('Without Java 17, try the in-memory store: npm run demo -- --web --store memory');
     return 1;
   }
   console.log('cdk-trpc-subscriptions web example (example/web): a React chat on the local stack');
@@ -48,12 +54,24 @@ async function serveWeb(store: DemoStoreKind): Promise<number> {
   console.log(`  ${web.url}?user=bob&room=lobby`);
   console.log('');
   console.log('Ctrl+C stops everything.');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await untilStopped();
+  const connections = web.gateway.connections().length;
   await web.close();
+  console.log(`\nStopped: ${connections} connection${connections === 1 ? '' : 's'} closed.`);
   return 0;
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM. Later ones are ignored while the stack closes: a Ctrl+C
+ * reaches this process from the terminal and once more through npm, and the default action of a
+ * second one would kill it before the connections' `$disconnect` handlers ran.
+ */
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => resolve();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
 }
 
 void main().then((code) => {

@@ -1,5 +1,6 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -29,6 +30,10 @@ export interface TrpcSubscriptionFanOutProps {
   /** The worker's environment besides the queue's own variables. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
+  /** Of the worker's log group, as of the handlers' (`removalPolicy`). */
+  readonly removalPolicy: RemovalPolicy;
+  /** Encrypts the worker's log group, as the handlers' (`logEncryptionKey`). */
+  readonly logEncryptionKey?: IKey;
 }
 
 /**
@@ -98,7 +103,9 @@ export class TrpcSubscriptionFanOut extends Construct {
       description: 'Execution role of the tRPC subscriptions fan-out worker',
     });
     this.role = role;
-    const logGroup = new LogGroup(this, 'WorkerLogs', { retention: props.logRetention });
+    const logGroup = new LogGroup(this, 'WorkerLogs', {
+      retention: props.logRetention, removalPolicy: props.removalPolicy, encryptionKey: props.logEncryptionKey,
+    });
     logGroup.grantWrite(role);
     this.worker = new NodejsFunction(this, 'Worker', {
       entry: props.entry,

@@ -209,7 +209,8 @@ export interface TrpcSubscriptionOperationsProps {
   readonly securityGroups?: ISecurityGroup[];
 
   /**
-   * Customer managed KMS key encrypting the handlers' log groups and the access log group.
+   * Customer managed KMS key encrypting the log groups of the handlers, the rollover and the
+   * fan-out worker, and the access log group.
    * Its key policy is extended to let CloudWatch Logs in this Region use it for these log
    * groups (keys defined in the app; for imported keys add that statement yourself).
    * @default - log groups encrypted by CloudWatch Logs with its own keys

@@ -99,9 +99,11 @@ export interface TrpcSubscriptionCustomDomain {
 /** Properties of {@link TrpcSubscriptionApi}. */
 export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProps {
   /**
-   * Path to the handlers module (TypeScript or JavaScript). It exports the three handlers built
-   * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). It is bundled
-   * once with esbuild (locally, no Docker) and the one bundle is shared by the three functions.
+   * Path to the handlers module (TypeScript or JavaScript). It exports the functions built by
+   * the runtime: `connect`, `handler`, `disconnect`, `rollover` (unless `rollover.enabled` is
+   * false) and, with `queuedFanOut`, `worker` (other names: `handlerNames`,
+   * `queuedFanOut.handlerName`). It is bundled once with esbuild (locally, no Docker) and the one
+   * bundle is shared by the handlers and the rollover.
    */
   readonly entry: string;
 
@@ -177,8 +179,8 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly table?: ITable;
 
   /**
-   * What happens to the new table and the four log groups (three handlers, stage access logs)
-   * when they leave the stack, e.g. on `cdk destroy`. The table holds only live connection state
+   * What happens to the new table and the five log groups (three handlers, the rollover, stage
+   * access logs; six with `queuedFanOut`'s worker) when they leave the stack, e.g. on `cdk destroy`. The table holds only live connection state
    * (rows expire about 2 hours after a connection opens), so `DESTROY` loses nothing but the
    * currently open connections.
    * @default RemovalPolicy.RETAIN

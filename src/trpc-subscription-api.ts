@@ -96,14 +96,15 @@ const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
 
 /**
  * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
- * `expireAt`), an API Gateway WebSocket API with a stage, and three Lambda handlers for
- * `$connect`, `$default` (two-way, so a handler can answer one frame directly) and
- * `$disconnect`, all built from one handlers module.
+ * `expireAt`), an API Gateway WebSocket API with a stage, and four Lambda functions built from
+ * one handlers module: the handlers of `$connect`, `$default` (two-way, so a handler can answer
+ * one frame directly) and `$disconnect`, and the scheduled rollover (unless `rollover.enabled` is
+ * false); with `queuedFanOut`, a fifth: the fan-out worker.
  *
  * The handlers are three functions rather than one: each route gets its own metrics, logs,
  * concurrency and cold-start pool, and a slow `$connect` cannot delay `PONG`s on `$default`.
- * They share a single esbuild bundle of `entry` (one asset) and differ only in the exported
- * handler they call.
+ * They and the rollover share a single esbuild bundle of `entry` (one asset) and differ only in
+ * the exported handler they call.
  *
  * @example
  * const realtime = new TrpcSubscriptionApi(stack, 'Realtime', {
@@ -140,7 +141,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   public readonly messageRoute: WebSocketRoute;
   /** The `$disconnect` route. */
   public readonly disconnectRoute: WebSocketRoute;
-  /** The execution role shared by the three handlers. */
+  /** The execution role shared by the three handlers and the rollover. */
   public readonly handlerRole: iam.IRole;
   /**
    * The stage's access log group.
@@ -305,6 +306,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         architecture: props.architecture ?? Architecture.ARM_64,
         bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
         logRetention,
+        removalPolicy,
+        logEncryptionKey: props.logEncryptionKey,
         environment: {
           NODE_ENV: 'production',
           NODE_OPTIONS: '--enable-source-maps',
@@ -591,7 +594,10 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     if (check && check.missing.length > 0) {
       const missing = check.missing.map((name) => {
         const key = Object.entries(names).find(([, value]) => value === name)![0];
-        return `\`${name}\` (${key === 'worker' ? 'queuedFanOut.handlerName' : `handlerNames.${key}`})`;
+        if (key === 'worker') return `\`${name}\` (queuedFanOut.handlerName)`;
+        // The rollover is on by default: say how to do without it.
+        if (key === 'rollover') return `\`${name}\` (handlerNames.rollover; or turn the rollover off with \`rollover: { enabled: false }\`)`;
+        return `\`${name}\` (handlerNames.${key})`;
       });
       throw new PropValidationError(
         'entry',

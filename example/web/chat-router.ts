@@ -7,6 +7,7 @@ import { initTRPC } from '@trpc/server';
 import superjson from 'superjson';
 // zod/mini keeps the handler bundle small (docs/performance.md, handler cost).
 import * as z from 'zod/mini';
+import { MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH } from './limits';
 import { memoryMessageLog, type ChatMessage, type MessageLog } from './message-log';
 import { initSubscriptions, type CreateContextOptions, type PublishResult } from '../../lambda';
 
@@ -28,7 +29,7 @@ export interface TypingEvent {
   readonly typing: boolean;
 }
 
-const name = z.string().check(z.minLength(1), z.maxLength(40));
+const name = z.string().check(z.minLength(1), z.maxLength(MAX_NAME_LENGTH));
 
 export const chatSubscriptions = initSubscriptions();
 
@@ -67,7 +68,7 @@ export const chatRouter = t.router({
   }),
   /** Sends a message: every subscriber of the room but the sender receives it. */
   sendMessage: t.procedure
-    .input(z.object({ room: name, text: z.string().check(z.minLength(1), z.maxLength(500)) }))
+    .input(z.object({ room: name, text: z.string().check(z.minLength(1), z.maxLength(MAX_MESSAGE_LENGTH)) }))
     .mutation(async ({ ctx, input }): Promise<ChatMessage> => {
       const { message } = await postMessage({ room: input.room, from: ctx.userId, text: input.text, excludeConnectionId: ctx.connectionId });
       return message;

@@ -41,6 +41,7 @@ function pageHtml(wsUrl: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="chat-ws-url" content="${escapeAttribute(wsUrl)}">
 <title>Chat · cdk-trpc-subscriptions</title>
+<link rel="icon" href="${FAVICON}">
 <style>${STYLE}</style>
 </head>
 <body>
@@ -50,6 +51,11 @@ function pageHtml(wsUrl: string): string {
 </html>
 `;
 }
+
+/** An inline icon: the browser then asks for no `/favicon.ico` (a 404 in the console otherwise). */
+const FAVICON = `data:image/svg+xml,${encodeURIComponent(
+  "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'><rect width='16' height='12' rx='3' fill='#0969da'/><path d='M4 12v4l4-4' fill='#0969da'/></svg>",
+)}`;
 
 function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
@@ -72,7 +78,9 @@ nav a.current { background: #0969da; color: #fff; }
 .status.connecting, .status.reconnecting { color: #d29922; }
 main { flex: 1; display: flex; flex-direction: column; padding: 16px 24px; min-width: 0; }
 main header { font-weight: 600; font-size: 17px; padding-bottom: 8px; border-bottom: 1px solid #d0d7de; }
+.messages-frame { flex: 1; position: relative; min-height: 0; display: flex; }
 .messages { list-style: none; margin: 0; padding: 12px 0; flex: 1; overflow-y: auto; display: flex; flex-direction: column; gap: 6px; }
+.new-messages { position: absolute; left: 50%; bottom: 8px; transform: translateX(-50%); padding: 4px 12px; border: 0; border-radius: 12px; background: #0969da; color: #fff; font: inherit; font-size: 13px; cursor: pointer; box-shadow: 0 1px 3px #0003; }
 .messages li { background: #fff; border: 1px solid #d0d7de; border-radius: 8px; padding: 6px 10px; max-width: 70%; }
 .messages li.mine { align-self: flex-end; background: #ddf4ff; border-color: #54aeff66; }
 .messages .from { font-weight: 600; margin-right: 8px; }
@@ -80,7 +88,11 @@ main header { font-weight: 600; font-size: 17px; padding-bottom: 8px; border-bot
 .typing { min-height: 20px; margin: 4px 0; color: #656d76; font-style: italic; font-size: 13px; }
 form { display: flex; gap: 8px; }
 form input { flex: 1; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; }
+form input[aria-invalid="true"] { border-color: #cf222e; }
+form .count { align-self: center; min-width: 80px; text-align: right; color: #656d76; font-size: 12px; }
+form .count.over { color: #cf222e; font-weight: 600; }
+form .count:empty { display: none; }
 form button { padding: 8px 16px; border: 0; border-radius: 6px; background: #1f883d; color: #fff; font: inherit; font-weight: 600; }
 form button:disabled { background: #94d3a2; }
-.error { color: #cf222e; }
+.error { color: #cf222e; margin: 6px 0 0; }
 `;

@@ -40,6 +40,11 @@ export interface WebExampleOptions {
    * @default - none
    */
   readonly gateway?: Pick<LocalGatewayOptions, 'authorizer' | 'faults' | 'logger'>;
+  /**
+   * Told how long DynamoDB Local has been starting, every 5 s while it does.
+   * @default - nothing is reported
+   */
+  readonly onDynamoDBProgress?: (elapsedMs: number) => void;
 }
 
 /** The running web example. */
@@ -80,7 +85,9 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
     let store: SubscriptionStore;
     const kind = options.store ?? 'dynamodb';
     if (kind === 'dynamodb') {
-      dynamodbLocal = await startDynamoDBLocal();
+      // watchParent: no Java left behind when this process dies, and a Ctrl+C in the terminal
+      // reaches only this process, which closes the connections before it stops DynamoDB Local.
+      dynamodbLocal = await startDynamoDBLocal({ fastStart: true, watchParent: true, onProgress: options.onDynamoDBProgress });
       cleanups.push(() => dynamodbLocal!.stop());
       await createSubscriptionTable({ client: dynamodbLocal.client, tableName: TABLE_NAME });
       store = dynamodb({ tableName: TABLE_NAME, dynamoDBClient: dynamodbLocal.client });
@@ -114,6 +121,9 @@ export async function startWebExample(options: WebExampleOptions = {}): Promise<
       const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
       if (pathname === '/app.js') {
         response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(page.script);
+      } else if (pathname === '/favicon.ico') {
+        // The page declares an inline icon; this answers browsers that ask anyway, without a 404.
+        response.writeHead(204).end();
       } else if (pathname === '/') {
         response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page.html(gateway.url));
       } else {

@@ -265,13 +265,13 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
    *
    * @throws Error when `router` is not a tRPC router or lacks a filtered subscription route
    */
+  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters, TKey>;
   /**
    * The fan-out worker: the handler of the queue's SQS event source (export it as `worker`, the
    * construct's `queuedFanOut.handlerName`). Delivers `enqueue()`d publishes and mapped
    * EventBridge events in parallel batches, exactly once per target across retries.
    */
   worker<TEvent extends EventBridgeEvent = EventBridgeEvent>(options?: WorkerBuilderOptions<TRouter, TFilters, TEvent>): QueueHandler;
-  serve<TServed extends AnyTRPCRouter>(router: TServed): SubscriptionsBuilder<TServed, TFilters, TKey>;
   /**
    * The scheduled rollover function: tells connections near API Gateway's 2-hour limit to
    * reconnect (export it as `rollover` from the handlers module; the construct schedules it).

@@ -11,8 +11,14 @@ export interface DevCommand {
   readonly tableName: string;
   /** DynamoDB Local's port (0: any free port). */
   readonly dynamodbPort: number;
+  /** How long DynamoDB Local may take to start, in milliseconds. */
+  readonly dynamodbTimeoutMs: number;
+  /** Where the environment of a local publish script is written (dynamodb store only). */
+  readonly envFile: string;
   readonly exportNames: { readonly connect: string; readonly handler: string; readonly disconnect: string };
   readonly unordered: boolean;
+  /** Print stacks of errors, and debug lines. */
+  readonly verbose: boolean;
 }
 
 /** The outcome of parsing the command line. */
@@ -31,6 +37,13 @@ export const DEFAULT_DEV_PORT = 3001;
 export const DEFAULT_DEV_DYNAMODB_PORT = 8457;
 /** Default table name of the `dev` command. */
 export const DEFAULT_DEV_TABLE_NAME = 'trpc-subscriptions-dev';
+/**
+ * Default start deadline of DynamoDB Local, in seconds: a cold JVM on a busy 2-core machine took
+ * up to 30 s here without the fast-start option, which `dev` uses (4 s with it).
+ */
+export const DEFAULT_DEV_DYNAMODB_TIMEOUT_SECONDS = 120;
+/** Default file `dev` writes the environment of a local publish script to. */
+export const DEFAULT_DEV_ENV_FILE = '.cdk-trpc-subscriptions.env';
 
 /** `--help` text. */
 export const USAGE = `Usage: cdk-trpc-subscriptions dev <entry> [options]
@@ -47,10 +60,16 @@ Options:
                                                                               [default: dynamodb]
   --table-name <name> table created in DynamoDB Local               [default: ${DEFAULT_DEV_TABLE_NAME}]
   --dynamodb-port <n> DynamoDB Local's port (0: any free port)                [default: ${DEFAULT_DEV_DYNAMODB_PORT}]
+  --dynamodb-timeout <seconds>
+                      how long DynamoDB Local may take to start               [default: ${DEFAULT_DEV_DYNAMODB_TIMEOUT_SECONDS}]
+  --env-file <path>   file to write the environment of a local publish script to
+                      (run it with \`npx tsx --env-file=<path> publish.ts\`; removed on exit)
+                                                                              [default: ${DEFAULT_DEV_ENV_FILE}]
   --connect <export>  export that handles $connect                            [default: connect]
   --handler <export>  export that handles $default                            [default: handler]
   --disconnect <export> export that handles $disconnect                       [default: disconnect]
   --unordered         invoke a connection's messages concurrently, in random order
+  --verbose           print the stacks of errors
   -v, --version       print the version
   -h, --help          show this help
 `;
@@ -68,6 +87,9 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
         'store': { type: 'string' },
         'table-name': { type: 'string' },
         'dynamodb-port': { type: 'string' },
+        'dynamodb-timeout': { type: 'string' },
+        'env-file': { type: 'string' },
+        'verbose': { type: 'boolean' },
         'version': { type: 'boolean', short: 'v' },
         'connect': { type: 'string' },
         'handler': { type: 'string' },
@@ -97,6 +119,12 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
   if (!Number.isInteger(dynamodbPort) || dynamodbPort < 0 || dynamodbPort > 65535) {
     return { command: 'error', message: `\`--dynamodb-port\` must be an integer from 0 to 65535, got: ${values['dynamodb-port']}` };
   }
+  const dynamodbTimeout = values['dynamodb-timeout'] === undefined ? DEFAULT_DEV_DYNAMODB_TIMEOUT_SECONDS : Number(values['dynamodb-timeout']);
+  if (!Number.isFinite(dynamodbTimeout) || dynamodbTimeout <= 0) {
+    return { command: 'error', message: `\`--dynamodb-timeout\` must be a positive number of seconds, got: ${values['dynamodb-timeout']}` };
+  }
+  const envFile = values['env-file'] ?? DEFAULT_DEV_ENV_FILE;
+  if (envFile.trim() === '') return { command: 'error', message: '`--env-file` must be a file path, got an empty string' };
   const store = values.store ?? 'dynamodb';
   if (store !== 'dynamodb' && store !== 'memory') {
     return { command: 'error', message: `\`--store\` must be \`dynamodb\` or \`memory\`, got: ${store}` };
@@ -113,11 +141,14 @@ export function parseDevArgs(argv: readonly string[]): ParsedCommand {
     store,
     tableName: values['table-name'] ?? DEFAULT_DEV_TABLE_NAME,
     dynamodbPort,
+    dynamodbTimeoutMs: dynamodbTimeout * 1000,
+    envFile,
     exportNames: {
       connect: values.connect ?? 'connect',
       handler: values.handler ?? 'handler',
       disconnect: values.disconnect ?? 'disconnect',
     },
     unordered: values.unordered ?? false,
+    verbose: values.verbose ?? false,
   };
 }

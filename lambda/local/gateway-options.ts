@@ -78,6 +78,13 @@ export interface LocalGatewayOptions {
    */
   readonly logger?: LocalLogger;
   /**
+   * Also log, at `info`, what the connections do, read from their frames: subscriptions started,
+   * stopped and refused, queries and mutations with their outcome, and each publish with the
+   * subscriptions it reached and those whose connection was gone (what `dev` prints).
+   * @default false
+   */
+  readonly logActivity?: boolean;
+  /**
    * Account-wide rate limit of the management API (`@connections`): 429 beyond it, as API
    * Gateway's account quota (10,000 per second by default on AWS).
    * @default - no limit
@@ -112,6 +119,8 @@ export type GatewayTraffic = { readonly at: number } & (
   | { readonly type: 'disconnected'; readonly connectionId: string; readonly code: number; readonly reason: string }
   /** A client sent a frame (binary frames as base64, flagged). */
   | { readonly type: 'message'; readonly connectionId: string; readonly body: string; readonly isBase64Encoded: boolean }
+  /** The route response of a `$default` invocation, sent to the client as one frame. */
+  | { readonly type: 'reply'; readonly connectionId: string; readonly body: string }
   /** A `$default` invocation of the connection ended (its store writes are done). */
   | { readonly type: 'handled'; readonly connectionId: string }
   /** A Management API request (PostToConnection, GetConnection, DeleteConnection) and its answer. */

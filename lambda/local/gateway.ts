@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { MAX_CONNECTION_SECONDS, MAX_MESSAGE_BYTES } from '../constants';
+import { createActivityLog } from './activity-log';
 import { createConnectionHub, GOING_AWAY } from './gateway-connections';
 import type { GatewayTraffic, LocalGateway, LocalGatewayOptions } from './gateway-options';
 import { createUpgradeHandler, rejectUpgrade } from './gateway-upgrade';
@@ -50,13 +51,16 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
   const host = options.host ?? '127.0.0.1';
   const stage = options.stage ?? 'prod';
   const logger = options.logger ?? stderrLogger;
-  const listener = options.onTraffic;
-  const onTraffic = listener
+  const activity = options.logActivity ? createActivityLog(logger) : undefined;
+  const listeners = [options.onTraffic, activity?.observe].filter((listener) => listener !== undefined);
+  const onTraffic = listeners.length > 0
     ? (traffic: GatewayTraffic) => {
-      try {
-        listener(traffic);
-      } catch (error) {
-        logger.error('Local gateway: the onTraffic listener failed', error);
+      for (const listener of listeners) {
+        try {
+          listener(traffic);
+        } catch (error) {
+          logger.error('Local gateway: the onTraffic listener failed', error);
+        }
       }
     }
     : undefined;
@@ -140,6 +144,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
       await waitForSockets(sockets.map((connection) => connection.socket), CLOSE_GRACE_MS);
       await Promise.allSettled([...hub.inFlight]);
     }
+    activity?.flush();
     wss.close();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());

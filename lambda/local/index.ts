@@ -26,10 +26,12 @@ export type {
 export { silentLogger, stderrLogger, type LocalLogger } from './logger';
 export {
   createSubscriptionTable,
+  DynamoDBLocalError,
   LOCAL_AWS_SETTINGS,
   startDynamoDBLocal,
   type CreateSubscriptionTableOptions,
   type DynamoDBLocal,
+  type DynamoDBLocalFailure,
   type StartDynamoDBLocalOptions,
 } from './dynamodb-local';
 export { devEnvironment, startDevServer, type DevServer, type DevServerOptions } from './dev-server';

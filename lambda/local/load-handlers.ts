@@ -1,6 +1,7 @@
 import Module from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { build, formatMessages, type Message } from 'esbuild';
+import { describeErrorLine } from './error-line';
 import type { LambdaStyleHandler } from './events';
 import type { LocalGatewayHandlers } from './gateway';
 import type { QueueBatchResponse, QueueEvent } from '../queue/sqs-event';
@@ -26,10 +27,13 @@ export interface LoadedHandlers {
   readonly files: string[];
 }
 
-/** The handlers module could not be built or loaded; `message` is ready to print. */
+/**
+ * The handlers module could not be built or loaded; `message` is ready to print, and `cause` is
+ * what the module threw while loading (for its stack).
+ */
 export class HandlersLoadError extends Error {
-  constructor(message: string, readonly files: string[] = []) {
-    super(message);
+  constructor(message: string, readonly files: string[] = [], options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = 'HandlersLoadError';
   }
 }
@@ -76,8 +80,7 @@ export async function loadHandlers(entry: string, names: HandlerExportNames = {}
   try {
     exported = evaluate(result.outputFiles[0].text, entryPath);
   } catch (error) {
-    const described = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    throw new HandlersLoadError(`${entry} threw while loading:\n${described}`, files);
+    throw new HandlersLoadError(`${entry} threw while loading: ${describeErrorLine(error)}`, files, { cause: error });
   }
   const pick = (route: keyof LocalGatewayHandlers): LambdaStyleHandler => {
     const name = names[route] ?? route;

@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -126,7 +126,18 @@ describe('VPC placement', () => {
 });
 
 describe('log encryption', () => {
-  test('GIVEN a log key WHEN synthesised THEN the four log groups use it and CloudWatch Logs may use the key', () => {
+  test('GIVEN a log key and queuedFanOut WHEN synthesised THEN the worker\'s log group uses it too, and follows removalPolicy', () => {
+    const { template } = stackWith((s) => ({ logEncryptionKey: new Key(s, 'LogKey'), queuedFanOut: {}, removalPolicy: RemovalPolicy.DESTROY }));
+
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Array<{ Properties: any; DeletionPolicy?: string }>;
+    expect(groups).toHaveLength(6); // access log, three handlers, rollover, worker
+    for (const group of groups) {
+      expect(group.Properties.KmsKeyId).toBeDefined();
+      expect(group.DeletionPolicy).toBe('Delete');
+    }
+  });
+
+  test('GIVEN a log key WHEN synthesised THEN the five log groups use it and CloudWatch Logs may use the key', () => {
     let keyId = '';
     const { template } = stackWith((s) => {
       const logEncryptionKey = new Key(s, 'LogKey');

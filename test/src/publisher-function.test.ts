@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { HANDLERS_ENTRY, PRODUCER_ENTRY, appWithoutBundling, logicalId } from './helpers';
@@ -13,7 +13,7 @@ function producerStack(props: Partial<ConstructorParameters<typeof PublisherFunc
 }
 
 describe('PublisherFunction', () => {
-  test('GIVEN only entry and api WHEN synthesised THEN Node.js 24 on ARM64 with the publish environment', () => {
+  test('GIVEN only entry and api WHEN synthesised THEN Node.js 24 on ARM64, 512 MB, 1 minute, with the publish environment', () => {
     const { stack, realtime, producer, template } = producerStack();
 
     template.hasResourceProperties('AWS::Lambda::Function', {
@@ -21,6 +21,9 @@ describe('PublisherFunction', () => {
       Handler: 'index.handler',
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
+      // Not Lambda's 128 MB and 3 s, which would cut a fan-out short.
+      MemorySize: 512,
+      Timeout: 60,
       Environment: {
         Variables: {
           NODE_ENV: 'production',
@@ -44,11 +47,15 @@ describe('PublisherFunction', () => {
     });
   });
 
-  test('GIVEN runtime and environment WHEN synthesised THEN they apply over the defaults', () => {
-    const { template } = producerStack({ runtime: Runtime.NODEJS_22_X, environment: { NODE_ENV: 'staging', EXTRA: '1' } });
+  test('GIVEN runtime, memory, timeout and environment WHEN synthesised THEN they apply over the defaults', () => {
+    const { template } = producerStack({
+      runtime: Runtime.NODEJS_22_X, memorySize: 1024, timeout: Duration.minutes(5), environment: { NODE_ENV: 'staging', EXTRA: '1' },
+    });
 
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
+      MemorySize: 1024,
+      Timeout: 300,
       Environment: { Variables: Match.objectLike({ NODE_ENV: 'staging', EXTRA: '1', NODE_OPTIONS: '--enable-source-maps' }) },
     });
   });

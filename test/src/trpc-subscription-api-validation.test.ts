@@ -59,7 +59,8 @@ describe('synth-time errors name the prop and the value', () => {
     const entry = path.join(__dirname, '..', 'fixtures', 'entries', 're-exports.ts');
     const handlerNames = { message: 'onMessage', rollover: 'rollNow' };
     expect(() => build({ entry, handlerNames }))
-      .toThrow('`entry` must export `rollNow` (handlerNames.rollover), got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
+      .toThrow('`entry` must export `rollNow` (handlerNames.rollover; or turn the rollover off with `rollover: { enabled: false }`), '
+        + 'got: exports `connect`, `disconnect`, `onMessage`, `rollover`');
     expect(() => build({ entry, handlerNames, rollover: { enabled: false } })).not.toThrow();
   });
 

@@ -35,6 +35,8 @@ let browser: TestBrowser;
 let refuseConnections = false;
 /** Uncaught exceptions in any page (React errors, unhandled rejections). */
 const pageErrors: string[] = [];
+/** Everything any page logged as a console error (a failed request, e.g. a 404 for /favicon.ico, is one). */
+const consoleErrors: string[] = [];
 
 beforeAll(async () => {
   const table = await createTestTable('web');
@@ -62,6 +64,11 @@ async function openChat(user: string, room: string): Promise<{ page: Page; conne
   const before = new Set(web.gateway.connections());
   const page = await browser.context.newPage();
   page.on('pageerror', (error) => pageErrors.push(`${user}: ${error.message}`));
+  page.on('console', (message) => {
+    // The browser's own line for a reconnect the first test refuses on purpose (503) is expected.
+    if (message.type() !== 'error' || /^WebSocket connection to .* failed: .*Unexpected response code: 503$/.test(message.text())) return;
+    consoleErrors.push(`${user}: ${message.text()} (${message.location().url})`);
+  });
   await page.goto(`${web.url}?user=${user}&room=${room}`);
   await waitForStatus(page, 'connected');
   // The subscriptions are started once the history is shown (the page fetches it on `started`).
@@ -160,6 +167,7 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   expect(await messageTexts(carol.page)).toEqual(['garden marker']);
 
   expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
 
   // The README's screenshot: bob's page while alice types.
   await alice.page.getByTestId('composer').fill('see you');
@@ -170,4 +178,82 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
     mkdirSync(path.dirname(README_SCREENSHOT), { recursive: true });
     copyFileSync(SCREENSHOT, README_SCREENSHOT);
   }
+});
+
+/** How far the message list is from showing its newest message, in pixels. */
+function distanceFromBottom(page: Page): Promise<number> {
+  return page.getByTestId('messages').evaluate((list) => list.scrollHeight - list.scrollTop - list.clientHeight);
+}
+
+test('GIVEN a room with more messages than fit WHEN messages arrive THEN the list follows them at the bottom, and says "New messages" when the reader scrolled up', async () => {
+  const { page } = await openChat('dave', 'kitchen');
+  const post = (text: string) => postMessage({ room: 'kitchen', from: 'cook', text, publisher: web.publisher });
+
+  for (let index = 1; index <= 25; index++) await post(`recipe ${index}`);
+  await waitForMessage(page, 'recipe 25');
+  expect(await page.getByTestId('messages').evaluate((list) => list.scrollHeight > list.clientHeight * 1.5)).toBe(true);
+  await waitFor('the list to follow the newest message', page.waitForFunction(() => {
+    const list = document.querySelector('[data-testid="messages"]')!;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 2;
+  }, undefined, { timeout: WAIT_MS }));
+  expect(await page.getByTestId('new-messages').count()).toBe(0);
+
+  // Scrolled up to read: a new message leaves the view where it is and shows the hint.
+  await page.getByTestId('messages').evaluate((list) => list.scrollTo({ top: 0 }));
+  await post('while reading');
+  await waitForMessage(page, 'while reading');
+  await waitFor('the "New messages" hint', page.getByTestId('new-messages').waitFor({ timeout: WAIT_MS }));
+  expect(await page.getByTestId('messages').evaluate((list) => list.scrollTop)).toBe(0);
+
+  await page.getByTestId('new-messages').click();
+  expect(await distanceFromBottom(page)).toBeLessThan(2);
+  expect(await page.getByTestId('new-messages').count()).toBe(0);
+
+  // Scrolled up again: what the reader sends brings the list down to it.
+  await page.getByTestId('messages').evaluate((list) => list.scrollTo({ top: 0 }));
+  await send(page, 'my own message');
+  await waitForMessage(page, 'my own message');
+  await waitFor('the list to show the sent message', page.waitForFunction(() => {
+    const list = document.querySelector('[data-testid="messages"]')!;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 2;
+  }, undefined, { timeout: WAIT_MS }));
+
+  expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('GIVEN a message over the limit WHEN it is typed or pasted THEN it is kept whole, the count shows the limit and sending waits until it fits', async () => {
+  const { page } = await openChat('erin', 'garden');
+  const composer = page.getByTestId('composer');
+
+  await composer.fill('hello');
+  expect(await page.getByTestId('count').textContent()).toBe('5 / 500');
+  expect(await page.getByTestId('count').getAttribute('class')).toBe('count');
+
+  await composer.fill('x'.repeat(10_000));
+  expect((await composer.inputValue()).length).toBe(10_000);
+  expect(await page.getByTestId('count').textContent()).toBe('10,000 / 500');
+  expect(await page.getByTestId('count').getAttribute('class')).toBe('count over');
+  expect(await page.getByTestId('too-long').textContent()).toBe('Too long by 9,500 characters: shorten it to 500 to send.');
+  expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+
+  await composer.fill('x'.repeat(500));
+  expect(await page.getByTestId('too-long').count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(false);
+
+  expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('GIVEN an input the server refuses WHEN the page subscribes and sends THEN the errors read as sentences, not JSON', async () => {
+  const room = 'r'.repeat(41);
+  const { page } = await openChat('frank', room);
+
+  await waitFor('the room error', page.getByTestId('room-error').waitFor({ timeout: WAIT_MS }));
+  expect(await page.getByTestId('room-error').textContent()).toBe('The room name is too long: at most 40 characters.');
+  await send(page, 'hi');
+  await waitFor('the send error', page.getByTestId('send-error').waitFor({ timeout: WAIT_MS }));
+  expect(await page.getByTestId('send-error').textContent()).toBe('The room name is too long: at most 40 characters.');
+
+  expect(pageErrors).toEqual([]);
 });

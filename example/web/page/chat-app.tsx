@@ -4,9 +4,11 @@
  */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { useCallback, useEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { MAX_MESSAGE_LENGTH } from '../limits';
 import type { ChatMessage } from '../message-log';
 import type { ChatConnection, ChatIdentity, ConnectionStatus } from './chat-client';
+import { readableError } from './readable-error';
 import { useTRPC } from './trpc';
 
 /** Rooms listed in the side bar. */
@@ -16,6 +18,8 @@ export const ROOMS = ['lobby', 'garden', 'kitchen'] as const;
 const TYPING_IDLE_MS = 3_000;
 /** How long a "typing" event counts when its "stopped" event never comes (a closed tab). */
 const TYPING_EXPIRY_MS = 6_000;
+/** Closer than this to the bottom of the list counts as reading the newest messages. */
+const AT_BOTTOM_PX = 24;
 
 const STATUS_TEXT: Record<ConnectionStatus, string> = {
   connecting: 'Connecting…',
@@ -46,16 +50,18 @@ export function ChatApp({ identity, connection }: { readonly identity: ChatIdent
 }
 
 function Room({ identity }: { readonly identity: ChatIdentity }) {
-  const { messages, add } = useRoomMessages(identity.room);
+  const { messages, add, error: roomError } = useRoomMessages(identity.room);
   const typing = useTypingUsers();
   const trpc = useTRPC();
   const send = useMutation(trpc.sendMessage.mutationOptions({ onSuccess: (message) => add([message]) }));
   const setTyping = useTypingAnnouncer();
   const [text, setText] = useState('');
+  const list = useMessageList(messages, identity.userId);
+  const tooLong = text.length > MAX_MESSAGE_LENGTH;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!text.trim()) return;
+    if (!text.trim() || tooLong) return;
     send.mutate({ room: identity.room, text });
     setText('');
     setTyping(false);
@@ -64,32 +70,77 @@ function Room({ identity }: { readonly identity: ChatIdentity }) {
   return (
     <main>
       <header># {identity.room}</header>
-      <ul className="messages" data-testid="messages">
-        {messages.map((message) => (
-          <li key={message.id} data-from={message.from} className={message.from === identity.userId ? 'mine' : undefined}>
-            <span className="from">{message.from}</span>
-            <span className="text">{message.text}</span>
-            <time>{message.at.toLocaleTimeString()}</time>
-          </li>
-        ))}
-      </ul>
+      {roomError ? <p className="error" role="alert" data-testid="room-error">{roomError}</p> : null}
+      <div className="messages-frame">
+        <ul className="messages" data-testid="messages" ref={list.ref} onScroll={list.onScroll}>
+          {messages.map((message) => (
+            <li key={message.id} data-from={message.from} className={message.from === identity.userId ? 'mine' : undefined}>
+              <span className="from">{message.from}</span>
+              <span className="text">{message.text}</span>
+              <time>{message.at.toLocaleTimeString()}</time>
+            </li>
+          ))}
+        </ul>
+        {list.unseen ? (
+          <button type="button" className="new-messages" data-testid="new-messages" onClick={list.scrollToBottom}>New messages ↓</button>
+        ) : null}
+      </div>
       <p className="typing" data-testid="typing">{typing.length > 0 ? `${typing.join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : ''}</p>
       <form onSubmit={submit}>
         <input
           data-testid="composer"
           value={text}
           placeholder={`Message #${identity.room}`}
-          maxLength={500}
+          aria-invalid={tooLong}
           onChange={(event) => {
             setText(event.target.value);
             setTyping(event.target.value.length > 0);
           }}
         />
-        <button type="submit" disabled={!text.trim()}>Send</button>
+        <span className={tooLong ? 'count over' : 'count'} data-testid="count" aria-live="polite">
+          {text.length > 0 ? `${text.length.toLocaleString('en')} / ${MAX_MESSAGE_LENGTH}` : ''}
+        </span>
+        <button type="submit" disabled={!text.trim() || tooLong}>Send</button>
       </form>
-      {send.error ? <p className="error" role="alert">{send.error.message}</p> : null}
+      {tooLong ? (
+        <p className="error" data-testid="too-long">
+          {`Too long by ${(text.length - MAX_MESSAGE_LENGTH).toLocaleString('en')} characters: shorten it to ${MAX_MESSAGE_LENGTH} to send.`}
+        </p>
+      ) : null}
+      {send.error ? <p className="error" role="alert" data-testid="send-error">{readableError(send.error)}</p> : null}
     </main>
   );
+}
+
+/**
+ * Keeps the list scrolled to the newest message while the user is at the bottom (and after they
+ * send); when they scrolled up to read, new messages leave the view alone and `unseen` says so.
+ */
+function useMessageList(messages: readonly ChatMessage[], userId: string) {
+  const ref = useRef<HTMLUListElement>(null);
+  const atBottom = useRef(true);
+  const seen = useRef(0);
+  const [unseen, setUnseen] = useState(false);
+  const scrollToBottom = useCallback(() => {
+    const list = ref.current;
+    if (list) list.scrollTop = list.scrollHeight;
+    atBottom.current = true;
+    setUnseen(false);
+  }, []);
+  useLayoutEffect(() => {
+    const added = messages.slice(seen.current);
+    seen.current = messages.length;
+    if (added.length === 0) return;
+    if (atBottom.current || added.some((message) => message.from === userId)) scrollToBottom();
+    else setUnseen(true);
+  }, [messages, userId, scrollToBottom]);
+  const onScroll = useCallback(() => {
+    const list = ref.current;
+    if (!list) return;
+    atBottom.current = list.scrollHeight - list.scrollTop - list.clientHeight < AT_BOTTOM_PX;
+    if (atBottom.current) setUnseen(false);
+  }, []);
+  return { ref, onScroll, unseen, scrollToBottom };
 }
 
 /**
@@ -115,11 +166,11 @@ function useRoomMessages(room: string) {
     add(missed);
   }, [add, queryClient, room, trpc]);
 
-  useSubscription(trpc.onMessage.subscriptionOptions({ room }, {
-    onStarted: () => void catchUp(),
+  const subscription = useSubscription(trpc.onMessage.subscriptionOptions({ room }, {
+    onStarted: () => void catchUp().catch(() => undefined),
     onData: (event) => add([event.data]),
   }));
-  return { messages, add };
+  return { messages, add, error: subscription.error ? readableError(subscription.error) : undefined };
 }
 
 /** Users typing in this room, from `chat.onTyping`. */

@@ -1,10 +1,10 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { execFileSync, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { connectClient, type TestClient } from './helpers';
-import { findFreePort } from '../../../lambda/local/dynamodb-local';
 
 const ROOT = resolve(__dirname, '../../..');
 const CLI = join(ROOT, 'lambda/local/cli.ts');
@@ -21,9 +21,26 @@ interface DevProcess {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
+/** How a test runs `dev`. */
+interface RunOptions {
+  /** Working directory (where the environment file is written). */
+  readonly cwd?: string;
+  /** Added to the environment. */
+  readonly env?: Record<string, string>;
+  /**
+   * In a process group of its own, as a terminal runs a command: `interrupt()` then sends SIGINT
+   * to the whole group, as Ctrl+C does.
+   */
+  readonly group?: boolean;
+}
+
 /** Run the CLI from source (tsx hook), like `npx cdk-trpc-subscriptions ...` runs lib/lambda/local/cli.js. */
-function runDev(args: string[]): DevProcess {
-  const child = spawn(process.execPath, ['--require', TSX, CLI, ...args], { cwd: ROOT, env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+function runDev(args: string[], options: RunOptions = {}): DevProcess {
+  const child = spawn(process.execPath, ['--require', TSX, CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...process.env, NODE_NO_WARNINGS: '1', ...options.env },
+    detached: options.group ?? false,
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -76,12 +93,26 @@ describe('cdk-trpc-subscriptions dev', () => {
     for (const cleanup of cleanups.splice(0)) cleanup();
   });
 
-  function start(args: string[]): DevProcess {
-    const dev = runDev(args);
+  function start(args: string[], options: RunOptions = {}): DevProcess {
+    const dev = runDev(args, options);
     cleanups.push(() => {
       if (dev.child.exitCode === null && dev.child.signalCode === null) dev.child.kill('SIGKILL');
     });
     return dev;
+  }
+
+  function tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  /** A server on a free port that answers every request as DynamoDB answers ListTables. */
+  async function portHeldByAnotherProcess(): Promise<number> {
+    const server: Server = createHttpServer((_request, response) => response.writeHead(200).end('{"TableNames":[]}'));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    cleanups.push(() => server.close());
+    return (server.address() as AddressInfo).port;
   }
 
   function fixture(): string {
@@ -112,13 +143,17 @@ describe('cdk-trpc-subscriptions dev', () => {
     expect(badStore.status).toBe(2);
     expect(badStore.stderr).toContain('`--store` must be `dynamodb` or `memory`, got: redis');
 
-    const unknownFlag = run(['dev', 'x.ts', '--verbose']);
+    const unknownFlag = run(['dev', 'x.ts', '--loud']);
     expect(unknownFlag.status).toBe(2);
-    expect(unknownFlag.stderr).toContain("Unknown option '--verbose'");
+    expect(unknownFlag.stderr).toContain("Unknown option '--loud'");
 
     const badDynamoDBPort = run(['dev', 'x.ts', '--dynamodb-port', 'abc']);
     expect(badDynamoDBPort.status).toBe(2);
     expect(badDynamoDBPort.stderr).toContain('`--dynamodb-port` must be an integer from 0 to 65535, got: abc');
+
+    const badTimeout = run(['dev', 'x.ts', '--dynamodb-timeout', '0']);
+    expect(badTimeout.status).toBe(2);
+    expect(badTimeout.stderr).toContain('`--dynamodb-timeout` must be a positive number of seconds, got: 0');
 
     const version = run(['--version']);
     expect(version.status).toBe(0);
@@ -167,27 +202,50 @@ describe('cdk-trpc-subscriptions dev', () => {
     dev.child.kill('SIGINT');
     expect(await client.closed).toEqual({ code: 1001, reason: 'Going away' });
     expect(await dev.exited).toEqual({ code: 0, signal: null });
-    expect(dev.stdout()).toContain('Stopped.');
+    expect(dev.stdout()).toMatch(/\nStopped: 1 connection closed\.\n$/);
   });
 
-  test('with DynamoDB Local: the table exists, and a separate script with the printed exports publishes unchanged', async () => {
+  test('a handler error is one line naming the handler, the error and where it was thrown; --verbose adds the stack', async () => {
+    for (const verbose of [false, true]) {
+      const dev = start(['dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--store', 'memory', ...(verbose ? ['--verbose'] : [])]);
+      const client = await connect(dev);
+      client.socket.send('throw');
+      expect(JSON.parse(await client.next())).toMatchObject({ message: 'Internal server error' });
+      await new Promise<void>((done) => {
+        const poll = setInterval(() => dev.stderr().includes('boom') && (clearInterval(poll), done()), 50);
+      });
+      const [line, ...rest] = dev.stderr().trim().split('\n');
+      if (verbose) {
+        expect(line).toMatch(/^\d\d:\d\d:\d\d ✗ \$default handler failed for \S+$/);
+        expect(rest[0]).toBe('Error: boom');
+        expect(rest[1]).toMatch(/^\s+at .*handlers\.ts:\d+:\d+/);
+      } else {
+        expect(line).toMatch(/^\d\d:\d\d:\d\d ✗ \$default handler failed for \S+: boom \(\S*handlers\.ts:\d+:\d+\)$/);
+        expect(rest).toEqual([]);
+      }
+      dev.child.kill('SIGINT');
+      await dev.exited;
+    }
+  });
+
+  test('with DynamoDB Local on a free port: the table exists, and a script run with the written environment file publishes unchanged', async () => {
     const dir = fixture();
-    const dynamodbPort = await findFreePort();
-    const dev = start(['dev', join(dir, 'handlers.ts'), '--port', '0', '--table-name', 'dev-test', '--dynamodb-port', String(dynamodbPort)]);
+    const dev = start(['dev', join(dir, 'handlers.ts'), '--port', '0', '--table-name', 'dev-test', '--dynamodb-port', '0'], { cwd: dir });
     const client = await connect(dev);
 
     client.socket.send('table');
     const [, connectionId] = (await client.next(20_000)).match(/^table:ok:(.+)$/) ?? [];
     expect(connectionId).toBeDefined();
 
-    // The "publish script": only PATH and the printed exports, default SDK clients.
-    const [, exports] = (await dev.waitFor(/^ {2}export (.+)$/m)) as RegExpMatchArray;
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1' };
-    for (const pair of exports.split(' ')) {
-      const [name, ...value] = pair.split('=');
-      env[name] = value.join('=');
-    }
-    expect(env).toMatchObject({ TRPC_SUBSCRIPTIONS_TABLE_NAME: 'dev-test', AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${dynamodbPort}` });
+    // What the banner tells the user to run, and the file it names.
+    const [, envFile] = (await dev.waitFor(/^ {2}npx tsx --env-file=(\S+) publish\.ts$/m)) as RegExpMatchArray;
+    expect(envFile).toBe('.cdk-trpc-subscriptions.env');
+    const written = readFileSync(join(dir, envFile), 'utf8');
+    expect(written).toMatch(/^TRPC_SUBSCRIPTIONS_TABLE_NAME=dev-test$/m);
+    expect(written).toMatch(/^AWS_ENDPOINT_URL_DYNAMODB=http:\/\/127\.0\.0\.1:(?!0\n)\d+$/m);
+    expect(written).toMatch(/^TRPC_SUBSCRIPTIONS_METRICS=off$/m);
+
+    // The "publish script": only PATH and the file, loaded by Node.js itself; default SDK clients.
     const script = `
       const { DynamoDBClient, GetItemCommand } = require('@aws-sdk/client-dynamodb');
       const { ApiGatewayManagementApiClient, PostToConnectionCommand } = require('@aws-sdk/client-apigatewaymanagementapi');
@@ -197,18 +255,84 @@ describe('cdk-trpc-subscriptions dev', () => {
         const data = new TextEncoder().encode('published:' + Item.connectionId.S);
         await new ApiGatewayManagementApiClient({ endpoint: process.env.TRPC_SUBSCRIPTIONS_ENDPOINT }).send(new PostToConnectionCommand({ ConnectionId: process.argv[1], Data: data }));
       })().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });`;
-    const publish = spawnSync(process.execPath, ['-e', script, connectionId], { cwd: ROOT, env, encoding: 'utf8' });
+    const env = { PATH: process.env.PATH ?? '', NODE_NO_WARNINGS: '1' };
+    const publish = spawnSync(process.execPath, [`--env-file=${envFile}`, '-e', script, connectionId], { cwd: dir, env, encoding: 'utf8' });
     expect({ status: publish.status, stderr: publish.stderr }).toEqual({ status: 0, stderr: '' });
     expect(await client.next()).toBe(`published:${connectionId}`);
 
     dev.child.kill('SIGTERM');
     expect(await dev.exited).toEqual({ code: 0, signal: null });
+    // Removed on exit: a script run later fails to find it instead of reaching a dead endpoint.
+    expect(existsSync(join(dir, envFile))).toBe(false);
+  });
+
+  test('Ctrl+C with open clients: every $disconnect runs (and reaches DynamoDB Local) before it stops, and only the goodbye is printed', async () => {
+    const dir = fixture();
+    const log = join(tempDir('disconnects-'), 'log');
+    writeFileSync(log, '');
+    const dev = start(['dev', join(dir, 'handlers.ts'), '--port', '0', '--dynamodb-port', '0'], {
+      cwd: dir,
+      group: true,
+      env: { DEV_TEST_DISCONNECT_LOG: log, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    const first = await connect(dev);
+    const second = await connectClient(first.socket.url);
+    first.socket.send('table');
+    const [, firstId] = (await first.next(20_000)).match(/^table:ok:(.+)$/) ?? [];
+    second.socket.send('table');
+    const [, secondId] = (await second.next(20_000)).match(/^table:ok:(.+)$/) ?? [];
+    await dev.waitFor(new RegExp(`${secondId.replace(/[+=/]/g, '.')} connected`));
+    const printed = dev.stdout().length;
+
+    // Ctrl+C: the terminal signals the whole process group; npm, npx and tsx forward it once more.
+    process.kill(-dev.child.pid!, 'SIGINT');
+    setTimeout(() => dev.child.kill('SIGINT'), 50);
+
+    expect(await dev.exited).toEqual({ code: 0, signal: null });
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).sort()).toEqual([`${firstId} ok`, `${secondId} ok`].sort());
+    expect(dev.stdout().slice(printed)).toBe('\nStopped: 2 connections closed, DynamoDB Local stopped.\n');
+    expect(dev.stderr()).toBe('');
+    expect(await first.closed).toEqual({ code: 1001, reason: 'Going away' });
+  });
+
+  test('ports another process holds: one line saying which and what to do, before DynamoDB Local starts', async () => {
+    const held = await portHeldByAnotherProcess();
+
+    const gatewayPort = spawnSync(process.execPath, ['--require', TSX, CLI, 'dev', join(FIXTURE, 'handlers.ts'), '--port', String(held)], { cwd: ROOT, encoding: 'utf8' });
+    expect(gatewayPort.status).toBe(1);
+    expect(gatewayPort.stderr.trim()).toBe(`✗ Port ${held} is in use by another process (another \`dev\`?): pass another with --port (0 picks a free one), or stop that process.`);
+    expect(gatewayPort.stdout).not.toContain('Starting DynamoDB Local');
+
+    // A second `dev` must not share the first one's DynamoDB Local (this one even answers like it).
+    const dynamodbPort = spawnSync(process.execPath, ['--require', TSX, CLI, 'dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--dynamodb-port', String(held)], { cwd: ROOT, encoding: 'utf8' });
+    expect(dynamodbPort.status).toBe(1);
+    expect(dynamodbPort.stderr.trim()).toBe(
+      `✗ DynamoDB Local's port ${held} is in use by another process (another \`dev\`?): pass another with --dynamodb-port (0 picks a free one), or stop that process.`,
+    );
+  });
+
+  test('a slow JVM start: progress lines, and a deadline that names --dynamodb-timeout, not Java', async () => {
+    const slowJava = tempDir('slow-java-');
+    const realJava = execFileSync('sh', ['-c', 'command -v java'], { encoding: 'utf8' }).trim();
+    writeFileSync(join(slowJava, 'java'), `#!/bin/sh\n[ "$1" = "-version" ] || sleep 30\nexec ${realJava} "$@"\n`);
+    chmodSync(join(slowJava, 'java'), 0o755);
+
+    const dev = start(['dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--dynamodb-port', '0', '--dynamodb-timeout', '6'], {
+      env: { PATH: `${slowJava}:${process.env.PATH}` },
+    });
+
+    expect(await dev.exited).toEqual({ code: 1, signal: null });
+    expect(dev.stdout()).toMatch(/^\d\d:\d\d:\d\d Starting DynamoDB Local…\n\d\d:\d\d:\d\d DynamoDB Local is still starting \(5 s\)…\n$/);
+    const [message, hint, ...rest] = dev.stderr().trim().split('\n');
+    expect(message).toMatch(/^✗ DynamoDB Local did not answer on port \d+ within 6 s \(last attempt: .+\)\.$/);
+    expect(hint).toBe('A cold JVM on a busy machine can take longer: wait longer with --dynamodb-timeout <seconds> (now 6).');
+    expect(rest).toEqual([]);
+    expect(dev.stderr()).not.toMatch(/Java 17|--store memory/);
   });
 
   test('a dev killed with SIGKILL does not leave DynamoDB Local running: its watchdog stops it', async () => {
-    const dynamodbPort = await findFreePort();
-    const dev = start(['dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--dynamodb-port', String(dynamodbPort)]);
-    await dev.waitFor(/WebSocket\s+ws:/);
+    const dev = start(['dev', join(FIXTURE, 'handlers.ts'), '--port', '0', '--dynamodb-port', '0'], { cwd: tempDir('dev-cwd-') });
+    const [, dynamodbPort] = (await dev.waitFor(/DynamoDB Local http:\/\/127\.0\.0\.1:(\d+)/)).map(Number);
     const answers = () => new Promise<boolean>((done) => {
       const socket = netConnect(dynamodbPort, '127.0.0.1', () => (socket.destroy(), done(true)));
       socket.on('error', () => done(false));

@@ -1,7 +1,9 @@
 import { join, resolve } from 'node:path';
 import { devEnvironment, HandlersLoadError, loadHandlers } from '../../../lambda/local';
 import { DEFAULT_DEV_DYNAMODB_PORT, DEFAULT_DEV_PORT, parseDevArgs } from '../../../lambda/local/dev-args';
-import { formatExportLine } from '../../../lambda/local/dev-server';
+import { formatExportLine } from '../../../lambda/local/dev-cli';
+import { formatEnvFile } from '../../../lambda/local/env-file';
+import { describeErrorLine } from '../../../lambda/local/error-line';
 
 const FIXTURE = resolve(__dirname, '../../fixtures/dev-app');
 
@@ -15,15 +17,19 @@ describe('parseDevArgs', () => {
       store: 'dynamodb',
       tableName: 'trpc-subscriptions-dev',
       dynamodbPort: DEFAULT_DEV_DYNAMODB_PORT,
+      dynamodbTimeoutMs: 120_000,
+      envFile: '.cdk-trpc-subscriptions.env',
       exportNames: { connect: 'connect', handler: 'handler', disconnect: 'disconnect' },
       unordered: false,
+      verbose: false,
     });
   });
 
   test('every flag', () => {
     expect(
       parseDevArgs(['dev', 'h.ts', '--port', '0', '--stage', 'dev', '--store', 'memory', '--table-name', 't', '--dynamodb-port', '9000',
-        '--connect', 'onConnect', '--handler', 'onMessage', '--disconnect', 'onDisconnect', '--unordered']),
+        '--dynamodb-timeout', '2.5', '--env-file', 'local.env', '--connect', 'onConnect', '--handler', 'onMessage', '--disconnect', 'onDisconnect',
+        '--unordered', '--verbose']),
     ).toEqual({
       command: 'dev',
       entry: 'h.ts',
@@ -32,8 +38,11 @@ describe('parseDevArgs', () => {
       store: 'memory',
       tableName: 't',
       dynamodbPort: 9000,
+      dynamodbTimeoutMs: 2_500,
+      envFile: 'local.env',
       exportNames: { connect: 'onConnect', handler: 'onMessage', disconnect: 'onDisconnect' },
       unordered: true,
+      verbose: true,
     });
     expect(parseDevArgs(['-h'])).toEqual({ command: 'help' });
     expect(parseDevArgs(['--version'])).toEqual({ command: 'version' });
@@ -51,6 +60,8 @@ describe('parseDevArgs', () => {
     [['dev', 'a.ts', '--store', 'redis'], '`--store` must be `dynamodb` or `memory`, got: redis'],
     [['dev', 'a.ts', '--stage', 'a/b'], '`--stage` may contain only letters, digits, - and _, got: a/b'],
     [['dev', 'a.ts', '--port'], "Option '--port <value>' argument missing"],
+    [['dev', 'a.ts', '--dynamodb-timeout', 'soon'], '`--dynamodb-timeout` must be a positive number of seconds, got: soon'],
+    [['dev', 'a.ts', '--env-file', ''], '`--env-file` must be a file path, got an empty string'],
   ])('%j is refused: %s', (argv, message) => {
     const parsed = parseDevArgs(argv);
     expect(parsed.command).toBe('error');
@@ -80,10 +91,29 @@ describe('dev environment', () => {
     expect(env).not.toHaveProperty('AWS_ENDPOINT_URL_DYNAMODB');
   });
 
+  test('the environment file: one KEY=value line each, quoted only when needed', () => {
+    expect(formatEnvFile({ A: 'http://127.0.0.1:1/prod', B: 'two words', C: '' })).toBe("A=http://127.0.0.1:1/prod\nB='two words'\nC=\n");
+  });
+
   test('the export line quotes only what a shell needs quoted', () => {
     expect(formatExportLine({ A: 'http://127.0.0.1:1/prod', B: "it's here", C: '' })).toBe(
       "export A=http://127.0.0.1:1/prod B='it'\\''s here' C=",
     );
+  });
+});
+
+describe('error lines', () => {
+  test('name, first line of the message and the first frame of the app, relative to the working directory', () => {
+    const error = new TypeError('x is not a function\nmore detail');
+    error.stack = `TypeError: x is not a function\n    at f (node:internal/x:1:1)\n    at g (${process.cwd()}/node_modules/lib/a.js:2:2)\n    at h (${process.cwd()}/src/app.ts:3:4)`;
+    expect(describeErrorLine(error)).toBe('TypeError: x is not a function … (src/app.ts:3:4)');
+  });
+
+  test('a plain Error shows its message only; anything else its string form', () => {
+    const error = new Error('boom');
+    error.stack = 'Error: boom';
+    expect(describeErrorLine(error)).toBe('boom');
+    expect(describeErrorLine('text')).toBe('text');
   });
 });
 
@@ -100,11 +130,11 @@ describe('loadHandlers', () => {
     expect(await handlers.connect({ body: 'y', requestContext: { connectionId: 'c' } }, {} as never, () => undefined)).toEqual({ statusCode: 200, body: 'v1:y' });
   });
 
-  test('a module that throws while loading gives a HandlersLoadError with its stack', async () => {
+  test('a module that throws while loading gives a HandlersLoadError: one line, what it threw as the cause', async () => {
     const error = await loadHandlers(join(FIXTURE, 'throws.ts')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HandlersLoadError);
-    expect((error as Error).message).toContain('threw while loading');
-    expect((error as Error).message).toContain('configuration missing');
+    expect((error as Error).message).toMatch(/threw while loading: configuration missing \(\S*throws\.ts:\d+:\d+\)$/);
+    expect(((error as Error).cause as Error).stack).toContain('configuration missing');
   });
 
   test('a missing entry gives a HandlersLoadError naming it', async () => {
