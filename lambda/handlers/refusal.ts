@@ -65,6 +65,7 @@ export async function closeWithFrames(rt: Runtime, channel: ReplyChannel, frames
     if (failure) rt.logger.error('connection error frame could not be sent', { connectionId, ...failure });
   }
   const closeFailure = await deleteConnection(client, connectionId, channel.callTimeoutMs);
-  if (closeFailure) rt.logger.error('connection could not be closed', { connectionId, ...closeFailure });
+  // Gone: the client left first, which is what closing wanted.
+  if (closeFailure && closeFailure.kind !== 'gone') rt.logger.error('connection could not be closed', { connectionId, ...closeFailure });
   await rt.store().removeConnection(connectionId);
 }

@@ -45,8 +45,13 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
   return wanted.length <= stored.length && wanted.every((value, index) => stored[index] === value);
 }
 
-function toRef(record: ConnectionRecord): ConnectionRef {
-  return { connectionId: record.connectionId, connectedAt: record.connectedAt, ...(record.region === undefined ? {} : { region: record.region }) };
+function toRef(record: ConnectionRecord, withKey = false): ConnectionRef {
+  return {
+    connectionId: record.connectionId,
+    connectedAt: record.connectedAt,
+    ...(record.region === undefined ? {} : { region: record.region }),
+    ...(withKey && record.key !== undefined ? { key: record.key } : {}),
+  };
 }
 
 /**
@@ -175,8 +180,12 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       state.record = { ...state.record, key };
       return true;
     },
+    async findConnection(connectionId) {
+      const state = connections.get(connectionId);
+      return state ? toRef(state.record, true) : undefined;
+    },
     async *findConnectionsByKey(key) {
-      yield* pages(liveConnections().filter((record) => record.key === key).map(toRef));
+      yield* pages(liveConnections().filter((record) => record.key === key).map((record) => toRef(record, true)));
     },
     async countConnectionsByKey(key) {
       return liveConnections().filter((record) => record.key === key).length;
@@ -186,7 +195,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
         .map((state) => state.record)
         .filter((record) => record.connectedAt >= connectedFrom && record.connectedAt <= connectedTo)
         .sort((a, b) => a.connectedAt - b.connectedAt)
-        .map(toRef);
+        .map((record) => toRef(record));
       yield* pages(found);
     },
     connectionCount: () => connections.size,

@@ -128,6 +128,16 @@ describe('disconnect and presence', () => {
     await expect(store.getConnection(frank.connectionId)).resolves.toBeUndefined();
   });
 
+  test('a connection id that never existed is gone, for disconnect as for reconnect; a closed connection\'s too', async () => {
+    await expect(publisher.connections.disconnect({ connectionId: 'never-existed' })).resolves
+      .toEqual({ matched: 1, succeeded: 0, gone: 1, failed: 0, failures: [] });
+    await expect(publisher.connections.reconnect({ connectionId: 'never-existed' })).resolves
+      .toEqual({ matched: 1, succeeded: 0, gone: 1, failed: 0, failures: [] });
+    const grace = await member('grace', 'r7');
+    await expect(publisher.connections.disconnect({ connectionId: grace.connectionId })).resolves.toMatchObject({ matched: 1, succeeded: 1, gone: 0 });
+    await expect(publisher.connections.disconnect({ connectionId: grace.connectionId })).resolves.toMatchObject({ matched: 1, succeeded: 0, gone: 1 });
+  });
+
   test('a connection without a key (connectionKey returned undefined) is not indexed', async () => {
     const anon = await member('anon', 'r6');
     await expect(store.getConnection(anon.connectionId)).resolves.not.toHaveProperty('key');
