@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
-import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
+import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
 import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
   ageBuckets,
@@ -504,6 +504,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 
   readEvents(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]> {
     return readHistoryEvents(this.historyRequests, path, fromEventId);
+  }
+
+  readLastEvent(path: string): Promise<Pick<HistoryEventRecord, 'eventId' | 'expireAt'> | undefined> {
+    return readLastHistoryEvent(this.historyRequests, path);
   }
 
   private get historyRequests(): HistoryRequests {

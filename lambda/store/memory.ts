@@ -1,4 +1,4 @@
-import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
+import { firstSequence, formatEventId, type HistoryEventRecord } from './history';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
@@ -113,7 +113,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const max = addOptions?.maxSubscriptions;
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
       const fence = addOptions?.historyFence;
-      if (fence && (histories.get(fence.path)?.at(-1)?.seq ?? -1) > parseEventId(fence.afterEventId)!) return 'history-moved';
+      // Ids of a route have equal length: string order is id order.
+      if (fence && (histories.get(fence.path)?.at(-1)?.event.eventId ?? '') > fence.afterEventId) return 'history-moved';
       const stored = structuredClone(subscription);
       state.subscriptions.set(key, stored);
       if (fence) liveAfter.set(stored, fence.afterEventId);
@@ -167,11 +168,14 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       return eventId;
     },
     async *readEvents(path, fromEventId) {
-      const from = parseEventId(fromEventId) ?? Infinity;
-      const found = (histories.get(path) ?? []).filter((entry) => entry.seq >= from).map((entry) => structuredClone(entry.event));
+      const found = (histories.get(path) ?? []).filter((entry) => entry.event.eventId >= fromEventId).map((entry) => structuredClone(entry.event));
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }
+    },
+    async readLastEvent(path) {
+      const last = histories.get(path)?.at(-1)?.event;
+      return last ? { eventId: last.eventId, expireAt: last.expireAt } : undefined;
     },
     async setConnectionKey(connection, key) {
       assertEpochSeconds('expireAt', connection.expireAt);

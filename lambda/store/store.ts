@@ -253,6 +253,11 @@ export interface SubscriptionStore {
    */
   readEvents?(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]>;
   /**
+   * The last event of a route's history (strongly consistent), or undefined when it holds none:
+   * what tells a resume from an id the history never issued from one that expired.
+   */
+  readLastEvent?(path: string): Promise<Pick<HistoryEventRecord, 'eventId' | 'expireAt'> | undefined>;
+  /**
    * Give a connection its key once it is known (after `connectionParams`), when it has none:
    * the connection row and the key's index row are written together.
    * @returns false when the connection row does not exist or already has a key
