@@ -160,8 +160,9 @@ describe('disconnect and presence', () => {
     await expect(publisher.connections.reconnect({ connectionId: 'never-existed' })).resolves
       .toEqual({ matched: 1, succeeded: 0, gone: 1, failed: 0, failures: [] });
     const grace = await member('grace', 'r7');
-    await expect(publisher.connections.disconnect({ connectionId: grace.connectionId })).resolves.toMatchObject({ matched: 1, succeeded: 1, gone: 0 });
-    await expect(publisher.connections.disconnect({ connectionId: grace.connectionId })).resolves.toMatchObject({ matched: 1, succeeded: 0, gone: 1 });
+    const byId = { connectionId: grace.connectionId };
+    await expect(publisher.connections.disconnect(byId)).resolves.toMatchObject({ matched: 1, succeeded: 1, gone: 0 });
+    await expect(publisher.connections.disconnect(byId)).resolves.toMatchObject({ matched: 1, succeeded: 0, gone: 1 });
   });
 
   test('a connection without a key (connectionKey returned undefined) is not indexed', async () => {

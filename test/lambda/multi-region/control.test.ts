@@ -115,7 +115,8 @@ test('each Region\'s rollover notifies only its own connections', async () => {
   const usSub = await subscribe(us, 'f');
   await new Promise((resolve) => setTimeout(resolve, 150));
 
-  const rollover = eu.app.subscriptions.rollover({ olderThanMs: 100, maxConnectionMs: 60_000, logger: { error: () => undefined, warn: () => undefined } });
+  const logger = { error: () => undefined, warn: () => undefined };
+  const rollover = eu.app.subscriptions.rollover({ olderThanMs: 100, maxConnectionMs: 60_000, logger });
   const result = await rollover();
 
   expect(result).toMatchObject({ matched: 1, succeeded: 1, failed: 0 });

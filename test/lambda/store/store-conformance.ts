@@ -626,9 +626,9 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.findConnection(keyed)).resolves.toEqual({ connectionId: keyed, connectedAt: 1_700_000_000_000, region: 'eu-west-1', key });
         await expect(store.findConnection(plain)).resolves.toEqual({ connectionId: plain, connectedAt: 1_700_000_000_001 });
         await expect(store.findConnection(newConnectionId())).resolves.toBeUndefined();
-        const byKey: unknown[] = [];
-        for await (const page of store.findConnectionsByKey(key)) byKey.push(...page);
-        expect(byKey).toEqual([{ connectionId: keyed, connectedAt: 1_700_000_000_000, region: 'eu-west-1', key }]);
+        const foundByKey: unknown[] = [];
+        for await (const page of store.findConnectionsByKey(key)) foundByKey.push(...page);
+        expect(foundByKey).toEqual([{ connectionId: keyed, connectedAt: 1_700_000_000_000, region: 'eu-west-1', key }]);
         await store.removeConnection(keyed);
         await store.removeConnection(plain);
         await expect(store.findConnection(keyed)).resolves.toBeUndefined();

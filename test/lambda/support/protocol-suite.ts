@@ -323,7 +323,11 @@ export function describeProtocol(fixture: StoreFixture): void {
       const [connectionId] = server.gateway.connections();
       const error = { message: 'Invalid token', code: -32001, data: { code: 'UNAUTHORIZED', httpStatus: 401 } };
       await store.putConnection({
-        connectionId, connectedAt: Date.now(), expireAt: Math.floor(Date.now() / 1000) + 900, awaitingConnectionParams: false, connect: {},
+        connectionId,
+        connectedAt: Date.now(),
+        expireAt: Math.floor(Date.now() / 1000) + 900,
+        awaitingConnectionParams: false,
+        connect: {},
         refusal: JSON.stringify(superjson.serialize(error)),
       });
       ws.socket.send(JSON.stringify({ id: 3, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
