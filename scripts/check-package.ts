@@ -21,7 +21,7 @@ import { REPO_ROOT, createScratchApp, floorOf, packRepository, packageJson, run 
 
 /** TypeScript's floor (tRPC v11 needs 5.7.2), stated in the README. */
 const TYPESCRIPT_FLOOR = '5.7.2';
-const ENTRY_POINTS = ['cdk-trpc-subscriptions', 'cdk-trpc-subscriptions/lambda', 'cdk-trpc-subscriptions/local'];
+const ENTRY_POINTS = ['cdk-trpc-subscriptions', 'cdk-trpc-subscriptions/lambda', 'cdk-trpc-subscriptions/local', 'cdk-trpc-subscriptions/client'];
 
 function step(message: string): void {
   process.stderr.write(`\n[check:package] ${message}\n`);
@@ -45,7 +45,7 @@ function checkTarballContents(tarball: string): void {
   const problems: string[] = [];
   const allowed = /^(package\.json|README\.md|LICENSE|lib\/.+\.(js|mjs|d\.ts|d\.mts))$/;
   problems.push(...files.filter((file) => !allowed.test(file)).map((file) => `not allowed in the tarball: ${file}`));
-  for (const entry of ['src/index', 'lambda/index', 'lambda/local/index']) {
+  for (const entry of ['src/index', 'lambda/index', 'lambda/local/index', 'client/index']) {
     for (const file of [`lib/${entry}.js`, `lib/${entry}.d.ts`, `lib/esm/${entry}.mjs`, `lib/esm/${entry}.d.mts`]) {
       if (!files.includes(file)) {
         problems.push(`missing from the tarball: ${file}`);

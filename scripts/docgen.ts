@@ -20,6 +20,7 @@ const ENTRY_POINTS = [
   { file: 'src/index.ts', name: 'cdk-trpc-subscriptions', about: 'CDK constructs (`import ... from \'cdk-trpc-subscriptions\'`).' },
   { file: 'lambda/index.ts', name: 'cdk-trpc-subscriptions/lambda', about: 'The Lambda runtime: handlers, store, publisher.' },
   { file: 'lambda/local/index.ts', name: 'cdk-trpc-subscriptions/local', about: 'Local development helpers.' },
+  { file: 'client/index.ts', name: 'cdk-trpc-subscriptions/client', about: 'The client side: a link for the stock `@trpc/client` (browsers and Node.js).' },
 ];
 
 /** typedoc and typedoc-plugin-markdown options (ESM-only packages: run through their CLI). */

@@ -1,6 +1,5 @@
 import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
-import { regionsFromEnvironment } from '../core/environment';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { toHistorySettings, type HistoryOptions } from '../core/history';
 import { isSubscriptionProcedure } from '../core/procedures';
@@ -147,7 +146,9 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
   enqueue(args: PublishArgs<TTypes, TDefs, THistory>): Promise<EnqueueResult>;
   /**
    * Ends the matching subscriptions from the server: each client's subscription completes (or
-   * fails with `error`) and its rows are removed; resolves with per-outcome counts.
+   * fails with `error`) and its rows are removed; resolves with per-outcome counts. In a
+   * multi-region set-up it stops the subscriptions of every Region, each through its own Region's
+   * Management API.
    */
   stop(args?: StopArgs<TTypes, TDefs>): Promise<StopResult>;
 }
@@ -192,7 +193,11 @@ export type ConnectionTarget<TKey extends string> =
   /** Every connection whose `connectionKey(ctx)` returned this key. */
   | { readonly key: TKey };
 
-/** `publisher.connections`: act on live connections, and presence by connection key. */
+/**
+ * `publisher.connections`: act on live connections, and presence by connection key. In a
+ * multi-region set-up every Region's connections are targets, each reached through its own
+ * Region's Management API (docs/multi-region.md).
+ */
 export interface ConnectionsControl<TKey extends string> {
   /**
    * Sends tRPC's reconnect notification: the client opens a new connection and moves its
@@ -301,13 +306,12 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
   });
   const publisher = (options?: PublisherOptions): Publisher<AnyTRPCRouter, AnyFilterDef> => {
     const settings = settlePublisherOptions(config, options);
-    const ownRegion = (config.regions ?? regionsFromEnvironment())?.region;
     return {
       routes: createPublisherRoutes(createPublishFn(config, options), {
-        stop: createStopFn(config, settings, ownRegion),
+        stop: createStopFn(config, settings),
         enqueue: createEnqueueFn(config, options),
       }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-      connections: createConnectionsControl(settings, ownRegion) as ConnectionsControl<string>,
+      connections: createConnectionsControl(settings) as ConnectionsControl<string>,
     };
   };
   return {

@@ -4,11 +4,11 @@ import type { WebSocketEvent, WebSocketHandler } from '../event';
 import { connectionKeyOf } from './connection-key';
 import { instrumented } from './instrument';
 import type { ConnectHandlerOptions } from './options';
-import { REFUSED_ROW_TTL_SECONDS, refusalOf } from './refusal';
+import { connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import { createRuntime } from './runtime';
 import { settleConnectOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
-import { clientVisibleError, errorFrame, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
+import { clientVisibleError, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 import type { ConnectSnapshot } from '../store/store';
 import { isRecord } from '../util/guards';
 
@@ -70,7 +70,8 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
           expireAt: Math.floor(now / 1000) + REFUSED_ROW_TTL_SECONDS,
           awaitingConnectionParams: false,
           connect: {},
-          refusal: refusalOf(errorFrame(rt, event, null, cause, UNKNOWN_ERROR_INFO)),
+          // The client gets the connection-level error with its first requests.
+          refusal: connectionRefusal(rt, event, cause, false).stored,
         });
         return { statusCode: 200 };
       }

@@ -2,7 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
 import { connectionKeyOf } from './connection-key';
-import { closeWithFrames, REFUSED_ROW_TTL_SECONDS, refusalOf } from './refusal';
+import { closeWithFrames, connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
@@ -59,10 +59,11 @@ export async function handleConnectionParams(
         : {};
       key = connectionKeyOf(rt.config, ctx);
     } catch (cause) {
-      const frame = errorFrame(rt, event, null, cause, info);
+      // The connection-level error is this frame's answer: the requests answered later get only theirs.
+      const refusal = connectionRefusal(rt, event, cause, true);
       const expireAt = Math.floor(Date.now() / 1000) + REFUSED_ROW_TTL_SECONDS;
       // Conditional, like the write below: a connection whose params were accepted stays accepted.
-      if (await rt.store().refuseConnection(connectionId, refusalOf(frame), expireAt)) return frame;
+      if (await rt.store().refuseConnection(connectionId, refusal.stored, expireAt)) return refusal.frame;
       rt.logger.warn('connectionParams refused: the connection is gone or already has them', { connectionId });
       return undefined;
     }

@@ -72,8 +72,12 @@ async function handleMessage({ rt, settings, event, channel, value }: MessageInv
     // connection was refused, which answers every request of the frame alike.
     const refused = await scope.context().then(() => undefined, (error: unknown) => error instanceof ConnectionRefusedError ? error : undefined);
     if (refused) {
-      const answers = parsed.map((message) => (typeof message === 'string' ? message : needsContext(message) ? message : undefined));
-      await closeWithFrames(rt, channel, refusalFrames(refused.refusal, answers));
+      const answers = parsed.map((message) => {
+        if (typeof message === 'string') return message;
+        if (!needsContext(message) || message.method === 'subscription.stop') return undefined;
+        return { id: message.id, jsonrpc: message.jsonrpc, type: message.method, path: message.params.path, input: message.params.input };
+      });
+      await closeWithFrames(rt, channel, refusalFrames(rt, event, refused.refusal, answers));
       return { statusCode: 200 };
     }
   }

@@ -5,12 +5,17 @@
  * then closes. API Gateway cannot send anything during `$connect` (a refusal there is an HTTP
  * status the client cannot read, and the stock client reconnects forever with its requests
  * pending), so a refused connection is accepted and its row marked with the error; the first
- * frame with requests gets the connection-level error and one error per request id, then the
- * connection is closed and its rows removed. docs/security.md says what a refused client costs.
+ * frame with requests gets the connection-level error (unless the refusal sent it already) and
+ * one error per request, then the connection is closed and its rows removed. docs/security.md
+ * says what a refused client costs.
  */
+import { getTRPCErrorFromUnknown, TRPCError, type TRPCProcedureType } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
+import type { WebSocketEvent } from '../event';
 import { deleteConnection, postToConnection } from '../management/client';
+import { clientVisibleError, errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 import type { RequestId } from '../store/store';
 
 /**
@@ -28,26 +33,81 @@ export class ConnectionRefusedError extends Error {
   }
 }
 
-/** The serialized `error` value of a connection-level error frame (`{"id":null,"error":...}`). */
-export function refusalOf(connectionErrorFrame: string): string {
-  return JSON.stringify((JSON.parse(connectionErrorFrame) as { error: unknown }).error);
+/** A refusal as a connection row keeps it (its `refusal` attribute, JSON). */
+interface StoredRefusal {
+  /** The connection-level error frame (`{"id":null,"error":...}`). */
+  readonly frame: string;
+  /** The error as clients see it (masked), which each request's error frame is built from again. */
+  readonly code: TRPC_ERROR_CODE_KEY;
+  readonly message: string;
+  /** The connection-level frame was sent already (a `connectionParams` refusal answers with it). */
+  readonly sent: boolean;
 }
 
-/** A request of a refused connection that gets the refusal for its id. */
-export interface RefusedRequest {
-  readonly id: RequestId;
-  readonly jsonrpc?: '2.0';
+/** A refusal: what the row keeps, and the connection-level error frame. */
+export interface ConnectionRefusal {
+  /** The row's `refusal` attribute. */
+  readonly stored: string;
+  /** The connection-level error frame (`{"id":null,"error":...}`). */
+  readonly frame: string;
 }
 
 /**
- * The connection-level error frame, then, in order, one error frame per request id (a string is
- * a frame already made, e.g. the PARSE_ERROR of a malformed request; `undefined` gets no frame).
+ * Refuses a connection with `cause`: reports it (onError) once and builds its connection-level
+ * error frame. `sent`: the caller sends that frame now (a `connectionParams` refusal), so the
+ * requests answered later get only their own error frames.
  */
-export function refusalFrames(refusal: string, requests: ReadonlyArray<RefusedRequest | string | undefined>): string[] {
-  const frames = [`{"id":null,"error":${refusal}}`];
+export function connectionRefusal(rt: Runtime, event: WebSocketEvent, cause: unknown, sent: boolean): ConnectionRefusal {
+  const frame = errorFrame(rt, event, null, cause, UNKNOWN_ERROR_INFO);
+  const visible = clientVisibleError(rt, getTRPCErrorFromUnknown(cause));
+  const stored: StoredRefusal = { frame, code: visible.code, message: visible.message, sent };
+  return { stored: JSON.stringify(stored), frame };
+}
+
+/** Reads a row's `refusal`; rows written before it was JSON hold the serialized error value alone. */
+function parseRefusal(stored: string): StoredRefusal | { readonly frame: string; readonly legacyError: string } {
+  try {
+    const value = JSON.parse(stored) as Partial<StoredRefusal>;
+    if (typeof value.frame === 'string' && typeof value.code === 'string' && typeof value.message === 'string') {
+      return { frame: value.frame, code: value.code, message: value.message, sent: value.sent === true };
+    }
+  } catch {
+    // Not JSON: not a refusal this version wrote.
+  }
+  return { frame: `{"id":null,"error":${stored}}`, legacyError: stored };
+}
+
+/** A request of a refused connection that gets the refusal for its id, as tRPC's adapter answers it. */
+export interface RefusedRequest {
+  readonly id: RequestId;
+  readonly jsonrpc?: '2.0';
+  readonly type: TRPCProcedureType;
+  readonly path: string;
+  readonly input: unknown;
+}
+
+/**
+ * The frames that answer a refused connection's requests: its connection-level error frame
+ * (unless it was sent when the connection was refused), then, in order, one error frame per
+ * request (a string is a frame already made, e.g. the PARSE_ERROR of a malformed request;
+ * `undefined` gets no frame). As tRPC's adapter does, each request's error is built for it: its
+ * `path` and type reach the error formatter and `onError`, and `jsonrpc` is echoed.
+ */
+export function refusalFrames(
+  rt: Runtime, event: WebSocketEvent, stored: string, requests: ReadonlyArray<RefusedRequest | string | undefined>,
+): string[] {
+  const refusal = parseRefusal(stored);
+  const frames = 'sent' in refusal && refusal.sent ? [] : [refusal.frame];
   for (const request of requests) {
-    if (typeof request === 'string') frames.push(request);
-    else if (request) frames.push(`{"id":${JSON.stringify(request.id)},${request.jsonrpc ? '"jsonrpc":"2.0",' : ''}"error":${refusal}}`);
+    if (typeof request === 'string') {
+      frames.push(request);
+    } else if (request && 'legacyError' in refusal) {
+      frames.push(`{"id":${JSON.stringify(request.id)},${request.jsonrpc ? '"jsonrpc":"2.0",' : ''}"error":${refusal.legacyError}}`);
+    } else if (request && 'code' in refusal) {
+      const error = new TRPCError({ code: refusal.code, message: refusal.message });
+      const info = { type: request.type, path: request.path, input: request.input, ctx: undefined };
+      frames.push(errorFrame(rt, event, request.id, error, info, request.jsonrpc));
+    }
   }
   return frames;
 }
@@ -65,6 +125,7 @@ export async function closeWithFrames(rt: Runtime, channel: ReplyChannel, frames
     if (failure) rt.logger.error('connection error frame could not be sent', { connectionId, ...failure });
   }
   const closeFailure = await deleteConnection(client, connectionId, channel.callTimeoutMs);
-  if (closeFailure) rt.logger.error('connection could not be closed', { connectionId, ...closeFailure });
+  // Gone: the client left first, which is what closing wanted.
+  if (closeFailure && closeFailure.kind !== 'gone') rt.logger.error('connection could not be closed', { connectionId, ...closeFailure });
   await rt.store().removeConnection(connectionId);
 }

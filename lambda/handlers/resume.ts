@@ -3,8 +3,8 @@ import type { Runtime } from './runtime';
 import type { HistorySettings } from '../core/history';
 import { postToConnection } from '../management/client';
 import { frameWithResult } from '../protocol/encode';
-import { EVENT_ID_DIGITS, eventMatches, parseEventId } from '../store/history';
-import type { AddSubscriptionResult, SubscriptionRecord } from '../store/store';
+import { EVENT_ID_DIGITS, eventMatches, isEventId } from '../store/history';
+import type { AddSubscriptionResult, SubscriptionRecord, SubscriptionStore } from '../store/store';
 
 /** Sends one frame to the subscribing connection; false when the connection is gone. */
 export type FrameSender = (frame: string) => Promise<boolean>;
@@ -16,13 +16,36 @@ export type FrameSender = (frame: string) => Promise<boolean>;
  */
 const MAX_RESUME_ROUNDS = 20;
 
-/** The error a resume gets when its `lastEventId` is no longer (or never was) in the history. */
+/** The error a resume gets when its `lastEventId` is no longer in the history. */
 export function historyExpiredError(path: string, lastEventId: string, history: HistorySettings): TRPCError {
   return new TRPCError({
     code: 'PRECONDITION_FAILED',
     message: `History expired: "${path}" no longer holds event ${JSON.stringify(lastEventId)} (events are kept ${history.retentionSeconds} s); ` +
       'load the current state, then subscribe again without lastEventId',
   });
+}
+
+/** The error a resume gets when its `lastEventId` is after every event the history issued. */
+export function unknownEventError(path: string, lastEventId: string, latest: string | undefined): TRPCError {
+  return new TRPCError({
+    code: 'PRECONDITION_FAILED',
+    message: `Unknown event: "${path}" never issued event ${JSON.stringify(lastEventId)} ` +
+      `(${latest === undefined ? 'its history holds no event' : `its latest is ${JSON.stringify(latest)}`}); ` +
+      'load the current state, then subscribe again without lastEventId',
+  });
+}
+
+/**
+ * Why `lastEventId` is not in the history: it expired, or it was never issued (it is after the
+ * history's latest event while that one is still kept, so nothing after it can have expired; or,
+ * with nothing kept, after the clock, which ids never run ahead of: docs/table-design.md).
+ */
+async function missingEventError(store: SubscriptionStore, path: string, lastEventId: string, history: HistorySettings): Promise<TRPCError> {
+  const latest = await store.readLastEvent?.(path);
+  const latestLive = latest !== undefined && latest.expireAt * 1000 > Date.now();
+  if (latest !== undefined && latestLive && latest.eventId < lastEventId) return unknownEventError(path, lastEventId, latest.eventId);
+  if (!latestLive && Number(lastEventId) > Date.now()) return unknownEventError(path, lastEventId, latest?.eventId);
+  return historyExpiredError(path, lastEventId, history);
 }
 
 /**
@@ -38,7 +61,7 @@ export async function resumeSubscription(
   rt: Runtime, record: SubscriptionRecord, lastEventId: unknown, history: HistorySettings, maxSubscriptions: number, send: FrameSender,
 ): Promise<AddSubscriptionResult> {
   const { path } = record;
-  if (typeof lastEventId !== 'string' || parseEventId(lastEventId) === undefined) {
+  if (!isEventId(lastEventId)) {
     throw new TRPCError({
       code: 'BAD_REQUEST',
       message: `lastEventId must be an event id of "${path}" (${EVENT_ID_DIGITS} digits, as its history assigns them), got: ${JSON.stringify(lastEventId)}`,
@@ -57,7 +80,7 @@ export async function resumeSubscription(
           found = true;
           continue;
         }
-        // Ids are dense: the first row read must be the cursor itself, else events after it expired.
+        // Ids are dense: the first row read must be the cursor itself, else it expired (events after it are kept).
         if (!found) throw historyExpiredError(path, lastEventId, history);
         if (eventMatches(record.filters, event.filter) && !(await send(frameWithResult(record.subscriptionId, event.result, record.jsonrpc)))) {
           return 'connection-gone';
@@ -65,7 +88,8 @@ export async function resumeSubscription(
         cursor = event.eventId;
       }
     }
-    if (!found) throw historyExpiredError(path, lastEventId, history);
+    // Nothing at or after it: the history never issued it, or everything up to it expired.
+    if (!found) throw await missingEventError(store, path, lastEventId, history);
     const outcome = await store.addSubscription(record, { maxSubscriptions, historyFence: { path, afterEventId: cursor } });
     if (outcome !== 'history-moved') return outcome;
   }

@@ -196,7 +196,10 @@ export async function sendToConnection(
   }
 }
 
-/** Closes a connection within `callTimeoutMs`. A connection that is already gone is not an error. */
+/**
+ * Closes a connection within `callTimeoutMs`. Resolves `undefined` once it is closed, the
+ * classified failure otherwise: `gone` when it was already closed (or never existed on this API).
+ */
 export async function deleteConnection(
   client: ApiGatewayManagementApiClient, connectionId: string, callTimeoutMs = DEFAULT_TIMEOUTS.callTimeoutMs,
 ): Promise<PostFailure | undefined> {
@@ -205,7 +208,6 @@ export async function deleteConnection(
       client.send(new DeleteConnectionCommand({ ConnectionId: connectionId }), { abortSignal }));
     return undefined;
   } catch (error) {
-    const failure = classifyManagementError(error);
-    return failure.kind === 'gone' ? undefined : failure;
+    return classifyManagementError(error);
   }
 }

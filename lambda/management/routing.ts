@@ -13,6 +13,11 @@ export interface ConnectionRouter {
   /** True when rows carry Regions, so reads should ask for them (`withRegion`). */
   readonly multiRegion: boolean;
   /**
+   * Every Region with an endpoint, for a connection whose Region is unknown (no row): ask each.
+   * Single-region: `[undefined]`, the one endpoint.
+   */
+  readonly regions: readonly (string | undefined)[];
+  /**
    * The Management API for a connection of `region` (`undefined`: a row without a Region, i.e.
    * this Region's). `undefined` when the Region has no configured endpoint.
    */
@@ -23,7 +28,7 @@ export interface ConnectionRouter {
 
 /** Every connection on one API: the single-region set-up. */
 export function singleEndpointRouter(access: ManagementAccess): ConnectionRouter {
-  return { multiRegion: false, accessFor: () => access, regionOf: () => undefined };
+  return { multiRegion: false, accessFor: () => access, regionOf: () => undefined, regions: [undefined] };
 }
 
 /**
@@ -38,6 +43,8 @@ export function regionRouter(
     localRegion,
     multiRegion: true,
     regionOf: (region) => region ?? localRegion,
+    // This Region first: a connection without a row is most likely a local one.
+    regions: [localRegion, ...[...endpoints.keys()].filter((name) => name !== localRegion)],
     accessFor: (region) => {
       const name = region ?? localRegion;
       const endpoint = endpoints.get(name);

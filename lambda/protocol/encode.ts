@@ -197,7 +197,8 @@ export const RECONNECT_NOTIFICATION_FRAME = JSON.stringify({ id: null, method: '
 /**
  * The error frame a server-side stop sends to each subscription it fails: `error` as clients may
  * see it ({@link clientVisibleError}), through the router's `errorFormatter` (stack only when
- * `isDev`) and transformer. Nothing is reported to `onError`: no client request failed.
+ * `isDev`) and transformer, echoing `jsonrpc` when the subscription's request carried it. Nothing
+ * is reported to `onError`: no client request failed.
  */
 export function subscriptionErrorFrames(fc: Pick<FrameContext, 'router' | 'logger' | 'exposeInternalErrors'>, path: string, error: TRPCError): FrameBuilder {
   const config = fc.router._def._config;
@@ -210,5 +211,5 @@ export function subscriptionErrorFrames(fc: Pick<FrameContext, 'router' | 'logge
     fc.logger.error('errorFormatter threw', { error: formatError });
     shape = FALLBACK_ERROR_SHAPE;
   }
-  return (subscriptionId) => JSON.stringify(transformTRPCResponse(config, { id: subscriptionId, error: shape }));
+  return (subscriptionId, jsonrpc) => JSON.stringify(transformTRPCResponse(config, { id: subscriptionId, jsonrpc, error: shape }));
 }

@@ -1,21 +1,23 @@
 /**
  * Server-side control of live subscriptions and connections: stop or fail subscriptions, tell
  * connections to reconnect, disconnect them, and presence by connection key. Every operation
- * finds its targets by Query (a route's index, a `KEY#` or `AGE#` partition), never by Scan, and
- * reports per-target outcomes like a publish.
+ * finds its targets by Query (a route's index, a `KEY#` or `AGE#` partition, a connection's row),
+ * never by Scan, reaches each connection through the Management API of its own Region (one lane
+ * per Region, as a publish), and reports per-target outcomes like a publish.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TRPCError } from '@trpc/server';
-import type { PublishFailure } from './fan-out';
+import { regionReachability, type PublishFailure, type RegionReachability } from './fan-out';
 import type { PublisherSettings } from './settings';
 import { MAX_CONNECTION_SECONDS } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { deleteConnection, sendToConnection, type PostFailure } from '../management/client';
+import type { ConnectionRouter } from '../management/routing';
 import { RECONNECT_NOTIFICATION_FRAME, resultFrame, subscriptionErrorFrames, type FrameBuilder } from '../protocol/encode';
 import type { ConnectionRef, SubscriberRef, SubscriptionStore } from '../store/store';
-import { forEachBounded } from '../util/pool';
+import { forEachInLanes } from '../util/lanes';
 
 /** What `stop` takes at runtime (the typed form is checked by TypeScript). */
 export interface StopArgsRuntime {
@@ -44,14 +46,18 @@ export interface ConnectionFailure {
   readonly statusCode?: number;
   readonly name: string;
   readonly message: string;
+  /** The connection's Region (multi-region set-ups). */
+  readonly region?: string;
 }
 
 /**
  * Outcome of `reconnect` or `disconnect`. Every matched connection ends in exactly one of
- * `succeeded` (notified, or closed), `gone` (already closed; its rows were removed) or `failed`.
+ * `succeeded` (notified, or closed), `gone` (already closed, or never existed: its API answered
+ * 410, or, for a `{ connectionId }` without a row, every Region's API did; its rows were removed)
+ * or `failed`.
  */
 export interface ConnectionsResult {
-  /** Connections found. */
+  /** Connections found (a `{ connectionId }` target always counts one). */
   readonly matched: number;
   readonly succeeded: number;
   readonly gone: number;
@@ -68,8 +74,30 @@ export type ConnectionTargetRuntime =
 /** Stops (or fails) the subscriptions of one route. @internal */
 export type StopFn = (path: string, args: StopArgsRuntime) => Promise<StopResult>;
 
+/**
+ * One Management API call through the API of `region` (a row's Region; `undefined`: this one's).
+ * A Region without an endpoint, or one that stopped answering during this operation, fails at
+ * once; a 410 is only ever the answer of the connection's own Region's API.
+ */
+async function callInRegion(
+  router: ConnectionRouter, reachability: RegionReachability, region: string | undefined,
+  call: (client: ApiGatewayManagementApiClient) => Promise<PostFailure | undefined>,
+): Promise<PostFailure | undefined> {
+  const name = router.regionOf(region);
+  const unavailable = reachability.unavailable(name);
+  if (unavailable) return unavailable;
+  const client = router.accessFor(region)?.client;
+  if (!client) return { kind: 'other', name: 'UnknownRegionError', message: `No Management API endpoint for Region ${String(name)}` };
+  const failure = await call(client);
+  if (failure) reachability.failed(name, failure);
+  return failure;
+}
+
+/** The lane of a target: its Region (one lane in a single-region set-up). */
+const laneOf = (router: ConnectionRouter) => (ref: { readonly region?: string }): string => router.regionOf(ref.region) ?? '';
+
 /** Creates the function behind `publisher.routes.<path>.stop()`. @internal */
-export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings, ownRegion?: string): StopFn {
+export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings): StopFn {
   return async (path, args = {}) => {
     if (!isSubscriptionProcedure(config.router, path)) {
       throw new Error(`Stop on "${path}": the router has no subscription procedure at this path`);
@@ -82,33 +110,37 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     const fc = { router: config.router, logger: settings.logger, exposeInternalErrors: config.exposeInternalErrors };
     const frameFor: FrameBuilder = args.error
       ? subscriptionErrorFrames(fc, path, args.error)
-      : (subscriptionId) => resultFrame(fc, subscriptionId, { type: 'stopped' });
-    const client = settings.managementClient(path);
+      : (subscriptionId, jsonrpc) => resultFrame(fc, subscriptionId, { type: 'stopped' }, jsonrpc);
+    const router = settings.router(path);
     const store = settings.store();
+    const reachability = regionReachability();
     let matched = 0;
     let stopped = 0;
     let gone = 0;
     const failures: PublishFailure[] = [];
-    await forEachBounded(store.findSubscribers({ path, filter }), settings.concurrency, async (ref: SubscriberRef) => {
+    const targets = store.findSubscribers(router.multiRegion ? { path, filter, withRegion: true } : { path, filter });
+    await forEachInLanes(targets, laneOf(router), settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
-      // Multi-region: another Region's subscriptions are stopped by that Region's publisher.
-      if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
       matched++;
       // The frame first: a failed send leaves the rows, so the subscription is still found.
-      const outcome = await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId), settings.calls.timeouts.callTimeoutMs);
-      if (!outcome.failure) {
+      const failure = await callInRegion(router, reachability, ref.region, async (client) =>
+        (await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), settings.calls.timeouts.callTimeoutMs)).failure);
+      if (!failure) {
         await store.removeSubscription(ref.connectionId, ref.subscriptionId);
         stopped++;
         return;
       }
-      if (outcome.failure.kind === 'gone') {
+      if (failure.kind === 'gone') {
         gone++;
         await removeRows(store, settings, ref.connectionId);
         return;
       }
-      const { statusCode, name, message } = outcome.failure;
-      failures.push({ connectionId: ref.connectionId, subscriptionId: ref.subscriptionId, statusCode, name, message, attempts: outcome.attempts });
-      settings.logger.error('stop could not be delivered', { path, connectionId: ref.connectionId, statusCode, name, message });
+      const region = router.regionOf(ref.region);
+      const { statusCode, name, message } = failure;
+      const { connectionId, subscriptionId } = ref;
+      const attempts = failure.attempts ?? 0;
+      failures.push({ connectionId, subscriptionId, statusCode, name, message, attempts, ...(region === undefined ? {} : { region }) });
+      settings.logger.error('stop could not be delivered', { path, connectionId: ref.connectionId, region, statusCode, name, message });
     });
     return { matched, stopped, gone, failed: failures.length, failures };
   };
@@ -123,18 +155,19 @@ export interface ConnectionsControlRuntime {
 }
 
 /** Creates `publisher.connections`. @internal */
-export function createConnectionsControl(settings: PublisherSettings, ownRegion?: string): ConnectionsControlRuntime {
+export function createConnectionsControl(settings: PublisherSettings): ConnectionsControlRuntime {
   return {
-    reconnect: (target) => reconnectConnections(settings, target, 'reconnect', ownRegion),
+    reconnect: (target) => reconnectConnections(settings, target, 'reconnect'),
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
-      const client = settings.managementClient('disconnect');
-      return forEachConnection(settings, connectionsOf(settings.store(), target, 'disconnect'), async (ref) => {
-        const failure = await deleteWithRetry(client, ref.connectionId, settings);
-        // Closed (or already closed): its rows go now, so presence is right as soon as this resolves.
-        if (!failure) await removeRows(settings.store(), settings, ref.connectionId);
+      const store = settings.store();
+      return forEachConnection(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
+        const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
+        // Closed: its rows go now, so presence is right as soon as this resolves (also when its
+        // $disconnect removed the connection row first: the key row is named here).
+        if (!failure) await removeRows(store, settings, ref.connectionId, ref);
         return failure;
-      }, true, ownRegion);
+      });
     },
     isOnline: async (key) => (await settings.store().countConnectionsByKey(checkKey(key, 'isOnline'))) > 0,
     count: (key) => settings.store().countConnectionsByKey(checkKey(key, 'count')),
@@ -145,6 +178,11 @@ export function createConnectionsControl(settings: PublisherSettings, ownRegion?
 export interface ConnectedBetween {
   readonly connectedFrom: number;
   readonly connectedTo: number;
+  /**
+   * Only the connections of this Region (each Region's scheduled rollover notifies its own).
+   * @default - every Region's
+   */
+  readonly region?: string;
 }
 
 /**
@@ -153,15 +191,30 @@ export interface ConnectedBetween {
  * @internal
  */
 export async function reconnectConnections(
-  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string, ownRegion?: string,
+  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string,
 ): Promise<ConnectionsResult> {
-  const client = settings.managementClient(operation);
   const store = settings.store();
-  const connections = 'connectedFrom' in target ? store.findConnectionsByAge(target) : connectionsOf(store, target, operation);
-  return forEachConnection(settings, connections, async (ref) => {
-    const outcome = await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs);
-    return outcome.failure;
-  }, false, ownRegion);
+  let connections: Targets;
+  if ('connectedFrom' in target) {
+    const router = settings.router(operation);
+    const { region } = target;
+    const found = store.findConnectionsByAge(target);
+    connections = { found: region === undefined ? found : inRegion(found, router, region) };
+  } else {
+    connections = await connectionsOf(store, target, operation);
+  }
+  return forEachConnection(settings, operation, connections, async (client, ref) =>
+    (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure);
+}
+
+/** The connections of one Region, page by page. */
+async function* inRegion(
+  pages: AsyncIterable<readonly ConnectionRef[]>, router: ConnectionRouter, region: string,
+): AsyncIterable<readonly ConnectionRef[]> {
+  for await (const page of pages) {
+    const own = page.filter((ref) => router.regionOf(ref.region) === region);
+    if (own.length > 0) yield own;
+  }
 }
 
 function isAll(target: ConnectionTargetRuntime): target is { readonly all: true } {
@@ -173,21 +226,29 @@ function checkKey(key: unknown, operation: string): string {
   return key;
 }
 
-/** The connections of a target, page by page. */
-function connectionsOf(store: SubscriptionStore, target: ConnectionTargetRuntime, operation: string): AsyncIterable<readonly ConnectionRef[]> {
+/**
+ * What an operation acts on: connections found by their rows (each with its Region), or one
+ * connection id without a row (its Region is unknown: every Region's API is asked).
+ */
+type Targets = { readonly found: AsyncIterable<readonly ConnectionRef[]> } | { readonly unknown: string };
+
+/** The connections of a target. */
+async function connectionsOf(store: SubscriptionStore, target: ConnectionTargetRuntime, operation: string): Promise<Targets> {
   if (typeof target !== 'object' || target === null) throw new Error(`${operation}(): expected { connectionId }, { key } or { all: true }`);
   if ('connectionId' in target) {
     if (typeof target.connectionId !== 'string' || target.connectionId === '') {
       throw new Error(`${operation}(): \`connectionId\` must be a non-empty string, got: ${JSON.stringify(target.connectionId)}`);
     }
-    return single({ connectionId: target.connectionId, connectedAt: 0 });
+    // The row names the connection's Region: the only API that can answer for it.
+    const ref = await store.findConnection(target.connectionId);
+    return ref ? { found: single(ref) } : { unknown: target.connectionId };
   }
-  if ('key' in target) return store.findConnectionsByKey(checkKey(target.key, operation));
+  if ('key' in target) return { found: store.findConnectionsByKey(checkKey(target.key, operation)) };
   if (isAll(target)) {
     // Every connection still within API Gateway's 2-hour limit, by its connect-minute bucket
     // (about 121 Queries); a minute of margin for clocks.
     const now = Date.now();
-    return store.findConnectionsByAge({ connectedFrom: now - (MAX_CONNECTION_SECONDS + 60) * 1000, connectedTo: now });
+    return { found: store.findConnectionsByAge({ connectedFrom: now - (MAX_CONNECTION_SECONDS + 60) * 1000, connectedTo: now }) };
   }
   throw new Error(`${operation}(): expected { connectionId }, { key } or { all: true }`);
 }
@@ -196,50 +257,60 @@ async function* single(ref: ConnectionRef): AsyncIterable<readonly ConnectionRef
   yield [ref];
 }
 
+/** One call to one connection, given the client of its Region's API. */
+type ConnectionCall = (client: ApiGatewayManagementApiClient, ref: ConnectionRef) => Promise<PostFailure | undefined>;
+
 async function forEachConnection(
-  settings: PublisherSettings,
-  connections: AsyncIterable<readonly ConnectionRef[]>,
-  act: (ref: ConnectionRef) => Promise<PostFailure | undefined>,
-  goneIsSuccess: boolean,
-  ownRegion: string | undefined,
+  settings: PublisherSettings, operation: string, targets: Targets, act: ConnectionCall,
 ): Promise<ConnectionsResult> {
+  const router = settings.router(operation);
+  const reachability = regionReachability();
   let matched = 0;
   let succeeded = 0;
   let gone = 0;
   const failures: ConnectionFailure[] = [];
+  const fail = (connectionId: string, region: string | undefined, failure: PostFailure) => {
+    const { statusCode, name, message } = failure;
+    failures.push({ connectionId, statusCode, name, message, ...(region === undefined ? {} : { region }) });
+    settings.logger.error('connection could not be reached', { operation, connectionId, region, statusCode, name });
+  };
+  if ('unknown' in targets) {
+    // No row in this Region's replica (gone, never existed, or not replicated here yet): gone
+    // only when every Region's API says so; nothing to remove.
+    const connectionId = targets.unknown;
+    const ref = { connectionId, connectedAt: 0 };
+    const outcomes = await Promise.all(router.regions.map(async (region) =>
+      ({ region, failure: await callInRegion(router, reachability, region, (client) => act(client, { ...ref, region })) })));
+    const reached = outcomes.find((outcome) => !outcome.failure);
+    const failed = outcomes.find((outcome) => outcome.failure && outcome.failure.kind !== 'gone');
+    if (reached) succeeded++;
+    else if (failed) fail(connectionId, failed.region, failed.failure!);
+    else gone++;
+    return { matched: 1, succeeded, gone, failed: failures.length, failures };
+  }
   const seen = new Set<string>();
-  await forEachBounded(connections, settings.concurrency, async (ref: ConnectionRef) => {
+  await forEachInLanes(targets.found, laneOf(router), settings.concurrency, async (ref: ConnectionRef) => {
     if (seen.has(ref.connectionId)) return;
-    // Multi-region: another Region's connection is not on this API (a send would meet 410 and
-    // remove its live rows); that Region's own publisher and rollover act on it.
-    if (ownRegion !== undefined && ref.region !== undefined && ref.region !== ownRegion) return;
     seen.add(ref.connectionId);
     matched++;
-    const failure = await act(ref);
+    const failure = await callInRegion(router, reachability, ref.region, (client) => act(client, ref));
     if (!failure) {
       succeeded++;
     } else if (failure.kind === 'gone') {
-      if (goneIsSuccess) succeeded++;
-      else gone++;
+      gone++;
       await removeRows(settings.store(), settings, ref.connectionId);
     } else {
-      failures.push({ connectionId: ref.connectionId, statusCode: failure.statusCode, name: failure.name, message: failure.message });
-      settings.logger.error('connection could not be reached', { connectionId: ref.connectionId, statusCode: failure.statusCode, name: failure.name });
+      fail(ref.connectionId, router.regionOf(ref.region), failure);
     }
   });
   return { matched, succeeded, gone, failed: failures.length, failures };
 }
 
-/** DeleteConnection within the call deadline (the client retries throttling and transient errors). A connection already gone is success. */
-async function deleteWithRetry(
-  client: ApiGatewayManagementApiClient, connectionId: string, settings: PublisherSettings,
-): Promise<PostFailure | undefined> {
-  return deleteConnection(client, connectionId, settings.calls.timeouts.callTimeoutMs);
-}
-
-async function removeRows(store: SubscriptionStore, settings: PublisherSettings, connectionId: string): Promise<void> {
+async function removeRows(
+  store: SubscriptionStore, settings: PublisherSettings, connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
+): Promise<void> {
   try {
-    await store.removeConnection(connectionId);
+    await store.removeConnection(connectionId, known);
   } catch (error) {
     settings.logger.error('rows of a gone connection could not be removed', { connectionId, error });
   }

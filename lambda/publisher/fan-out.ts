@@ -137,6 +137,29 @@ function isTimeout(failure: PostFailure): boolean {
  */
 export const UNREACHABLE_REGION_FAILURES = 3;
 
+/** The Regions one operation (a publish, a stop...) stopped calling because they did not answer. */
+export interface RegionReachability {
+  /** The failure to report instead of calling `region`; `undefined` while it may still answer. */
+  unavailable(region: string | undefined): PostFailure | undefined;
+  /** Notes a failed call to `region`: one without an HTTP answer counts, a timeout at once. */
+  failed(region: string | undefined, failure: PostFailure): void;
+}
+
+/** Creates the {@link RegionReachability} of one operation. */
+export function regionReachability(): RegionReachability {
+  const unanswered = new Map<string, number>();
+  return {
+    unavailable: (region) => (region !== undefined && (unanswered.get(region) ?? 0) >= UNREACHABLE_REGION_FAILURES
+      ? { kind: 'other', name: 'RegionUnavailableError', message: `Region ${region} did not answer ${UNREACHABLE_REGION_FAILURES} calls: skipped` }
+      : undefined),
+    failed: (region, failure) => {
+      if (region === undefined || failure.statusCode !== undefined) return;
+      // A timeout is decisive (the Region's API took longer than the remote client's limit).
+      unanswered.set(region, failure.name === 'TimeoutError' ? UNREACHABLE_REGION_FAILURES : (unanswered.get(region) ?? 0) + 1);
+    },
+  };
+}
+
 /**
  * Whether a subscriber resumed from its route's history after the event `eventId`: its replay
  * sent the event, so a delivery of that event skips it. Event ids of a route have equal length,
@@ -166,7 +189,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
   const failures: PublishFailure[] = [];
   const goneConnections = new Set<string>();
   const withRegion = router?.multiRegion === true;
-  const unanswered = new Map<string, number>();
+  const reachability = regionReachability();
   const deliverOne = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
     if (resumedAfter(ref, eventId)) return;
@@ -199,8 +222,9 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
       count('gone');
       return;
     }
-    if (region !== undefined && (unanswered.get(region) ?? 0) >= UNREACHABLE_REGION_FAILURES) {
-      fail({ kind: 'other', name: 'RegionUnavailableError', message: `Region ${region} did not answer ${UNREACHABLE_REGION_FAILURES} deliveries: skipped` }, 0);
+    const unavailable = reachability.unavailable(region);
+    if (unavailable) {
+      fail(unavailable, 0);
       return;
     }
     const client = router ? router.accessFor(ref.region)?.client : dc.client;
@@ -227,10 +251,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
       return;
     }
     if (isTimeout(outcome.failure)) timedOut++;
-    if (region !== undefined && outcome.failure.statusCode === undefined) {
-      // A timeout is decisive (the Region's API took longer than the remote client's limit).
-      unanswered.set(region, outcome.failure.name === 'TimeoutError' ? UNREACHABLE_REGION_FAILURES : (unanswered.get(region) ?? 0) + 1);
-    }
+    reachability.failed(region, outcome.failure);
     fail(outcome.failure, outcome.attempts);
   };
   if (withRegion) {

@@ -56,10 +56,12 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
   }
   const olderThanMs = resolveRolloverAgeMs(options.olderThanMs, maxConnectionMs);
   const settings = settlePublisherOptions(config, options);
+  const region = (config.regions ?? regionsFromEnvironment())?.region;
   return async () => {
     const now = Date.now();
     const range = { connectedFrom: now - maxConnectionMs, connectedTo: now - olderThanMs };
-    const result = await reconnectConnections(settings, range, 'rollover', (config.regions ?? regionsFromEnvironment())?.region);
+    // Each Region's scheduled rollover notifies its own connections.
+    const result = await reconnectConnections(settings, { ...range, region }, 'rollover');
     return { ...result, ...range };
   };
 }

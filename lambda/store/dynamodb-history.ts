@@ -133,6 +133,25 @@ export async function* readHistoryEvents(rq: HistoryRequests, path: string, from
   } while (exclusiveStartKey);
 }
 
+/** The last event of a route's history (its id and expiry; consistent read), if it holds any row. */
+export async function readLastHistoryEvent(rq: HistoryRequests, path: string): Promise<Pick<HistoryEventRecord, 'eventId' | 'expireAt'> | undefined> {
+  const output = await rq.client.send(new QueryCommand({
+    TableName: rq.tableName,
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#ttl': TTL_ATTRIBUTE },
+    ExpressionAttributeValues: marshall({ ':pk': historyPartitionKey(path) }),
+    ProjectionExpression: '#sk, #ttl',
+    Select: 'SPECIFIC_ATTRIBUTES',
+    ScanIndexForward: false,
+    Limit: 1,
+    ConsistentRead: true,
+    ReturnConsumedCapacity: rq.returnConsumedCapacity,
+  }));
+  rq.report('readEvents', 'Query', output.ConsumedCapacity);
+  const item = output.Items?.[0] ? unmarshall(output.Items[0]) : undefined;
+  return item ? { eventId: eventIdOfSortKey(item[SORT_KEY] as string), expireAt: item[TTL_ATTRIBUTE] as number } : undefined;
+}
+
 /** The transaction item of a {@link HistoryFence}: the row of the id after the fence is absent. */
 export function historyFenceCheck(tableName: string, fence: HistoryFence): TransactWriteItem {
   const key = historyEventKey(fence.path, nextEventId(fence.afterEventId));

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
-import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, type HistoryRequests } from './dynamodb-history';
+import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
 import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
   ageBuckets,
@@ -401,7 +401,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async removeConnection(connectionId: string): Promise<void> {
+  async removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void> {
     // The connection row names its age bucket and key rows. Read only those attributes: the
     // publisher's grant refuses a request that could return connectionParams or the $connect
     // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
@@ -433,8 +433,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
     // Deleted with the first page's index rows (one more item in a batch, not one more request).
     let refs: TableKey[] = [];
-    if (typeof old[CONNECTED_AT] === 'number') refs.push(ageIndexKey(old[CONNECTED_AT], connectionId));
-    if (typeof old[CONNECTION_KEY] === 'string') refs.push(keyIndexKey(old[CONNECTION_KEY], connectionId));
+    const connectedAt = typeof old[CONNECTED_AT] === 'number' ? old[CONNECTED_AT] : known?.connectedAt;
+    const key = typeof old[CONNECTION_KEY] === 'string' ? old[CONNECTION_KEY] : known?.key;
+    if (typeof connectedAt === 'number' && connectedAt > 0) refs.push(ageIndexKey(connectedAt, connectionId));
+    if (key !== undefined) refs.push(keyIndexKey(key, connectionId));
     const pages = this.queryPages('removeConnection', {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
@@ -504,6 +506,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     return readHistoryEvents(this.historyRequests, path, fromEventId);
   }
 
+  readLastEvent(path: string): Promise<Pick<HistoryEventRecord, 'eventId' | 'expireAt'> | undefined> {
+    return readLastHistoryEvent(this.historyRequests, path);
+  }
+
   private get historyRequests(): HistoryRequests {
     return {
       client: this.client,
@@ -549,6 +555,29 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
+  async findConnection(connectionId: string): Promise<ConnectionRef | undefined> {
+    // A Query of the one row with named attributes, as removeConnection's: the publisher's grant
+    // covers it, and it cannot return the params or the $connect snapshot (docs/security.md).
+    const output = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #sk = :sk',
+        ExpressionAttributeNames: {
+          '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#conn': CONNECTION_ID, '#at': CONNECTED_AT, '#region': REGION_ATTRIBUTE, '#key': CONNECTION_KEY,
+        },
+        ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId), ':sk': CONNECTION_SORT_KEY }),
+        ProjectionExpression: '#conn, #at, #region, #key',
+        Select: 'SPECIFIC_ATTRIBUTES',
+        ConsistentRead: true,
+        ReturnConsumedCapacity: this.returnConsumedCapacity,
+      }),
+    );
+    this.report('findConnection', 'Query', output.ConsumedCapacity);
+    const item = output.Items?.[0] ? unmarshall(output.Items[0]) : undefined;
+    if (!item) return undefined;
+    return { ...toConnectionRef(item), ...(typeof item[CONNECTION_KEY] === 'string' ? { key: item[CONNECTION_KEY] } : {}) };
+  }
+
   async *findConnectionsByKey(key: string): AsyncIterable<readonly ConnectionRef[]> {
     const nowSeconds = Math.floor(Date.now() / 1000);
     const pages = this.queryPages('findConnectionsByKey', {
@@ -560,7 +589,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     });
     for await (const page of pages) {
       // TTL deletes within days, not at expireAt: a row past it belongs to a dead connection.
-      const live = page.filter((item) => (item[TTL_ATTRIBUTE] as number) > nowSeconds).map(toConnectionRef);
+      const live = page.filter((item) => (item[TTL_ATTRIBUTE] as number) > nowSeconds).map((item) => ({ ...toConnectionRef(item), key }));
       if (live.length > 0) yield live;
     }
   }

@@ -53,18 +53,31 @@ export function formatEventId(seq: number): string {
   return String(seq).padStart(EVENT_ID_DIGITS, '0');
 }
 
-/** The sequence number of an event id, or undefined when `id` is not one. */
+/**
+ * Whether `id` has the form of an event id (16 decimal digits), whatever its value: one above
+ * every id a history issued (even above 2^53) is well-formed, and a resume from it is answered
+ * "never issued", not "malformed".
+ */
+export function isEventId(id: unknown): id is string {
+  return typeof id === 'string' && EVENT_ID_PATTERN.test(id);
+}
+
+/**
+ * The sequence number of an event id, or undefined when `id` is not one, or is above
+ * `Number.MAX_SAFE_INTEGER` (no history issues such ids: they start at the clock's milliseconds).
+ */
 export function parseEventId(id: unknown): number | undefined {
-  if (typeof id !== 'string' || !EVENT_ID_PATTERN.test(id)) return undefined;
+  if (!isEventId(id)) return undefined;
   const seq = Number(id);
   return Number.isSafeInteger(seq) ? seq : undefined;
 }
 
-/** The id right after `eventId` in its route's sequence. */
+/** The id right after `eventId` in its route's sequence (exact for any well-formed id). */
 export function nextEventId(eventId: string): string {
-  const seq = parseEventId(eventId);
-  if (seq === undefined) throw new RangeError(`Not an event id: ${JSON.stringify(eventId)}`);
-  return formatEventId(seq + 1);
+  if (!isEventId(eventId)) throw new RangeError(`Not an event id: ${JSON.stringify(eventId)}`);
+  const next = (BigInt(eventId) + 1n).toString().padStart(EVENT_ID_DIGITS, '0');
+  if (next.length > EVENT_ID_DIGITS) throw new RangeError(`No event id follows ${eventId}`);
+  return next;
 }
 
 /**

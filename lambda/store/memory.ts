@@ -1,4 +1,4 @@
-import { firstSequence, formatEventId, parseEventId, type HistoryEventRecord } from './history';
+import { firstSequence, formatEventId, type HistoryEventRecord } from './history';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
@@ -45,8 +45,13 @@ function matchesPrefix(stored: readonly FilterValue[], wanted: readonly FilterVa
   return wanted.length <= stored.length && wanted.every((value, index) => stored[index] === value);
 }
 
-function toRef(record: ConnectionRecord): ConnectionRef {
-  return { connectionId: record.connectionId, connectedAt: record.connectedAt, ...(record.region === undefined ? {} : { region: record.region }) };
+function toRef(record: ConnectionRecord, withKey = false): ConnectionRef {
+  return {
+    connectionId: record.connectionId,
+    connectedAt: record.connectedAt,
+    ...(record.region === undefined ? {} : { region: record.region }),
+    ...(withKey && record.key !== undefined ? { key: record.key } : {}),
+  };
 }
 
 /**
@@ -108,7 +113,8 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const max = addOptions?.maxSubscriptions;
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
       const fence = addOptions?.historyFence;
-      if (fence && (histories.get(fence.path)?.at(-1)?.seq ?? -1) > parseEventId(fence.afterEventId)!) return 'history-moved';
+      // Ids of a route have equal length: string order is id order.
+      if (fence && (histories.get(fence.path)?.at(-1)?.event.eventId ?? '') > fence.afterEventId) return 'history-moved';
       const stored = structuredClone(subscription);
       state.subscriptions.set(key, stored);
       if (fence) liveAfter.set(stored, fence.afterEventId);
@@ -162,11 +168,14 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       return eventId;
     },
     async *readEvents(path, fromEventId) {
-      const from = parseEventId(fromEventId) ?? Infinity;
-      const found = (histories.get(path) ?? []).filter((entry) => entry.seq >= from).map((entry) => structuredClone(entry.event));
+      const found = (histories.get(path) ?? []).filter((entry) => entry.event.eventId >= fromEventId).map((entry) => structuredClone(entry.event));
       for (let start = 0; start < found.length; start += pageSize) {
         yield found.slice(start, start + pageSize);
       }
+    },
+    async readLastEvent(path) {
+      const last = histories.get(path)?.at(-1)?.event;
+      return last ? { eventId: last.eventId, expireAt: last.expireAt } : undefined;
     },
     async setConnectionKey(connection, key) {
       assertEpochSeconds('expireAt', connection.expireAt);
@@ -175,8 +184,12 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       state.record = { ...state.record, key };
       return true;
     },
+    async findConnection(connectionId) {
+      const state = connections.get(connectionId);
+      return state ? toRef(state.record, true) : undefined;
+    },
     async *findConnectionsByKey(key) {
-      yield* pages(liveConnections().filter((record) => record.key === key).map(toRef));
+      yield* pages(liveConnections().filter((record) => record.key === key).map((record) => toRef(record, true)));
     },
     async countConnectionsByKey(key) {
       return liveConnections().filter((record) => record.key === key).length;
@@ -186,7 +199,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
         .map((state) => state.record)
         .filter((record) => record.connectedAt >= connectedFrom && record.connectedAt <= connectedTo)
         .sort((a, b) => a.connectedAt - b.connectedAt)
-        .map(toRef);
+        .map((record) => toRef(record));
       yield* pages(found);
     },
     connectionCount: () => connections.size,

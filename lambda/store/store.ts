@@ -61,13 +61,18 @@ export interface ConnectionRecord {
   readonly refusal?: string;
 }
 
-/** A connection found by its key or its age. */
+/** A connection found by its id, its key or its age. */
 export interface ConnectionRef {
   readonly connectionId: string;
   /** When the connection opened, epoch milliseconds. */
   readonly connectedAt: number;
   /** The connection's Region (multi-region set-ups only). */
   readonly region?: string;
+  /**
+   * The connection's key, when the read knows it (found by id or by key; not by age).
+   * @default - unknown, or no key
+   */
+  readonly key?: string;
 }
 
 /** Connections opened in a time range (epoch milliseconds, both ends included). */
@@ -190,6 +195,12 @@ export interface SubscriptionStore {
   /** Read a connection (strongly consistent). */
   getConnection(connectionId: string): Promise<ConnectionRecord | undefined>;
   /**
+   * Find a connection by id, reading only its id, age and Region (strongly consistent; never its
+   * params or `$connect` snapshot): what server-side control needs to reach it.
+   * @returns undefined when the connection row does not exist
+   */
+  findConnection(connectionId: string): Promise<ConnectionRef | undefined>;
+  /**
    * Store the tRPC `connectionParams` of a connection and clear `awaitingConnectionParams`, in one
    * conditional write that succeeds only while `awaitingConnectionParams` is true: params are
    * accepted once, even when two frames carrying them are handled at the same moment.
@@ -223,8 +234,11 @@ export interface SubscriptionStore {
   /**
    * Remove the connection and every row that belongs to it. Idempotent; safe to call
    * concurrently with `addSubscription` (which then returns `connection-gone` or is cleaned up).
+   * `known` names the connection's age and key rows when the caller read them earlier: they are
+   * removed even when a concurrent removal (its `$disconnect`) deleted the connection row first,
+   * so presence is right once this resolves.
    */
-  removeConnection(connectionId: string): Promise<void>;
+  removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
   /**
@@ -238,6 +252,11 @@ export interface SubscriptionStore {
    * Scan). Events past their retention may still appear until they are deleted.
    */
   readEvents?(path: string, fromEventId: string): AsyncIterable<readonly HistoryEventRecord[]>;
+  /**
+   * The last event of a route's history (strongly consistent), or undefined when it holds none:
+   * what tells a resume from an id the history never issued from one that expired.
+   */
+  readLastEvent?(path: string): Promise<Pick<HistoryEventRecord, 'eventId' | 'expireAt'> | undefined>;
   /**
    * Give a connection its key once it is known (after `connectionParams`), when it has none:
    * the connection row and the key's index row are written together.

@@ -2,7 +2,7 @@
  * Input rules every store implementation enforces the same way, so that `memory()` fails where
  * `dynamodb()` would.
  */
-import { EVENT_ID_DIGITS, parseEventId } from './history';
+import { EVENT_ID_DIGITS, isEventId } from './history';
 import { indexKeys } from './keys';
 import type { AddSubscriptionOptions, SubscriptionRecord } from './store';
 
@@ -56,7 +56,7 @@ export function assertAddSubscriptionOptions(options: AddSubscriptionOptions | u
     throw new RangeError(`\`maxSubscriptions\` must be a positive integer, got: ${String(max)}`);
   }
   const fence = options?.historyFence;
-  if (fence !== undefined && parseEventId(fence.afterEventId) === undefined) {
+  if (fence !== undefined && !isEventId(fence.afterEventId)) {
     throw new RangeError(`\`historyFence.afterEventId\` must be an event id (${EVENT_ID_DIGITS} digits), got: ${JSON.stringify(fence.afterEventId)}`);
   }
 }

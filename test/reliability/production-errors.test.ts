@@ -108,6 +108,7 @@ test('$connect: a createContext that throws a plain Error stores a generic refus
   const connection = await store.getConnection('c1');
   expect(connection?.connect).toEqual({});
   const refusal = JSON.parse(connection?.refusal ?? 'null');
-  expect(parseServerFrame(JSON.stringify({ id: null, error: refusal }))).toMatchObject({ message: 'Internal server error' });
+  expect(parseServerFrame(refusal.frame)).toMatchObject({ id: null, message: 'Internal server error' });
+  expect(refusal).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', message: 'Internal server error', sent: false });
   expect(connection?.refusal).not.toContain('stack');
 });

@@ -163,8 +163,8 @@ describe('limits', () => {
     expect((await store.getConnection(connectionId))?.connectionParams).toBeUndefined();
     // The next request gets the refusal for its id, then the connection is closed and its rows removed.
     socket.socket.send(subscribeFrame(1, 'r'));
-    expect(parseServerFrame((await socket.next(2))[1])).toMatchObject({ id: 1, dataCode: 'PAYLOAD_TOO_LARGE' });
     await socket.closed;
+    expect(socket.frames.slice(1).map((frame) => parseServerFrame(frame))).toMatchObject([{ id: 1, dataCode: 'PAYLOAD_TOO_LARGE' }]);
     expect(await store.getConnection(connectionId)).toBeUndefined();
   });
 });

@@ -1,9 +1,12 @@
 /**
- * The page's tRPC client: one WebSocket (`createWSClient` + `wsLink`, superjson, keepAlive) with
- * the user and room in `connectionParams`, and the connection state for the status indicator.
+ * The page's tRPC client: one WebSocket (`createWSClient` + `wsLink`, superjson, keepAlive, and
+ * this library's `resubscribeLink`) with the user and room in `connectionParams`, and the
+ * connection state for the status indicator.
  */
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
+// In an app: `from 'cdk-trpc-subscriptions/client'`.
+import { resubscribeLink } from '../../../client';
 import type { ChatRouter } from '../chat-router';
 
 /** What the status indicator shows. */
@@ -47,7 +50,9 @@ export function connectChat(identity: ChatIdentity): ChatConnection {
       for (const listener of listeners) listener();
     },
   });
-  const trpcClient = createTRPCClient<ChatRouter>({ links: [wsLink({ client: wsClient, transformer: superjson })] });
+  // resubscribeLink: a socket the server closes right after it opened can end a subscription in
+  // the stock client ("Active connection is not open"); the link subscribes again.
+  const trpcClient = createTRPCClient<ChatRouter>({ links: [resubscribeLink(), wsLink({ client: wsClient, transformer: superjson })] });
   return {
     trpcClient,
     status: () => status,

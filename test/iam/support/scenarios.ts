@@ -160,6 +160,12 @@ export async function handlerScenario(env: ScenarioEnv): Promise<void> {
     id: 3, method: 'subscription', params: { path: 'onEvent', input: { room: 'hist' }, lastEventId: firstEventId },
   })));
   expect(frames(api, id('h')).some((frame) => frame.id === 3 && frame.result?.type === 'data')).toBe(true);
+  // A resume from an id the history never issued: the latest event is read to tell it from an expired one.
+  const neverIssued = String(Number(firstEventId) + 1e9).padStart(16, '0');
+  const unknown = await h.handler(event(env, messageEvent(id('h'), {
+    id: 6, method: 'subscription', params: { path: 'onEvent', input: { room: 'hist' }, lastEventId: neverIssued },
+  })));
+  expect(unknown.body).toContain('Unknown event');
   // A publish from inside a mutation, one subscriber gone (410: its rows removed).
   await connectSubscribers(env, [id('s1'), id('s2')], 'pub');
   api.always(id('s2'), 410);

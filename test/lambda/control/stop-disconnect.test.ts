@@ -4,12 +4,13 @@
  */
 import type { TRPCClientError } from '@trpc/client';
 import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
 import { dynamodb, type SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../../lambda/local';
 import { subscriptionErrorFrames } from '../../../lambda/protocol/encode';
 import { appRouter, createContext, subscriptions, type AppRouter } from '../../fixtures/router';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
-import { clientPool, recordingLogger, waitFor } from '../support/harness';
+import { clientPool, decodeServerFrame, rawSocket, recordingLogger, waitFor } from '../support/harness';
 
 const controlled = subscriptions
   .router({ router: appRouter, createContext, connectionKey: (ctx) => (ctx.userId === 'anon' ? undefined : `user:${ctx.userId}`) })
@@ -93,6 +94,31 @@ describe('stop', () => {
     await expect(liveSubscriptions(carol.connectionId)).resolves.toBe(0);
   });
 
+  test('echoes jsonrpc when the subscribe carried it, in the stopped result and in the error, as tRPC\'s adapter does', async () => {
+    const ws = await rawSocket(`${gateway.url}/?connectionParams=1`);
+    ws.socket.send(JSON.stringify({ method: 'connectionParams', data: { userId: 'heidi' } }));
+    const subscribe = (id: number, room: string, jsonrpc?: '2.0') => JSON.stringify({
+      id, ...(jsonrpc ? { jsonrpc } : {}), method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room }) },
+    });
+    ws.socket.send(JSON.stringify([subscribe(1, 'j1', '2.0'), subscribe(2, 'j2', '2.0'), subscribe(3, 'j3')].map((frame) => JSON.parse(frame))));
+    const started = (await ws.next(3)).map(decodeServerFrame);
+    expect(started.map((frame) => [frame.id, frame.jsonrpc, frame.result.type])).toEqual([[1, '2.0', 'started'], [2, '2.0', 'started'], [3, undefined, 'started']]);
+    const byRoom = (room: string) => ({ filter: { name: 'byUserAndRoom', ctx: { userId: 'heidi' }, input: { room } } }) as const;
+
+    await publisher.routes.onMessage.stop(byRoom('j1'));
+    await publisher.routes.onMessage.stop({ ...byRoom('j2'), error: new TRPCError({ code: 'FORBIDDEN', message: 'out' }) });
+    await publisher.routes.onMessage.stop(byRoom('j3'));
+
+    const frames = (await ws.next(3)).map(decodeServerFrame);
+    expect(frames).toMatchObject([
+      { id: 1, jsonrpc: '2.0', result: { type: 'stopped' } },
+      { id: 2, jsonrpc: '2.0', error: { message: 'out', data: { code: 'FORBIDDEN', path: 'onMessage' } } },
+      { id: 3, result: { type: 'stopped' } },
+    ]);
+    expect(frames[2]).not.toHaveProperty('jsonrpc');
+    ws.socket.close();
+  });
+
   test('refuses an error that is not a TRPCError, and a route without a subscription, before any query', async () => {
     await expect(publisher.routes.onMessage.stop({ error: new Error('x') as TRPCError })).rejects.toThrow('`error` must be a TRPCError');
     await expect((publisher.routes as any).whoami.stop({})).rejects.toThrow('Stop on "whoami": the router has no subscription procedure');
@@ -126,6 +152,17 @@ describe('disconnect and presence', () => {
     expect(result).toMatchObject({ matched: 1, succeeded: 1 });
     await waitFor(() => !gateway.connections().includes(frank.connectionId), 5000, 'closed');
     await expect(store.getConnection(frank.connectionId)).resolves.toBeUndefined();
+  });
+
+  test('a connection id that never existed is gone, for disconnect as for reconnect; a closed connection\'s too', async () => {
+    await expect(publisher.connections.disconnect({ connectionId: 'never-existed' })).resolves
+      .toEqual({ matched: 1, succeeded: 0, gone: 1, failed: 0, failures: [] });
+    await expect(publisher.connections.reconnect({ connectionId: 'never-existed' })).resolves
+      .toEqual({ matched: 1, succeeded: 0, gone: 1, failed: 0, failures: [] });
+    const grace = await member('grace', 'r7');
+    const byId = { connectionId: grace.connectionId };
+    await expect(publisher.connections.disconnect(byId)).resolves.toMatchObject({ matched: 1, succeeded: 1, gone: 0 });
+    await expect(publisher.connections.disconnect(byId)).resolves.toMatchObject({ matched: 1, succeeded: 0, gone: 1 });
   });
 
   test('a connection without a key (connectionKey returned undefined) is not indexed', async () => {

@@ -174,7 +174,7 @@ describe.each(stores)('%s store', (_name, makeStore) => {
     socket.socket.close();
   });
 
-  test('a lastEventId past the retention, or never held, gets PRECONDITION_FAILED "History expired"; a malformed one BAD_REQUEST', async () => {
+  test('a lastEventId past the retention, or before the oldest kept, gets PRECONDITION_FAILED "History expired"; a malformed one BAD_REQUEST', async () => {
     const { gateway, publisher } = await start(makeStore(), 1);
     const mine = freshRoom();
     const { eventId } = await publisher.routes.onEvent.publish({ data: { n: 0, room: mine }, filter: { name: 'byRoom', input: { room: mine } } });
@@ -196,6 +196,29 @@ describe.each(stores)('%s store', (_name, makeStore) => {
     const [malformed] = (await socket.next(1)).map(decodeServerFrame);
     expect(malformed.error.data.code).toBe('BAD_REQUEST');
     expect(malformed.error.message).toContain('lastEventId must be an event id of "onEvent" (16 digits');
+    expect(socket.frames.some((frame) => frame.includes('"started"'))).toBe(false);
+    socket.socket.close();
+  });
+
+  test('a well-formed id the history never issued (after its latest event, or above 2^53) gets PRECONDITION_FAILED "Unknown event"', async () => {
+    const { gateway, publisher } = await start(makeStore());
+    const mine = freshRoom();
+    const { eventId } = await publisher.routes.onEvent.publish({ data: { n: 0, room: mine }, filter: { name: 'byRoom', input: { room: mine } } });
+    const ahead = (BigInt(eventId!) + 5n).toString().padStart(16, '0');
+    const socket = await rawSocket(gateway.url);
+    const answers: unknown[] = [];
+    for (const [id, lastEventId] of [[1, ahead], [2, '9999999999999999'], [3, '9007199254740993']] as const) {
+      socket.socket.send(subscribeFrame(id, { room: mine, lastEventId }));
+      const [frame] = (await socket.next(1)).map(decodeServerFrame);
+      answers.push([frame.id, frame.error.data.code, frame.error.message]);
+    }
+    const unknown = (lastEventId: string) => `Unknown event: "onEvent" never issued event "${lastEventId}" (its latest is "${eventId}"); ` +
+      'load the current state, then subscribe again without lastEventId';
+    expect(answers).toEqual([
+      [1, 'PRECONDITION_FAILED', unknown(ahead)],
+      [2, 'PRECONDITION_FAILED', unknown('9999999999999999')],
+      [3, 'PRECONDITION_FAILED', unknown('9007199254740993')],
+    ]);
     expect(socket.frames.some((frame) => frame.includes('"started"'))).toBe(false);
     socket.socket.close();
   });

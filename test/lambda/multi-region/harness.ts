@@ -3,7 +3,7 @@
  * publisher (built with `.regions()`, as the construct's environment would set them), both on one
  * DynamoDB Local table standing in for the global table's replicas.
  */
-import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, createWSClient, wsLink, type TRPCClient, type TRPCClientError } from '@trpc/client';
 import { initTRPC } from '@trpc/server';
 import type { Context } from 'aws-lambda';
 import { WebSocket } from 'ws';
@@ -87,6 +87,10 @@ export interface RegionClient {
   readonly received: Message[];
   /** How many times the subscription started (once, plus once per reconnect). */
   started: number;
+  /** How many times the server ended it (`onStopped`). */
+  stopped: number;
+  /** Errors the subscription ended with (`onError`). */
+  readonly errors: TRPCClientError<RegionalRouter>[];
   close(): Promise<void>;
   /** Counts of each message id received. */
   countOf(id: string): number;
@@ -104,6 +108,8 @@ export async function subscribeClient(url: () => string, room: string): Promise<
     trpc,
     received,
     started: 0,
+    stopped: 0,
+    errors: [],
     close: async () => {
       subscription.unsubscribe();
       await wsClient.close();
@@ -118,6 +124,8 @@ export async function subscribeClient(url: () => string, room: string): Promise<
       startedOnce();
     },
     onData: (message) => received.push(message),
+    onStopped: () => client.stopped++,
+    onError: (error) => client.errors.push(error),
   });
   await first;
   return client;

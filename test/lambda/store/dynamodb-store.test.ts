@@ -1,5 +1,6 @@
 import {
   BatchWriteItemCommand,
+  DeleteItemCommand,
   DynamoDBClient,
   TransactionCanceledException,
   TransactWriteItemsCommand,
@@ -105,6 +106,22 @@ describe('dynamodb store', () => {
       expect(Number.isInteger(tombstone.expireAt)).toBe(true);
       expect(tombstone.expireAt as number).toBeGreaterThan(Date.now() / 1000);
       await s.removeConnection(id);
+    });
+
+    test('removeConnection with the rows the caller knows removes the key and age rows after a concurrent removal took the connection row', async () => {
+      const s = store();
+      const id = 'known-rows-conn';
+      await s.putConnection(connection(id, { key: 'user:known', connectedAt: 1_700_000_000_000 }));
+      const known = (await s.findConnection(id))!;
+      // The connection's $disconnect deleted its row first (the rows naming its key and age bucket are still there).
+      await table.client.send(new DeleteItemCommand({ TableName: table.tableName, Key: marshall({ pk: `CONN#${id}`, sk: 'CONN' }) }));
+      const mine = async () => (await scanRows(table.client, table.tableName)).filter((row) => row.connectionId === id).map((row) => row.pk);
+      expect(await mine()).toEqual(expect.arrayContaining(['AGE#28333333', 'KEY#user:known']));
+
+      await s.removeConnection(id, known);
+
+      expect(await mine()).toEqual([]);
+      await expect(s.countConnectionsByKey('user:known')).resolves.toBe(0);
     });
   });
 

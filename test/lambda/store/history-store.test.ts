@@ -1,5 +1,5 @@
 import { dynamodb, memory, type SubscriptionStore } from '../../../lambda';
-import { eventMatches, firstSequence, formatEventId, historyEventKey, nextEventId, parseEventId } from '../../../lambda/store/history';
+import { eventMatches, firstSequence, formatEventId, historyEventKey, isEventId, nextEventId, parseEventId } from '../../../lambda/store/history';
 import { createTestTable, scanRows, type TestTable } from '../../support/dynamodb';
 
 /** The history half of the store contract, on memory() and on DynamoDB Local. */
@@ -41,6 +41,16 @@ describe.each<[string, () => SubscriptionStore]>([
     expect(events[1]).toEqual({ eventId: ids[2], filter: { name: 'byRoom', values: ['r', 2] }, result: `{"n":2,"id":"${ids[2]}"}`, expireAt: expect.any(Number) });
     expect(events[0]).not.toHaveProperty('filter');
     expect(await readAll(store, path, nextEventId(ids[4]))).toEqual([]);
+  });
+
+  test('readLastEvent gives the last event\'s id and expiry, undefined for an empty history; a read from an id above 2^53 finds nothing', async () => {
+    const store = makeStore();
+    const path = freshPath();
+    await expect(store.readLastEvent!(path)).resolves.toBeUndefined();
+    await store.appendEvent!({ path, expireAt: 1_900_000_000, encode: () => '{}' });
+    const last = await store.appendEvent!({ path, expireAt: 1_900_000_001, encode: () => '{}' });
+    await expect(store.readLastEvent!(path)).resolves.toEqual({ eventId: last, expireAt: 1_900_000_001 });
+    expect(await readAll(store, path, '9007199254740993')).toEqual([]);
   });
 
   test('concurrent appends to one route get distinct, dense ids', async () => {
@@ -94,7 +104,15 @@ test('history rows: HIST#{path} / E#{id}, with the filter, the encoded result an
 test('event ids, the first sequence and the matching rule', () => {
   expect(formatEventId(42)).toBe('0000000000000042');
   expect(parseEventId('0000000000000042')).toBe(42);
-  for (const bad of ['42', 'e1', '00000000000000042', 42, null, '000000000000004x']) expect(parseEventId(bad)).toBeUndefined();
+  for (const bad of ['42', 'e1', '00000000000000042', 42, null, '000000000000004x']) {
+    expect(parseEventId(bad)).toBeUndefined();
+    expect(isEventId(bad)).toBe(false);
+  }
+  // Well-formed above 2^53: an id, never a sequence number; the next id is exact.
+  expect([isEventId('9007199254740993'), parseEventId('9007199254740993')]).toEqual([true, undefined]);
+  expect(nextEventId('9007199254740992')).toBe('9007199254740993');
+  expect(nextEventId('0000000000000042')).toBe('0000000000000043');
+  expect(() => nextEventId('9999999999999999')).toThrow('No event id follows 9999999999999999');
   expect(firstSequence(1_764_000_000_123)).toBe(1_764_000_000_000);
   const filters = [{ name: 'byRoom', values: ['a', 1] }, { name: 'byUser', values: ['u1'] }];
   expect(eventMatches(filters, undefined)).toBe(true);

@@ -618,6 +618,22 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expectRows([]);
       });
 
+      test('findConnection reads a connection\'s id, age, Region and key (nothing else); undefined when it has no row', async () => {
+        const key = `user-${randomUUID()}`;
+        const [keyed, plain] = [newConnectionId(), newConnectionId()];
+        await store.putConnection(connection(keyed, { key, region: 'eu-west-1', connectedAt: 1_700_000_000_000, connectionParams: { token: 't' } }));
+        await store.putConnection(connection(plain, { connectedAt: 1_700_000_000_001 }));
+        await expect(store.findConnection(keyed)).resolves.toEqual({ connectionId: keyed, connectedAt: 1_700_000_000_000, region: 'eu-west-1', key });
+        await expect(store.findConnection(plain)).resolves.toEqual({ connectionId: plain, connectedAt: 1_700_000_000_001 });
+        await expect(store.findConnection(newConnectionId())).resolves.toBeUndefined();
+        const foundByKey: unknown[] = [];
+        for await (const page of store.findConnectionsByKey(key)) foundByKey.push(...page);
+        expect(foundByKey).toEqual([{ connectionId: keyed, connectedAt: 1_700_000_000_000, region: 'eu-west-1', key }]);
+        await store.removeConnection(keyed);
+        await store.removeConnection(plain);
+        await expect(store.findConnection(keyed)).resolves.toBeUndefined();
+      });
+
       test('rows past their expireAt are not live: not found, not counted', async () => {
         const key = `user-${randomUUID()}`;
         const id = newConnectionId();

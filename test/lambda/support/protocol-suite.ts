@@ -309,11 +309,30 @@ export function describeProtocol(fixture: StoreFixture): void {
         { id: 2, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room: 'a' }) } },
       ]));
       const frames = (await ws.next(3)).map(decodeServerFrame);
-      const error = { code: -32001, message: 'Invalid token', data: { code: 'UNAUTHORIZED' } };
-      expect(frames).toMatchObject([{ id: null, error }, { id: 1, jsonrpc: '2.0', error }, { id: 2, error }]);
+      const error = (path?: string) => ({ code: -32001, message: 'Invalid token', data: { code: 'UNAUTHORIZED', ...(path ? { path } : {}) } });
+      // As tRPC's adapter: each request's error is built for it (its path), the connection's has none.
+      expect(frames).toMatchObject([{ id: null, error: error() }, { id: 1, jsonrpc: '2.0', error: error('whoami') }, { id: 2, error: error('onMessage') }]);
+      expect(frames[0].error.data).not.toHaveProperty('path');
       expect(frames[2]).not.toHaveProperty('jsonrpc');
       await ws.closed;
       await waitFor(async () => (await fixture.connectionCount(store)) === 0);
+    });
+
+    test('a row refused by an earlier version (the serialized error alone) is still answered: connection error, then one per id', async () => {
+      const ws = await rawSocket(server.gateway.url);
+      const [connectionId] = server.gateway.connections();
+      const error = { message: 'Invalid token', code: -32001, data: { code: 'UNAUTHORIZED', httpStatus: 401 } };
+      await store.putConnection({
+        connectionId,
+        connectedAt: Date.now(),
+        expireAt: Math.floor(Date.now() / 1000) + 900,
+        awaitingConnectionParams: false,
+        connect: {},
+        refusal: JSON.stringify(superjson.serialize(error)),
+      });
+      ws.socket.send(JSON.stringify({ id: 3, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
+      await ws.closed;
+      expect(ws.frames.map(decodeServerFrame)).toMatchObject([{ id: null, error }, { id: 3, error }]);
     });
 
     test('with refuseWith: http-status, createContext throwing at $connect rejects the upgrade with its HTTP status', async () => {
@@ -342,16 +361,17 @@ export function describeProtocol(fixture: StoreFixture): void {
       await waitFor(async () => (await fixture.connectionCount(store)) === 0);
     });
 
-    test('createContext throwing once the params arrive sends a connection error; the next requests get it for their ids, then close', async () => {
+    test('createContext throwing once the params arrive sends the connection error once; the next requests get it for their ids, then close', async () => {
       const ws = await rawSocket(`${server.gateway.url}/?connectionParams=1`);
       ws.socket.send(JSON.stringify({ method: 'connectionParams', data: { token: 'invalid' } }));
       const frame = decodeServerFrame((await ws.next())[0]);
       expect(frame).toMatchObject({ id: null, error: { code: -32001, data: { code: 'UNAUTHORIZED' } } });
-      ws.socket.send(JSON.stringify({ id: 7, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
-      expect((await ws.next(2)).map(decodeServerFrame)).toMatchObject([
-        { id: null, error: { message: 'Invalid token' } }, { id: 7, error: { message: 'Invalid token', data: { code: 'UNAUTHORIZED' } } },
-      ]);
+      ws.socket.send(JSON.stringify({ id: 7, jsonrpc: '2.0', method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
       await ws.closed;
+      // Only the request's own error: the connection error is not sent a second time.
+      expect(ws.frames.slice(1).map(decodeServerFrame)).toMatchObject([
+        { id: 7, jsonrpc: '2.0', error: { message: 'Invalid token', data: { code: 'UNAUTHORIZED', path: 'whoami' } } },
+      ]);
       await waitFor(async () => (await fixture.connectionCount(store)) === 0);
     });
 
@@ -361,8 +381,8 @@ export function describeProtocol(fixture: StoreFixture): void {
       const frame = decodeServerFrame((await ws.next())[0]);
       expect(frame).toMatchObject({ id: null, error: { message: 'Invalid connection params shape', data: { code: 'PARSE_ERROR' } } });
       ws.socket.send(JSON.stringify({ id: 1, method: 'query', params: { path: 'whoami', input: superjson.serialize(undefined) } }));
-      expect(decodeServerFrame((await ws.next(2))[1])).toMatchObject({ id: 1, error: { data: { code: 'PARSE_ERROR' } } });
       await ws.closed;
+      expect(ws.frames.slice(1).map(decodeServerFrame)).toMatchObject([{ id: 1, error: { data: { code: 'PARSE_ERROR', path: 'whoami' } } }]);
     });
 
     test('a connectionParams frame on a connection not awaiting them gets PARSE_ERROR, whatever its data, and the connection stays usable', async () => {

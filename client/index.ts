@@ -1,0 +1,5 @@
+/**
+ * `cdk-trpc-subscriptions/client`: what a browser or Node.js client adds to the stock
+ * `@trpc/client` (`createWSClient` + `wsLink`). Imports nothing of the Lambda runtime.
+ */
+export { isConnectionError, resubscribeLink, type ResubscribeLinkOptions } from './resubscribe-link';

@@ -1,0 +1,54 @@
+/**
+ * The app every mode of the matrix deploys: a chat route (untracked) and a tracked route with a
+ * history, both filtered by room, on connections keyed by user (`user:{userId}` from the
+ * connectionParams). A function, not a module constant: tRPC reads `isDev` (NODE_ENV) when the
+ * router is created, and the production mode sets NODE_ENV first.
+ */
+import { initTRPC } from '@trpc/server';
+import superjson from 'superjson';
+import * as z from 'zod/mini';
+import { initSubscriptions, type RegionsOptions, type SubscriptionStore } from '../../lambda';
+
+/** What both routes deliver: an id to count arrivals by. */
+export interface MatrixMessage {
+  readonly id: string;
+}
+
+/** Options of {@link matrixApp}. */
+export interface MatrixAppOptions {
+  /** @default - the default store (`TRPC_SUBSCRIPTIONS_TABLE_NAME`), as a handlers file deployed by the construct */
+  readonly store?: SubscriptionStore;
+  /** @default - the Regions of the environment (none: single-region) */
+  readonly regions?: RegionsOptions;
+}
+
+/** Builds the router and its subscriptions. */
+export function matrixApp(options: MatrixAppOptions = {}) {
+  const subscriptions = initSubscriptions();
+  const t = initTRPC.context<{ userId: string; connectionId: string }>().create({ transformer: superjson });
+  const router = t.router({
+    onMessage: t.procedure.input(z.object({ room: z.string() })).subscription(subscriptions.resolver<MatrixMessage>()),
+    onEvent: t.procedure
+      .input(z.object({ room: z.string(), lastEventId: z.nullish(z.string()) }))
+      .subscription(subscriptions.trackedResolver<MatrixMessage>()),
+  });
+  let app = subscriptions
+    .router({
+      router,
+      createContext: ({ connectionParams, connectionId }) => ({ userId: connectionParams?.userId ?? 'anon', connectionId }),
+      connectionKey: (ctx) => `user:${ctx.userId}`,
+    })
+    .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
+    .routes.onEvent.filter({ name: 'byRoom', input: { room: true } })
+    .routes.onEvent.history({ retentionSeconds: 600 });
+  if (options.store) app = app.store({ store: options.store });
+  if (options.regions) app = app.regions(options.regions);
+  return { router, app };
+}
+
+/** The matrix app's subscriptions builder. */
+export type MatrixSubscriptions = ReturnType<typeof matrixApp>['app'];
+/** Its router. */
+export type MatrixRouter = ReturnType<typeof matrixApp>['router'];
+/** Its publisher. */
+export type MatrixPublisher = ReturnType<MatrixSubscriptions['publisher']>;
