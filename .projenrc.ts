@@ -75,12 +75,14 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/util-dynamodb@^3.700.0',
     // The queued publish and the fan-out worker (issue 14).
     '@aws-sdk/client-sqs@^3.700.0',
-    // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
-    'esbuild@^0.25.0',
+    // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app. The range
+    // reaches the esbuild that tsx and `cdk init` apps bring (0.28), so an app holds one esbuild,
+    // not two; `npm run check:package` proves both ends (0.25.0 and the newest).
+    'esbuild@>=0.25.0 <0.29.0',
     'ws@^8.18.0',
   ],
   devDeps: [
-    'aws-cdk-lib@2.276.0',
+    'aws-cdk-lib@2.278.0',
     'constructs@10.8.1',
     '@trpc/server@11.25.2',
     '@trpc/client@11.25.2',
