@@ -24,7 +24,7 @@ import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
 import { TrpcSubscriptionFanOut } from './fan-out-queue';
-import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
+import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
 import { handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
@@ -187,6 +187,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const rowTtl = props.rowTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
     const runtime = props.runtime ?? defaultNodejsRuntime();
+    if (!props.runtime) noteUntestedDefaultRuntime(this, runtime);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const handlerNames = {
