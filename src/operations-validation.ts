@@ -4,7 +4,7 @@ import { ApplicationLogLevel, LoggingFormat, SystemLogLevel, Tracing } from 'aws
 import type { IConstruct } from 'constructs';
 import type { TrpcSubscriptionAlarmOptions, TrpcSubscriptionOperationsProps } from './operations-props';
 import { PropValidationError } from './prop-validation-error';
-import { API_ID_DIMENSION, MAX_METRIC_DIMENSIONS, STAGE_DIMENSION } from '../lambda/metric-names';
+import { API_ID_DIMENSION, MAX_METRIC_DIMENSIONS, METRICS_LINE_KEYS, STAGE_DIMENSION } from '../lambda/metric-names';
 
 /**
  * CloudWatch namespaces: ASCII letters, digits and `. - _ / # :` and space, at most 255
@@ -61,6 +61,13 @@ function validateMetrics(props: TrpcSubscriptionOperationsProps): void {
   for (const [name, value] of dimensions) {
     if (RESERVED_DIMENSIONS.includes(name)) {
       throw new PropValidationError('metrics.dimensions', `must not set ${RESERVED_DIMENSIONS.join(' or ')} (the construct sets them)`, name);
+    }
+    if ((METRICS_LINE_KEYS as readonly string[]).includes(name)) {
+      throw new PropValidationError(
+        'metrics.dimensions',
+        `must not be named ${METRICS_LINE_KEYS.join(' or ')} (keys of every metrics line, read by Lambda's log-level filter)`,
+        name,
+      );
     }
     if (name.length === 0 || name.length > MAX_DIMENSION_NAME || name.startsWith(':')) {
       throw new PropValidationError('metrics.dimensions', `must have names of 1 to ${MAX_DIMENSION_NAME} characters not starting with ':'`, JSON.stringify(name));

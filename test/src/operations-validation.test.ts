@@ -32,6 +32,11 @@ describe('operations props: synth-time errors name the prop and the value', () =
       .toThrow(`\`metrics.dimensions\` must not set ApiId or Stage (the construct sets them), got: ${name}`);
   });
 
+  test.each(['level', 'timestamp'])('GIVEN an extra dimension named %p WHEN constructed THEN it throws', (name) => {
+    expect(() => build({ metrics: { dimensions: { [name]: 'x' } } }))
+      .toThrow(`\`metrics.dimensions\` must not be named level or timestamp (keys of every metrics line, read by Lambda's log-level filter), got: ${name}`);
+  });
+
   test.each(['', ':colon'])('GIVEN a dimension name %p WHEN constructed THEN it throws', (name) => {
     expect(() => build({ metrics: { dimensions: { [name]: 'x' } } }))
       .toThrow(`\`metrics.dimensions\` must have names of 1 to 255 characters not starting with ':', got: ${JSON.stringify(name)}`);
