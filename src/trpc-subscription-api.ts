@@ -3,7 +3,6 @@ import * as path from 'path';
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
   DomainName,
-  LogGroupLogDestination,
   WebSocketApi,
   WebSocketRoute,
   WebSocketStage,
@@ -19,7 +18,7 @@ import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily } from
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { jsonAccessLogFormat } from './access-log-format';
+import { jsonAccessLogFormat, setAccessLogs } from './access-log-format';
 import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
@@ -242,11 +241,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: this.accessLogGroup
-        ? { destination: new LogGroupLogDestination(this.accessLogGroup), format: props.accessLogFormat ?? jsonAccessLogFormat() }
-        : undefined,
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
+    if (this.accessLogGroup) setAccessLogs(this.stage, this.accessLogGroup, props.accessLogFormat ?? jsonAccessLogFormat());
     this.url = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
