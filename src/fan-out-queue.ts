@@ -146,7 +146,7 @@ export class TrpcSubscriptionFanOut extends Construct {
     acknowledgeRule(
       this.deadLetterQueue,
       'Serverless-SQSRedrivePolicy',
-      'This is the dead-letter queue of the fan-out queue; what it holds is kept 14 days and watched by the FanOutDeadLetters alarm.',
+      'This is the dead-letter queue of the fan-out queue; it keeps what it holds 14 days (with `alarms`, FanOutDeadLetters watches it).',
     );
     acknowledgeRule(
       this.worker,
