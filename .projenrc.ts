@@ -22,7 +22,9 @@ const project = new typescript.TypeScriptProject({
   // jsii refuses @trpc/server as a peer dependency, so this is a TypeScript-only library.
   // projen writes "typescript": "*" which resolves to TypeScript 7; ts tooling rejects it.
   typescriptVersion: '~5.9.0',
-  minNodeVersion: '20.0.0',
+  // Node.js 20 reached its end of life in April 2026, and AWS SDK v3 releases from the first
+  // week of January 2027 require Node.js 22 (docs/construct.md, "Versions").
+  minNodeVersion: '22.0.0',
   tsconfigDevFile: 'tsconfig.dev.json',
   srcdir: 'src',
   libdir: 'lib',
@@ -79,12 +81,14 @@ const project = new typescript.TypeScriptProject({
     '@aws-sdk/util-dynamodb@^3.700.0',
     // The queued publish and the fan-out worker (issue 14).
     '@aws-sdk/client-sqs@^3.700.0',
-    // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app.
-    'esbuild@^0.25.0',
+    // NodejsFunction bundles locally (no Docker) only when esbuild resolves from the app. The range
+    // reaches the esbuild that tsx and `cdk init` apps bring (0.28), so an app holds one esbuild,
+    // not two; `npm run check:package` proves both ends (0.25.0 and the newest).
+    'esbuild@>=0.25.0 <0.29.0',
     'ws@^8.18.0',
   ],
   devDeps: [
-    'aws-cdk-lib@2.276.0',
+    'aws-cdk-lib@2.278.0',
     'constructs@10.8.1',
     '@trpc/server@11.25.2',
     '@trpc/client@11.25.2',
@@ -143,7 +147,8 @@ const project = new typescript.TypeScriptProject({
     dirs: ['src', 'lambda', 'client'],
     devdirs: ['test', 'example', 'bench', 'scripts'],
   },
-  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results', '.cdk-trpc-subscriptions.env'],
+  // .cache: the Node.js versions `npm run test:lambda-node` installs from npm.
+  gitignore: ['/node_modules', '/cdk.out', '*.tsbuildinfo', '/.dynamodb', '/bench/results', '.cdk-trpc-subscriptions.env', '/.cache'],
 });
 
 // superjson (and its deps) ship ESM only; ts-jest transpiles them to CommonJS for jest, file by
@@ -211,6 +216,21 @@ const buildEsm = project.addTask('build:esm', {
   exec: 'tsx scripts/build-esm.ts',
 });
 project.postCompileTask.spawn(buildEsm);
+
+// `npm pack` and `npm publish` run `prepack`: both builds from scratch (tsc's incremental build
+// would keep the output of deleted sources), then every path package.json points at must exist.
+// So a pack right after a bare `tsc` still holds lib/esm, and a broken one fails here, loudly.
+const checkExports = project.addTask('check:exports', {
+  description: 'Fail when a path package.json points at (exports, main, types, module, bin, typesVersions) does not exist',
+  exec: 'tsx scripts/check-exports.ts',
+});
+const prepack = project.addTask('prepack', {
+  description: 'Before npm pack and npm publish: build both module formats from scratch and check that every export resolves',
+});
+prepack.exec('node -e "require(\'fs\').rmSync(\'lib\', { recursive: true, force: true })"');
+prepack.spawn(project.compileTask);
+prepack.spawn(buildEsm);
+prepack.spawn(checkExports);
 
 // Library code never writes to the console (a logger is injectable instead).
 project.eslint?.addOverride({
@@ -307,10 +327,11 @@ project.addTask('bench', {
   receiveArgs: true,
 });
 
-// The package as users install it, at the lowest versions it accepts (scripts/check-package.ts).
+// The package as users install it, at both ends of its ranges (scripts/check-package.ts).
 // `.ci/run` runs it after `npm test`; it needs the npm registry.
 project.addTask('check:package', {
-  description: 'Pack, install into a fresh app with the lowest accepted aws-cdk-lib, constructs, @trpc/server and TypeScript; type-check the README blocks (skipLibCheck: false), load every entry point, synthesize',
+  description: 'Pack, install into a fresh app with the lowest and with the newest aws-cdk-lib, constructs, @trpc/server, @trpc/client, TypeScript and esbuild; '
+    + 'type-check the README blocks (skipLibCheck: false), load every entry point, synthesize, run cdk-nag 2 and 3 on every mode',
   exec: 'tsx scripts/check-package.ts',
   receiveArgs: true,
 });
@@ -325,6 +346,14 @@ project.preCompileTask.spawn(consolePage);
 const consolePageCheck = project.addTask('console:page:check', {
   description: 'Fail when lambda/local/console/page-script.generated.ts does not match the page sources (run `npx projen console:page`)',
   exec: 'tsx scripts/build-console-page.ts --check',
+});
+
+// The jest suites on the Node.js of each Lambda runtime the runtime is tested on, installed from
+// npm into .cache/ (scripts/lambda-node-tests.ts). `.ci/run` runs it after `npm test`.
+project.addTask('test:lambda-node', {
+  description: 'Run jest on Node.js 24 and 26 (Lambda runtimes), installed from npm as node-linux-<arch> into .cache/node',
+  exec: 'tsx scripts/lambda-node-tests.ts',
+  receiveArgs: true,
 });
 
 project.addTask('typecheck', {

@@ -91,6 +91,13 @@ export const METRICS_NAMESPACE_ENV = 'TRPC_SUBSCRIPTIONS_METRICS_NAMESPACE';
 export const METRICS_DIMENSIONS_ENV = 'TRPC_SUBSCRIPTIONS_METRICS_DIMENSIONS';
 
 /**
+ * Keys every metrics line carries besides its metrics and dimensions, so a dimension cannot use
+ * them: Lambda's log-level filter reads `level` and `timestamp` from a JSON line.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+ */
+export const METRICS_LINE_KEYS = ['level', 'timestamp'] as const;
+
+/**
  * CloudWatch accepts at most 30 dimensions per metric.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */

@@ -30,7 +30,8 @@ buildSync({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  // package.json's engines floor.
+  target: 'node22',
   // Dependencies and peers stay imports: the user's bundler picks their ES module builds.
   packages: 'external',
   logLevel: 'warning',

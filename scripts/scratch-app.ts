@@ -22,14 +22,22 @@ export function run(command: string, args: readonly string[], cwd: string, optio
   return output ?? '';
 }
 
-/** Compiles both builds (CommonJS and ES module) and packs them; returns the tarball's path. */
+/**
+ * Packs the repository as `npm publish` would and returns the tarball's path. Only tsc's
+ * CommonJS build is made first, as a developer might before `npm pack`: the package's `prepack`
+ * must build the rest (lib/esm) and check every export, or the tarball would be broken.
+ */
 export function packRepository(destination: string): string {
-  // From scratch: tsc's incremental build would leave the output of deleted sources in lib/.
   fs.rmSync(path.join(REPO_ROOT, 'lib'), { recursive: true, force: true });
-  run('npx', ['projen', 'compile'], REPO_ROOT);
-  run('npx', ['projen', 'build:esm'], REPO_ROOT);
+  run('npx', ['tsc', '--build'], REPO_ROOT);
   const [packed] = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', destination], REPO_ROOT, { capture: true })) as Array<{ filename: string }>;
   return path.join(destination, packed.filename);
+}
+
+/** Compares two `major.minor.patch` versions numerically: negative, zero or positive. */
+export function compareVersions(a: string, b: string): number {
+  const [x, y] = [a, b].map((version) => version.split('.').map(Number));
+  return x.map((part, index) => part - y[index]).find((difference) => difference !== 0) ?? 0;
 }
 
 /** The lowest version a range accepts: `^2.200.0` and `>=10.3.0` give `2.200.0`, `10.3.0`. */
@@ -42,7 +50,11 @@ export function floorOf(range: string): string {
 }
 
 /** The package's own package.json. */
-export function packageJson(): { peerDependencies: Record<string, string>; devDependencies: Record<string, string> } {
+export function packageJson(): {
+  dependencies: Record<string, string>;
+  peerDependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+} {
   return JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8'));
 }
 

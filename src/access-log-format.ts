@@ -1,4 +1,6 @@
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import type { CfnStage, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 
 /**
  * The stage's default access log format: one JSON object per line with the fields that explain
@@ -24,4 +26,13 @@ export function jsonAccessLogFormat(): AccessLogFormat {
     errorMessage: '$context.error.message',
     authorizerError: '$context.authorizer.error',
   }));
+}
+
+/**
+ * Turns on the stage's access logs on its CloudFormation resource, as `WebSocketStage`'s own
+ * `accessLogSettings` prop does in recent aws-cdk-lib versions: older ones in the accepted range
+ * (2.200 among them) ignore that prop, and the stage would deploy without access logs.
+ */
+export function setAccessLogs(stage: WebSocketStage, destination: ILogGroup, format: AccessLogFormat): void {
+  (stage.node.defaultChild as CfnStage).accessLogSettings = { destinationArn: destination.logGroupArn, format: format.toString() };
 }

@@ -1,13 +1,14 @@
 import { Duration, Token, type RemovalPolicy } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import { CfnEventSourceMapping, type Architecture, type Runtime } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeTracingWildcard, createExecutionRole, functionOperationOptions } from './handler-operations';
 import { acknowledgeRule } from './nag-acknowledgements';
+import type { TrpcSubscriptionOperationsProps } from './operations-props';
 import { PropValidationError } from './prop-validation-error';
 import type { TrpcSubscriptionQueuedFanOut } from './trpc-subscription-api-props';
 import {
@@ -30,10 +31,14 @@ export interface TrpcSubscriptionFanOutProps {
   /** The worker's environment besides the queue's own variables. */
   readonly environment: Record<string, string>;
   readonly logRetention: RetentionDays;
-  /** Of the worker's log group, as of the handlers' (`removalPolicy`). */
+  /** Removal policy of the worker's log group (the handlers' log groups have the same). */
   readonly removalPolicy: RemovalPolicy;
-  /** Encrypts the worker's log group, as the handlers' (`logEncryptionKey`). */
-  readonly logEncryptionKey?: IKey;
+  /**
+   * The API's operations props: the worker honours every one that applies to a function as the
+   * handlers do (tracing, logging controls, VPC, log encryption, permissions boundary); `role` and
+   * `reservedConcurrency` are the handlers' own (the worker's concurrency is `maxConcurrency`).
+   */
+  readonly operations: TrpcSubscriptionOperationsProps;
 }
 
 /**
@@ -98,16 +103,16 @@ export class TrpcSubscriptionFanOut extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
 
-    const role = new iam.Role(this, 'WorkerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the tRPC subscriptions fan-out worker',
-    });
+    const role = createExecutionRole(this, 'WorkerRole', 'Execution role of the tRPC subscriptions fan-out worker', props.operations);
     this.role = role;
     const logGroup = new LogGroup(this, 'WorkerLogs', {
-      retention: props.logRetention, removalPolicy: props.removalPolicy, encryptionKey: props.logEncryptionKey,
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      encryptionKey: props.operations.logEncryptionKey,
     });
     logGroup.grantWrite(role);
     this.worker = new NodejsFunction(this, 'Worker', {
+      ...functionOperationOptions(props.operations),
       entry: props.entry,
       handler: handlerName,
       description: 'tRPC subscriptions: queued fan-out worker',
@@ -129,6 +134,32 @@ export class TrpcSubscriptionFanOut extends Construct {
     // Delivery batches go back on the queue for other instances.
     this.queue.grantSendMessages(role);
     this.worker.addEventSource(new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }));
+    acknowledgeTracingWildcard(role, props.operations.tracing);
+    this.acknowledgeQueueDesign();
+  }
+
+  /**
+   * cdk-nag's findings that follow from SQS being the worker's only trigger: failures are kept by
+   * the queue's redrive policy, not by the function or the event source mapping.
+   */
+  private acknowledgeQueueDesign(): void {
+    acknowledgeRule(
+      this.deadLetterQueue,
+      'Serverless-SQSRedrivePolicy',
+      'This is the dead-letter queue of the fan-out queue; it keeps what it holds 14 days (with `alarms`, FanOutDeadLetters watches it).',
+    );
+    acknowledgeRule(
+      this.worker,
+      'Serverless-LambdaDLQ',
+      'The worker is only invoked by its SQS event source mapping: a failed message returns to the queue and, after maxReceiveCount receives, goes to its dead-letter queue.',
+    );
+    for (const mapping of this.worker.node.findAll().filter((c): c is CfnEventSourceMapping => c instanceof CfnEventSourceMapping)) {
+      acknowledgeRule(
+        mapping,
+        'Serverless-LambdaEventSourceMappingDestination',
+        'SQS event source mappings take no on-failure destination; the queue\'s redrive policy sends failed messages to the dead-letter queue.',
+      );
+    }
   }
 }
 

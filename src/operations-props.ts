@@ -145,23 +145,25 @@ export interface TrpcSubscriptionOperationsProps {
   readonly dashboard?: boolean | TrpcSubscriptionDashboardOptions;
 
   /**
-   * X-Ray tracing of the handlers. `Tracing.ACTIVE` adds `xray:PutTraceSegments` and
-   * `xray:PutTelemetryRecords` to the handler role. API Gateway WebSocket stages do not
+   * X-Ray tracing of the handlers, the rollover and the fan-out worker. `Tracing.ACTIVE` adds
+   * `xray:PutTraceSegments` and `xray:PutTelemetryRecords` to their roles. API Gateway WebSocket stages do not
    * support X-Ray (only REST API stages do), so there is no stage setting.
    * @default - Lambda's default (`PassThrough`: traced only when the caller sampled)
    */
   readonly tracing?: Tracing;
 
   /**
-   * Log format of the handlers (Lambda advanced logging controls). `JSON` makes Lambda write
+   * Log format of the handlers, the rollover and the fan-out worker (Lambda advanced logging
+   * controls): `Text` or `JSON`. `JSON` makes Lambda write
    * its own lines as JSON and lets it filter by `applicationLogLevel` and `systemLogLevel`.
    * @default - Lambda's default (`Text`)
    */
   readonly loggingFormat?: LoggingFormat;
 
   /**
-   * Lowest level of the handlers' own log lines that Lambda keeps; Lambda also passes it to the
-   * function as `AWS_LAMBDA_LOG_LEVEL`. Needs `loggingFormat: LoggingFormat.JSON`.
+   * Lowest level of the functions' own log lines that Lambda keeps; Lambda also passes it to the
+   * function as `AWS_LAMBDA_LOG_LEVEL`. Needs `loggingFormat: LoggingFormat.JSON`. The runtime's
+   * metrics lines carry a level Lambda keeps at every setting.
    * @default - Lambda's default (`INFO`) with `loggingFormat: JSON`; no filtering otherwise
    */
   readonly applicationLogLevel?: ApplicationLogLevel;
@@ -189,28 +191,29 @@ export interface TrpcSubscriptionOperationsProps {
   readonly reservedConcurrency?: TrpcSubscriptionReservedConcurrency;
 
   /**
-   * VPC to place the handlers in. They must reach DynamoDB (a gateway endpoint or NAT) and
-   * the public `execute-api` endpoint of the `@connections` API (NAT). The created handler
-   * role gets the AWS managed `AWSLambdaVPCAccessExecutionRole` policy.
+   * VPC to place the handlers, the rollover and the fan-out worker in, in private subnets. They
+   * must reach DynamoDB (a gateway endpoint or NAT) and the public `execute-api` endpoint of the
+   * `@connections` API (NAT). The created roles get the AWS managed
+   * `AWSLambdaVPCAccessExecutionRole` policy.
    * @default - not in a VPC
    */
   readonly vpc?: IVpc;
 
   /**
-   * Subnets of the handlers in `vpc`.
+   * Subnets of the functions in `vpc`; they must be private (public subnets are refused).
    * @default - the VPC's private subnets with egress
    */
   readonly vpcSubnets?: SubnetSelection;
 
   /**
-   * Security groups of the handlers in `vpc`.
+   * Security groups of the functions in `vpc`.
    * @default - one security group per handler, allowing all outbound traffic
    */
   readonly securityGroups?: ISecurityGroup[];
 
   /**
-   * Customer managed KMS key encrypting the log groups of the handlers, the rollover and the
-   * fan-out worker, and the access log group.
+   * Customer managed KMS key encrypting every log group the construct creates (the handlers',
+   * the rollover's, the fan-out worker's and the access log group).
    * Its key policy is extended to let CloudWatch Logs in this Region use it for these log
    * groups (keys defined in the app; for imported keys add that statement yourself).
    * @default - log groups encrypted by CloudWatch Logs with its own keys
@@ -227,7 +230,7 @@ export interface TrpcSubscriptionOperationsProps {
   readonly role?: IRole;
 
   /**
-   * Permissions boundary of the new handler role. Not with `role`.
+   * Permissions boundary of the new roles: the handlers' and the fan-out worker's. Not with `role`.
    * @default - no permissions boundary
    */
   readonly permissionsBoundary?: IManagedPolicy;

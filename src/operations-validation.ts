@@ -1,9 +1,10 @@
 import { Annotations, Token } from 'aws-cdk-lib';
-import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SubnetType } from 'aws-cdk-lib/aws-ec2';
+import { ApplicationLogLevel, LoggingFormat, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
 import type { TrpcSubscriptionAlarmOptions, TrpcSubscriptionOperationsProps } from './operations-props';
 import { PropValidationError } from './prop-validation-error';
-import { API_ID_DIMENSION, MAX_METRIC_DIMENSIONS, STAGE_DIMENSION } from '../lambda/metric-names';
+import { API_ID_DIMENSION, MAX_METRIC_DIMENSIONS, METRICS_LINE_KEYS, STAGE_DIMENSION } from '../lambda/metric-names';
 
 /**
  * CloudWatch namespaces: ASCII letters, digits and `. - _ / # :` and space, at most 255
@@ -34,7 +35,7 @@ export function validateOperationsProps(scope: IConstruct, props: TrpcSubscripti
   validateLogLevels(props);
   validateAccessLogFormat(props, accessLogging);
   validateReservedConcurrency(props);
-  validateVpc(props);
+  validateVpc(scope, props);
   validateRole(props);
 }
 
@@ -60,6 +61,13 @@ function validateMetrics(props: TrpcSubscriptionOperationsProps): void {
   for (const [name, value] of dimensions) {
     if (RESERVED_DIMENSIONS.includes(name)) {
       throw new PropValidationError('metrics.dimensions', `must not set ${RESERVED_DIMENSIONS.join(' or ')} (the construct sets them)`, name);
+    }
+    if ((METRICS_LINE_KEYS as readonly string[]).includes(name)) {
+      throw new PropValidationError(
+        'metrics.dimensions',
+        `must not be named ${METRICS_LINE_KEYS.join(' or ')} (keys of every metrics line, read by Lambda's log-level filter)`,
+        name,
+      );
     }
     if (name.length === 0 || name.length > MAX_DIMENSION_NAME || name.startsWith(':')) {
       throw new PropValidationError('metrics.dimensions', `must have names of 1 to ${MAX_DIMENSION_NAME} characters not starting with ':'`, JSON.stringify(name));
@@ -104,7 +112,15 @@ function validateTracing(tracing: Tracing | undefined): void {
   }
 }
 
+/**
+ * The values Lambda accepts (`LoggingConfig`): a value cast from configuration, e.g. an
+ * environment variable, would otherwise fail only at deploy time.
+ * @see https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html
+ */
 function validateLogLevels(props: TrpcSubscriptionOperationsProps): void {
+  checkOneOf('loggingFormat', props.loggingFormat, Object.values(LoggingFormat));
+  checkOneOf('applicationLogLevel', props.applicationLogLevel, bySeverity(Object.values(ApplicationLogLevel)));
+  checkOneOf('systemLogLevel', props.systemLogLevel, bySeverity(Object.values(SystemLogLevel)));
   for (const prop of ['applicationLogLevel', 'systemLogLevel'] as const) {
     if (props[prop] !== undefined && props.loggingFormat !== LoggingFormat.JSON) {
       throw new PropValidationError(
@@ -113,6 +129,19 @@ function validateLogLevels(props: TrpcSubscriptionOperationsProps): void {
         `loggingFormat ${props.loggingFormat ?? 'unset (Text)'}`,
       );
     }
+  }
+}
+
+const SEVERITY = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+
+/** Log levels from the most verbose to the most severe, as Lambda's documentation lists them. */
+function bySeverity(levels: readonly string[]): string[] {
+  return [...levels].sort((a, b) => SEVERITY.indexOf(a) - SEVERITY.indexOf(b));
+}
+
+function checkOneOf(prop: string, value: string | undefined, allowed: readonly string[]): void {
+  if (value !== undefined && !Token.isUnresolved(value) && !allowed.includes(value)) {
+    throw new PropValidationError(prop, `must be one of ${allowed.join(', ')}`, value);
   }
 }
 
@@ -142,12 +171,46 @@ function validateReservedConcurrency(props: TrpcSubscriptionOperationsProps): vo
   }
 }
 
-function validateVpc(props: TrpcSubscriptionOperationsProps): void {
-  if (props.vpc) return;
-  for (const prop of ['vpcSubnets', 'securityGroups'] as const) {
-    if (props[prop] !== undefined) {
-      throw new PropValidationError(prop, 'must be used with `vpc`', 'no vpc');
+/**
+ * The functions must sit in private subnets: Lambda gives a function in a public subnet no public
+ * IP, so it could reach neither DynamoDB nor the `@connections` API. Isolated subnets deploy, but
+ * reach them only through endpoints or a proxy the app adds: a warning.
+ */
+function validateVpc(scope: IConstruct, props: TrpcSubscriptionOperationsProps): void {
+  const vpc = props.vpc;
+  if (!vpc) {
+    for (const prop of ['vpcSubnets', 'securityGroups'] as const) {
+      if (props[prop] !== undefined) {
+        throw new PropValidationError(prop, 'must be used with `vpc`', 'no vpc');
+      }
     }
+    return;
+  }
+  const prop = props.vpcSubnets ? 'vpcSubnets' : 'vpc';
+  let subnetIds: string[];
+  try {
+    subnetIds = vpc.selectSubnets(props.vpcSubnets).subnetIds;
+  } catch (error) {
+    // aws-cdk-lib's "There are no 'Private' subnet groups in this VPC", e.g.
+    throw new PropValidationError('vpcSubnets', 'must select subnets that `vpc` has', (error as Error).message);
+  }
+  const publicIds = new Set(vpc.publicSubnets.map((subnet) => subnet.subnetId));
+  if (subnetIds.some((id) => publicIds.has(id))) {
+    throw new PropValidationError(
+      prop,
+      prop === 'vpc'
+        ? 'must have private subnets (with egress) for the functions, or pass `vpcSubnets`: Lambda gives functions in public subnets no internet access'
+        : 'must select private subnets (with egress): Lambda gives functions in public subnets no internet access',
+      prop === 'vpc' ? 'only public subnets' : `${subnetIds.length} subnets, public among them`,
+    );
+  }
+  const isolatedIds = new Set(vpc.isolatedSubnets.map((subnet) => subnet.subnetId));
+  if (subnetIds.some((id) => isolatedIds.has(id))) {
+    Annotations.of(scope).addWarningV2(
+      'cdk-trpc-subscriptions:isolatedSubnets',
+      `\`${prop}\` places the functions in isolated subnets (${SubnetType.PRIVATE_ISOLATED}): they need a route to DynamoDB `
+        + '(a gateway endpoint) and to the public `execute-api` endpoint of the `@connections` API, or every post times out',
+    );
   }
 }
 

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Architecture, type Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
+import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
 import type { TrpcSubscriptionApi } from './trpc-subscription-api';
 
 /**
@@ -45,12 +45,12 @@ export interface PublisherFunctionProps extends NodejsFunctionProps {
 }
 
 /**
- * A `NodejsFunction` that publishes to a {@link TrpcSubscriptionApi}'s subscribers: Node.js 24
- * on ARM64, 512 MB and a 1-minute timeout (not Lambda's 128 MB and 3 s, which would cut a
- * fan-out short), minified with an external source map, AWS SDK v3 external (the runtime ships
- * it), `NODE_ENV=production`, and `api.grantPublish(this)` (IAM and the `TRPC_SUBSCRIPTIONS_*`
- * environment). Every `NodejsFunction` prop still applies; `bundling` and `environment` are
- * merged over the defaults.
+ * A `NodejsFunction` that publishes to a {@link TrpcSubscriptionApi}'s subscribers: the newest
+ * Node.js runtime aws-cdk-lib knows (at least 24) on ARM64, 512 MB and a 1-minute timeout (not
+ * Lambda's 128 MB and 3 s, which would cut a fan-out short), minified with an external source map,
+ * AWS SDK v3 external (the runtime ships it), `NODE_ENV=production`, and `api.grantPublish(this)`
+ * (IAM and the `TRPC_SUBSCRIPTIONS_*` environment). Every `NodejsFunction` prop still applies;
+ * `bundling` and `environment` are merged over the defaults.
  *
  * @example
  * new PublisherFunction(stack, 'Producer', { entry: path.join(__dirname, 'producer.ts'), api: realtime });
@@ -58,15 +58,17 @@ export interface PublisherFunctionProps extends NodejsFunctionProps {
 export class PublisherFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: PublisherFunctionProps) {
     const { api, ...functionProps } = props;
+    const runtime = functionProps.runtime ?? defaultNodejsRuntime();
     super(scope, id, {
       ...functionProps,
-      runtime: functionProps.runtime ?? defaultNodejsRuntime(),
+      runtime,
       architecture: functionProps.architecture ?? Architecture.ARM_64,
       memorySize: functionProps.memorySize ?? DEFAULT_PUBLISHER_MEMORY_MB,
       timeout: functionProps.timeout ?? DEFAULT_PUBLISHER_TIMEOUT,
       environment: { ...DEFAULT_ENVIRONMENT, ...functionProps.environment },
       bundling: { ...DEFAULT_BUNDLING, ...functionProps.bundling },
     });
+    if (!functionProps.runtime) noteUntestedDefaultRuntime(this, runtime);
     api.grantPublish(this);
   }
 }

@@ -114,8 +114,9 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly handlerNames?: TrpcSubscriptionHandlerNames;
 
   /**
-   * Lambda runtime of the handlers. Must be a Node.js runtime.
-   * @default Runtime.NODEJS_24_X (the Active LTS release)
+   * Lambda runtime of the handlers, the rollover and the fan-out worker. Must be a Node.js runtime.
+   * @default - the newest Node.js runtime the installed aws-cdk-lib knows, at least
+   *   `nodejs24.x` (`nodejs26.x` with aws-cdk-lib 2.278); see docs/construct.md, "Versions"
    */
   readonly runtime?: Runtime;
 

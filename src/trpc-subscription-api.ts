@@ -3,7 +3,6 @@ import * as path from 'path';
 import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import {
   DomainName,
-  LogGroupLogDestination,
   WebSocketApi,
   WebSocketRoute,
   WebSocketStage,
@@ -15,17 +14,17 @@ import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITable } from 
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction as LambdaFunctionTarget, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Function as LambdaFunction, Runtime, RuntimeFamily } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { jsonAccessLogFormat } from './access-log-format';
+import { jsonAccessLogFormat, setAccessLogs } from './access-log-format';
 import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
 import { TrpcSubscriptionFanOut } from './fan-out-queue';
-import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime } from './function-defaults';
-import { handlerOperationOptions } from './handler-operations';
+import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
+import { acknowledgeTracingWildcard, createExecutionRole, handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
 import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
@@ -184,6 +183,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const rowTtl = props.rowTtl ?? Duration.seconds(DEFAULT_ROW_TTL_SECONDS);
     const memorySize = props.memorySize ?? 512;
     const runtime = props.runtime ?? defaultNodejsRuntime();
+    if (!props.runtime) noteUntestedDefaultRuntime(this, runtime);
     const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const handlerNames = {
@@ -238,18 +238,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       stageName,
       autoDeploy: true,
       throttle: props.throttle,
-      accessLogSettings: this.accessLogGroup
-        ? { destination: new LogGroupLogDestination(this.accessLogGroup), format: props.accessLogFormat ?? jsonAccessLogFormat() }
-        : undefined,
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
+    if (this.accessLogGroup) setAccessLogs(this.stage, this.accessLogGroup, props.accessLogFormat ?? jsonAccessLogFormat());
     this.url = this.stage.url;
     this.callbackUrl = this.stage.callbackUrl;
 
     if (props.logEncryptionKey) {
       allowLogsToUseKey(this, props.logEncryptionKey);
     }
-    const role = props.role ?? this.createHandlerRole(props);
+    const role = props.role ?? createExecutionRole(this, 'HandlerRole', 'Execution role of the tRPC subscription handlers', props);
     this.handlerRole = role;
     this.table.grant(role, ...HANDLER_TABLE_ACTIONS);
     this.grantTableKey(role);
@@ -307,10 +305,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
         logRetention,
         removalPolicy,
-        logEncryptionKey: props.logEncryptionKey,
+        operations: props,
         environment: {
-          NODE_ENV: 'production',
-          NODE_OPTIONS: '--enable-source-maps',
+          ...DEFAULT_ENVIRONMENT,
           ...props.environment,
           [TABLE_NAME_ENV]: this.table.tableName,
           [ENDPOINT_ENV]: this.callbackUrl,
@@ -325,7 +322,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     this.connectHandler = createHandler('ConnectHandler', handlerNames.connect, '$connect', 'connect');
     this.messageHandler = createHandler('MessageHandler', handlerNames.message, '$default', 'message');
     this.disconnectHandler = createHandler('DisconnectHandler', handlerNames.disconnect, '$disconnect', 'disconnect');
-    this.acknowledgeTracingWildcard(props);
+    acknowledgeTracingWildcard(this.handlerRole, props.tracing);
 
     this.connectRoute = this.webSocketApi.addRoute('$connect', {
       integration: new WebSocketLambdaIntegration('ConnectIntegration', this.connectHandler),
@@ -481,40 +478,6 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         ['kms:GenerateDataKey*', 'kms:ReEncrypt*'],
         'CDK\'s standard encrypt/decrypt grant on the table\'s KMS key, which DynamoDB needs to read and write items.',
       ));
-    }
-  }
-
-  /** The handlers' execution role: CDK grants are added to it below. */
-  private createHandlerRole(props: TrpcSubscriptionApiProps): iam.Role {
-    const role = new iam.Role(this, 'HandlerRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Execution role of the tRPC subscription handlers',
-      permissionsBoundary: props.permissionsBoundary,
-    });
-    if (props.vpc) {
-      // What Lambda needs to create and remove the handlers' network interfaces in the VPC.
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      acknowledgeRule(
-        role,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        'The AWS managed policy Lambda documents for functions in a VPC: network interfaces only.',
-      );
-    }
-    return role;
-  }
-
-  /** X-Ray's segment upload has no resource: its `*` is acknowledged on the handler role. */
-  private acknowledgeTracingWildcard(props: TrpcSubscriptionApiProps): void {
-    const role = this.handlerRole;
-    if (!(role instanceof Construct)) {
-      return;
-    }
-    if (props.tracing !== undefined && props.tracing !== Tracing.DISABLED) {
-      acknowledgeRule(
-        role,
-        'AwsSolutions-IAM5[Resource::*]',
-        'xray:PutTraceSegments and xray:PutTelemetryRecords take no resource; CDK adds them for tracing.',
-      );
     }
   }
 

@@ -1,9 +1,7 @@
 import * as path from 'path';
 import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { TrpcSubscriptionApi, type TrpcSubscriptionRegionPeer } from '../../src';
+import { PublisherFunction, TrpcSubscriptionApi, type TrpcSubscriptionRegionPeer } from '../../src';
 
 /** Properties of {@link RegionalStack}. */
 export interface RegionalStackProps extends StackProps {
@@ -38,7 +36,7 @@ export interface RegionalStackProps extends StackProps {
  */
 export class RegionalStack extends Stack {
   public readonly realtime: TrpcSubscriptionApi;
-  public readonly producer: NodejsFunction;
+  public readonly producer: PublisherFunction;
 
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, props);
@@ -48,16 +46,14 @@ export class RegionalStack extends Stack {
       throttle: { rateLimit: 100, burstLimit: 200 },
       multiRegion: { tableName: props.tableName, replicaRegions: props.replicaRegions, peers: props.peers },
     });
-    this.producer = new NodejsFunction(this, 'Producer', {
+    // The handlers' defaults (the newest Node.js runtime, ARM64, minified, SDK external) and
+    // grantPublish, which also sets TRPC_SUBSCRIPTIONS_REGION(_ENDPOINTS) and grants
+    // ManageConnections on the peers' stages.
+    this.producer = new PublisherFunction(this, 'Producer', {
       entry: props.producerEntry ?? path.join(__dirname, '..', 'producer.ts'),
       handler: 'handler',
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
-      environment: { NODE_ENV: 'production', NODE_OPTIONS: '--enable-source-maps' },
-      bundling: { minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] },
+      api: this.realtime,
     });
-    // Also sets TRPC_SUBSCRIPTIONS_REGION(_ENDPOINTS) and grants ManageConnections on the peers' stages.
-    this.realtime.grantPublish(this.producer);
 
     Validations.of(this.realtime.connectRoute).acknowledge({
       id: 'AwsSolutions-APIG4',

@@ -4,8 +4,9 @@
  * does the same in about 15 KB of minified bundle (docs/performance.md); this is under 2 KB.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
+import { levelPassingLambdaFilter, type LogLevel } from './logger';
 import {
-  DEFAULT_METRICS_NAMESPACE, MAX_METRIC_DIMENSIONS, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
+  DEFAULT_METRICS_NAMESPACE, MAX_METRIC_DIMENSIONS, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_LINE_KEYS, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
   type RuntimeMetricKey,
 } from '../metric-names';
 
@@ -34,6 +35,11 @@ export interface MetricsSettings {
   readonly enabled: boolean;
   readonly namespace: string;
   readonly dimensions: Readonly<Record<string, string>>;
+  /**
+   * The `level` of every line: one Lambda's log-level filter keeps, whatever the function's
+   * application log level (INFO, or that level when it is higher).
+   */
+  readonly level: LogLevel;
   /** Where lines go: stdout, where CloudWatch Logs picks EMF up. */
   readonly write: (line: string) => void;
 }
@@ -70,7 +76,11 @@ export function settleMetricsOptions(
   if (count > MAX_METRIC_DIMENSIONS) {
     throw new Error(`metrics \`dimensions\` must have at most ${MAX_METRIC_DIMENSIONS} entries, got: ${count}`);
   }
-  return { enabled, namespace, dimensions, write: (line) => process.stdout.write(line) };
+  const taken = Object.keys(dimensions).filter((name) => (METRICS_LINE_KEYS as readonly string[]).includes(name));
+  if (taken.length > 0) {
+    throw new Error(`metrics \`dimensions\` must not be named ${METRICS_LINE_KEYS.join(' or ')} (keys of every metrics line), got: ${taken.join(', ')}`);
+  }
+  return { enabled, namespace, dimensions, level: levelPassingLambdaFilter(env), write: (line) => process.stdout.write(line) };
 }
 
 /** Counts and values recorded since the last flush. */
@@ -83,7 +93,10 @@ export interface MetricsRecorder {
   flush(): void;
 }
 
-/** The EMF document of `values`, as one line. */
+/**
+ * The EMF document of `values`, as one line. Besides the metrics it carries `level` and an
+ * RFC 3339 `timestamp`, which Lambda's log-level filter reads (EMF ignores them).
+ */
 export function emfLine(settings: MetricsSettings, values: ReadonlyMap<RuntimeMetricKey, number | number[]>, timestamp: number): string {
   const metrics = [...values.keys()].map((key) => ({ Name: RUNTIME_METRICS[key].name, Unit: RUNTIME_METRICS[key].unit }));
   const document: Record<string, unknown> = {
@@ -91,6 +104,8 @@ export function emfLine(settings: MetricsSettings, values: ReadonlyMap<RuntimeMe
       Timestamp: timestamp,
       CloudWatchMetrics: [{ Namespace: settings.namespace, Dimensions: [Object.keys(settings.dimensions)], Metrics: metrics }],
     },
+    level: settings.level,
+    timestamp: new Date(timestamp).toISOString(),
     ...settings.dimensions,
   };
   for (const [key, value] of values) document[RUNTIME_METRICS[key].name] = value;

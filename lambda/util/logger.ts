@@ -32,8 +32,21 @@ export function logLevelFromEnvironment(env: Readonly<Record<string, string | un
   return LOG_LEVELS[Math.max(chosen, lambda ?? 0)];
 }
 
+/**
+ * The level at which a line written to stdout or stderr passes Lambda's log-level filter: with
+ * the JSON log format and an application log level (`AWS_LAMBDA_LOG_LEVEL`), Lambda keeps a line
+ * written outside the console methods only when its JSON `level` is at least that level, and
+ * counts a line without a `level` (or without a valid RFC 3339 `timestamp`) as INFO. So: INFO,
+ * raised to the function's level when that is higher.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html
+ */
+export function levelPassingLambdaFilter(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  const lambda = parseLevel(env.AWS_LAMBDA_LOG_LEVEL);
+  return LOG_LEVELS[Math.max(LOG_LEVELS.indexOf('INFO'), Math.min(lambda ?? 0, LOG_LEVELS.indexOf('FATAL')))];
+}
+
 /** Keys of every line; a detail with one of these names is written as `detail<Name>`. */
-const LINE_KEYS = new Set(['level', 'source', 'message']);
+const LINE_KEYS = new Set(['level', 'timestamp', 'source', 'message']);
 
 function detailFields(details: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
@@ -45,8 +58,9 @@ function detailFields(details: ReadonlyArray<Record<string, unknown>>): Record<s
 }
 
 /**
- * A logger writing one JSON line per entry at or above `level` (`{ level, source, message,
- * ...details }`): CloudWatch Logs keeps each line as one event. Never sent to clients.
+ * A logger writing one JSON line per entry at or above `level` (`{ level, timestamp, source,
+ * message, ...details }`): CloudWatch Logs keeps each line as one event, and Lambda's log-level
+ * filter reads its `level` and RFC 3339 `timestamp`. Never sent to clients.
  */
 export function createJsonLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
   const threshold = LOG_LEVELS.indexOf(level);
@@ -55,7 +69,8 @@ export function createJsonLogger(level: LogLevel, write: (line: string) => void 
       return () => undefined;
     }
     return (message: string, ...details: Array<Record<string, unknown>>) => {
-      write(`${JSON.stringify({ level: name, source: 'cdk-trpc-subscriptions', message, ...detailFields(details) })}\n`);
+      const line = { level: name, timestamp: new Date().toISOString(), source: 'cdk-trpc-subscriptions', message, ...detailFields(details) };
+      write(`${JSON.stringify(line)}\n`);
     };
   };
   return { error: at('error'), warn: at('warn'), debug: at('debug') };

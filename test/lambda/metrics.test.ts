@@ -4,9 +4,11 @@ import { memory, memoryLedger, type MemoryStore } from '../../lambda';
 import { connectEvent, disconnectEvent, messageEvent } from './support/events';
 import { startFakeManagementApi, type FakeManagementApi } from './support/fake-management';
 import { recordingLogger } from './support/harness';
+import { keptByLambda, lambdaLevelOf } from './support/lambda-log-filter';
 import { startWorkerQueue } from './support/queue-harness';
 import { DEFAULT_METRICS_NAMESPACE, RUNTIME_METRICS } from '../../lambda/metric-names';
-import type { MetricsOptions } from '../../lambda/util/emf';
+import { emfLine, type MetricsOptions } from '../../lambda/util/emf';
+import { createJsonLogger } from '../../lambda/util/logger';
 import { appSubscriptions } from '../fixtures/router';
 import { realtimeStack } from '../src/helpers';
 
@@ -86,6 +88,52 @@ const handlers = (options: { maxSubscriptionsPerConnection?: number } = {}) => (
 
 const subscribe = (id: number, room: string) =>
   messageEvent('c1', { id, method: 'subscription', params: { path: 'onMessage', input: superjson.serialize({ room }) } });
+
+describe('metrics under Lambda\'s log-level filter (JSON log format with an application log level)', () => {
+  const APPLICATION_LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'];
+  afterEach(() => {
+    delete process.env.AWS_LAMBDA_LOG_LEVEL;
+  });
+
+  test.each(APPLICATION_LOG_LEVELS)('GIVEN applicationLogLevel %s WHEN a connection opens and closes THEN Lambda keeps every metrics line', async (level) => {
+    // Lambda passes the function's application log level as AWS_LAMBDA_LOG_LEVEL.
+    process.env.AWS_LAMBDA_LOG_LEVEL = level;
+    const { connect, disconnect } = handlers();
+
+    await connect(connectEvent('c1'));
+    await disconnect(disconnectEvent('c1'));
+
+    expect(printed).toHaveLength(2);
+    expect(printed.filter((line) => keptByLambda(line, level))).toEqual(printed);
+    expect(totals()).toEqual({ ConnectionsOpened: 1, ConnectionsClosed: 1 });
+  });
+
+  test('GIVEN no application log level WHEN printed THEN the metrics lines say INFO, the level Lambda gives a line without one', async () => {
+    const { connect } = handlers();
+
+    await connect(connectEvent('c1'));
+
+    expect(printed.map(lambdaLevelOf)).toEqual(['INFO']);
+  });
+
+  test('GIVEN a metrics line without level (before the fix) WHEN filtered at WARN THEN Lambda drops it: the filter model can fail', () => {
+    const line = emfLine({ enabled: true, namespace: 'N', dimensions: {}, level: 'INFO', write: () => undefined }, new Map([['publishes', 1]]), Date.now());
+    const { level: _level, timestamp: _timestamp, ...withoutLevel } = JSON.parse(line) as Record<string, unknown>;
+
+    expect(keptByLambda(JSON.stringify(withoutLevel), 'WARN')).toBe(false);
+    expect(keptByLambda(line, 'INFO')).toBe(true);
+    expect(keptByLambda(line, 'WARN')).toBe(false);
+  });
+
+  test.each(['WARN', 'ERROR'])('GIVEN applicationLogLevel %s WHEN the default logger writes at that level THEN Lambda keeps the line', (level) => {
+    const lines: string[] = [];
+    const log = createJsonLogger('WARN', (line) => lines.push(line));
+
+    log[level === 'WARN' ? 'warn' : 'error']('delivery failed', { connectionId: 'c1' });
+
+    expect(lines.map((line) => keptByLambda(line, level))).toEqual([true]);
+  });
+});
 
 describe('handler metrics', () => {
   test('GIVEN a connection that subscribes past its cap, stops and leaves WHEN handled THEN the counts are printed, one line per invocation', async () => {

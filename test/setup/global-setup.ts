@@ -21,6 +21,9 @@ export default async function globalSetup(): Promise<void> {
   // The runtime prints EMF metric lines to stdout by default; tests that check them turn them on
   // with the `metrics` option (which wins over the environment).
   process.env.TRPC_SUBSCRIPTIONS_METRICS = 'off';
+  // aws-cdk-lib 2.278 validates every synthesized template against CloudFormation's schemas, which
+  // makes each synth several times slower; test/src/nag.test.ts runs it on every mode instead.
+  process.env.CDK_VALIDATION = 'false';
   const dynamodb = await startDynamoDBLocal();
   globalThis.__DYNAMODB_LOCAL__ = dynamodb;
   process.env.DYNAMODB_ENDPOINT = dynamodb.endpoint;

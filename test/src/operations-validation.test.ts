@@ -32,6 +32,11 @@ describe('operations props: synth-time errors name the prop and the value', () =
       .toThrow(`\`metrics.dimensions\` must not set ApiId or Stage (the construct sets them), got: ${name}`);
   });
 
+  test.each(['level', 'timestamp'])('GIVEN an extra dimension named %p WHEN constructed THEN it throws', (name) => {
+    expect(() => build({ metrics: { dimensions: { [name]: 'x' } } }))
+      .toThrow(`\`metrics.dimensions\` must not be named level or timestamp (keys of every metrics line, read by Lambda's log-level filter), got: ${name}`);
+  });
+
   test.each(['', ':colon'])('GIVEN a dimension name %p WHEN constructed THEN it throws', (name) => {
     expect(() => build({ metrics: { dimensions: { [name]: 'x' } } }))
       .toThrow(`\`metrics.dimensions\` must have names of 1 to 255 characters not starting with ':', got: ${JSON.stringify(name)}`);
@@ -72,6 +77,20 @@ describe('operations props: synth-time errors name the prop and the value', () =
       .toThrow('`systemLogLevel` must be used with `loggingFormat: LoggingFormat.JSON` (Lambda filters levels of JSON logs only), got: loggingFormat Text');
   });
 
+  test.each([
+    ['loggingFormat', { loggingFormat: 'XML' as LoggingFormat }, 'Text, JSON', 'XML'],
+    ['applicationLogLevel', { loggingFormat: LoggingFormat.JSON, applicationLogLevel: 'VERBOSE' as ApplicationLogLevel }, 'TRACE, DEBUG, INFO, WARN, ERROR, FATAL', 'VERBOSE'],
+    ['systemLogLevel', { loggingFormat: LoggingFormat.JSON, systemLogLevel: 'TRACE' as SystemLogLevel }, 'DEBUG, INFO, WARN', 'TRACE'],
+    // A lower-case value from an environment variable: Lambda's values are case-sensitive.
+    ['applicationLogLevel', { loggingFormat: LoggingFormat.JSON, applicationLogLevel: 'warn' as ApplicationLogLevel }, 'TRACE, DEBUG, INFO, WARN, ERROR, FATAL', 'warn'],
+  ] as const)('GIVEN an unknown %s WHEN constructed THEN it throws naming the prop and the allowed values', (prop, props, allowed, value) => {
+    expect(() => build(props)).toThrow(`\`${prop}\` must be one of ${allowed}, got: ${value}`);
+  });
+
+  test.each(Object.values(ApplicationLogLevel))('GIVEN applicationLogLevel %s with JSON logs WHEN constructed THEN it is accepted', (applicationLogLevel) => {
+    expect(() => build({ loggingFormat: LoggingFormat.JSON, applicationLogLevel, systemLogLevel: SystemLogLevel.DEBUG })).not.toThrow();
+  });
+
   test('GIVEN an access log format without a request id WHEN constructed THEN it throws', () => {
     expect(() => build({ accessLogFormat: AccessLogFormat.custom('$context.connectionId') }))
       .toThrow('`accessLogFormat` must contain $context.requestId or $context.extendedRequestId, got: $context.connectionId');
@@ -101,6 +120,40 @@ describe('operations props: synth-time errors name the prop and the value', () =
     const stack = new Stack(appWithoutBundling(), 'Stack');
     const vpc = new Vpc(stack, 'Vpc');
     expect(() => build({ vpc, vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS } }, stack)).not.toThrow();
+  });
+
+  test('GIVEN a vpc with only public subnets WHEN constructed THEN it throws naming vpc, not aws-cdk-lib\'s allowPublicSubnet', () => {
+    const stack = new Stack(appWithoutBundling(), 'Stack');
+    const vpc = new Vpc(stack, 'Vpc', { subnetConfiguration: [{ name: 'Public', subnetType: SubnetType.PUBLIC }] });
+
+    expect(() => build({ vpc }, stack)).toThrow(
+      '`vpc` must have private subnets (with egress) for the functions, or pass `vpcSubnets`: Lambda gives functions in public subnets no internet access, got: only public subnets',
+    );
+  });
+
+  test('GIVEN vpcSubnets selecting public subnets WHEN constructed THEN it throws naming vpcSubnets', () => {
+    const stack = new Stack(appWithoutBundling(), 'Stack');
+    const vpc = new Vpc(stack, 'Vpc', { maxAzs: 2 });
+
+    expect(() => build({ vpc, vpcSubnets: { subnetType: SubnetType.PUBLIC } }, stack)).toThrow(
+      '`vpcSubnets` must select private subnets (with egress): Lambda gives functions in public subnets no internet access, got: 2 subnets, public among them',
+    );
+  });
+
+  test('GIVEN vpcSubnets of a kind the vpc lacks WHEN constructed THEN it throws naming vpcSubnets', () => {
+    const stack = new Stack(appWithoutBundling(), 'Stack');
+    const vpc = new Vpc(stack, 'Vpc', { subnetConfiguration: [{ name: 'Public', subnetType: SubnetType.PUBLIC }] });
+
+    expect(() => build({ vpc, vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS } }, stack))
+      .toThrow(/^`vpcSubnets` must select subnets that `vpc` has, got: There are no 'Private' subnet groups in this VPC/);
+  });
+
+  test('GIVEN a vpc with only isolated subnets WHEN constructed THEN it is accepted with a warning about the routes the functions need', () => {
+    const stack = new Stack(appWithoutBundling(), 'Stack');
+    const vpc = new Vpc(stack, 'Vpc', { subnetConfiguration: [{ name: 'Isolated', subnetType: SubnetType.PRIVATE_ISOLATED }] });
+    build({ vpc, rollover: { enabled: false } }, stack);
+
+    Annotations.fromStack(stack).hasWarning('/Stack/Realtime', Match.stringLikeRegexp('^`vpc` places the functions in isolated subnets'));
   });
 
   test('GIVEN both role and permissionsBoundary WHEN constructed THEN it throws', () => {

@@ -200,6 +200,95 @@ describe('role escape hatches', () => {
   });
 });
 
+describe('the fan-out worker honours the operations props the handlers honour', () => {
+  function workerOf(build: (stack: Stack) => Partial<TrpcSubscriptionApiProps>) {
+    const { stack, realtime, template } = stackWith((s) => ({ queuedFanOut: {}, ...build(s) }));
+    const resources = template.toJSON().Resources;
+    const worker = resources[logicalId(stack, realtime.fanOut!.worker)].Properties;
+    const role = resources[logicalId(stack, realtime.fanOut!.role as never)].Properties;
+    const logGroupId = worker.LoggingConfig.LogGroup.Ref;
+    return { stack, realtime, template, worker, role, logGroup: resources[logGroupId] };
+  }
+
+  test('GIVEN tracing ACTIVE WHEN synthesised THEN the worker traces and its role may upload segments', () => {
+    const { stack, realtime, template, worker } = workerOf(() => ({ tracing: Tracing.ACTIVE }));
+
+    expect(worker.TracingConfig).toEqual({ Mode: 'Active' });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(stack, realtime.fanOut!.role as never) }],
+      PolicyDocument: { Statement: Match.arrayWith([{ Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Effect: 'Allow', Resource: '*' }]) },
+    });
+  });
+
+  test('GIVEN JSON logs with application and system levels WHEN synthesised THEN the worker has those logging controls', () => {
+    const { worker } = workerOf(() => ({
+      loggingFormat: LoggingFormat.JSON, applicationLogLevel: ApplicationLogLevel.DEBUG, systemLogLevel: SystemLogLevel.WARN,
+    }));
+
+    expect(worker.LoggingConfig).toEqual({ LogFormat: 'JSON', ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'WARN', LogGroup: expect.anything() });
+  });
+
+  test('GIVEN a vpc, subnets and a security group WHEN synthesised THEN the worker runs there and its role may manage network interfaces', () => {
+    let groupId = '';
+    const { worker, role } = workerOf((s) => {
+      const vpc = new Vpc(s, 'Vpc', { maxAzs: 2 });
+      const group = new SecurityGroup(s, 'Functions', { vpc });
+      groupId = logicalId(s, group);
+      return { vpc, vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS }, securityGroups: [group] };
+    });
+
+    expect(worker.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [groupId, 'GroupId'] }]);
+    expect(worker.VpcConfig.SubnetIds).toHaveLength(2);
+    expect(role.ManagedPolicyArns).toEqual([{
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']],
+    }]);
+  });
+
+  test('GIVEN a log key and a removal policy WHEN synthesised THEN the worker\'s log group uses both', () => {
+    let keyId = '';
+    const { logGroup, template } = workerOf((s) => {
+      const logEncryptionKey = new Key(s, 'LogKey');
+      keyId = logicalId(s, logEncryptionKey);
+      return { logEncryptionKey, removalPolicy: RemovalPolicy.DESTROY };
+    });
+
+    expect(logGroup.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(logGroup.DeletionPolicy).toBe('Delete');
+    // Every log group of the construct: access log, three handlers, rollover, worker.
+    const groups = Object.values(template.findResources('AWS::Logs::LogGroup')) as Array<{ Properties: any }>;
+    expect(groups.map((group) => group.Properties.KmsKeyId)).toEqual(Array(6).fill({ 'Fn::GetAtt': [keyId, 'Arn'] }));
+  });
+
+  test('GIVEN a permissions boundary WHEN synthesised THEN the worker role carries it too', () => {
+    let boundaryId = '';
+    const { role, template } = workerOf((s) => {
+      const permissionsBoundary = new iam.ManagedPolicy(s, 'Boundary', {
+        statements: [new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: ['*'] })],
+      });
+      boundaryId = logicalId(s, permissionsBoundary);
+      return { permissionsBoundary };
+    });
+
+    expect(role.PermissionsBoundary).toEqual({ Ref: boundaryId });
+    // Every role the construct creates carries it.
+    const roles = Object.values(template.findResources('AWS::IAM::Role')) as Array<{ Properties: any }>;
+    expect(roles.length).toBeGreaterThanOrEqual(2);
+    expect(roles.filter((r) => r.Properties.PermissionsBoundary === undefined)
+      .map((r) => r.Properties.Description ?? JSON.stringify(r.Properties.AssumeRolePolicyDocument.Statement[0].Principal))).toEqual([]);
+  });
+
+  test('GIVEN defaults WHEN synthesised THEN the worker has no tracing, logging controls, VPC or reserved concurrency', () => {
+    const { worker, role } = workerOf(() => ({ reservedConcurrency: { connect: 5, message: 5, disconnect: 5 } }));
+
+    expect(worker.TracingConfig).toBeUndefined();
+    expect(worker.LoggingConfig).toEqual({ LogGroup: expect.anything() });
+    expect(worker.VpcConfig).toBeUndefined();
+    // Its concurrency is the event source mapping's maxConcurrency, not a handler's reservation.
+    expect(worker.ReservedConcurrentExecutions).toBeUndefined();
+    expect(role.ManagedPolicyArns).toBeUndefined();
+  });
+});
+
 describe('metrics environment', () => {
   test('GIVEN defaults WHEN synthesised THEN handlers get the namespace and the ApiId/Stage dimensions', () => {
     const { stack, realtime, template } = stackWith(() => ({ stageName: 'live' }));

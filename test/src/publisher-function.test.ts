@@ -4,6 +4,7 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { HANDLERS_ENTRY, PRODUCER_ENTRY, appWithoutBundling, logicalId } from './helpers';
 import { ENDPOINT_ENV, TABLE_NAME_ENV } from '../../lambda/constants';
 import { PublisherFunction, TrpcSubscriptionApi } from '../../src';
+import { defaultNodejsRuntime } from '../../src/function-defaults';
 
 function producerStack(props: Partial<ConstructorParameters<typeof PublisherFunction>[2]> = {}) {
   const stack = new Stack(appWithoutBundling(), 'Stack');
@@ -13,13 +14,13 @@ function producerStack(props: Partial<ConstructorParameters<typeof PublisherFunc
 }
 
 describe('PublisherFunction', () => {
-  test('GIVEN only entry and api WHEN synthesised THEN Node.js 24 on ARM64, 512 MB, 1 minute, with the publish environment', () => {
+  test('GIVEN only entry and api WHEN synthesised THEN the handlers\' runtime (the newest Node.js) on ARM64, 512 MB, 1 minute, with the publish environment', () => {
     const { stack, realtime, producer, template } = producerStack();
 
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: Match.absent(),
       Handler: 'index.handler',
-      Runtime: 'nodejs24.x',
+      Runtime: 'nodejs26.x',
       Architectures: ['arm64'],
       // Not Lambda's 128 MB and 3 s, which would cut a fan-out short.
       MemorySize: 512,
@@ -33,7 +34,7 @@ describe('PublisherFunction', () => {
         },
       },
     });
-    expect(producer.runtime.name).toBe('nodejs24.x');
+    expect(producer.runtime).toBe(defaultNodejsRuntime());
   });
 
   test('GIVEN the api WHEN synthesised THEN the function may post to connections of that stage', () => {

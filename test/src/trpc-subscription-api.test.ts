@@ -12,6 +12,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { HANDLERS_ENTRY, appWithoutBundling, executeApiArn, logicalId, realtimeStack } from './helpers';
 import { ENDPOINT_ENV, ROW_TTL_ENV, TABLE_NAME_ENV } from '../../lambda/constants';
 import { TrpcSubscriptionApi } from '../../src';
+import { defaultNodejsRuntime } from '../../src/function-defaults';
 
 const HANDLER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
@@ -364,7 +365,7 @@ describe('rollover', () => {
 });
 
 describe('handlers', () => {
-  test('GIVEN defaults WHEN synthesised THEN three Node.js 24 ARM functions run the connect, handler and disconnect exports', () => {
+  test('GIVEN defaults WHEN synthesised THEN three ARM functions on the newest Node.js runtime run the connect, handler and disconnect exports', () => {
     const { stack, realtime, template } = realtimeStack();
     const endpoint = stack.resolve(realtime.callbackUrl);
 
@@ -372,7 +373,7 @@ describe('handlers', () => {
     for (const handler of ['index.connect', 'index.handler', 'index.disconnect']) {
       template().hasResourceProperties('AWS::Lambda::Function', {
         Handler: handler,
-        Runtime: 'nodejs24.x',
+        Runtime: defaultNodejsRuntime().name,
         Architectures: ['arm64'],
         MemorySize: 512,
         Timeout: 10,

@@ -3,9 +3,9 @@ import {
 } from '../../../lambda/metric-names';
 import { createMetricsRecorder, settleMetricsOptions, type MetricsSettings } from '../../../lambda/util/emf';
 
-function capture(settings: Omit<MetricsSettings, 'write'>): { settings: MetricsSettings; lines: string[] } {
+function capture(settings: Omit<MetricsSettings, 'write' | 'level'>): { settings: MetricsSettings; lines: string[] } {
   const lines: string[] = [];
-  return { settings: { ...settings, write: (line) => lines.push(line) }, lines };
+  return { settings: { level: 'INFO', ...settings, write: (line) => lines.push(line) }, lines };
 }
 
 describe('settleMetricsOptions', () => {
@@ -37,6 +37,22 @@ describe('settleMetricsOptions', () => {
     expect(settings).toMatchObject({ enabled: true, namespace: 'Mine', dimensions: { Service: 'chat' } });
   });
 
+  test.each([
+    [{}, 'INFO'],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'DEBUG' }, 'INFO'],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'WARN' }, 'WARN'],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'error' }, 'ERROR'],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'FATAL' }, 'FATAL'],
+    [{ AWS_LAMBDA_LOG_LEVEL: 'loud' }, 'INFO'],
+  ])('GIVEN %j WHEN settled THEN the lines\' level is %s (at least INFO, at least the function\'s level)', (env, level) => {
+    expect(settleMetricsOptions(undefined, env).level).toBe(level);
+  });
+
+  test.each(['level', 'timestamp'])('GIVEN a dimension named %s WHEN settled THEN it throws (a key of every line)', (name) => {
+    expect(() => settleMetricsOptions({ dimensions: { [name]: 'x' } }, {}))
+      .toThrow(`metrics \`dimensions\` must not be named level or timestamp (keys of every metrics line), got: ${name}`);
+  });
+
   test.each(['not json', '[1]', '{"ApiId":1}'])('GIVEN dimensions %s WHEN settled THEN it throws naming the variable', (text) => {
     expect(() => settleMetricsOptions(undefined, { [METRICS_DIMENSIONS_ENV]: text }))
       .toThrow(`\`${METRICS_DIMENSIONS_ENV}\` must be a JSON object of string values, got: ${text}`);
@@ -59,6 +75,8 @@ describe('createMetricsRecorder', () => {
     expect(lines[0].endsWith('\n')).toBe(true);
     const document = JSON.parse(lines[0]);
     expect(document._aws.Timestamp).toEqual(expect.any(Number));
+    expect(document.level).toBe('INFO');
+    expect(document.timestamp).toBe(new Date(document._aws.Timestamp).toISOString());
     expect(document._aws.CloudWatchMetrics).toEqual([{
       Namespace: 'TrpcSubscriptions',
       Dimensions: [['ApiId', 'Stage']],

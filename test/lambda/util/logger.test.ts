@@ -41,6 +41,7 @@ describe('createJsonLogger', () => {
     logger.error('publish could not be delivered', { name: 'InternalServerErrorException', message: 'Internal server error', statusCode: 500 });
     expect(lines).toEqual([{
       level: 'error',
+      timestamp: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       source: 'cdk-trpc-subscriptions',
       message: 'publish could not be delivered',
       name: 'InternalServerErrorException',
@@ -77,7 +78,7 @@ describe('defaultLogger', () => {
       else process.env.AWS_LAMBDA_LOG_LEVEL = saved;
     }
     expect(written.map((line) => JSON.parse(line))).toEqual([
-      { level: 'error', source: 'cdk-trpc-subscriptions', message: 'written', detailMessage: 'detail' },
+      { level: 'error', timestamp: expect.any(String), source: 'cdk-trpc-subscriptions', message: 'written', detailMessage: 'detail' },
     ]);
   });
 });
