@@ -301,7 +301,7 @@ async function lifecycleRows(env: BenchEnv, tableName: string, samples: number):
   const floorRequests: Record<LifecycleOperation, string> = {
     connect: 'BatchWriteItem',
     stop: 'TransactWriteItems',
-    disconnect: 'Query, BatchWriteItem, then BatchWriteItem and Query',
+    disconnect: 'Query, BatchWriteItem, Query, BatchWriteItem',
     disconnectUnguarded: 'Query, then BatchWriteItem',
   };
   const names: Record<LifecycleOperation, string> = {

@@ -85,8 +85,8 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
       'none: atomic, so a stop never leaves index rows behind and frees its slot exactly once',
       () => frame({ id: 1, method: 'subscription.stop' }, '"stopped"'));
     await step('disconnect, 2 subscriptions left (F=1, F=0: 5 rows + the connection and age bucket rows)',
-      'Query, then BatchWriteItem (connection, age bucket and index rows), then BatchWriteItem (subscription rows) beside a second Query: 7 WCU, 1 RCU + 1 RCU',
-      'none: the second Query finds a subscribe or stop that committed before the connection row was deleted',
+      'Query, BatchWriteItem (connection, age bucket and index rows), a second Query, BatchWriteItem (subscription rows): 7 WCU, 1 RCU + 1 RCU',
+      'none: the second Query, once the connection row is gone, sees the subscription rows as they are then (a subscribe or a stop may have committed since the first)',
       async () => {
         const done = new Promise<void>((resolve) => { disconnected = resolve; });
         socket.close();

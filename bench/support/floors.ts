@@ -92,15 +92,16 @@ export class LifecycleFloor {
   /**
    * `$disconnect`, with the key design's guarantees: the connection's rows are known only by
    * reading its partition (a strongly consistent Query); the connection row goes with the index
-   * rows (one BatchWriteItem), then the subscription rows (so that index rows stay findable
-   * through them if this dies midway) while a second Query checks that nothing was added before
-   * the connection row was gone.
+   * rows (one BatchWriteItem); a second Query, once nothing can be added, reads the subscription
+   * rows as they are then, and they go last (so that index rows stay findable through them if
+   * this dies midway).
    */
   disconnect(connectionId: string): FloorRequest {
     return async () => {
-      const { first, rows } = await this.readPartition(connectionId);
+      const { first } = await this.readPartition(connectionId);
       await this.deleteKeys(first);
-      await Promise.all([this.deleteKeys(rows), this.client.send(this.partitionQuery(connectionId))]);
+      const { rows } = await this.readPartition(connectionId);
+      await this.deleteKeys(rows);
     };
   }
 

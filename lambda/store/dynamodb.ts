@@ -439,67 +439,62 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 
   async removeConnection(connectionId: string): Promise<void> {
     const removed = new Set<string>();
-    // The first pass deletes the connection row with the first page's index rows: from then on
-    // every addSubscription, and every stop's tombstone, fails its condition on that row.
-    const first = await this.removePartitionRows(connectionId, removed);
-    // The second, strongly consistent, pass finds what a subscribe or a stop committed between the
-    // first read and that delete: nothing can be added after it. It runs while the first pass
-    // deletes its last subscription rows (one round trip, not two).
-    await Promise.all([
-      first.lastRows,
-      first.hadConnection ? this.removePartitionRows(connectionId, removed).then((second) => second.lastRows) : undefined,
-    ]);
+    // First pass: the connection row goes with the first index rows. From then on every
+    // addSubscription, and every stop's tombstone, fails its condition on that row.
+    if (!await this.removeConnectionPass(connectionId, removed, 'first')) return;
+    // Second pass, strongly consistent, once nothing can be added: the subscription rows as they
+    // are now (with the index rows of any subscription stored, or stored again under the same id,
+    // between the first read and the connection row's delete), and the tombstones.
+    await this.removeConnectionPass(connectionId, removed, 'last');
   }
 
   /**
-   * One pass over a connection's partition (strongly consistent, paginated). Each page's index
-   * rows (with the connection row, its age bucket and key rows) are deleted before its
-   * subscription rows and tombstones, so that if this invocation dies midway, a retry still finds
-   * the index rows through the subscription rows (and TTL removes whatever is left). Rows in
-   * `removed` are skipped, and the ones deleted are added.
-   * @returns whether the connection row was there, and the deletion of the last page's
-   * subscription rows, still running
+   * One pass over a connection's partition (strongly consistent, paginated, named attributes
+   * only: the publisher's grant refuses any other read, which could return connectionParams or
+   * the $connect snapshot; docs/security.md). Each page's index rows not deleted yet go first
+   * (the first page's with the connection row and the age bucket and key rows it names); the
+   * `last` pass then deletes the page's subscription rows and tombstones, so that if this
+   * invocation dies midway, index rows stay findable through the rows that list them (TTL
+   * removes whatever is left).
+   * @returns whether the partition held anything
    */
-  private async removePartitionRows(connectionId: string, removed: Set<string>): Promise<{ hadConnection: boolean; lastRows: Promise<void> }> {
+  private async removeConnectionPass(connectionId: string, removed: Set<string>, pass: 'first' | 'last'): Promise<boolean> {
     const fresh = (key: TableKey): boolean => {
       const id = `${key.pk}\u0000${key.sk}`;
       if (removed.has(id)) return false;
       removed.add(id);
       return true;
     };
-    let hadConnection = false;
-    let rows: TableKey[] = [];
+    let found = false;
     const pages = this.queryPages('removeConnection', {
       KeyConditionExpression: '#pk = :pk',
       ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS, '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
-      // Named attributes only: the publisher's grant refuses any other read, which could return
-      // connectionParams or the $connect snapshot (docs/security.md).
       ProjectionExpression: '#pk, #sk, #index, #at, #key',
       Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
-      await this.batchDelete('removeConnection', rows); // the previous page's, after its index rows
-      rows = [];
       const owned: TableKey[] = [];
+      const rows: TableKey[] = [];
       for (const item of page) {
+        found = true;
         const key = { pk: item[PARTITION_KEY] as string, sk: item[SORT_KEY] as string };
-        if (!fresh(key)) continue;
         if (key.sk === CONNECTION_SORT_KEY) {
-          hadConnection = true;
-          owned.push(key);
           // The connection row names its age bucket and key rows.
-          if (typeof item[CONNECTED_AT] === 'number') owned.push(ageIndexKey(item[CONNECTED_AT], connectionId));
-          if (typeof item[CONNECTION_KEY] === 'string') owned.push(keyIndexKey(item[CONNECTION_KEY], connectionId));
+          const refs = [key];
+          if (typeof item[CONNECTED_AT] === 'number') refs.push(ageIndexKey(item[CONNECTED_AT], connectionId));
+          if (typeof item[CONNECTION_KEY] === 'string') refs.push(keyIndexKey(item[CONNECTION_KEY], connectionId));
+          owned.push(...refs.filter(fresh));
           continue;
         }
-        rows.push(key);
         owned.push(...((item[INDEX_KEYS] ?? []) as TableKey[]).filter(fresh));
+        rows.push(key);
       }
       await this.batchDelete('removeConnection', owned);
+      if (pass === 'last') await this.batchDelete('removeConnection', rows);
     }
-    return { hadConnection, lastRows: this.batchDelete('removeConnection', rows) };
+    return found;
   }
 
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {

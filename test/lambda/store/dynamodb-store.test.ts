@@ -283,7 +283,7 @@ describe('dynamodb store', () => {
       }
     });
 
-    test('removeConnection removes a subscription and a tombstone committed between its first read and the connection row\'s delete', async () => {
+    test('removeConnection removes what a subscribe, a stop or a reused id committed between its first read and the connection row\'s delete', async () => {
       const id = 'late-conn';
       const writer = store();
       await writer.putConnection(connection(id));
@@ -297,6 +297,9 @@ describe('dynamodb store', () => {
         if (command instanceof QueryCommand && queries++ === 0) {
           await expect(writer.addSubscription(subscription(id, 2, [{ name: 'byRoom', values: ['a'] }], 'late'))).resolves.toBe('created');
           await expect(writer.removeSubscription(id, 3)).resolves.toBe(false); // a tombstone
+          // Id 1 stopped and stored again with other index rows than the first read saw.
+          await expect(writer.removeSubscription(id, 1)).resolves.toBe(true);
+          await expect(writer.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['b'] }], 'late'))).resolves.toBe('created');
         }
         return output;
       };
