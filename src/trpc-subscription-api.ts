@@ -63,10 +63,6 @@ const HANDLER_TABLE_ACTIONS = [
 ];
 
 /**
- * Table actions of a publisher: find subscribers (Query) and remove the rows of connections
- * that are gone (410) with DeleteItem, Query and BatchWriteItem.
- */
-/**
  * DynamoDB fine-grained access conditions of `grantPublish`: only the partitions and attributes of
  * {@link PUBLISHER_TABLE_ACCESS}, and only named attributes (a Query must select them), so a
  * publisher cannot read `connectionParams` or the `$connect` snapshot of connection rows.
@@ -82,11 +78,11 @@ function publisherTableConditions(): Record<string, Record<string, string | stri
 
 /**
  * Table actions of `grantControl` beyond a publisher's: a server-side stop removes each
- * subscription as a client's stop does (GetItem, a transaction of deletes, UpdateItem of the
+ * subscription as a client's stop does (GetItem, a transaction of deletes and the Update of the
  * connection's count) and, when a concurrent stop removed it first, leaves a tombstone
  * (ConditionCheckItem, PutItem).
  */
-const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
+const CONTROL_TABLE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'];
 
 /**
  * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
@@ -372,7 +368,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
@@ -424,8 +420,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Everything {@link grantPublish} gives, plus what a server-side stop of subscriptions needs
-   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, PutItem and ConditionCheckItem on
-   * the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
+   * (`publisher.routes.<path>.stop()`): GetItem, UpdateItem, DeleteItem, PutItem and
+   * ConditionCheckItem on the table. `grantPublish` alone already covers `publisher.connections` (reconnect,
    * disconnect, presence).
    *
    * @param grantee a Lambda function, or any other principal (IAM only)

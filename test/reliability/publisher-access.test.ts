@@ -108,7 +108,9 @@ test('the evaluator refuses what the conditions refuse: reading connection rows 
   expect(violations({ command: 'UpdateItem', input: { Key: { pk: { S: 'CONN#c1' }, sk: { S: 'CONN' } } } })).toEqual(['action dynamodb:UpdateItem']);
   expect(violations({ command: 'GetItem', input: { Key: { pk: { S: 'CONN#c1' }, sk: { S: 'CONN' } } } })).toEqual(['action dynamodb:GetItem']);
   expect(violations({ command: 'PutItem', input: { Item: { pk: { S: 'CONN#c1' }, sk: { S: 'CONN' }, connect: { M: {} } } } })).toEqual(['attribute connect']);
-  expect(violations({ command: 'DeleteItem', input: { Key: { pk: { S: 'CONN#c1' }, sk: { S: 'CONN' } }, ReturnValues: 'ALL_OLD' } })).toEqual(['ReturnValues ALL_OLD']);
+  expect(violations({ command: 'PutItem', input: { Item: { pk: { S: 'HIST#x' }, sk: { S: 'E#1' } }, ReturnValues: 'ALL_OLD' } })).toEqual(['ReturnValues ALL_OLD']);
+  // A gone connection's rows, its connection row included, go with BatchWriteItem.
+  expect(violations({ command: 'DeleteItem', input: { Key: { pk: { S: 'CONN#c1' }, sk: { S: 'CONN' } } } })).toEqual(['action dynamodb:DeleteItem']);
 });
 
 test('every DynamoDB request of a publisher (publish, filtered publish, stale 410 clean-up) stays inside the grant\'s conditions', async () => {
@@ -135,7 +137,7 @@ test('every DynamoDB request of a publisher (publish, filtered publish, stale 41
   await api.close();
 
   // The run exercised each kind of request a publish sends: the 410 clean-up deletes the
-  // connection row in a BatchWriteItem with its other rows (the grant's DeleteItem goes unused here).
+  // connection row in a BatchWriteItem with its other rows.
   expect(new Set(requests.map((request) => request.command))).toEqual(new Set(['Query', 'BatchWriteItem']));
   expect(requests.filter((request) => leadingKeys(request).some((key) => key.startsWith(CONNECTION_PARTITION_PREFIX))).length).toBeGreaterThan(0);
   const refused = requests.map((request) => ({ command: request.command, problems: violations(request) }));
