@@ -491,11 +491,7 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
         owned.push(...((item[INDEX_KEYS] ?? []) as TableKey[]).filter(fresh));
         rows.push(key);
       }
-      // The connection row (first in `owned`) goes in the first request, before any other batch:
-      // index rows deleted before it could be written again by a subscribe still in flight.
-      const [head, rest] = owned[0]?.sk === CONNECTION_SORT_KEY ? [owned.slice(0, BATCH_WRITE_LIMIT), owned.slice(BATCH_WRITE_LIMIT)] : [[], owned];
-      await this.batchDelete('removeConnection', head);
-      await this.batchDelete('removeConnection', rest);
+      await this.batchDelete('removeConnection', owned);
       if (pass === 'last') await this.batchDelete('removeConnection', rows);
     }
     return found;
