@@ -150,10 +150,10 @@ export const HISTORY_PARTITION_PREFIX = 'HIST#';
 export const PUBLISHER_TABLE_ACCESS = {
   /**
    * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence; a gone
-   * connection's age bucket and key by a Query of named attributes) and remove its rows; append
-   * an event to a route's history (PutItem; Query of its last id).
+   * connection's rows by Queries of named attributes) and remove its rows (BatchWriteItem, the
+   * connection row included); append an event to a route's history (PutItem; Query of its last id).
    */
-  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
   /** Partition key prefixes a publisher's requests may touch. */
   partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX],
   /** Attributes a publisher's requests may name (keys included). */

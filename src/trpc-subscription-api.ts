@@ -368,7 +368,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (DeleteItem, BatchWriteItem), restricted by DynamoDB fine-grained access conditions to
+   * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets

@@ -18,6 +18,7 @@ import type { Budget } from '../support/budget';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
+import { LifecycleFloor, type FloorRequest } from '../support/floors';
 import { fmt, kb, median, quantile, table } from '../support/stats';
 
 const ROOT = join(__dirname, '..', '..');
@@ -112,7 +113,10 @@ export interface HandlerCost {
   readonly zodStyles: Array<[string, number]>;
   /** Cold require of the two SDK clients the handlers import, alone (what the external SDK costs). */
   readonly sdkOnlyInitMs: number[];
-  readonly cpu: Array<{ store: string; kind: string; invocations: number; cpuUsPerMessage: number; wallUsPerMessage: number }>;
+  /** CPU per `$default` message; `floorCpuUsPerMessage`: the bare DynamoDB request of the same rows (no library code). */
+  readonly cpu: Array<{
+    store: string; kind: string; invocations: number; cpuUsPerMessage: number; wallUsPerMessage: number; floorCpuUsPerMessage?: number;
+  }>;
   readonly publish: { subscribers: number; cpuUsPerMessage: number; wallUsPerMessage: number };
   readonly ping: { pings: number; pongs: number; dynamodbRequests: number; managementCalls: number; p50Ms: number; p95Ms: number };
 }
@@ -148,8 +152,8 @@ function message(body: string) {
   return buildMessageEvent(FACTS, { body, isBase64Encoded: false, includeAuthorizer: false });
 }
 
-/** CPU per `$default` invocation, sequential, after a warm-up. */
-async function cpuPerMessage(store: SubscriptionStore, storeName: string, count: number): Promise<HandlerCost['cpu']> {
+/** CPU per `$default` invocation, sequential, after a warm-up; with `floor`, the bare requests' CPU interleaved. */
+async function cpuPerMessage(store: SubscriptionStore, storeName: string, count: number, floor?: LifecycleFloor): Promise<HandlerCost['cpu']> {
   // No frame of these invocations goes through PostToConnection (one frame each: the route
   // response); a client that fails loudly proves it.
   const management = new ApiGatewayManagementApiClient({ endpoint: 'http://127.0.0.1:9', region: 'local', maxAttempts: 1 });
@@ -165,30 +169,55 @@ async function cpuPerMessage(store: SubscriptionStore, storeName: string, count:
     awaitingConnectionParams: false,
     connect: {},
   });
-  const subscribe = (id: number) => message(JSON.stringify({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: `room-${id % 50}` } } } }));
+  const floorConnection = 'F0SM9cOFvHcCIhw=';
+  if (floor) await floor.connect(floorConnection)();
+  const room = (id: number) => `room-${id % 50}`;
+  const subscribe = (id: number) => message(JSON.stringify({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: room(id) } } } }));
   const stop = (id: number) => message(JSON.stringify({ id, method: 'subscription.stop' }));
   const ping = () => message('PING');
   const expect = (body: string | undefined, fragment: string) => {
     if (!body?.includes(fragment)) throw new Error(`cpu: expected a frame with ${fragment}, got ${String(body)}`);
   };
   const rows: HandlerCost['cpu'] = [];
-  let nextId = 1;
-  const measure = async (kind: string, run: (i: number) => Promise<void>, ids: number) => {
+  /**
+   * Each invocation's event is built before its clock starts (the Lambda runtime builds it, not
+   * the handler), and the floor's request right after it, on its own clock.
+   */
+  const measure = async (kind: string, event: (i: number) => ReturnType<typeof message>, fragment: string, floorOf?: (i: number) => FloorRequest) => {
     const warmup = Math.min(100, Math.floor(count / 5));
-    for (let i = 0; i < warmup; i++) await run(i);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let i = warmup; i < warmup + count; i++) await run(i);
-    const cpu = process.cpuUsage(cpu0);
-    const wallUsPerMessage = ((performance.now() - t0) * 1000) / count;
-    rows.push({ store: storeName, kind, invocations: count, cpuUsPerMessage: (cpu.user + cpu.system) / count, wallUsPerMessage });
-    return ids;
+    let cpu = 0;
+    let wall = 0;
+    let floorCpu = 0;
+    for (let i = 0; i < warmup + count; i++) {
+      const input = event(i);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const { body } = await handler(input);
+      const used = process.cpuUsage(cpu0);
+      const elapsed = performance.now() - t0;
+      expect(body, fragment);
+      const request = floorOf?.(i);
+      const floor0 = process.cpuUsage();
+      await request?.();
+      const floorUsed = process.cpuUsage(floor0);
+      if (i < warmup) continue;
+      cpu += used.user + used.system;
+      wall += elapsed;
+      floorCpu += floorUsed.user + floorUsed.system;
+    }
+    rows.push({
+      store: storeName,
+      kind,
+      invocations: count,
+      cpuUsPerMessage: cpu / count,
+      wallUsPerMessage: (wall * 1000) / count,
+      ...(floorOf ? { floorCpuUsPerMessage: floorCpu / count } : {}),
+    });
   };
-  const base = nextId;
-  await measure('subscription start (onMessage, 2 filters)', async (i) => expect((await handler(subscribe(base + i))).body, '"started"'), count);
-  nextId += count + 100;
-  await measure('subscription.stop', async (i) => expect((await handler(stop(base + i))).body, '"stopped"'), count);
-  await measure('PING', async () => expect((await handler(ping())).body, 'PONG'), count);
+  await measure('subscription start (onMessage, 2 filters)', (i) => subscribe(1 + i), '"started"',
+    floor && ((i) => floor.subscribe(floorConnection, 1 + i, room(1 + i))));
+  await measure('subscription.stop', (i) => stop(1 + i), '"stopped"', floor && ((i) => floor.stop(floorConnection, 1 + i, room(1 + i))));
+  await measure('PING', () => ping(), 'PONG');
   management.destroy();
   return rows;
 }
@@ -292,7 +321,7 @@ export async function runHandlerCost(env: BenchEnv): Promise<HandlerCost> {
   const client = env.client();
   const tableName = 'bench-cpu';
   await createSubscriptionTable({ client, tableName });
-  cpu.push(...await cpuPerMessage(dynamodb({ tableName, dynamoDBClient: client }), 'dynamodb (DynamoDB Local)', Math.floor(count / 4)));
+  cpu.push(...await cpuPerMessage(dynamodb({ tableName, dynamoDBClient: client }), 'dynamodb (DynamoDB Local)', Math.floor(count / 4), new LifecycleFloor(env.client(), tableName)));
   const publish = await publishCpu(env.quick ? 1000 : 5000, 3);
   env.progress('  CPU per message measured');
   const ping = await pingThroughGateway(env, env.quick ? 100 : 500);
@@ -320,11 +349,15 @@ export function renderHandlerCost(cost: HandlerCost): { markdown: string; budget
   );
   const zodTable = table(['one zod schema bundled alone (minified)', 'bytes'], cost.zodStyles.map(([name, bytes]) => [name, `${fmt(bytes, 0)} (${kb(bytes)})`]));
   const cpuTable = table(
-    ['store', '$default message', 'invocations', 'CPU µs/message', 'wall µs/message'],
+    ['store', '$default message', 'invocations', 'CPU µs/message', 'wall µs/message', 'floor: the same request bare, CPU µs', 'library beyond the floor, CPU µs'],
     [
-      ...cost.cpu.map((row) => [row.store, row.kind, String(row.invocations), fmt(row.cpuUsPerMessage, 0), fmt(row.wallUsPerMessage, 0)]),
+      ...cost.cpu.map((row) => [
+        row.store, row.kind, String(row.invocations), fmt(row.cpuUsPerMessage, 0), fmt(row.wallUsPerMessage, 0),
+        row.floorCpuUsPerMessage === undefined ? '-' : fmt(row.floorCpuUsPerMessage, 0),
+        row.floorCpuUsPerMessage === undefined ? '-' : fmt(row.cpuUsPerMessage - row.floorCpuUsPerMessage, 0),
+      ]),
       ['memory', `publisher: one PostToConnection of a publish to ${fmt(cost.publish.subscribers, 0)} (SDK included, HTTP answered in-process)`,
-        String(cost.publish.subscribers), fmt(cost.publish.cpuUsPerMessage, 0), fmt(cost.publish.wallUsPerMessage, 0)],
+        String(cost.publish.subscribers), fmt(cost.publish.cpuUsPerMessage, 0), fmt(cost.publish.wallUsPerMessage, 0), '-', '-'],
     ],
   );
   const p = cost.ping;
@@ -333,7 +366,13 @@ export function renderHandlerCost(cost: HandlerCost): { markdown: string; budget
     [[String(p.pings), String(p.pongs), String(p.dynamodbRequests), String(p.managementCalls), fmt(p.p50Ms, 2), fmt(p.p95Ms, 2)]],
   );
   const initMs = median(external.initMs);
+  const subscribeCpu = cost.cpu.find((row) => row.store.startsWith('dynamodb') && row.kind.startsWith('subscription start'));
   const budgets: Budget[] = [
+    ...(subscribeCpu ? [[
+      '`$default` CPU per subscribe (dynamodb store, onMessage with 2 filters): < 1,000 µs',
+      `${fmt(subscribeCpu.cpuUsPerMessage, 0)} µs (its one bare request alone: ${fmt(subscribeCpu.floorCpuUsPerMessage ?? NaN, 0)} µs)`,
+      subscribeCpu.cpuUsPerMessage < 1000,
+    ] as const] : []),
     ['handler bundle, SDK external, minified: < 150 KB', kb(external.bytes), external.bytes < 150 * 1024],
     ['module init (cold require, SDK external): < 150 ms', `${fmt(initMs)} ms`, initMs < 150],
     ['PING answered by the route response, no DynamoDB or Management API call',

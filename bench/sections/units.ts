@@ -8,9 +8,10 @@ import { WebSocket } from 'ws';
 import { dynamodb } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
 import { apiGatewayStyleId } from '../../lambda/local/ids';
+import { bulkSeed, checkBulkRows } from '../support/bulk';
 import { itemBytes, meterDynamoDB, requestSummary, type MeterReading } from '../support/dynamodb-meter';
-import { runBounded, type BenchEnv } from '../support/env';
-import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
+import type { BenchEnv } from '../support/env';
+import { exampleHandlers } from '../support/example-app';
 import { fmt, table } from '../support/stats';
 
 export interface UnitsRow {
@@ -67,20 +68,25 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
     }
   };
   try {
-    await step('connect', '1 WCU (1 row)', 'none', () => new Promise<void>((resolve, reject) => {
+    await step('connect', '1 BatchWriteItem: the connection row and its age bucket row (2 WCU)', 'none', () => new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     }));
     const room = 'room-1000';
-    await step('subscribe, F=2 (onMessage: byRoom, byUserAndRoom)', '4 WCU (subscription row, unfiltered row, 2 filter rows), 1 RCU (connection row for ctx)', 'atomic transaction: 2 WCU per action, plus an Update of the connection row that counts its subscriptions for the cap (no orphan rows after a concurrent $disconnect)',
+    await step('subscribe, F=2 (onMessage: byRoom, byUserAndRoom)',
+      '1 TransactWriteItems of 5 actions: the connection row\'s count, the subscription row, the unfiltered row, 2 filter rows (10 WCU billed); 1 RCU (connection row for ctx) on a connection\'s first request in an instance',
+      'none: atomic (2 WCU per action), so that the cap holds and no rows are left after a concurrent $disconnect',
       () => frame({ id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room } } } }, '"started"'));
-    await step('subscribe, F=1 (chat.onTyping: byUser)', '3 WCU, 1 RCU', 'as above',
+    await step('subscribe, F=1 (chat.onTyping: byUser)', '1 TransactWriteItems of 4 actions (8 WCU billed)', 'none',
       () => frame({ id: 2, method: 'subscription', params: { path: 'chat.onTyping', input: {} } }, '"started"'));
-    await step('subscribe, F=0 (onNotification)', '2 WCU, 1 RCU', 'as above',
+    await step('subscribe, F=0 (onNotification)', '1 TransactWriteItems of 3 actions (6 WCU billed)', 'none',
       () => frame({ id: 3, method: 'subscription', params: { path: 'onNotification', input: {} } }, '"started"'));
-    await step('stop, F=2', '4 WCU (4 deletes), 1 RCU (the subscription row lists its index keys)', "deletes in one transaction (2 WCU each) so a stop never leaves index rows behind, then an UpdateItem releasing the connection's slot (1 WCU)",
+    await step('stop, F=2', '1 TransactWriteItems of 5 actions: 4 deletes and the connection row\'s count (10 WCU billed); +1 GetItem (1 RCU) when another instance stored the subscription',
+      'none: atomic, so a stop never leaves index rows behind and frees its slot exactly once',
       () => frame({ id: 1, method: 'subscription.stop' }, '"stopped"'));
-    await step('disconnect, 2 subscriptions left (F=1, F=0: 5 rows + connection row)', '6 WCU, 1 RCU (one consistent Query page)', 'none',
+    await step('disconnect, 2 subscriptions left (F=1, F=0: 5 rows + the connection and age bucket rows)',
+      'Query, BatchWriteItem (connection, age bucket and index rows), a second Query, BatchWriteItem (subscription rows): 7 WCU, 1 RCU + 1 RCU',
+      'none: the second Query, once the connection row is gone, sees the subscription rows as they are then (a subscribe or a stop may have committed since the first)',
       async () => {
         const done = new Promise<void>((resolve) => { disconnected = resolve; });
         socket.close();
@@ -94,14 +100,15 @@ export async function runUnits(env: BenchEnv): Promise<UnitsResult> {
   // Publish read phase: N subscribers of one room (written through the store) found by the
   // publish query (findSubscribers), which is all the DynamoDB work a publish does.
   const counts = env.quick ? [100, 1_000] : [100, 1_000, 10_000];
+  await checkBulkRows(client, 'units');
   let written = 0;
   let indexRowBytes = 0;
   let keyOnlyRowBytes = 0;
   for (const n of counts) {
-    await runBounded(n - written, 64, async () => {
-      const connectionId = apiGatewayStyleId();
-      await seedRoomSubscriber(store, connectionId, 'room-1000');
-    });
+    // Exactly the rows the store writes (checked by checkBulkRows above), 25 per BatchWriteItem and
+    // 8 requests in flight: one store request per row at a high concurrency outran the store's
+    // 6 s call deadline on a busy machine.
+    await bulkSeed(client, tableName, Array.from({ length: n - written }, () => ({ connectionId: apiGatewayStyleId(), room: 'room-1000' })));
     written = n;
     if (indexRowBytes === 0) {
       const sample = await client.send(new ScanCommand({

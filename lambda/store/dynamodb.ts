@@ -5,7 +5,6 @@
  */
 import {
   BatchWriteItemCommand,
-  DeleteItemCommand,
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
@@ -39,6 +38,7 @@ import {
   type SubscriberQueryKey,
   type TableKey,
 } from './keys';
+import { RecentSubscriptions } from './recent-subscriptions';
 import type {
   AddSubscriptionOptions,
   AddSubscriptionResult,
@@ -188,6 +188,8 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
   private readonly sequences = new Map<string, number>();
   private readonly timeouts: Required<TimeoutOptions>;
   private resolvedClient: DeadlineClient | undefined;
+  /** Index keys of the subscriptions this instance stored, for their stops. */
+  private readonly recent = new RecentSubscriptions();
 
   constructor(private readonly options: DynamoDBStoreOptions) {
     this.timeouts = settleTimeouts(options.timeouts);
@@ -329,7 +331,10 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     if (fence) items.push(historyFenceCheck(this.tableName, fence));
     for (let attempt = 0; ; attempt++) {
       const reasons = await this.transact('addSubscription', items);
-      if (!reasons) return 'created';
+      if (!reasons) {
+        this.recent.remember(connectionId, subscriptionId, ownedKeys);
+        return 'created';
+      }
       const connectionRefused = reasons[0]?.Code === CONDITION_FAILED;
       if (connectionRefused) {
         // No old item: the row is gone (the read covers a DynamoDB that omits ALL_OLD).
@@ -349,30 +354,17 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
 
   async removeSubscription(connectionId: string, subscriptionId: RequestId): Promise<boolean> {
     const rowKey = subscriptionKey(connectionId, subscriptionId);
+    // Stored by this instance: delete without reading the row first, on the condition that it
+    // still lists these keys (else read it, below).
+    const known = this.recent.take(connectionId, subscriptionId);
+    if (known && await this.deleteSubscription(connectionId, rowKey, known, { expectKeys: true, attempt: 0 }) === 'deleted') return true;
     for (let attempt = 0; ; attempt++) {
       const row = await this.readSubscriptionRow(rowKey);
       if (row?.[STOPPED] === true) return false;
       if (row) {
-        const owned = (row[INDEX_KEYS] ?? []) as TableKey[];
-        const reasons = await this.transact('removeSubscription', [
-          {
-            Delete: {
-              TableName: this.tableName,
-              Key: toItem(keyAttributes(rowKey)),
-              ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(#stopped)',
-              ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#stopped': STOPPED },
-            },
-          },
-          ...owned.map((key): TransactWriteItem => ({ Delete: { TableName: this.tableName, Key: toItem(keyAttributes(key)) } })),
-        ]);
-        if (!reasons) {
-          await this.releaseSlot(connectionId);
-          return true;
-        }
-        // A concurrent stop or disconnect removed it first.
-        if (reasons[0]?.Code === CONDITION_FAILED) return false;
-        await this.retryOrThrow('removeSubscription', reasons, attempt);
-        continue;
+        const outcome = await this.deleteSubscription(connectionId, rowKey, (row[INDEX_KEYS] ?? []) as TableKey[], { expectKeys: false, attempt });
+        if (outcome === 'retry') continue;
+        return outcome === 'deleted';
       }
       // Stop before start: leave a tombstone so the late subscribe is refused, but only while the
       // connection exists ($disconnect would not find a tombstone written after it).
@@ -401,65 +393,108 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     }
   }
 
-  async removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void> {
-    // The connection row names its age bucket and key rows. Read only those attributes: the
-    // publisher's grant refuses a request that could return connectionParams or the $connect
-    // snapshot (a DeleteItem with ReturnValues ALL_OLD would; docs/security.md).
-    // A Query of the one row, not a GetItem: the grant's Select condition covers Query, so the
-    // publisher needs no GetItem (which could read the row whole).
-    const refsOutput = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND #sk = :sk',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
-        ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId), ':sk': CONNECTION_SORT_KEY }),
-        ProjectionExpression: '#at, #key',
-        Select: 'SPECIFIC_ATTRIBUTES',
-        ConsistentRead: true,
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
-    );
-    this.report('removeConnection', 'Query', refsOutput.ConsumedCapacity);
-    const old = refsOutput.Items?.[0] ? unmarshall(refsOutput.Items[0]) : {};
-    // Delete the connection row (and its subscription count) next: from now on every
-    // addSubscription fails its condition, so the strongly consistent query below sees every subscription that will ever exist.
-    const output = await this.client.send(
-      new DeleteItemCommand({
+  /**
+   * Deletes a subscription row (unless it is gone or a tombstone), its index rows and, in the
+   * same transaction, its slot in the connection's count (never below 0). When the connection row
+   * is gone (a concurrent $disconnect) or has no count (rows of a version before the cap), the
+   * deletes run without the count. With `expectKeys`, the row must list exactly `owned`.
+   * @returns `not-deleted` when the row is gone, a tombstone or (with `expectKeys`) lists other
+   * keys; `retry` after backing off from a transient cancellation (read the row again)
+   */
+  private async deleteSubscription(
+    connectionId: string, rowKey: TableKey, owned: readonly TableKey[], { expectKeys, attempt }: { expectKeys: boolean; attempt: number },
+  ): Promise<'deleted' | 'not-deleted' | 'retry'> {
+    const deletes: TransactWriteItem[] = [
+      {
+        Delete: {
+          TableName: this.tableName,
+          Key: toItem(keyAttributes(rowKey)),
+          ConditionExpression: `attribute_exists(#pk) AND attribute_not_exists(#stopped)${expectKeys ? ' AND #index = :index' : ''}`,
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#stopped': STOPPED, ...(expectKeys ? { '#index': INDEX_KEYS } : {}) },
+          ...(expectKeys ? { ExpressionAttributeValues: toItem({ ':index': owned }) } : {}),
+        },
+      },
+      ...owned.map((key): TransactWriteItem => ({ Delete: { TableName: this.tableName, Key: toItem(keyAttributes(key)) } })),
+    ];
+    const releaseSlot: TransactWriteItem = {
+      Update: {
         TableName: this.tableName,
         Key: toItem(keyAttributes(connectionKey(connectionId))),
-        ReturnConsumedCapacity: this.returnConsumedCapacity,
-      }),
-    );
-    this.report('removeConnection', 'DeleteItem', output.ConsumedCapacity);
-    // Deleted with the first page's index rows (one more item in a batch, not one more request).
-    let refs: TableKey[] = [];
-    const connectedAt = typeof old[CONNECTED_AT] === 'number' ? old[CONNECTED_AT] : known?.connectedAt;
-    const key = typeof old[CONNECTION_KEY] === 'string' ? old[CONNECTION_KEY] : known?.key;
-    if (typeof connectedAt === 'number' && connectedAt > 0) refs.push(ageIndexKey(connectedAt, connectionId));
-    if (key !== undefined) refs.push(keyIndexKey(key, connectionId));
+        UpdateExpression: 'SET #count = #count - :one',
+        ConditionExpression: 'attribute_exists(#pk) AND #count > :zero',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#count': SUBSCRIPTION_COUNT },
+        ExpressionAttributeValues: toItem({ ':zero': 0, ':one': 1 }),
+      },
+    };
+    let reasons = await this.transact('removeSubscription', [...deletes, releaseSlot]);
+    if (reasons && reasons[0]?.Code !== CONDITION_FAILED && reasons[deletes.length]?.Code === CONDITION_FAILED) {
+      reasons = await this.transact('removeSubscription', deletes);
+    }
+    if (!reasons) return 'deleted';
+    // A concurrent stop or disconnect removed it first (or, with expectKeys, it is another subscription).
+    if (reasons[0]?.Code === CONDITION_FAILED) return 'not-deleted';
+    await this.retryOrThrow('removeSubscription', reasons, attempt);
+    return 'retry';
+  }
+
+  async removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void> {
+    const removed = new Set<string>();
+    // First pass: the connection row goes with the first index rows. From then on every
+    // addSubscription, and every stop's tombstone, fails its condition on that row.
+    const found = await this.removeConnectionPass(connectionId, removed, 'first');
+    // The connection row already gone (its $disconnect ran first, or it is not replicated yet):
+    // the age bucket and key rows the caller knows of go too, so presence is right at once.
+    const leftovers = knownIndexKeys(connectionId, known).filter((key) => markRemoved(removed, key));
+    if (leftovers.length > 0) await this.batchDelete('removeConnection', leftovers);
+    if (!found) return;
+    // Second pass, strongly consistent, once nothing can be added: the subscription rows as they
+    // are now (with the index rows of any subscription stored, or stored again under the same id,
+    // between the first read and the connection row's delete), and the tombstones.
+    await this.removeConnectionPass(connectionId, removed, 'last');
+  }
+
+  /**
+   * One pass over a connection's partition (strongly consistent, paginated, named attributes
+   * only: the publisher's grant refuses any other read, which could return connectionParams or
+   * the $connect snapshot; docs/security.md). Each page's index rows not deleted yet go first
+   * (the first page's with the connection row and the age bucket and key rows it names); the
+   * `last` pass then deletes the page's subscription rows and tombstones, so that if this
+   * invocation dies midway, index rows stay findable through the rows that list them (TTL
+   * removes whatever is left).
+   * @returns whether the partition held anything
+   */
+  private async removeConnectionPass(connectionId: string, removed: Set<string>, pass: 'first' | 'last'): Promise<boolean> {
+    const fresh = (key: TableKey): boolean => markRemoved(removed, key);
+    let found = false;
     const pages = this.queryPages('removeConnection', {
       KeyConditionExpression: '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS },
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#index': INDEX_KEYS, '#at': CONNECTED_AT, '#key': CONNECTION_KEY },
       ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId) }),
-      // Named attributes only: the publisher's grant refuses any other read (docs/security.md).
-      ProjectionExpression: '#pk, #sk, #index',
+      ProjectionExpression: '#pk, #sk, #index, #at, #key',
       Select: 'SPECIFIC_ATTRIBUTES',
       ConsistentRead: true,
     });
     for await (const page of pages) {
+      const owned: TableKey[] = [];
       const rows: TableKey[] = [];
-      const owned: TableKey[] = refs;
-      refs = [];
-      for (const row of page) {
-        if (row[SORT_KEY] === CONNECTION_SORT_KEY) continue;
-        rows.push({ pk: row[PARTITION_KEY] as string, sk: row[SORT_KEY] as string });
-        owned.push(...((row[INDEX_KEYS] ?? []) as TableKey[]));
+      for (const item of page) {
+        found = true;
+        const key = { pk: item[PARTITION_KEY] as string, sk: item[SORT_KEY] as string };
+        if (key.sk === CONNECTION_SORT_KEY) {
+          // The connection row names its age bucket and key rows.
+          const refs = [key];
+          if (typeof item[CONNECTED_AT] === 'number') refs.push(ageIndexKey(item[CONNECTED_AT], connectionId));
+          if (typeof item[CONNECTION_KEY] === 'string') refs.push(keyIndexKey(item[CONNECTION_KEY], connectionId));
+          owned.push(...refs.filter(fresh));
+          continue;
+        }
+        owned.push(...((item[INDEX_KEYS] ?? []) as TableKey[]).filter(fresh));
+        rows.push(key);
       }
-      // Index rows first: if this invocation dies midway, a retry still finds them through the
-      // subscription rows (and TTL removes whatever is left).
       await this.batchDelete('removeConnection', owned);
-      await this.batchDelete('removeConnection', rows);
+      if (pass === 'last') await this.batchDelete('removeConnection', rows);
     }
+    return found;
   }
 
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
@@ -662,31 +697,6 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     return item ? unmarshall(item) : undefined;
   }
 
-  /**
-   * Decrements the connection's subscription count after a stop removed a subscription: never
-   * below 0, and a no-op when the connection row is gone. A separate request after the delete
-   * transaction (an Update inside it would fail the stop once the connection is gone): a crash
-   * between the two leaves the count one too high, which makes the cap stricter, never looser.
-   */
-  private async releaseSlot(connectionId: string): Promise<void> {
-    try {
-      const output = await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: toItem(keyAttributes(connectionKey(connectionId))),
-          UpdateExpression: 'SET #count = #count - :one',
-          ConditionExpression: 'attribute_exists(#pk) AND #count > :zero',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#count': SUBSCRIPTION_COUNT },
-          ExpressionAttributeValues: toItem({ ':zero': 0, ':one': 1 }),
-          ReturnConsumedCapacity: this.returnConsumedCapacity,
-        }),
-      );
-      this.report('removeSubscription', 'UpdateItem', output.ConsumedCapacity);
-    } catch (error) {
-      if (!isConditionalCheckFailed(error)) throw error;
-    }
-  }
-
   private get client(): DeadlineClient {
     if (!this.resolvedClient) {
       const client = this.options.dynamoDBClient ?? defaultClient(this.timeouts);
@@ -855,4 +865,20 @@ function toItem(value: Record<string, unknown>): Item {
 
 function isConditionalCheckFailed(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** Adds `key` to the keys a removal already deleted; false when it was there (delete it once). */
+function markRemoved(removed: Set<string>, key: TableKey): boolean {
+  const id = `${key.pk}\u0000${key.sk}`;
+  if (removed.has(id)) return false;
+  removed.add(id);
+  return true;
+}
+
+/** The age bucket and key rows of a connection, from what a caller knows of it. */
+function knownIndexKeys(connectionId: string, known: Pick<ConnectionRef, 'connectedAt' | 'key'> | undefined): TableKey[] {
+  const keys: TableKey[] = [];
+  if (typeof known?.connectedAt === 'number' && known.connectedAt > 0) keys.push(ageIndexKey(known.connectedAt, connectionId));
+  if (known?.key !== undefined) keys.push(keyIndexKey(known.key, connectionId));
+  return keys;
 }

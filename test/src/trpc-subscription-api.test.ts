@@ -23,7 +23,7 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:BatchWriteItem',
 ];
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'];
 /** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
 const PUBLISH_TABLE_CONDITIONS = {
   'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*'] },
@@ -528,7 +528,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/DeleteItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 

@@ -5,13 +5,14 @@
  * (the coverage check in test/iam/grants.test.ts holds them to the runtime's send sites) and
  * checks the outcomes, so a request kind cannot silently drop out of a scenario.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TRPCError } from '@trpc/server';
 import { scenarioHandlers, scenarioSubscriptions } from './app';
 import type { RequestRecorder } from './recorder';
 import { dynamodb, dynamodbLedger, type SubscriptionStore, type WebSocketEvent } from '../../../lambda';
 import { silentLogger, startLocalQueue, type LocalQueue } from '../../../lambda/local';
 import { defaultManagementClientFactory } from '../../../lambda/management/client';
+import { connectionKey } from '../../../lambda/store/keys';
 import { connectEvent, disconnectEvent, messageEvent } from '../../lambda/support/events';
 import type { FakeManagementApi } from '../../lambda/support/fake-management';
 import { quietLogger } from '../../reliability/support/env';
@@ -236,6 +237,12 @@ export async function publisherScenario(env: ScenarioEnv, queue: LocalQueue): Pr
   expect(await publisher.connections.reconnect({ all: true })).toMatchObject({ failed: 0 });
   expect(await publisher.connections.disconnect({ connectionId: ids[1] })).toMatchObject({ succeeded: 1 });
   expect(await publisher.connections.disconnect({ key: 'user:pam' })).toMatchObject({ failed: 0 });
+  // A connection whose row its $disconnect removed first: a disconnect by key removes the key
+  // and age rows it names, so presence is right at once.
+  await connectSubscribers(env, [`${prefix}4`], 'news', 1, 'ola');
+  await deleteConnectionRow(env, `${prefix}4`);
+  expect(await publisher.connections.disconnect({ key: 'user:ola' })).toMatchObject({ succeeded: 1 });
+  expect(await publisher.connections.count('user:ola')).toBe(0);
 }
 
 /**
@@ -262,6 +269,17 @@ export async function controlScenario(env: ScenarioEnv): Promise<void> {
   expect(await publisher.routes.onMessage.stop({})).toMatchObject({ gone: 1, failed: 0 });
   await connectSubscribers(env, [`${prefix}5`], 'last', 1);
   expect(await publisher.routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'last' } } })).toMatchObject({ stopped: 1 });
+  // A connection whose row its $disconnect removed first: the stop deletes the subscription
+  // without the connection's count.
+  await connectSubscribers(env, [`${prefix}6`], 'orphan', 1);
+  await deleteConnectionRow(env, `${prefix}6`);
+  expect(await publisher.routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'orphan' } } })).toMatchObject({ stopped: 1 });
+}
+
+/** Deletes only a connection's own row, as its $disconnect's first write does. */
+async function deleteConnectionRow(env: ScenarioEnv, connectionId: string): Promise<void> {
+  const { pk, sk } = connectionKey(connectionId);
+  await env.table.client.send(new DeleteItemCommand({ TableName: env.table.tableName, Key: { pk: { S: pk }, sk: { S: sk } } }));
 }
 
 /** Virtual subscribers: rows only (the fake Management API answers their posts). */

@@ -17,6 +17,8 @@ describe('dynamodb store capacity per operation', () => {
   let reports: ConsumedCapacityReport[];
   let store: ReturnType<typeof dynamodb>;
   let eventual: ReturnType<typeof dynamodb>;
+  /** Another warm instance: it did not store the subscriptions it stops. */
+  let other: ReturnType<typeof dynamodb>;
 
   beforeAll(async () => {
     table = await createTestTable('capacity');
@@ -29,6 +31,7 @@ describe('dynamodb store capacity per operation', () => {
     };
     store = dynamodb(options);
     eventual = dynamodb({ ...options, consistentPublishReads: false });
+    other = dynamodb(options);
   });
   afterAll(() => table.client.destroy());
 
@@ -63,6 +66,10 @@ describe('dynamodb store capacity per operation', () => {
     figures['subscribe duplicate'] = await measure(() => store.addSubscription(subscription(conn.connectionId, 101, filters(1))));
     for (const f of [0, 1, 2, 5]) {
       figures[`stop F=${f}`] = await measure(() => store.removeSubscription(conn.connectionId, 100 + f));
+    }
+    for (const f of [0, 2]) {
+      await store.addSubscription(subscription(conn.connectionId, 200 + f, filters(f)));
+      figures[`stop F=${f} by another instance`] = await measure(() => other.removeSubscription(conn.connectionId, 200 + f));
     }
     figures['stop before start'] = await measure(() => store.removeSubscription(conn.connectionId, 999));
     for (let i = 0; i < 10; i++) await store.addSubscription(subscription(conn.connectionId, i, filters(2)));
@@ -111,16 +118,24 @@ describe('dynamodb store capacity per operation', () => {
       'subscribe F=5': '0 RCU + 0 WCU + transaction of 8: TransactWriteItems',
       // A cancelled transaction reports no capacity (the service still bills it).
       'subscribe duplicate': '0 RCU + 0 WCU + transaction of 4: ',
-      'stop F=0': '1 RCU + 1 WCU + transaction of 2: Query, TransactWriteItems, UpdateItem',
-      'stop F=1': '1 RCU + 1 WCU + transaction of 3: Query, TransactWriteItems, UpdateItem',
-      'stop F=2': '1 RCU + 1 WCU + transaction of 4: Query, TransactWriteItems, UpdateItem',
-      'stop F=5': '1 RCU + 1 WCU + transaction of 7: Query, TransactWriteItems, UpdateItem',
-      // The UpdateItem decrements the connection's subscription count; a tombstone does not count.
+      // The instance that stored the subscription knows its index keys: one transaction deletes
+      // its rows and decrements the connection's subscription count (the last action).
+      'stop F=0': '0 RCU + 0 WCU + transaction of 3: TransactWriteItems',
+      'stop F=1': '0 RCU + 0 WCU + transaction of 4: TransactWriteItems',
+      'stop F=2': '0 RCU + 0 WCU + transaction of 5: TransactWriteItems',
+      'stop F=5': '0 RCU + 0 WCU + transaction of 8: TransactWriteItems',
+      // Another instance reads the subscription row for its index keys first.
+      'stop F=0 by another instance': '1 RCU + 0 WCU + transaction of 3: Query, TransactWriteItems',
+      'stop F=2 by another instance': '1 RCU + 0 WCU + transaction of 5: Query, TransactWriteItems',
+      // A tombstone does not count.
       // DynamoDB Local reports 0 for the Query of the subscription row, which finds nothing.
       'stop before start': '0 RCU + 0 WCU + transaction of 2: Query, TransactWriteItems',
-      // 1 connection row + its age bucket row + 10 subscription rows + 30 index rows + the tombstone left by the stop before start.
-      'disconnect S=10 F=2': '2 RCU + 43 WCU: Query, DeleteItem, Query, BatchWriteItem, BatchWriteItem, BatchWriteItem',
-      'disconnect again': '0 RCU + 1 WCU: Query, DeleteItem, Query',
+      // 1 connection row + its age bucket row + 10 subscription rows + 30 index rows + the tombstone
+      // left by the stop before start. The first Query reads them all, the connection and index rows
+      // go first (2 batches), then the second Query (once the connection row is gone) reads the
+      // subscription rows and the tombstone, which go last.
+      'disconnect S=10 F=2': '3 RCU + 43 WCU: Query, BatchWriteItem, BatchWriteItem, Query, BatchWriteItem',
+      'disconnect again': '0 RCU + 0 WCU: Query',
       // The connection row, its age bucket row and its key row.
       'connect with key': '0 RCU + 3 WCU: BatchWriteItem',
       'setConnectionKey': '0 RCU + 0 WCU + transaction of 2: TransactWriteItems',
@@ -128,7 +143,7 @@ describe('dynamodb store capacity per operation', () => {
       'find by key': '1 RCU + 0 WCU: Query',
       // DynamoDB Local reports 0 for a Query that finds nothing; five of the six buckets are empty.
       'find by age, 6 buckets': '1 RCU + 0 WCU: Query, Query, Query, Query, Query, Query',
-      'disconnect with key, S=0': '1 RCU + 3 WCU: Query, DeleteItem, Query, BatchWriteItem',
+      'disconnect with key, S=0': '1 RCU + 3 WCU: Query, BatchWriteItem, Query',
       'publish N=1 unfiltered': '1 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',
       'publish N=1 filtered': '1 RCU + 0 WCU: Query',
       'publish N=1 unfiltered eventual': '0.5 RCU + 0 WCU: Query, Query, Query, Query, Query, Query, Query, Query',

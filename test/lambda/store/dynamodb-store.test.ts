@@ -2,14 +2,16 @@ import {
   BatchWriteItemCommand,
   DeleteItemCommand,
   DynamoDBClient,
+  QueryCommand,
   TransactionCanceledException,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { connection, describeStoreConformance, findAll, subscription } from './store-conformance';
 import { TABLE_NAME_ENV } from '../../../lambda/constants';
 import { dynamodb, type ConsumedCapacityReport, type DynamoDBStoreOptions } from '../../../lambda/store/dynamodb';
-import { INDEX_SHARDS } from '../../../lambda/store/keys';
+import { connectionKey, INDEX_SHARDS } from '../../../lambda/store/keys';
 import type { SubscriptionStore } from '../../../lambda/store/store';
 import { createTestTable, localDynamoDBClient, scanRows, type TestTable } from '../../support/dynamodb';
 
@@ -248,6 +250,79 @@ describe('dynamodb store', () => {
       // Idempotent: a later attempt with a healthy client finishes the job.
       await store().removeConnection(id);
       expect((await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(id))).toEqual([]);
+      client.destroy();
+    });
+  });
+
+  describe('stop and disconnect in few round trips, races closed', () => {
+    const rowsOf = async (connectionId: string) =>
+      (await scanRows(table.client, table.tableName)).filter((row) => JSON.stringify(row).includes(connectionId));
+
+    test('a stop on the instance that stored the subscription deletes it whatever happened to its id meanwhile', async () => {
+      const id = 'recent-conn';
+      const first = store();
+      const second = store();
+      const max = { maxSubscriptions: 1 };
+      await first.putConnection(connection(id));
+      await expect(first.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }], 'recent'), max)).resolves.toBe('created');
+      // Another instance stops it, and the id comes back with other filter values (the client
+      // never reuses an id, but nothing stops a client that does).
+      await expect(second.removeSubscription(id, 1)).resolves.toBe(true);
+      await expect(second.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['b'] }], 'recent'), max)).resolves.toBe('created');
+      // The first instance remembers the keys of room a: its delete must not take the row of room b
+      // and leave room b's index rows behind.
+      await expect(first.removeSubscription(id, 1)).resolves.toBe(true);
+      expect((await rowsOf(id)).map((row) => row.pk).filter((pk) => pk.startsWith('ROUTE#'))).toEqual([]);
+      // The slot was freed once: exactly one subscription fits again.
+      await expect(first.addSubscription(subscription(id, 2, [], 'recent'), max)).resolves.toBe('created');
+      await expect(first.addSubscription(subscription(id, 3, [], 'recent'), max)).resolves.toBe('limit-reached');
+      await first.removeConnection(id);
+      expect(await rowsOf(id)).toEqual([]);
+    });
+
+    test.each([
+      ['its connection row is gone (a $disconnect in progress)', 'gone', (key: ReturnType<typeof connectionKey>) =>
+        new DeleteItemCommand({ TableName: table.tableName, Key: marshall(key) })],
+      ['its connection row has no count (subscribed before the cap existed)', 'uncounted', (key: ReturnType<typeof connectionKey>) =>
+        new UpdateItemCommand({ TableName: table.tableName, Key: marshall(key), UpdateExpression: 'REMOVE subscriptionCount' })],
+    ])('a stop still deletes the subscription when %s', async (_case, name, change) => {
+      const id = `${name}-conn`;
+      const adder = store();
+      // The instance that stored it (it knows the keys), then another one (it reads the row).
+      for (const stopper of [adder, store()]) {
+        await adder.putConnection(connection(id));
+        await adder.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }], name));
+        await table.client.send(change(connectionKey(id)));
+        await expect(stopper.removeSubscription(id, 1)).resolves.toBe(true);
+        expect((await rowsOf(id)).filter((row) => row.pk.startsWith('ROUTE#') || row.sk.startsWith('SUB#'))).toEqual([]);
+        await adder.removeConnection(id);
+      }
+    });
+
+    test('removeConnection removes what a subscribe, a stop or a reused id committed between its first read and the connection row\'s delete', async () => {
+      const id = 'late-conn';
+      const writer = store();
+      await writer.putConnection(connection(id));
+      await writer.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['a'] }], 'late'));
+      const client = localDynamoDBClient(table.endpoint);
+      const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+      let queries = 0;
+      (client as unknown as { send: typeof send }).send = async (command: unknown) => {
+        const output = await send(command);
+        // Right after the first read of the partition, as if a subscribe and a stop ran then.
+        if (command instanceof QueryCommand && queries++ === 0) {
+          await expect(writer.addSubscription(subscription(id, 2, [{ name: 'byRoom', values: ['a'] }], 'late'))).resolves.toBe('created');
+          await expect(writer.removeSubscription(id, 3)).resolves.toBe(false); // a tombstone
+          // Id 1 stopped and stored again with other index rows than the first read saw.
+          await expect(writer.removeSubscription(id, 1)).resolves.toBe(true);
+          await expect(writer.addSubscription(subscription(id, 1, [{ name: 'byRoom', values: ['b'] }], 'late'))).resolves.toBe('created');
+        }
+        return output;
+      };
+      await dynamodb({ tableName: table.tableName, dynamoDBClient: client }).removeConnection(id);
+      expect(queries).toBe(2);
+      expect(await rowsOf(id)).toEqual([]);
+      await expect(findAll(store(), { path: 'late' })).resolves.toEqual([]);
       client.destroy();
     });
   });
