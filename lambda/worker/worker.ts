@@ -74,12 +74,18 @@ async function handleRecord(
 /**
  * Splits a publish and delivers its first batch here, while the rest is still read and queued;
  * when that batch is left unfinished it goes to the queue with its ledger entry, so the publish
- * itself is finished either way. A split that fails is retried by SQS: the same batch ids come
- * again and the ledger skips what this attempt delivered.
+ * itself is finished either way. The split holds a lease in the ledger and is marked done at the
+ * end, so a duplicate of the message publishes nothing again; a split that failed or died is
+ * retried by SQS and delivers the batches this attempt saved as they were cut (`splitPublish`).
+ * @returns false when another worker is splitting the same publish (SQS retries it later)
  */
 async function fanOut(
   settings: WorkerSettings, message: PublishMessage, publishId: string, concurrency: number, metrics: MetricsRecorder,
 ): Promise<boolean> {
+  const ledger = settings.ledger();
+  const claim = await ledger.claimSplit(publishId, settings.leaseMs);
+  if (claim.done) return true;
+  if (claim.busy) return false;
   let firstDelivery: Promise<void> | undefined;
   const deliverFirst = async (first: DeliverMessage) => {
     const outcome = await deliverCounted(settings, first, concurrency, metrics);
@@ -87,19 +93,26 @@ async function fanOut(
     await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
     metrics.count('deliveryBatchesQueued');
   };
-  let split: Awaited<ReturnType<typeof splitPublish>>;
   try {
-    split = await splitPublish(settings, message, publishId, (first) => {
+    const earlier = claim.resumed ? await ledger.readCut(publishId) : [];
+    const split = await splitPublish(settings, message, publishId, earlier, (first) => {
       firstDelivery = deliverFirst(first);
+      // Awaited below; until then its failure must not be an unhandled rejection (which ends a Lambda runtime).
+      firstDelivery.catch(() => undefined);
     });
+    metrics.count('queuedPublishes');
+    metrics.count('subscribersMatched', split.targets);
+    metrics.count('deliveryBatchesQueued', split.queued);
+    await firstDelivery;
   } catch (error) {
+    // The first batch's delivery ends before the lease is released, so no retry overlaps it.
     await firstDelivery?.catch(() => undefined);
+    await ledger.finishSplit(publishId, false, settings.ledgerRetentionSeconds).catch((releaseError: unknown) => {
+      settings.logger.warn('fan-out worker: the lease of a failed split was not released; it expires on its own', { publishId, error: releaseError });
+    });
     throw error;
   }
-  metrics.count('queuedPublishes');
-  metrics.count('subscribersMatched', split.targets);
-  metrics.count('deliveryBatchesQueued', split.queued);
-  await firstDelivery;
+  await ledger.finishSplit(publishId, true, settings.ledgerRetentionSeconds);
   return true;
 }
 

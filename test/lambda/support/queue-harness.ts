@@ -25,6 +25,8 @@ export interface WorkerQueueOptions {
   readonly maxReceiveCount?: number;
   /** @default 4 */
   readonly concurrency?: number;
+  /** Most messages per worker invocation. @default 10 */
+  readonly batchSize?: number;
 }
 
 /** Starts a local queue whose handler is the worker `makeWorker` returns (given the queue's URL and client). */
@@ -38,6 +40,7 @@ export async function startWorkerQueue(
     visibilityTimeoutMs: options.visibilityTimeoutMs ?? 300,
     maxReceiveCount: options.maxReceiveCount ?? 4,
     concurrency: options.concurrency ?? 4,
+    batchSize: options.batchSize ?? 10,
     logger: silentLogger,
   });
   const sqsClient = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
