@@ -16,7 +16,9 @@ import type { SubscriptionsConfig } from '../core/config';
 import { historyOf } from '../core/history';
 import { publishMessage } from '../publisher/enqueue';
 import { checkPublishArgs } from '../publisher/publisher';
-import { isEventBridgeEvent, parseQueueBody, type DeliverMessage, type PublishMessage, type QueueMessage } from '../queue/messages';
+import {
+  isEventBridgeEvent, parseQueueBody, type DeliverMessage, type EventBridgeEvent, type PublishMessage, type QueueMessage,
+} from '../queue/messages';
 import { sendQueueMessages } from '../queue/sqs';
 import type { QueueHandler, QueueRecord } from '../queue/sqs-event';
 import { createMetricsRecorder, type MetricsRecorder } from '../util/emf';
@@ -58,7 +60,7 @@ async function handleRecord(
     for (const { path, args } of publishes) checkPublishArgs(config, path, args);
     let finished = true;
     for (const [index, { path, args }] of publishes.entries()) {
-      const publishId = `${record.messageId}#e${index}`;
+      const publishId = eventPublishId(body, record.messageId, index);
       // On a route with a history the event is appended here (once across retries), as `enqueue()` does.
       const message = historyOf(config, path)
         ? await appendOnce(settings, config, path, args, publishId)
@@ -69,6 +71,17 @@ async function handleRecord(
   }
   if (body.kind === 'publish') return fanOut(settings, body, record.messageId, concurrency, metrics);
   return (await deliverCounted(settings, body, concurrency, metrics)).done;
+}
+
+/**
+ * The id of the `index`-th publish an EventBridge event maps to. EventBridge delivers an event at
+ * least once, and a second copy reaches the queue as another SQS message with the same event
+ * `id`: keyed on that id, the copy finds the ledger's record of the first (split done, history
+ * append made) and publishes nothing again. An event without an id falls back to the SQS message.
+ */
+function eventPublishId(event: EventBridgeEvent, messageId: string, index: number): string {
+  const source = typeof event.id === 'string' && event.id !== '' ? `event:${event.id}` : messageId;
+  return `${source}#e${index}`;
 }
 
 /**

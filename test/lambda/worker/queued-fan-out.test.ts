@@ -185,6 +185,24 @@ test('an EventBridge event on the queue is mapped by `events` to a typed publish
   expect(queue.deadLetters()).toEqual([]);
 });
 
+test('EventBridge delivers at least once: a copy of an event (same id, another SQS message) publishes nothing again, at once or later', async () => {
+  const virtual = await virtualSubscribers(20);
+  const event = (id: string) => JSON.stringify({ 'version': '0', id, 'detail-type': 'RoomMessage', 'source': 'app.chat', 'detail': { text: 'at least once' } });
+  // Two copies at once (one invocation, or two in parallel), then a third once the first is delivered.
+  queue.send(event('9f3c1c3e-dup'));
+  queue.send(event('9f3c1c3e-dup'));
+  await queue.drained();
+  queue.send(event('9f3c1c3e-dup'));
+  await queue.drained();
+  for (const id of virtual) expect(textsOf(id)).toEqual(['at least once']);
+  // Another event with the same content is another publish.
+  queue.send(event('5d0e2a71-other'));
+  await queue.drained();
+  for (const id of virtual) expect(textsOf(id)).toEqual(['at least once', 'at least once']);
+  expect(queue.deadLetters()).toEqual([]);
+  expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+});
+
 test('enqueue refuses what publish refuses, before sending', async () => {
   const publisher = appSubscriptions.publisher({ queueUrl: queue.url, sqsClient, store });
   await expect(publisher.routes.onMessage.enqueue({
