@@ -3,7 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamodbLedger, memoryLedger, type DeliveryLedger } from '../../../lambda';
 import { LOCAL_AWS_SETTINGS } from '../../../lambda/local';
 import type { DeliveryTarget } from '../../../lambda/queue/messages';
-import { createTestTable, scanRows, type TestTable } from '../../support/dynamodb';
+import { createTestTable, localDynamoDBClient, scanRows, type TestTable } from '../../support/dynamodb';
 
 /** The delivery ledger's contract, for the DynamoDB and the in-memory ledger alike. */
 let table: TestTable;
@@ -118,4 +118,32 @@ describe('dynamodbLedger against an endpoint that never answers', () => {
       client.destroy();
     }
   });
+});
+
+test('dynamodbLedger costs (docs/table-design.md): a claim or record 1 WCU; a saved batch of 100 targets 3 WCU (4 with Regions)', async () => {
+  const units: Array<[string, number]> = [];
+  const client = localDynamoDBClient(table.endpoint);
+  client.middlewareStack.add((next, context) => async (args) => {
+    (args.input as { ReturnConsumedCapacity?: string }).ReturnConsumedCapacity = 'TOTAL';
+    const result = await next(args);
+    const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } | Array<{ CapacityUnits?: number }> }).ConsumedCapacity;
+    const total = [consumed ?? []].flat().reduce((sum, entry) => sum + (entry.CapacityUnits ?? 0), 0);
+    units.push([String(context.commandName).replace(/Command$/, ''), total]);
+    return result;
+  }, { step: 'initialize', name: 'consumedCapacity' });
+  const ledger = dynamodbLedger({ tableName: table.tableName, dynamoDBClient: client });
+  // API Gateway's connection ids are 16 characters.
+  const id = (n: number) => `L0SM9cOFv${String(n).padStart(6, '0')}=`;
+  try {
+    await ledger.claimSplit('cost', 10_000);
+    await ledger.saveCut('cost', [{ index: 0, targets: Array.from({ length: 100 }, (_, n) => [id(n), 1] as DeliveryTarget) }], 3600);
+    await ledger.saveCut('cost', [{ index: 1, targets: Array.from({ length: 100 }, (_, n) => [id(n), 1, null, 'eu-west-1'] as DeliveryTarget) }], 3600);
+    await ledger.claim('cost#0', 10_000);
+    await ledger.record('cost#0', Array.from({ length: 100 }, (_, n) => n), true, 3600);
+    await ledger.finishSplit('cost', true, 3600);
+    await ledger.readCut('cost');
+  } finally {
+    client.destroy();
+  }
+  expect(units).toEqual([['UpdateItem', 1], ['BatchWriteItem', 3], ['BatchWriteItem', 4], ['UpdateItem', 1], ['UpdateItem', 1], ['UpdateItem', 1], ['Query', 2]]);
 });
