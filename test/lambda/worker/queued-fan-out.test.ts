@@ -28,11 +28,9 @@ let around: (event: QueueEvent, run: () => Promise<unknown>) => Promise<unknown>
 const logger = quietLogger();
 const closers: Array<() => void> = [];
 
-beforeAll(async () => {
-  table = await createTestTable('queue');
-});
-afterAll(() => table.client.destroy());
 beforeEach(async () => {
+  // A table per test: a broadcast to room `r` must not also reach (and clean up) the previous test's subscribers.
+  table = await createTestTable('queue');
   faults = () => undefined;
   around = (_event, run) => run();
   logger.entries.length = 0;
@@ -71,6 +69,7 @@ afterEach(async () => {
   closers.splice(0).forEach((close) => close());
   await workerQueue.close();
   await gateway.close();
+  table.client.destroy();
 });
 
 /** Real clients subscribed to room `r`; resolves once all are started. */
