@@ -15,6 +15,7 @@
  * as they were cut (the ledger's delivered indexes refer to them), and cuts only the subscribers
  * they do not hold, into batches numbered after them.
  */
+import { createOutbox } from './outbox';
 import type { WorkerSettings } from './settings';
 import { MAX_QUEUE_MESSAGE_BYTES } from '../constants';
 import { resumedAfter } from '../publisher/fan-out';
@@ -25,8 +26,10 @@ import type { SubscriberRef } from '../store/store';
 
 /** Room left in a message for everything but the targets. */
 const ENVELOPE_BYTES = 1024;
-/** Delivery batches sent per SendMessageBatch request (SQS's maximum). */
+/** Delivery batches sent per SendMessageBatch request (SQS's maximum), saved by one BatchWriteItem. */
 const SEND_GROUP = 10;
+/** Groups being saved and queued while the split reads on. */
+const GROUPS_IN_FLIGHT = 4;
 /** Publishes of up to this many rounds of full batches over every instance are cut evenly. */
 const EVEN_CUT_ROUNDS = 4;
 /** An even cut makes batches no smaller than this share of `deliveryBatchSize`. */
@@ -94,15 +97,11 @@ export async function splitPublish(
 
   let targets: DeliveryTarget[] = [];
   let bytes = 0;
-  let outbox: CutBatch[] = [];
-  const flushOutbox = async () => {
-    if (outbox.length === 0) return;
-    const batches = outbox;
-    outbox = [];
-    // Saved before queued: a retry must find every batch that may be delivered.
+  // Saved before queued: a retry must find every batch that may be delivered.
+  const outbox = createOutbox(async (batches) => {
     await ledger.saveCut(publishId, batches, settings.ledgerRetentionSeconds);
     await queue(batches);
-  };
+  }, SEND_GROUP, GROUPS_IN_FLIGHT);
   const closeBatch = async () => {
     if (targets.length === 0) return;
     const batch: CutBatch = { index: index++, targets };
@@ -114,49 +113,54 @@ export async function splitPublish(
       onFirst(deliverMessage(batch));
       return;
     }
-    outbox.push(batch);
-    if (outbox.length >= SEND_GROUP) await flushOutbox();
+    await outbox.add(batch);
   };
   const add = async (target: DeliveryTarget, targetBytes: number, batchSize: number) => {
     if (targets.length >= batchSize || bytes + targetBytes > maxTargetBytes) await closeBatch();
     targets.push(target);
     bytes += targetBytes;
   };
-  // Held for an even cut until there are too many to hold (`undefined`: cutting as read).
-  let held: Array<[DeliveryTarget, number]> | undefined = settings.instances > 1 ? [] : undefined;
-  const holdLimit = settings.instances * settings.deliveryBatchSize * EVEN_CUT_ROUNDS;
-  for await (const page of settings.store().findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter })) {
-    for (const ref of page) {
-      if (ref.connectionId === excludeConnectionId) continue;
-      // A subscription that resumed after the event got it in its replay: the rule `publish()`
-      // applies while delivering (this read is the publish's subscriber query).
-      if (resumedAfter(ref, eventId)) continue;
-      const target = deliveryTarget(ref);
-      if (cutBefore.size > 0 && cutBefore.has(subscriptionOf(target))) continue;
-      const targetBytes = Buffer.byteLength(JSON.stringify(target)) + 1;
-      total++;
-      if (held) {
-        held.push([target, targetBytes]);
-        if (held.length <= holdLimit) continue;
-        const release = held;
-        held = undefined;
-        for (const [heldTarget, heldBytes] of release) await add(heldTarget, heldBytes, settings.deliveryBatchSize);
-        continue;
+  try {
+    // Held for an even cut until there are too many to hold (`undefined`: cutting as read).
+    let held: Array<[DeliveryTarget, number]> | undefined = settings.instances > 1 ? [] : undefined;
+    const holdLimit = settings.instances * settings.deliveryBatchSize * EVEN_CUT_ROUNDS;
+    for await (const page of settings.store().findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter })) {
+      for (const ref of page) {
+        if (ref.connectionId === excludeConnectionId) continue;
+        // A subscription that resumed after the event got it in its replay: the rule `publish()`
+        // applies while delivering (this read is the publish's subscriber query).
+        if (resumedAfter(ref, eventId)) continue;
+        const target = deliveryTarget(ref);
+        if (cutBefore.size > 0 && cutBefore.has(subscriptionOf(target))) continue;
+        const targetBytes = Buffer.byteLength(JSON.stringify(target)) + 1;
+        total++;
+        if (held) {
+          held.push([target, targetBytes]);
+          if (held.length <= holdLimit) continue;
+          const release = held;
+          held = undefined;
+          for (const [heldTarget, heldBytes] of release) await add(heldTarget, heldBytes, settings.deliveryBatchSize);
+          continue;
+        }
+        await add(target, targetBytes, settings.deliveryBatchSize);
       }
-      await add(target, targetBytes, settings.deliveryBatchSize);
     }
-  }
-  if (held) {
-    const sizes = evenBatchSizes(held.length, settings.deliveryBatchSize, settings.instances);
-    let next = 0;
-    for (const size of sizes) {
-      for (const [target, targetBytes] of held.slice(next, next + size)) await add(target, targetBytes, size);
-      next += size;
-      await closeBatch();
+    if (held) {
+      const sizes = evenBatchSizes(held.length, settings.deliveryBatchSize, settings.instances);
+      let next = 0;
+      for (const size of sizes) {
+        for (const [target, targetBytes] of held.slice(next, next + size)) await add(target, targetBytes, size);
+        next += size;
+        await closeBatch();
+      }
     }
+    await closeBatch();
+    await outbox.flush();
+  } finally {
+    // A failed split returns only once nothing of it is on its way: its lease is released next,
+    // and a retry must read every batch this attempt saved.
+    await outbox.settled();
   }
-  await closeBatch();
-  await flushOutbox();
   return { queued, targets: total };
 }
 

@@ -221,5 +221,5 @@ describe.each([
         reportedDeaths,
       }).toEqual({ problems: [], lost: 0, problemCount: 0, deadLettered: 0, unexpected: [], reportedDeaths: deaths.length });
     }), fcParams(RUNS));
-  }, 240_000);
+  }, 400_000);
 });
