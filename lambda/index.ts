@@ -53,10 +53,10 @@ export { ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, STORE_EN
 export type { EnqueueResult } from './publisher/enqueue';
 export type { WorkerOptions } from './worker/options';
 export type { EventPublish, EventPublishes } from './worker/events';
-export type { EventBridgeEvent } from './queue/messages';
+export type { DeliveryTarget, EventBridgeEvent } from './queue/messages';
 export type { QueueBatchResponse, QueueEvent, QueueHandler, QueueRecord } from './queue/sqs-event';
 export { QueueMessageTooLargeError } from './queue/sqs';
-export type { DeliveryClaim, DeliveryLedger } from './store/ledger';
+export type { CutBatch, DeliveryClaim, DeliveryLedger, SplitClaim } from './store/ledger';
 export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-ledger';
 export { memoryLedger } from './store/memory-ledger';
 export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';

@@ -180,7 +180,9 @@ export interface WorkerBuilderOptions<TRouter extends AnyTRPCRouter, TFilters ex
   extends WorkerOptions {
   /**
    * Event-fed publishing: maps each EventBridge event a rule sends to the queue
-   * (`TrpcSubscriptionApi.publishOnEvent(rule)`) to typed publishes.
+   * (`TrpcSubscriptionApi.publishOnEvent(rule)`) to typed publishes. An event is published once
+   * per event `id`: a copy EventBridge delivers again publishes nothing (keep the mapping
+   * deterministic: a retry must publish the same data).
    * @default - EventBridge events are refused (they go to the dead-letter queue)
    */
   readonly events?: EventMapping<TRouter, TFilters, TEvent>;

@@ -288,12 +288,34 @@ export function subscriberQueryKey(query: SubscriberQuery): SubscriberQueryKey {
   return { pk: filterPartitionKey(query.path, query.filter.name), ...(prefix ? { skPrefix: prefix } : {}) };
 }
 
-/** Partition prefix of the fan-out worker's ledger rows (one per delivery batch). */
+/** Partition prefix of the fan-out worker's ledger rows (delivery batches, and the splits of publishes). */
 const QUEUE_PARTITION_PREFIX = 'QUEUE#';
 
 /** Key of the ledger row of a delivery batch: `QUEUE#{batchId}` / `BATCH`. */
 export function deliveryLedgerKey(batchId: string): TableKey {
   return { pk: QUEUE_PARTITION_PREFIX + keyPart(batchId, MAX_INLINE_PARTITION_KEY_PART_BYTES), sk: 'BATCH' };
+}
+
+/**
+ * Partition of a publish's split: its `SPLIT` row (lease, done) and one `CUT#{index}` row per
+ * delivery batch cut, so that a retried split reads what an earlier attempt cut with one Query.
+ * Never a batch's partition: a batch id is `{publishId}#{index}`, whose `#` is escaped.
+ */
+export function splitLedgerPartition(publishId: string): string {
+  return QUEUE_PARTITION_PREFIX + keyPart(publishId, MAX_INLINE_PARTITION_KEY_PART_BYTES);
+}
+
+/** Key of the row of a publish's split: `QUEUE#{publishId}` / `SPLIT`. */
+export function splitLedgerKey(publishId: string): TableKey {
+  return { pk: splitLedgerPartition(publishId), sk: 'SPLIT' };
+}
+
+/** Sort key prefix of the rows holding the targets of a publish's cut batches. */
+export const CUT_SORT_PREFIX = 'CUT#';
+
+/** Key of the row holding the targets of batch `index` of a publish: `QUEUE#{publishId}` / `CUT#{index}`. */
+export function cutLedgerKey(publishId: string, index: number): TableKey {
+  return { pk: splitLedgerPartition(publishId), sk: `${CUT_SORT_PREFIX}${index}` };
 }
 
 /** Width of an `AGE#` bucket: connections are indexed by the minute they opened. */

@@ -16,7 +16,9 @@ import type { SubscriptionsConfig } from '../core/config';
 import { historyOf } from '../core/history';
 import { publishMessage } from '../publisher/enqueue';
 import { checkPublishArgs } from '../publisher/publisher';
-import { isEventBridgeEvent, parseQueueBody, type DeliverMessage, type PublishMessage, type QueueMessage } from '../queue/messages';
+import {
+  isEventBridgeEvent, parseQueueBody, type DeliverMessage, type EventBridgeEvent, type PublishMessage, type QueueMessage,
+} from '../queue/messages';
 import { sendQueueMessages } from '../queue/sqs';
 import type { QueueHandler, QueueRecord } from '../queue/sqs-event';
 import { createMetricsRecorder, type MetricsRecorder } from '../util/emf';
@@ -58,7 +60,7 @@ async function handleRecord(
     for (const { path, args } of publishes) checkPublishArgs(config, path, args);
     let finished = true;
     for (const [index, { path, args }] of publishes.entries()) {
-      const publishId = `${record.messageId}#e${index}`;
+      const publishId = eventPublishId(body, record.messageId, index);
       // On a route with a history the event is appended here (once across retries), as `enqueue()` does.
       const message = historyOf(config, path)
         ? await appendOnce(settings, config, path, args, publishId)
@@ -72,14 +74,31 @@ async function handleRecord(
 }
 
 /**
+ * The id of the `index`-th publish an EventBridge event maps to. EventBridge delivers an event at
+ * least once, and a second copy reaches the queue as another SQS message with the same event
+ * `id`: keyed on that id, the copy finds the ledger's record of the first (split done, history
+ * append made) and publishes nothing again. An event without an id falls back to the SQS message.
+ */
+function eventPublishId(event: EventBridgeEvent, messageId: string, index: number): string {
+  const source = typeof event.id === 'string' && event.id !== '' ? `event:${event.id}` : messageId;
+  return `${source}#e${index}`;
+}
+
+/**
  * Splits a publish and delivers its first batch here, while the rest is still read and queued;
  * when that batch is left unfinished it goes to the queue with its ledger entry, so the publish
- * itself is finished either way. A split that fails is retried by SQS: the same batch ids come
- * again and the ledger skips what this attempt delivered.
+ * itself is finished either way. The split holds a lease in the ledger and is marked done at the
+ * end, so a duplicate of the message publishes nothing again; a split that failed or died is
+ * retried by SQS and delivers the batches this attempt saved as they were cut (`splitPublish`).
+ * @returns false when another worker is splitting the same publish (SQS retries it later)
  */
 async function fanOut(
   settings: WorkerSettings, message: PublishMessage, publishId: string, concurrency: number, metrics: MetricsRecorder,
 ): Promise<boolean> {
+  const ledger = settings.ledger();
+  const claim = await ledger.claimSplit(publishId, settings.leaseMs);
+  if (claim.done) return true;
+  if (claim.busy) return false;
   let firstDelivery: Promise<void> | undefined;
   const deliverFirst = async (first: DeliverMessage) => {
     const outcome = await deliverCounted(settings, first, concurrency, metrics);
@@ -87,19 +106,26 @@ async function fanOut(
     await sendQueueMessages(await settings.sqsClient(), settings.queueUrl(), [JSON.stringify(first)]);
     metrics.count('deliveryBatchesQueued');
   };
-  let split: Awaited<ReturnType<typeof splitPublish>>;
   try {
-    split = await splitPublish(settings, message, publishId, (first) => {
+    const earlier = claim.resumed ? await ledger.readCut(publishId) : [];
+    const split = await splitPublish(settings, message, publishId, earlier, (first) => {
       firstDelivery = deliverFirst(first);
+      // Awaited below; until then its failure must not be an unhandled rejection (which ends a Lambda runtime).
+      firstDelivery.catch(() => undefined);
     });
+    metrics.count('queuedPublishes');
+    metrics.count('subscribersMatched', split.targets);
+    metrics.count('deliveryBatchesQueued', split.queued);
+    await firstDelivery;
   } catch (error) {
+    // The first batch's delivery ends before the lease is released, so no retry overlaps it.
     await firstDelivery?.catch(() => undefined);
+    await ledger.finishSplit(publishId, false, settings.ledgerRetentionSeconds).catch((releaseError: unknown) => {
+      settings.logger.warn('fan-out worker: the lease of a failed split was not released; it expires on its own', { publishId, error: releaseError });
+    });
     throw error;
   }
-  metrics.count('queuedPublishes');
-  metrics.count('subscribersMatched', split.targets);
-  metrics.count('deliveryBatchesQueued', split.queued);
-  await firstDelivery;
+  await ledger.finishSplit(publishId, true, settings.ledgerRetentionSeconds);
   return true;
 }
 

@@ -227,7 +227,6 @@ const SITES_THAT_NEVER_SEND: Readonly<Record<string, string>> = {
   'lambda/handlers/message.ts handleMessage -> deliverFrames#1': 'a connectionParams frame is answered by at most one frame, the route response',
   'lambda/handlers/message.ts handleMessage -> deliverFrames#2': 'a batch over maxBatchSize is answered by one error frame, the route response',
   'lambda/handlers/message.ts (anonymous in createMessageHandler) -> deliverFrames': 'a frame that is not JSON is answered by one PARSE_ERROR frame, the route response',
-  'lambda/worker/split.ts splitPublish -> add#3': 'the even cut adds at most a batch\'s size, then closes the batch itself (the next call)',
 };
 
 describe('one Region of two', () => {

@@ -321,12 +321,12 @@ export async function workerScenario(env: ScenarioEnv, scenarioQueue: Awaited<Re
   await virtualSubscribers(env, [`${prefix}fail`], 'fail');
   api.always(many[12], 410);
   api.always(`${prefix}fail`, 500);
-  const worker = (instances: number) => subscriptionsOf(env).worker({
+  const worker = (instances: number, sqsClient = env.recorder.sqs('worker', queue.endpoint)) => subscriptionsOf(env).worker({
     store: storeOn(env, env.recorder.dynamodb('worker')),
     ledger: dynamodbLedger({ tableName: env.table.tableName, dynamoDBClient: env.recorder.dynamodb('worker') }),
     managementClient: env.recorder.management('worker'),
     endpoint: api.endpoint,
-    sqsClient: env.recorder.sqs('worker', queue.endpoint),
+    sqsClient,
     queueUrl: queue.url,
     deliveryBatchSize: 1,
     instances,
@@ -359,6 +359,28 @@ export async function workerScenario(env: ScenarioEnv, scenarioQueue: Awaited<Re
   // `c` and the Plain event (the History one goes to `onEvent`, which they did not subscribe to).
   expect(delivered(`${prefix}s1`)).toBe(2);
   expect(queue.deadLetters().length).toBe(1);
+  // A split that dies after saving its cut batches (its first queue send fails): SQS hands the
+  // publish out again and the retry queues the batches it finds saved, each subscriber once.
+  const retried = Array.from({ length: 4 }, (_, index) => `${prefix}r${index}`);
+  await virtualSubscribers(env, retried, 'retry');
+  scenarioQueue.setWorker(worker(1, failingOnce(env.recorder.sqs('worker', queue.endpoint), 'SendMessageBatch')));
+  await enqueue({ data: { text: 'r' }, filter: { name: 'byRoom', input: { room: 'retry' } } });
+  await queue.drained();
+  expect(retried.map(delivered)).toEqual([1, 1, 1, 1]);
+  expect(queue.deadLetters().length).toBe(1);
+}
+
+/** Fails the first request named `command` a client sends (a fault SQS Local cannot produce on demand). */
+function failingOnce<T extends { middlewareStack: { add: DynamoDBClient['middlewareStack']['add'] } }>(client: T, command: string): T {
+  let failed = false;
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (!failed && context.commandName === `${command}Command`) {
+      failed = true;
+      throw Object.assign(new Error(`injected: ${command} failed`), { name: 'ServiceUnavailable', $fault: 'server' });
+    }
+    return next(args);
+  }, { step: 'initialize', priority: 'low', name: 'iamScenarioFailOnce' });
+  return client;
 }
 
 /**

@@ -7,6 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueEvent, QueueHandler, SubscriptionStore } from '../../../lambda';
 import { LOCAL_AWS_SETTINGS, silentLogger, startLocalQueue, type LocalGateway, type LocalQueue } from '../../../lambda/local';
 import type { RequestId } from '../../../lambda/store/store';
+import { forEachBounded } from '../../../lambda/util/pool';
 
 /** A local queue feeding a fan-out worker, and the SQS client that reaches it. */
 export interface WorkerQueue {
@@ -25,6 +26,8 @@ export interface WorkerQueueOptions {
   readonly maxReceiveCount?: number;
   /** @default 4 */
   readonly concurrency?: number;
+  /** Most messages per worker invocation. @default 10 */
+  readonly batchSize?: number;
 }
 
 /** Starts a local queue whose handler is the worker `makeWorker` returns (given the queue's URL and client). */
@@ -38,6 +41,7 @@ export async function startWorkerQueue(
     visibilityTimeoutMs: options.visibilityTimeoutMs ?? 300,
     maxReceiveCount: options.maxReceiveCount ?? 4,
     concurrency: options.concurrency ?? 4,
+    batchSize: options.batchSize ?? 10,
     logger: silentLogger,
   });
   const sqsClient = new SQSClient({ endpoint: queue.endpoint, ...LOCAL_AWS_SETTINGS });
@@ -64,6 +68,9 @@ export interface VirtualSubscription {
   readonly region?: string;
 }
 
+/** Subscribers stored at once: hundreds in parallel overrun a loaded machine's DynamoDB Local (calls past their deadline). */
+const SUBSCRIBE_CONCURRENCY = 10;
+
 /** Virtual connections of `gateway`, each with one stored subscription; resolves with their ids. */
 export async function addVirtualSubscribers(
   gateway: LocalGateway, store: SubscriptionStore, count: number, subscription: VirtualSubscription,
@@ -71,7 +78,7 @@ export async function addVirtualSubscribers(
   const ids = gateway.virtualConnections.add(count);
   const expireAt = Math.floor(Date.now() / 1000) + 3600;
   const { region } = subscription;
-  await Promise.all(ids.map(async (connectionId, index) => {
+  await forEachBounded([ids.map((connectionId, index) => ({ connectionId, index }))], SUBSCRIBE_CONCURRENCY, async ({ connectionId, index }) => {
     await store.putConnection({
       connectionId, connectedAt: Date.now(), expireAt, awaitingConnectionParams: false, connect: {}, ...(region ? { region } : {}),
     });
@@ -85,7 +92,7 @@ export async function addVirtualSubscribers(
       ...(region ? { region } : {}),
     });
     if (added !== 'created') throw new Error(`virtual subscriber ${connectionId}: addSubscription answered ${added}`);
-  }));
+  });
   return ids;
 }
 

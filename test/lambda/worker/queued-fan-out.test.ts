@@ -28,11 +28,9 @@ let around: (event: QueueEvent, run: () => Promise<unknown>) => Promise<unknown>
 const logger = quietLogger();
 const closers: Array<() => void> = [];
 
-beforeAll(async () => {
-  table = await createTestTable('queue');
-});
-afterAll(() => table.client.destroy());
 beforeEach(async () => {
+  // A table per test: a broadcast to room `r` must not also reach (and clean up) the previous test's subscribers.
+  table = await createTestTable('queue');
   faults = () => undefined;
   around = (_event, run) => run();
   logger.entries.length = 0;
@@ -71,6 +69,7 @@ afterEach(async () => {
   closers.splice(0).forEach((close) => close());
   await workerQueue.close();
   await gateway.close();
+  table.client.destroy();
 });
 
 /** Real clients subscribed to room `r`; resolves once all are started. */
@@ -183,6 +182,24 @@ test('an EventBridge event on the queue is mapped by `events` to a typed publish
   await waitFor(() => inboxes.every((inbox) => inbox.length > 0));
   expect(inboxes).toEqual([['from events'], ['from events']]);
   expect(queue.deadLetters()).toEqual([]);
+});
+
+test('EventBridge delivers at least once: a copy of an event (same id, another SQS message) publishes nothing again, at once or later', async () => {
+  const virtual = await virtualSubscribers(20);
+  const event = (id: string) => JSON.stringify({ 'version': '0', id, 'detail-type': 'RoomMessage', 'source': 'app.chat', 'detail': { text: 'at least once' } });
+  // Two copies at once (one invocation, or two in parallel), then a third once the first is delivered.
+  queue.send(event('9f3c1c3e-dup'));
+  queue.send(event('9f3c1c3e-dup'));
+  await queue.drained();
+  queue.send(event('9f3c1c3e-dup'));
+  await queue.drained();
+  for (const id of virtual) expect(textsOf(id)).toEqual(['at least once']);
+  // Another event with the same content is another publish.
+  queue.send(event('5d0e2a71-other'));
+  await queue.drained();
+  for (const id of virtual) expect(textsOf(id)).toEqual(['at least once', 'at least once']);
+  expect(queue.deadLetters()).toEqual([]);
+  expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
 });
 
 test('enqueue refuses what publish refuses, before sending', async () => {

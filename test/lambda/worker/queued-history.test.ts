@@ -216,6 +216,29 @@ test('an EventBridge event whose worker crashed after appending is appended once
   expect(resumed).toEqual({ ns: [8], ids: [eventId] });
 });
 
+test('a copy of an EventBridge event (same id, another SQS message) is neither appended nor delivered again', async () => {
+  const room = freshRoom();
+  const start = (await publisher().routes.onEvent.publish({ data: { n: -1, room }, filter: { name: 'byRoom', input: { room } } })).eventId!;
+  const live = await trackedClient(room, start);
+  const event = JSON.stringify({ 'version': '0', 'id': 'a1b2c3d4-copy', 'detail-type': 'RoomEvent', 'source': 'app', 'detail': { n: 9, room } });
+
+  queue.send(event);
+  await queue.drained();
+  queue.send(event);
+  await queue.drained();
+
+  const eventId = String(BigInt(start) + 1n).padStart(16, '0');
+  const history = [];
+  for await (const page of store.readEvents!('onEvent', start)) history.push(...page);
+  expect(history.map((row) => row.eventId)).toEqual([start, eventId]);
+  await waitFor(() => live.ns.length === 1, 5000, 'the mapped event');
+  // A duplicate would show in this window.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(live).toEqual({ ns: [9], ids: [eventId] });
+  expect(queue.deadLetters()).toEqual([]);
+  expect(logger.entries.filter((entry) => entry.level === 'error')).toEqual([]);
+});
+
 test('enqueue on a history route refuses an `id` (the history assigns it) before appending or sending', async () => {
   const room = freshRoom();
   const start = (await publisher().routes.onEvent.publish({ data: { n: -1, room }, filter: { name: 'byRoom', input: { room } } })).eventId!;
