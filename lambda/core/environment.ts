@@ -30,7 +30,9 @@ let defaultStore: SubscriptionStore | undefined;
  * with its environment defaults.
  */
 export function getDefaultStore(): SubscriptionStore {
-  defaultStore ??= process.env[STORE_ENV] === 'memory' ? memory() : dynamodb();
+  // A function bundled for one role (ROLE_DEFINE) is deployed: its memory is its own, so the
+  // memory store could not be shared with the other functions, and it leaves the bundle.
+  defaultStore ??= process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined && process.env[STORE_ENV] === 'memory' ? memory() : dynamodb();
   return defaultStore;
 }
 
@@ -93,7 +95,7 @@ let defaultLedger: DeliveryLedger | undefined;
 
 /** The fan-out worker's ledger when none is given: in memory with the memory store, else on the table. */
 export function getDefaultLedger(): DeliveryLedger {
-  defaultLedger ??= process.env[STORE_ENV] === 'memory' ? memoryLedger() : dynamodbLedger();
+  defaultLedger ??= process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined && process.env[STORE_ENV] === 'memory' ? memoryLedger() : dynamodbLedger();
   return defaultLedger;
 }
 
