@@ -100,8 +100,9 @@ export interface TrpcSubscriptionCustomDomain {
 export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProps {
   /**
    * Path to the handlers module (TypeScript or JavaScript). It exports the three handlers built
-   * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). It is bundled
-   * once with esbuild (locally, no Docker) and the one bundle is shared by the three functions.
+   * by the runtime: `connect`, `handler` and `disconnect` (see `handlerNames`). Each function is
+   * bundled from it with esbuild (locally, no Docker), with only its own role's code (see
+   * `bundlePerRole`).
    */
   readonly entry: string;
 
@@ -153,6 +154,18 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
    * @default - `NODE_ENV=production` and `NODE_OPTIONS=--enable-source-maps` only
    */
   readonly environment?: Record<string, string>;
+
+  /**
+   * Bundle each function (`$connect`, `$default`, `$disconnect`, the rollover, the fan-out
+   * worker) from `entry` with its own role only: esbuild replaces
+   * `process.env.TRPC_SUBSCRIPTIONS_ROLE` with the function's role (a `define`) and drops the
+   * code of the other roles, so each function is smaller and starts faster. In such a bundle the
+   * other handler exports fail when called, and `publisher()` publishes only in `$default` and the
+   * worker (elsewhere its calls reject, naming this prop). `false` builds one bundle of every
+   * role, shared by every function.
+   * @default true
+   */
+  readonly bundlePerRole?: boolean;
 
   /**
    * esbuild options, merged over the construct's defaults.
