@@ -168,7 +168,8 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly bundlePerRole?: boolean;
 
   /**
-   * esbuild options, merged over the construct's defaults.
+   * esbuild options, merged over the construct's defaults; with `bundlePerRole`, each function's
+   * role is added to `define`.
    * @default - `{ minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] }`
    *   (the Lambda Node.js runtime provides AWS SDK v3)
    */

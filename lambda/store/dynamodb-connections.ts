@@ -40,6 +40,7 @@ import {
 import type { ConnectionAgeQuery, ConnectionRecord, ConnectionRef, SubscriptionStore } from './store';
 import { assertEpochSeconds } from './validation';
 
+/** {@link SubscriptionStore.putConnection}: the connection row, its age row and (with a key) its key row, in one BatchWriteItem. */
 export async function putConnection(t: DynamoDBTable, connection: ConnectionRecord): Promise<void> {
   assertEpochSeconds('expireAt', connection.expireAt);
   const { connectionId, connectedAt, expireAt, key } = connection;
@@ -64,6 +65,7 @@ export async function putConnection(t: DynamoDBTable, connection: ConnectionReco
   await writeBatch(t, 'putConnection', items.map((item): WriteRequest => ({ PutRequest: { Item: toItem(item) } })));
 }
 
+/** {@link SubscriptionStore.getConnection}: the connection row, strongly consistent. */
 export async function getConnection(t: DynamoDBTable, connectionId: string): Promise<ConnectionRecord | undefined> {
   const item = await getItem(t, 'getConnection', connectionKey(connectionId));
   if (!item) return undefined;
@@ -80,10 +82,12 @@ export async function getConnection(t: DynamoDBTable, connectionId: string): Pro
   };
 }
 
+/** {@link SubscriptionStore.setConnectionParams}: once, on a connection still awaiting its params. */
 export function setConnectionParams(t: DynamoDBTable, connectionId: string, params: Record<string, string> | null): Promise<boolean> {
   return settleAwaitingConnection(t, 'setConnectionParams', connectionId, 'SET #params = :params', { '#params': 'connectionParams' }, { ':params': params });
 }
 
+/** {@link SubscriptionStore.refuseConnection}: once, on a connection still awaiting its params. */
 export function refuseConnection(t: DynamoDBTable, connectionId: string, refusal: string, expireAt: number): Promise<boolean> {
   assertEpochSeconds('expireAt', expireAt);
   return settleAwaitingConnection(
@@ -120,6 +124,7 @@ async function settleAwaitingConnection(
   }
 }
 
+/** {@link SubscriptionStore.setConnectionKey}: the key on the connection row and its key row, while the connection exists. */
 export async function setConnectionKey(t: DynamoDBTable, connection: ConnectionRecord, key: string): Promise<boolean> {
   const { connectionId, connectedAt, expireAt } = connection;
   assertEpochSeconds('expireAt', expireAt);
@@ -155,6 +160,7 @@ export async function setConnectionKey(t: DynamoDBTable, connection: ConnectionR
   }
 }
 
+/** {@link SubscriptionStore.removeConnection}: the connection row first, then every row it owns. */
 export async function removeConnection(t: DynamoDBTable, connectionId: string): Promise<void> {
   // The connection row names its age bucket and key rows. Read only those attributes: the
   // publisher's grant refuses a request that could return connectionParams or the $connect
@@ -214,6 +220,7 @@ export async function removeConnection(t: DynamoDBTable, connectionId: string): 
   }
 }
 
+/** {@link SubscriptionStore.findConnectionsByKey}: live connections of a key, page by page. */
 export async function* findConnectionsByKey(t: DynamoDBTable, key: string): AsyncIterable<readonly ConnectionRef[]> {
   const nowSeconds = Math.floor(Date.now() / 1000);
   const pages = queryPages(t, 'findConnectionsByKey', {
@@ -230,6 +237,7 @@ export async function* findConnectionsByKey(t: DynamoDBTable, key: string): Asyn
   }
 }
 
+/** {@link SubscriptionStore.countConnectionsByKey}: live connections of a key (`Select: COUNT`). */
 export async function countConnectionsByKey(t: DynamoDBTable, key: string): Promise<number> {
   let count = 0;
   let exclusiveStartKey: Item | undefined;
@@ -254,6 +262,7 @@ export async function countConnectionsByKey(t: DynamoDBTable, key: string): Prom
   return count;
 }
 
+/** {@link SubscriptionStore.findConnectionsByAge}: connections opened in a range, by connect-minute bucket. */
 export async function* findConnectionsByAge(t: DynamoDBTable, query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]> {
   const { connectedFrom, connectedTo } = query;
   for (const bucket of ageBuckets(connectedFrom, connectedTo)) {

@@ -175,13 +175,17 @@ export function dynamodbTable(options: DynamoDBStoreOptions): DynamoDBTable {
   };
 }
 
-/** Attributes of the store's rows. */
+/** The connection's id, on its rows and on index rows (attribute names of the store's rows follow). */
 export const CONNECTION_ID = 'connectionId';
+/** The subscription's id (its request id), on subscription and index rows. */
 export const SUBSCRIPTION_ID = 'subscriptionId';
+/** The keys of a subscription's index rows, on its subscription row. */
 export const INDEX_KEYS = 'indexKeys';
+/** On a stop tombstone (a stop that arrived before its subscribe). */
 export const STOPPED = 'stopped';
 /** On the index rows of a subscription resumed from a history: the last event replayed to it. */
 export const LIVE_AFTER = 'liveAfter';
+/** When the connection opened (epoch ms), on connection, age and key rows. */
 export const CONNECTED_AT = 'connectedAt';
 /** The app's key of a connection, on its connection row. */
 export const CONNECTION_KEY = 'connectionKey';
@@ -200,6 +204,7 @@ const DELETE_CONCURRENCY = 4;
 /** Transaction cancellation reasons worth another attempt. */
 const RETRYABLE_REASONS = new Set(['TransactionConflict', 'ThrottlingError', 'ProvisionedThroughputExceeded']);
 
+/** A DynamoDB item in the wire format. */
 export type Item = Record<string, AttributeValue>;
 
 /** Condition: the row exists. */
@@ -233,6 +238,7 @@ export function report(
   hook({ operation, command, readCapacityUnits, writeCapacityUnits, consumedCapacity });
 }
 
+/** One strongly consistent GetItem; the item unmarshalled, if any. */
 export async function getItem(t: DynamoDBTable, operation: StoreOperation, key: TableKey): Promise<Record<string, unknown> | undefined> {
   const output = await t.client.send(
     new GetItemCommand({
@@ -278,6 +284,7 @@ export async function retryOrThrow(t: DynamoDBTable, operation: StoreOperation, 
   );
 }
 
+/** Every page of a Query, unmarshalled. */
 export async function* queryPages(t: DynamoDBTable, operation: StoreOperation, input: Omit<QueryCommandInput, 'TableName'>): AsyncGenerator<Record<string, unknown>[]> {
   let exclusiveStartKey: Item | undefined;
   do {
@@ -333,10 +340,12 @@ export function keyAttributes(key: TableKey): Record<string, string> {
   return { [PARTITION_KEY]: key.pk, [SORT_KEY]: key.sk };
 }
 
+/** Marshalls a row, leaving out undefined attributes. */
 export function toItem(value: Record<string, unknown>): Item {
   return marshall(value, { removeUndefinedValues: true });
 }
 
+/** Whether a single-item request failed its condition. */
 export function isConditionalCheckFailed(error: unknown): boolean {
   return (error as Error | undefined)?.name === 'ConditionalCheckFailedException';
 }

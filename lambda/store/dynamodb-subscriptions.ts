@@ -41,6 +41,7 @@ import type { AddSubscriptionOptions, AddSubscriptionResult, RequestId, Subscrib
 import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
 import { mergePages } from '../util/merge';
 
+/** {@link SubscriptionStore.addSubscription}: one transaction with the index rows and the connection's count. */
 export async function addSubscription(
   t: DynamoDBTable, subscription: SubscriptionRecord, addOptions?: AddSubscriptionOptions,
 ): Promise<AddSubscriptionResult> {
@@ -111,6 +112,7 @@ export async function addSubscription(
   }
 }
 
+/** {@link SubscriptionStore.removeSubscription}: the subscription with its index rows, or a tombstone when it is not there yet. */
 export async function removeSubscription(t: DynamoDBTable, connectionId: string, subscriptionId: RequestId): Promise<boolean> {
   const rowKey = subscriptionKey(connectionId, subscriptionId);
   for (let attempt = 0; ; attempt++) {
@@ -190,6 +192,7 @@ async function releaseSlot(t: DynamoDBTable, connectionId: string): Promise<void
   }
 }
 
+/** {@link SubscriptionStore.findSubscribers}: the index partitions (shards) of a publish, read in parallel. */
 export function findSubscribers(t: DynamoDBTable, query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]> {
   const keys = subscriberQueryKeys(query);
   if (t.options.unshardedIndexReads) keys.push(subscriberQueryKey(query));
