@@ -134,7 +134,7 @@ export const worker = appSubscriptions.worker();
       const everyRole = await bundleFunction(app.dir, 'every role', undefined);
       env.progress('  bundled each function; installing the Lambda runtime\'s Node.js');
       const node = installLambdaNode(app.dir);
-      const cold = await measureColdStarts(env, app.dir, node, functions, env.quick ? 3 : 7);
+      const cold = await measureColdStarts(env, app.dir, node, functions, env.quick ? 3 : 11);
       return { functions, everyRole, cold, node, versions };
     } finally {
       app.dispose();
