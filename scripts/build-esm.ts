@@ -40,8 +40,8 @@ function modulesUnder(dir: string): string[] {
  */
 const ownModules: Plugin = {
   name: 'own-modules',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.?(\/|$)/ }, ({ path: specifier, resolveDir, kind }) => {
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^\.\.?(\/|$)/ }, ({ path: specifier, resolveDir, kind }) => {
       if (kind === 'entry-point') return undefined;
       const target = path.join(resolveDir, specifier);
       const file = fs.existsSync(`${target}.ts`) ? specifier : `${specifier}/index`;
