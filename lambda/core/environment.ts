@@ -61,9 +61,20 @@ export function resolveEndpoint(explicit: string | undefined, event?: WebSocketE
   return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
 }
 
-/** The Management API client of an endpoint, made by `factory` (default: one client per endpoint). */
+/**
+ * The Management API client of an endpoint, made by `factory` (default: one client per endpoint)
+ * when it is first read: a `$default` invocation that answers only through its route response (a
+ * subscribe, a query, a stop) never creates one, which a cold start would pay for.
+ */
 export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
-  return { endpoint, client: factory(endpoint) };
+  let client: ManagementAccess['client'] | undefined;
+  return {
+    endpoint,
+    get client() {
+      client ??= factory(endpoint);
+      return client;
+    },
+  };
 }
 
 /**
