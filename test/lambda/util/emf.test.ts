@@ -131,7 +131,8 @@ describe('createMetricsRecorder', () => {
     recorder.flush();
 
     const document = JSON.parse(lines[0]);
-    expect(document._aws.CloudWatchMetrics[0].Metrics).toEqual(keys.map((key) => ({ Name: RUNTIME_METRICS[key].name, Unit: RUNTIME_METRICS[key].unit })));
+    const declared = keys.map((key) => ({ Name: RUNTIME_METRICS[key].name, Unit: RUNTIME_METRICS[key].unit }));
+    expect(document._aws.CloudWatchMetrics[0].Metrics).toEqual(declared);
     for (const key of keys) expect(document[RUNTIME_METRICS[key].name]).toBe(1);
   });
 });
