@@ -66,6 +66,21 @@ export const RUNTIME_METRICS = {
 /** Key of a runtime metric in {@link RUNTIME_METRICS}. */
 export type RuntimeMetricKey = keyof typeof RUNTIME_METRICS;
 
+/**
+ * The CloudWatch name of a runtime metric, from its key alone: the key capitalised. The runtime
+ * prints names with this rather than reading {@link RUNTIME_METRICS}, so that a function's bundle
+ * does not carry the whole table (about 1 KB minified) for the two or three metrics it counts;
+ * the table lists the same names (test/lambda/util/emf.test.ts checks every key).
+ */
+export function metricNameOf(key: RuntimeMetricKey): string {
+  return key[0].toUpperCase() + key.slice(1);
+}
+
+/** The CloudWatch unit of a runtime metric, from its key alone: durations in milliseconds, the rest counts (as in {@link RUNTIME_METRICS}). */
+export function metricUnitOf(key: RuntimeMetricKey): RuntimeMetricUnit {
+  return key.endsWith('Duration') ? 'Milliseconds' : 'Count';
+}
+
 /** Namespace of the runtime's metrics unless configured. */
 export const DEFAULT_METRICS_NAMESPACE = 'TrpcSubscriptions';
 

@@ -31,6 +31,26 @@ const COLD_START_BUDGET = 1.2;
 /** The packages every table shows, in this order; the rest are summed under "other". */
 const PACKAGE_COLUMNS = ['cdk-trpc-subscriptions', '@trpc/server', 'superjson', 'zod', 'app'] as const;
 
+/**
+ * The parts of the library's own share, by module of `lambda/` (first match wins): what a role
+ * carries, and where a smaller bundle would have to come from.
+ */
+const LIBRARY_PARTS: ReadonlyArray<readonly [part: string, modules: RegExp]> = [
+  ['builder and config (loaded by every function)', /^(app|core)\/|^util\/(route-proxy|guards)$|^constants$/],
+  ['logging and metrics', /^util\/(logger|log-context|emf)$|^metric-names$|^handlers\/instrument$/],
+  ['handler and protocol', /^handlers\/|^protocol\//],
+  ['store (DynamoDB requests, keys, deadline)', /^store\/|^util\/(deadline|backoff|pool|merge)$/],
+  ['publisher and Management API', /^(publisher|management|queue)\/|^util\/(lanes|rate-gate)$/],
+  ['fan-out worker', /^worker\//],
+];
+
+/** The part of the library a file of the package's ES module build belongs to (`other` when none matches). */
+function libraryPartOf(path: string): string | undefined {
+  const module = /cdk-trpc-subscriptions\/lib\/esm\/lambda\/(.+)\.mjs$/.exec(path)?.[1];
+  if (module === undefined) return undefined;
+  return LIBRARY_PARTS.find(([, modules]) => modules.test(module))?.[0] ?? 'other';
+}
+
 /** One function's bundle. */
 export interface FunctionBundle {
   /** A role, or `every role` (`bundlePerRole: false`). */
@@ -39,6 +59,8 @@ export interface FunctionBundle {
   readonly bytes: number;
   /** Bytes in the output per package (and `app` for the example's own files). */
   readonly packages: Record<string, number>;
+  /** The library's bytes in the output per part ({@link LIBRARY_PARTS}). */
+  readonly libraryParts: Record<string, number>;
   /** The `@aws-sdk/*` packages the bundle requires (external). */
   readonly sdkRequires: string[];
   /** The `@trpc/server` files in the bundle, per format (`esm`, `cjs`). */
@@ -96,15 +118,18 @@ async function bundleFunction(appDir: string, name: string, role: FunctionRole |
   });
   const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint !== undefined)!;
   const packages: Record<string, number> = {};
+  const libraryParts: Record<string, number> = {};
   const trpcFormats: Record<string, number> = {};
   for (const [path, input] of Object.entries(output.inputs)) {
     const pkg = packageOf(path);
     packages[pkg] = (packages[pkg] ?? 0) + input.bytesInOutput;
+    const part = libraryPartOf(path);
+    if (part !== undefined) libraryParts[part] = (libraryParts[part] ?? 0) + input.bytesInOutput;
     if (pkg === '@trpc/server' && input.bytesInOutput > 0) trpcFormats[trpcFormatOf(path)] = (trpcFormats[trpcFormatOf(path)] ?? 0) + 1;
   }
   const code = readFileSync(file, 'utf8');
   const sdkRequires = [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1]))].sort();
-  return { name, file, bytes: output.bytes, packages, sdkRequires, trpcFormats };
+  return { name, file, bytes: output.bytes, packages, libraryParts, sdkRequires, trpcFormats };
 }
 
 export async function runPackedBundle(env: BenchEnv): Promise<PackedBundle> {
@@ -203,6 +228,12 @@ export function renderPackedBundle(figures: PackedBundle): { markdown: string; b
         fn.sdkRequires.map((pkg) => pkg.replace('@aws-sdk/', '')).join(', ')];
     }),
   );
+  const parts = [...LIBRARY_PARTS.map(([part]) => part), 'other'];
+  const partsTable = table(
+    ['function', 'cdk-trpc-subscriptions', ...parts],
+    all.map((fn) => [fn === figures.everyRole ? 'every role in one bundle' : fn.name, bytesCell(fn.packages['cdk-trpc-subscriptions']),
+      ...parts.map((part) => bytesCell(fn.libraryParts[part]))]),
+  );
   const coldCpuTable = table(
     ['function', 'first event', 'requests (DynamoDB + Management API)', 'library: require', 'first event', 'total',
       'floor: SDK require', 'clients + requests', 'total', 'cold start vs floor', 'own init'],
@@ -230,6 +261,10 @@ export function renderPackedBundle(figures: PackedBundle): { markdown: string; b
       + `@trpc/server in the bundles: ${formats.join(', ')} build.`,
     '',
     sizeTable,
+    '',
+    'The library\'s share by part (its modules under `lambda/`, bytes in the output):',
+    '',
+    partsTable,
     '',
     'Cold start: a fresh Node.js process requires the function\'s bundle and handles its first event (DynamoDB Local and a Management API on '
       + 'loopback, `NODE_OPTIONS=--enable-source-maps` as the construct sets it), against a bare handler in a fresh process that requires the SDK '

@@ -161,7 +161,7 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const store = settings.store();
-      return forEachConnection(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
+      return forEachTarget(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
         const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
         // Closed: its rows go now, so presence is right as soon as this resolves (also when its
         // $disconnect removed the connection row first: the key row is named here).
@@ -174,7 +174,7 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
   };
 }
 
-/** Options of {@link reconnectConnections} for the rollover. @internal */
+/** Options of {@link reconnectConnectedBetween} (the rollover). @internal */
 export interface ConnectedBetween {
   readonly connectedFrom: number;
   readonly connectedTo: number;
@@ -185,26 +185,33 @@ export interface ConnectedBetween {
   readonly region?: string;
 }
 
+/** Sends the reconnect notification to the target connections (`publisher.connections.reconnect()`). @internal */
+export async function reconnectConnections(
+  settings: PublisherSettings, target: ConnectionTargetRuntime, operation: string,
+): Promise<ConnectionsResult> {
+  return forEachTarget(settings, operation, await connectionsOf(settings.store(), target, operation), reconnectCall(settings));
+}
+
 /**
- * Sends the reconnect notification to the target connections (or to those opened in a time
- * range: the rollover).
+ * Sends the reconnect notification to the connections opened in a time range: the rollover.
+ * Apart from {@link reconnectConnections}, so that the rollover's bundle leaves out the parsing
+ * of targets and the lookup of a connection without a row, which it never needs.
  * @internal
  */
-export async function reconnectConnections(
-  settings: PublisherSettings, target: ConnectionTargetRuntime | ConnectedBetween, operation: string,
+export async function reconnectConnectedBetween(
+  settings: PublisherSettings, between: ConnectedBetween, operation: string,
 ): Promise<ConnectionsResult> {
   const store = settings.store();
-  let connections: Targets;
-  if ('connectedFrom' in target) {
-    const router = settings.router(operation);
-    const { region } = target;
-    const found = store.findConnectionsByAge(target);
-    connections = { found: region === undefined ? found : inRegion(found, router, region) };
-  } else {
-    connections = await connectionsOf(store, target, operation);
-  }
-  return forEachConnection(settings, operation, connections, async (client, ref) =>
-    (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure);
+  const router = settings.router(operation);
+  const { region } = between;
+  const found = store.findConnectionsByAge(between);
+  return forEachConnection(settings, operation, region === undefined ? found : inRegion(found, router, region), reconnectCall(settings));
+}
+
+/** The reconnect notification to one connection. */
+function reconnectCall(settings: PublisherSettings): ConnectionCall {
+  return async (client, ref) =>
+    (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
 }
 
 /** The connections of one Region, page by page. */
@@ -260,36 +267,53 @@ async function* single(ref: ConnectionRef): AsyncIterable<readonly ConnectionRef
 /** One call to one connection, given the client of its Region's API. */
 type ConnectionCall = (client: ApiGatewayManagementApiClient, ref: ConnectionRef) => Promise<PostFailure | undefined>;
 
-async function forEachConnection(
-  settings: PublisherSettings, operation: string, targets: Targets, act: ConnectionCall,
-): Promise<ConnectionsResult> {
-  const router = settings.router(operation);
-  const reachability = regionReachability();
-  let matched = 0;
-  let succeeded = 0;
-  let gone = 0;
+/** The failures of one operation, each logged as it happens. */
+function failureLog(settings: PublisherSettings, operation: string) {
   const failures: ConnectionFailure[] = [];
   const fail = (connectionId: string, region: string | undefined, failure: PostFailure) => {
     const { statusCode, name, message } = failure;
     failures.push({ connectionId, statusCode, name, message, ...(region === undefined ? {} : { region }) });
     settings.logger.error('connection could not be reached', { operation, connectionId, region, statusCode, name });
   };
-  if ('unknown' in targets) {
-    // No row in this Region's replica (gone, never existed, or not replicated here yet): gone
-    // only when every Region's API says so; nothing to remove.
-    const connectionId = targets.unknown;
-    const ref = { connectionId, connectedAt: 0 };
-    const outcomes = await Promise.all(router.regions.map(async (region) =>
-      ({ region, failure: await callInRegion(router, reachability, region, (client) => act(client, { ...ref, region })) })));
-    const reached = outcomes.find((outcome) => !outcome.failure);
-    const failed = outcomes.find((outcome) => outcome.failure && outcome.failure.kind !== 'gone');
-    if (reached) succeeded++;
-    else if (failed) fail(connectionId, failed.region, failed.failure!);
-    else gone++;
-    return { matched: 1, succeeded, gone, failed: failures.length, failures };
-  }
+  return { failures, fail };
+}
+
+/** Acts on the connections of a target: those found by their rows, or one connection without a row. */
+async function forEachTarget(
+  settings: PublisherSettings, operation: string, targets: Targets, act: ConnectionCall,
+): Promise<ConnectionsResult> {
+  if (!('unknown' in targets)) return forEachConnection(settings, operation, targets.found, act);
+  // No row in this Region's replica (gone, never existed, or not replicated here yet): gone
+  // only when every Region's API says so; nothing to remove.
+  const router = settings.router(operation);
+  const reachability = regionReachability();
+  const { failures, fail } = failureLog(settings, operation);
+  const connectionId = targets.unknown;
+  const ref = { connectionId, connectedAt: 0 };
+  const outcomes = await Promise.all(router.regions.map(async (region) =>
+    ({ region, failure: await callInRegion(router, reachability, region, (client) => act(client, { ...ref, region })) })));
+  const reached = outcomes.find((outcome) => !outcome.failure);
+  const failed = outcomes.find((outcome) => outcome.failure && outcome.failure.kind !== 'gone');
+  let succeeded = 0;
+  let gone = 0;
+  if (reached) succeeded++;
+  else if (failed) fail(connectionId, failed.region, failed.failure!);
+  else gone++;
+  return { matched: 1, succeeded, gone, failed: failures.length, failures };
+}
+
+/** Acts on connections found by their rows, each once, in lanes by Region; a gone one's rows are removed. */
+async function forEachConnection(
+  settings: PublisherSettings, operation: string, found: AsyncIterable<readonly ConnectionRef[]>, act: ConnectionCall,
+): Promise<ConnectionsResult> {
+  const router = settings.router(operation);
+  const reachability = regionReachability();
+  let matched = 0;
+  let succeeded = 0;
+  let gone = 0;
+  const { failures, fail } = failureLog(settings, operation);
   const seen = new Set<string>();
-  await forEachInLanes(targets.found, laneOf(router), settings.concurrency, async (ref: ConnectionRef) => {
+  await forEachInLanes(found, laneOf(router), settings.concurrency, async (ref: ConnectionRef) => {
     if (seen.has(ref.connectionId)) return;
     seen.add(ref.connectionId);
     matched++;

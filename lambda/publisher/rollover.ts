@@ -4,7 +4,7 @@
  * 2-hour limit, so that the tRPC client moves its subscriptions to a new connection before the
  * old one is cut. Connections are found by the minute they opened (`AGE#` partitions), never by Scan.
  */
-import { reconnectConnections, type ConnectionsResult } from './control';
+import { reconnectConnectedBetween, type ConnectionsResult } from './control';
 import type { PublisherOptions } from './options';
 import { settlePublisherOptions } from './settings';
 import { DEFAULT_ROLLOVER_AGE_SECONDS, MAX_CONNECTION_SECONDS, ROLLOVER_AGE_ENV } from '../constants';
@@ -61,7 +61,7 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
     const now = Date.now();
     const range = { connectedFrom: now - maxConnectionMs, connectedTo: now - olderThanMs };
     // Each Region's scheduled rollover notifies its own connections.
-    const result = await reconnectConnections(settings, { ...range, region }, 'rollover');
+    const result = await reconnectConnectedBetween(settings, { ...range, region }, 'rollover');
     return { ...result, ...range };
   };
 }

@@ -6,8 +6,8 @@
  */
 import { levelPassingLambdaFilter, type LogLevel } from './logger';
 import {
-  DEFAULT_METRICS_NAMESPACE, MAX_METRIC_DIMENSIONS, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_LINE_KEYS, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
-  type RuntimeMetricKey,
+  DEFAULT_METRICS_NAMESPACE, MAX_METRIC_DIMENSIONS, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_LINE_KEYS, METRICS_NAMESPACE_ENV, metricNameOf,
+  metricUnitOf, type RuntimeMetricKey,
 } from '../metric-names';
 
 /** Options of the runtime's metrics (handlers and publisher). */
@@ -98,7 +98,7 @@ export interface MetricsRecorder {
  * RFC 3339 `timestamp`, which Lambda's log-level filter reads (EMF ignores them).
  */
 export function emfLine(settings: MetricsSettings, values: ReadonlyMap<RuntimeMetricKey, number | number[]>, timestamp: number): string {
-  const metrics = [...values.keys()].map((key) => ({ Name: RUNTIME_METRICS[key].name, Unit: RUNTIME_METRICS[key].unit }));
+  const metrics = [...values.keys()].map((key) => ({ Name: metricNameOf(key), Unit: metricUnitOf(key) }));
   const document: Record<string, unknown> = {
     _aws: {
       Timestamp: timestamp,
@@ -108,7 +108,7 @@ export function emfLine(settings: MetricsSettings, values: ReadonlyMap<RuntimeMe
     timestamp: new Date(timestamp).toISOString(),
     ...settings.dimensions,
   };
-  for (const [key, value] of values) document[RUNTIME_METRICS[key].name] = value;
+  for (const [key, value] of values) document[metricNameOf(key)] = value;
   return `${JSON.stringify(document)}\n`;
 }
 

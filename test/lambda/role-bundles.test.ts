@@ -87,6 +87,17 @@ describe('a function bundled for one role', () => {
     expect(loadsManagement(all)).toBe(true);
   });
 
+  test('GIVEN each role WHEN bundled THEN it leaves out what that role never runs inside the modules it holds', () => {
+    const code = (role: FunctionRole) => bundles.get(role)!.code;
+    // Metric names come from their keys: no function carries the table of every metric.
+    expect(FUNCTION_ROLES.filter((role) => code(role).includes('DeliveryBatchesUnfinished'))).toEqual([]);
+    // The rollover reconnects by age only: the parsing of a reconnect() target and the lookup of a
+    // connection without a row stay with the publisher.
+    const targetParsing = 'expected { connectionId }, { key } or { all: true }';
+    expect(FUNCTION_ROLES.filter((role) => code(role).includes(targetParsing))).toEqual(['message', 'worker']);
+    expect(code('rollover')).toContain('reconnect');
+  });
+
   test('GIVEN a bundle WHEN an export of another role or its publisher is called THEN it rejects naming the role and bundlePerRole', async () => {
     const connectBundle = load(bundles.get('connect')!);
     await expect(connectBundle.handler({ requestContext: { connectionId: 'c' }, body: 'PING' }))

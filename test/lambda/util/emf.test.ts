@@ -1,5 +1,6 @@
 import {
   DEFAULT_METRICS_NAMESPACE, METRICS_DIMENSIONS_ENV, METRICS_ENV, METRICS_NAMESPACE_ENV, RUNTIME_METRICS,
+  type RuntimeMetricKey,
 } from '../../../lambda/metric-names';
 import { createMetricsRecorder, settleMetricsOptions, type MetricsSettings } from '../../../lambda/util/emf';
 
@@ -119,5 +120,19 @@ describe('createMetricsRecorder', () => {
     recorder.flush();
 
     expect(JSON.parse(lines[0]).FanOutDuration).toHaveLength(100);
+  });
+
+  test('GIVEN every runtime metric WHEN recorded and flushed THEN the line names each with the name and unit of RUNTIME_METRICS', () => {
+    const { settings, lines } = capture({ enabled: true, namespace: 'N', dimensions: {} });
+    const recorder = createMetricsRecorder(settings);
+    const keys = Object.keys(RUNTIME_METRICS) as RuntimeMetricKey[];
+
+    for (const key of keys) recorder.count(key);
+    recorder.flush();
+
+    const document = JSON.parse(lines[0]);
+    const declared = keys.map((key) => ({ Name: RUNTIME_METRICS[key].name, Unit: RUNTIME_METRICS[key].unit }));
+    expect(document._aws.CloudWatchMetrics[0].Metrics).toEqual(declared);
+    for (const key of keys) expect(document[RUNTIME_METRICS[key].name]).toBe(1);
   });
 });
