@@ -87,16 +87,25 @@ function createSubscriptionIterable(opts: ResolverOptions, tracked: boolean, opt
   return {
     [SUBSCRIPTION_STATE]: state,
     // Lambda never iterates: publishes reach subscribers through the store. A server that does
-    // iterate (e.g. tRPC's own ws adapter in a dev server) gets a subscription that stays open
-    // until it is stopped.
-    [Symbol.asyncIterator]: () => ({
-      next: () => new Promise<IteratorResult<never, void>>((resolve) => {
+    // iterate (e.g. tRPC's own ws adapter in a dev server, or a test through `createCaller`) gets
+    // the route's initial state, then a subscription that stays open until it is stopped.
+    [Symbol.asyncIterator]: () => {
+      let initial: Promise<unknown[]> | undefined;
+      const waitForAbort = () => new Promise<IteratorResult<never, void>>((resolve) => {
         const done = () => resolve({ done: true, value: undefined });
         if (!opts.signal || opts.signal.aborted) return done();
         opts.signal.addEventListener('abort', done, { once: true });
-      }),
-      return: async () => ({ done: true, value: undefined }),
-    }),
+      });
+      return {
+        next: async (): Promise<IteratorResult<any, void>> => {
+          if (!options?.initial) return waitForAbort();
+          initial ??= Promise.resolve(options.initial({ ctx: opts.ctx, input: opts.input })).then((items) => [...items]);
+          const items = await initial;
+          return items.length > 0 ? { done: false, value: items.shift() } : waitForAbort();
+        },
+        return: async () => ({ done: true, value: undefined }),
+      };
+    },
   };
 }
 

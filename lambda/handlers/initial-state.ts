@@ -51,12 +51,15 @@ function encodeItems(rt: Runtime, path: string, items: unknown, tracked: boolean
  * cannot be resumed from, read before `initial` runs (so every event the state may miss is after
  * it): the history's latest event, or, when the history holds no live event, a marker event
  * appended now (the fence needs an existing id: the first id of an empty history comes from the
- * publisher's clock, which the subscriber cannot predict).
+ * publisher's clock, which the subscriber cannot predict). None in a multi-region set-up: the
+ * subscriber's Region may not be the one that appends to the history, and two Regions' conditional
+ * writes of one id both succeed (the later replicated row would replace an event).
  */
-async function cursorBeforeState(rt: Runtime, path: string, history: HistorySettings): Promise<string> {
+async function cursorBeforeState(rt: Runtime, path: string, history: HistorySettings): Promise<string | undefined> {
   const store = rt.store();
   const latest = await store.readLastEvent?.(path);
   if (latest !== undefined && latest.expireAt * 1000 > Date.now()) return latest.eventId;
+  if (rt.region !== undefined) return undefined;
   if (!store.appendEvent) throw new Error(`Subscription to "${path}" keeps a history, but the store has no appendEvent() (use dynamodb() or memory())`);
   return store.appendEvent({
     path,
@@ -100,5 +103,7 @@ export async function startWithInitialState(
       if (!isUnresumable(error)) throw error;
     }
   }
-  return resumeSubscription(rt, record, fallback!, history, maxSubscriptions, send);
+  return fallback === undefined
+    ? rt.store().addSubscription(record, { maxSubscriptions })
+    : resumeSubscription(rt, record, fallback, history, maxSubscriptions, send);
 }
