@@ -86,13 +86,18 @@ function tableConditions(access: TableAccess): Record<string, Record<string, str
 
 /**
  * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
- * (PutItem appends the events that EventBridge mappings publish to routes with a history), plus
- * UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch).
+ * (PutItem appends the events that EventBridge mappings publish to routes with a history;
+ * BatchWriteItem also saves the targets of each batch a split cuts, and Query reads them back
+ * when a split is retried), plus UpdateItem for its delivery ledger (`QUEUE#` rows: claim and
+ * record a batch, open and close a split).
  */
 const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
 
-/** The methods of the `@connections` management API: send, read state, disconnect. */
-const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
+/**
+ * The methods of the `@connections` management API the runtime calls: send (POST) and
+ * disconnect (DELETE). It never reads a connection's state (GET), so no role may.
+ */
+const CONNECTION_METHODS = ['POST', 'DELETE'];
 
 /**
  * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
@@ -372,7 +377,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
    * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
-   * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
+   * saw), and POST/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
    * `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT` (and
    * `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.

@@ -38,7 +38,7 @@ const PUBLISH_TABLE_CONDITIONS = {
 
 function connectionsArns(stack: Stack, realtime: TrpcSubscriptionApi, stageName = 'prod'): unknown[] {
   const api = logicalId(stack, realtime.webSocketApi);
-  return ['POST', 'GET', 'DELETE'].map((method) => executeApiArn(api, `/${stageName}/${method}/@connections/*`));
+  return ['POST', 'DELETE'].map((method) => executeApiArn(api, `/${stageName}/${method}/@connections/*`));
 }
 
 /** Customer managed keys on a TableV2 need a stack with a known Region. */
