@@ -22,7 +22,9 @@ import type { AddSubscriptionResult, FilterEntry, SubscriptionRecord } from '../
 export const NO_SUBSCRIBER_FILTER: FilterEntry = { name: '', values: [] };
 
 /** The data-frame `result`s of the initial items, checked and encoded before any is sent. */
-function encodeItems(rt: Runtime, path: string, items: unknown, tracked: boolean): { results: string[]; lastEventId?: string } {
+function encodeItems(
+  rt: Runtime, path: string, items: unknown, tracked: boolean, withHistory: boolean,
+): { results: string[]; lastEventId?: string } {
   if (!Array.isArray(items)) {
     throw new TypeError(`Subscription to "${path}": \`initial\` must return an array of items, got: ${items === null ? 'null' : typeof items}`);
   }
@@ -39,6 +41,11 @@ function encodeItems(rt: Runtime, path: string, items: unknown, tracked: boolean
     } catch (error) {
       if (!(error instanceof PayloadTooLargeError)) throw error;
       throw new TRPCError({ code: 'PAYLOAD_TOO_LARGE', message: `Initial state of "${path}": an item is ${error.bytes} bytes, API Gateway accepts at most ${error.maxBytes} bytes per WebSocket message` });
+    }
+    // With a history, the subscription goes live after the last id (and the client resumes from
+    // it): event ids out of order would replay what the state already sent.
+    if (withHistory && id !== undefined && lastEventId !== undefined && isEventId(id) && isEventId(lastEventId) && id <= lastEventId) {
+      throw new TypeError(`Subscription to "${path}": \`initial\` must return its tracked items in increasing id order, got ${JSON.stringify(id)} after ${JSON.stringify(lastEventId)}`);
     }
     results.push(result);
     if (id !== undefined) lastEventId = id;
@@ -90,7 +97,7 @@ export async function startWithInitialState(
   // Read before the app's state: an event the state misses was appended after this one, or is in it.
   const fallback = history ? await cursorBeforeState(rt, path, history) : undefined;
   const items = await initial({ ctx: state.ctx, input: state.input });
-  const { results, lastEventId } = encodeItems(rt, path, items, state.tracked);
+  const { results, lastEventId } = encodeItems(rt, path, items, state.tracked, history !== undefined);
   for (const result of results) {
     if (!(await send(frameWithResult(record.subscriptionId, result, record.jsonrpc)))) return 'connection-gone';
   }

@@ -45,10 +45,11 @@ function makeRouter(log: MessageLog) {
       },
     })),
     // Tracked with a history: items carry the history's event ids.
-    onEvent: t.procedure.input(roomInput).subscription(subscriptions.trackedResolver<Message>().with({
+    onEvent: t.procedure.input(z.extend(roomInput, { newestFirst: z.optional(z.boolean()) })).subscription(subscriptions.trackedResolver<Message>().with({
       initial: async ({ input }) => {
         log.initialCalls++;
-        const state = log.recent(input.room).map((row) => tracked(row.id, row.message));
+        const rows = log.recent(input.room);
+        const state = (input.newestFirst ? rows.reverse() : rows).map((row) => tracked(row.id, row.message));
         await log.duringInitial?.();
         return state;
       },
@@ -225,7 +226,8 @@ describe.each(stores)('%s store', (_name, makeStore) => {
   });
 
   test('errors: initial throwing a TRPCError reaches onError with its code; a bad item is an error; nothing is sent before', async () => {
-    const { gateway } = await start(makeStore());
+    const server = await start(makeStore());
+    const { gateway } = server;
     const trpc = client(gateway);
     const refused = recorder();
     trpc.refused.subscribe({ room: freshRoom() }, refused.callbacks);
@@ -238,6 +240,17 @@ describe.each(stores)('%s store', (_name, makeStore) => {
     const [frame] = (await socket.next(1)).map(decodeServerFrame);
     expect(frame.id).toBe(1);
     expect(frame.error.data.code).toBe('INTERNAL_SERVER_ERROR');
+    // On a route with a history, items out of id order would make the replay send them again.
+    const { log, publisher } = server;
+    const room = freshRoom();
+    for (const n of [1, 2]) {
+      const { eventId } = await publisher.routes.onEvent.publish({ data: { n, room }, filter: { name: 'byRoom', input: { room } } });
+      log.rows.push({ id: eventId!, message: { n, room } });
+    }
+    socket.socket.send(JSON.stringify({ id: 2, method: 'subscription', params: { path: 'onEvent', input: superjson.serialize({ room, newestFirst: true }) } }));
+    const [unordered] = (await socket.next(1)).map(decodeServerFrame);
+    expect([unordered.id, unordered.error.data.code]).toEqual([2, 'INTERNAL_SERVER_ERROR']);
+    expect(socket.frames.filter((text) => text.includes('"data"') && text.includes('"result"'))).toEqual([]);
     expect(refused.seen).toEqual([]);
     socket.socket.close();
   });
