@@ -48,14 +48,14 @@ function makeRouter(log: MessageLog) {
     // `newestFirst`: the wrong order, refused on a route with a history.
     onEvent: t.procedure.input(z.extend(roomInput, { newestFirst: z.optional(z.boolean()) }))
       .subscription(subscriptions.trackedResolver<Message>().with({
-      initial: async ({ input }) => {
-        log.initialCalls++;
-        const rows = log.recent(input.room);
-        const state = (input.newestFirst ? rows.reverse() : rows).map((row) => tracked(row.id, row.message));
-        await log.duringInitial?.();
-        return state;
-      },
-    })),
+        initial: async ({ input }) => {
+          log.initialCalls++;
+          const rows = log.recent(input.room);
+          const state = (input.newestFirst ? rows.reverse() : rows).map((row) => tracked(row.id, row.message));
+          await log.duringInitial?.();
+          return state;
+        },
+      })),
     refused: t.procedure.input(roomInput).subscription(subscriptions.resolver<Message>().with({
       initial: () => {
         throw new TRPCError({ code: 'FORBIDDEN', message: 'not a member of this room' });
