@@ -6,6 +6,7 @@ import { WebSocket } from 'ws';
 import * as z from 'zod/mini';
 import { resubscribeLink } from '../../client';
 import { dynamodb, initSubscriptions, memory, type SubscriptionStore } from '../../lambda';
+import { getRouteOptions } from '../../lambda/core/resolver';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../lambda/local';
 import { createTestTable, type TestTable } from '../support/dynamodb';
 import { decodeServerFrame, rawSocket, waitFor } from './support/harness';
@@ -334,7 +335,10 @@ test('a server that iterates the resolver (createCaller, tRPC\'s own adapters) g
   expect(log.initialCalls).toBe(1);
 });
 
-test('.with() checks its options when the router is defined', () => {
+test('.with() checks its options when the router is defined; the router keeps them where a role that runs no procedure reads them', () => {
+  const routes = makeRouter(new MessageLog())._def.procedures as Record<string, { _def: { resolver?: unknown } }>;
+  expect(typeof getRouteOptions(routes.onEvent._def.resolver)?.initial).toBe('function');
+  expect(getRouteOptions(subscriptions.resolver<Message>())).toBeUndefined();
   expect(() => subscriptions.resolver<Message>().with(null as never)).toThrow(
     'subscriptions.resolver().with(): options must be an object like { initial: async ({ ctx, input }) => [...] }, got: null',
   );
