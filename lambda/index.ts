@@ -31,6 +31,8 @@ export type { Logger } from './util/logger';
 export type { MetricsOptions } from './util/emf';
 export { RUNTIME_METRICS, type RuntimeMetricKey } from './metric-names';
 export type { SubscriptionResolver, SubscriptionIterable, SubscriptionTypes } from './core/resolver';
+export type { RouteResolver } from './core/resolver';
+export type { InitialState, InitialStateArgs, InitialStateItem, RouteOptions } from './core/route-options';
 export type { ScalarValue } from './core/types';
 export type { WebSocketEvent, WebSocketHandler, WebSocketResult } from './event';
 export type {

@@ -3,7 +3,7 @@
  * messages a page can resume after a dropped connection. Imports only the package's public entry
  * point `cdk-trpc-subscriptions/lambda` (here `../../lambda`).
  */
-import { initTRPC } from '@trpc/server';
+import { initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 // zod/mini keeps the handler bundle small (docs/performance.md, handler cost).
 import * as z from 'zod/mini';
@@ -35,17 +35,25 @@ export const chatSubscriptions = initSubscriptions();
 
 const t = initTRPC.context<ChatContext>().create({ transformer: superjson });
 
+/** How many of a room's messages a page that opens it receives. */
+const RECENT_MESSAGES = 50;
+
 /** The history of every room (see message-log.ts for why it is in memory). */
 export const messageLog: MessageLog = memoryMessageLog();
 
 export const chatRouter = t.router({
   /**
-   * Messages of a room, tracked: each carries its id, and a reconnecting client resubscribes with
-   * the last one as `lastEventId` (the page then fetches what it missed from `chat.history`).
+   * Messages of a room, tracked: each carries its id. The initial state is the room's recent
+   * messages; a reconnecting client resubscribes with the last id it saw as `lastEventId`, and its
+   * initial state is then what it missed (the route keeps no `.history()`: `initial` runs on every
+   * subscribe, as a tRPC generator would).
    */
   onMessage: t.procedure
     .input(z.object({ room: name, lastEventId: z.nullish(z.string()) }))
-    .subscription(chatSubscriptions.trackedResolver<ChatMessage>()),
+    .subscription(chatSubscriptions.trackedResolver<ChatMessage>().with({
+      initial: ({ input }) => messageLog.after(input.room, input.lastEventId ?? undefined, input.lastEventId ? undefined : RECENT_MESSAGES)
+        .map((message) => tracked(message.id, message)),
+    })),
   chat: t.router({
     /** Who is typing in the connection's room (ctx filter `inRoom`). */
     onTyping: t.procedure.subscription(chatSubscriptions.resolver<TypingEvent>()),
@@ -61,10 +69,6 @@ export const chatRouter = t.router({
         });
         return { delivered: result.delivered };
       }),
-    /** The room's messages after `afterId` (all when omitted), oldest first. */
-    history: t.procedure
-      .input(z.object({ room: name, afterId: z.optional(z.string()) }))
-      .query(({ input }) => messageLog.after(input.room, input.afterId)),
   }),
   /** Sends a message: every subscriber of the room but the sender receives it. */
   sendMessage: t.procedure

@@ -1,7 +1,8 @@
 /**
- * The chat's history, so that a page that was away can catch up on what it missed. The ids are
- * the tracked event ids of `onMessage` (`publish({ id })`): zero-padded sequence numbers, so that
- * they sort as strings and a page can ask for everything after the last id it saw.
+ * The chat's history: the initial state of `onMessage` (a room's recent messages, or what a page
+ * that was away missed). The ids are the tracked event ids of `onMessage` (`publish({ id })`):
+ * zero-padded sequence numbers, so that they sort as strings and a resubscribing page's
+ * `lastEventId` selects everything after the last message it saw.
  *
  * In memory, per process: right for the local stack, where every handler runs in one process. A
  * deployed app keeps its history in its own table (Lambda instances share no memory).

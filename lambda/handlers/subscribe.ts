@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './context';
+import { startWithInitialState } from './initial-state';
 import { resumeSubscription, type FrameSender } from './resume';
 import type { Runtime } from './runtime';
 import { filterEntriesFor } from '../core/filters';
@@ -43,7 +44,9 @@ export async function startSubscription(
   const resuming = history !== undefined && resume.send !== undefined && resume.lastEventId !== undefined && resume.lastEventId !== null;
   const outcome = resuming
     ? await resumeSubscription(rt, record, resume.lastEventId, history, maxSubscriptions, resume.send!)
-    : await rt.store().addSubscription(record, { maxSubscriptions });
+    : state.options?.initial && resume.send
+      ? await startWithInitialState(rt, record, state, history, maxSubscriptions, resume.send)
+      : await rt.store().addSubscription(record, { maxSubscriptions });
   switch (outcome) {
     case 'created':
       rt.metrics.count('subscriptionsStarted');

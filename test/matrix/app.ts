@@ -4,7 +4,7 @@
  * connectionParams). A function, not a module constant: tRPC reads `isDev` (NODE_ENV) when the
  * router is created, and the production mode sets NODE_ENV first.
  */
-import { initTRPC } from '@trpc/server';
+import { initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import * as z from 'zod/mini';
 import { initSubscriptions, type RegionsOptions, type SubscriptionStore } from '../../lambda';
@@ -13,6 +13,16 @@ import { initSubscriptions, type RegionsOptions, type SubscriptionStore } from '
 export interface MatrixMessage {
   readonly id: string;
 }
+
+/**
+ * The app's own record of each room's events (what `onEvent`'s initial state reads), shared by
+ * every Region of the process as a global table would be: the ids `publish()` returned.
+ */
+export const matrixRoomState = {
+  rows: new Map<string, Array<{ eventId: string; message: MatrixMessage }>>(),
+  /** Runs inside `initial` after it read a room's state (the initial-state capability publishes there). */
+  duringInitial: new Map<string, () => Promise<void>>(),
+};
 
 /** Options of {@link matrixApp}. */
 export interface MatrixAppOptions {
@@ -30,7 +40,14 @@ export function matrixApp(options: MatrixAppOptions = {}) {
     onMessage: t.procedure.input(z.object({ room: z.string() })).subscription(subscriptions.resolver<MatrixMessage>()),
     onEvent: t.procedure
       .input(z.object({ room: z.string(), lastEventId: z.nullish(z.string()) }))
-      .subscription(subscriptions.trackedResolver<MatrixMessage>()),
+      // The room's recorded events as initial state: only a subscribe without lastEventId gets it.
+      .subscription(subscriptions.trackedResolver<MatrixMessage>().with({
+        initial: async ({ input }) => {
+          const state = (matrixRoomState.rows.get(input.room) ?? []).map((row) => tracked(row.eventId, row.message));
+          await matrixRoomState.duringInitial.get(input.room)?.();
+          return state;
+        },
+      })),
   });
   let app = subscriptions
     .router({

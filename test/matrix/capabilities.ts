@@ -6,6 +6,7 @@
  */
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TRPCError } from '@trpc/server';
+import { matrixRoomState } from './app';
 import { eventually, type MatrixClient, type Seen, type World } from './world';
 import { LOCAL_AWS_SETTINGS } from '../../lambda/local';
 
@@ -214,6 +215,29 @@ export const CAPABILITIES: readonly Capability[] = [
       await eventually(() => seen.ids.length >= 3, 'e2 and e3');
       await settle();
       expect([seen.ids, seen.errors]).toEqual([['e1', 'e2', 'e3'], []]);
+    },
+  },
+  {
+    name: 'initial state',
+    run: async (cell) => {
+      const room = cell.tag;
+      const rows = [];
+      for (const id of ['s0', 's1']) rows.push({ eventId: (await cell.world.publish(cell.from, 'onEvent', room, id))!, message: { id } });
+      matrixRoomState.rows.set(room, rows);
+      // Published after the initial state was read, before the subscription is stored: replayed after it, once.
+      matrixRoomState.duringInitial.set(room, async () => {
+        matrixRoomState.duringInitial.delete(room);
+        await cell.world.publish(cell.from, 'onEvent', room, 's2');
+      });
+      const client = cell.connect(cell.to);
+      const seen = await client.events(room);
+      // Everything before `started` (the client's frames are handled in order), then live.
+      expect([...seen.ids]).toEqual(['s0', 's1', 's2']);
+      await cell.world.publish(cell.from, 'onEvent', room, 's3');
+      await eventually(() => seen.count('s3') === 1, 's3');
+      await settle();
+      expect([seen.ids, seen.errors, seen.started]).toEqual([['s0', 's1', 's2', 's3'], [], 1]);
+      matrixRoomState.rows.delete(room);
     },
   },
 ];

@@ -60,8 +60,8 @@ export interface MatrixClient {
   readonly userId: string;
   /** Subscribes to the room's messages; resolves once started. */
   messages(room: string): Promise<Seen>;
-  /** Subscribes to the room's events from `lastEventId` (a resume); resolves once started. */
-  events(room: string, lastEventId: string): Promise<Seen>;
+  /** Subscribes to the room's events from `lastEventId` (a resume), or fresh (its initial state first); resolves once started. */
+  events(room: string, lastEventId?: string): Promise<Seen>;
   /** The user's live connections, as the table's key rows say (each client has its own user). */
   connectionIds(): Promise<string[]>;
   close(): Promise<void>;
@@ -118,7 +118,7 @@ export function connectClient(world: World, region: string, userId: string): Mat
   return {
     userId,
     messages: (room) => watch((callbacks) => trpc.onMessage.subscribe({ room }, callbacks)),
-    events: (room, lastEventId) => watch((callbacks) => trpc.onEvent.subscribe({ room, lastEventId }, {
+    events: (room, lastEventId) => watch((callbacks) => trpc.onEvent.subscribe(lastEventId === undefined ? { room } : { room, lastEventId }, {
       ...callbacks,
       onData: (event) => callbacks.onData(event.data),
     })),

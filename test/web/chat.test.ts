@@ -71,7 +71,7 @@ async function openChat(user: string, room: string): Promise<{ page: Page; conne
   });
   await page.goto(`${web.url}?user=${user}&room=${room}`);
   await waitForStatus(page, 'connected');
-  // The subscriptions are started once the history is shown (the page fetches it on `started`).
+  // The room's recent messages arrive as the subscription's initial state, before `started`.
   await page.waitForFunction(() => document.querySelector('[data-testid="messages"]') !== null, undefined, { timeout: WAIT_MS });
   const connectionId = web.gateway.connections().find((id) => !before.has(id));
   if (!connectionId) throw new Error(`no new gateway connection for ${user}`);
@@ -151,8 +151,8 @@ test('GIVEN alice and bob in the lobby and carol in the garden WHEN they chat an
   await waitForMessage(alice.page, 'while bob was away');
   expect(await messageTexts(bob.page)).not.toContain('while bob was away');
 
-  // Bob comes back: the page resubscribes with its last event id and catches up, then keeps
-  // receiving and sending.
+  // Bob comes back: the page resubscribes with its last event id, and the route's initial state is
+  // what he missed; then he keeps receiving and sending.
   refuseConnections = false;
   await waitForStatus(bob.page, 'connected');
   await waitForMessage(bob.page, 'while bob was away');
@@ -252,6 +252,19 @@ test('GIVEN a message over the limit WHEN it is typed or pasted THEN it is kept 
   await composer.fill('x'.repeat(500));
   expect(await page.getByTestId('too-long').count()).toBe(0);
   expect(await page.getByRole('button', { name: 'Send' }).isDisabled()).toBe(false);
+
+  expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+});
+
+test('GIVEN a room with earlier messages WHEN a page opens it THEN it shows them first (the route\'s initial state), each once, then live ones', async () => {
+  const room = `attic-${Date.now()}`;
+  for (const text of ['first', 'second', 'third']) await postMessage({ room, from: 'owner', text, publisher: web.publisher });
+  const { page } = await openChat('gina', room);
+  await waitForMessage(page, 'third');
+  await postMessage({ room, from: 'owner', text: 'fourth', publisher: web.publisher });
+  await waitForMessage(page, 'fourth');
+  expect(await messageTexts(page)).toEqual(['first', 'second', 'third', 'fourth']);
 
   expect(pageErrors).toEqual([]);
   expect(consoleErrors).toEqual([]);

@@ -2,7 +2,7 @@
  * The chat page: rooms, messages (resumed after a dropped connection), who is typing, a composer
  * and the connection status.
  */
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { MAX_MESSAGE_LENGTH } from '../limits';
@@ -144,30 +144,22 @@ function useMessageList(messages: readonly ChatMessage[], userId: string) {
 }
 
 /**
- * The room's messages: the history when the subscription starts, then each published message.
- * After a reconnect the client resubscribes with the last event id (tracked events); the page then
- * fetches what was published while it was away, so nothing is missed and nothing shows twice.
+ * The room's messages: the route's initial state (the room's recent messages) arrives first, then
+ * each published message. After a reconnect the client resubscribes with the last event id
+ * (tracked events) and the initial state is what was published while it was away; merging by id
+ * keeps a message the page already has (e.g. its own, added from the mutation) from showing twice.
  */
 function useRoomMessages(room: string) {
   const trpc = useTRPC();
-  const queryClient = useQueryClient();
   const [messages, setMessages] = useState<ChatMessage[]>([]);
-  const lastId = useRef<string | undefined>(undefined);
   const add = useCallback((incoming: readonly ChatMessage[]) => {
-    for (const message of incoming) if (lastId.current === undefined || message.id > lastId.current) lastId.current = message.id;
     setMessages((previous) => {
       const byId = new Map(previous.map((message) => [message.id, message]));
       for (const message of incoming) byId.set(message.id, message);
       return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
   }, []);
-  const catchUp = useCallback(async () => {
-    const missed = await queryClient.fetchQuery({ ...trpc.chat.history.queryOptions({ room, afterId: lastId.current }), staleTime: 0 });
-    add(missed);
-  }, [add, queryClient, room, trpc]);
-
   const subscription = useSubscription(trpc.onMessage.subscriptionOptions({ room }, {
-    onStarted: () => void catchUp().catch(() => undefined),
     onData: (event) => add([event.data]),
   }));
   return { messages, add, error: subscription.error ? readableError(subscription.error) : undefined };

@@ -4,7 +4,7 @@
  * `$default` (what the handlers' role then sends). Every capability that sends a request of its
  * own is reachable from here.
  */
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC, tracked, TRPCError } from '@trpc/server';
 import * as z from 'zod/mini';
 import { initSubscriptions, type CreateContextOptions } from '../../../lambda';
 
@@ -22,6 +22,13 @@ const subscriptionRouter = t.router({
   onEvent: t.procedure
     .input(z.object({ room: z.optional(z.string()), lastEventId: z.nullish(z.string()) }))
     .subscription(subscriptions.trackedResolver<{ readonly n: number }>()),
+  // Initial state on a route with a history: the latest event read before it, a marker appended when
+  // the history holds none, the fenced switch to live (the input's `from` is the state's last id).
+  onState: t.procedure
+    .input(z.object({ from: z.optional(z.string()), lastEventId: z.nullish(z.string()) }))
+    .subscription(subscriptions.trackedResolver<{ readonly n: number }>().with({
+      initial: ({ input }) => (input.from ? [tracked(input.from, { n: 0 })] : []),
+    })),
 });
 
 /** `connectionParams.userId`, else the `$connect` query's `userId`; the token `invalid` is refused. */
@@ -36,7 +43,8 @@ export const scenarioSubscriptions = subscriptions
   .router({ router: subscriptionRouter, createContext, connectionKey: (ctx) => `user:${ctx.userId}` })
   .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
   .routes.onEvent.filter({ name: 'byRoom', input: { room: true } })
-  .routes.onEvent.history({ retentionSeconds: 600 });
+  .routes.onEvent.history({ retentionSeconds: 600 })
+  .routes.onState.history({ retentionSeconds: 600 });
 
 /** Inside `$default` this publisher uses the invocation's store and Management API client. */
 const inside = scenarioSubscriptions.publisher({ logger: { error: () => undefined, warn: () => undefined } });

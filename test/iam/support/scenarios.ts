@@ -168,6 +168,14 @@ export async function handlerScenario(env: ScenarioEnv): Promise<void> {
     id: 6, method: 'subscription', params: { path: 'onEvent', input: { room: 'hist' }, lastEventId: neverIssued },
   })));
   expect(unknown.body).toContain('Unknown event');
+  // Initial state on a route with a history: the first subscriber appends a marker (the history holds
+  // nothing), the next goes live after the state's last id (that marker), both fenced.
+  const fresh = await h.handler(event(env, messageEvent(id('h'), { id: 10, method: 'subscription', params: { path: 'onState', input: {} } })));
+  expect(fresh.body).toContain('started');
+  const marker = (await storeOn(env, env.table.client).readLastEvent!('onState'))!.eventId;
+  const next = await h.handler(event(env, messageEvent(id('h'), { id: 11, method: 'subscription', params: { path: 'onState', input: { from: marker } } })));
+  expect(next.body).toContain('started');
+  expect(frames(api, id('h')).filter((frame) => frame.id === 11).map((frame) => frame.result?.id)).toEqual([marker]);
   // A publish from inside a mutation, one subscriber gone (410: its rows removed).
   await connectSubscribers(env, [id('s1'), id('s2')], 'pub');
   api.always(id('s2'), 410);
