@@ -140,9 +140,13 @@ test(`a fresh subscriber gets its room's events exactly once, in order: state, m
     const inbox: number[] = [];
     const errors: unknown[] = [];
     let started = false;
+    let starts = 0;
     const subscription = client.onEvent.subscribe({ room: mine }, {
       onData: (event) => void inbox.push(event.data.n),
-      onStarted: () => void (started = true),
+      onStarted: () => {
+        started = true;
+        starts++;
+      },
       onError: (error) => void errors.push(error),
     });
     try {
@@ -153,9 +157,19 @@ test(`a fresh subscriber gets its room's events exactly once, in order: state, m
           case 'publish':
             await publishAndSave(command.room);
             break;
-          case 'drop':
-            if (open.length > 0) await management.send(new DeleteConnectionCommand({ ConnectionId: open[0] })).catch(() => undefined);
+          case 'drop': {
+            if (open.length === 0) break;
+            const startsBefore = starts;
+            // The newest socket: after a reconnect notification the client moves to it.
+            await management.send(new DeleteConnectionCommand({ ConnectionId: open[open.length - 1] })).catch(() => undefined);
+            // With no event received yet the client resubscribes without a lastEventId: a fresh
+            // subscribe, whose initial state cannot hold an event the app has not saved yet (the
+            // documented gap, docs/runtime.md "Initial state"), so it starts again before the next
+            // publish. With an id it resumes, and what is published meanwhile is replayed.
+            // (A socket the client was leaving anyway is not followed by a start: hence the catch.)
+            if (inbox.length === 0) await waitFor(() => starts > startsBefore, 3_000, 'started again').catch(() => undefined);
             break;
+          }
           case 'notify':
             if (open.length > 0) await publisher.connections.reconnect({ connectionId: open[0] });
             break;
