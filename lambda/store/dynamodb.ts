@@ -21,6 +21,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE } from '../constants';
 import { appendHistoryEvent, historyFenceCheck, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
+import { dynamodbPresence } from './dynamodb-presence';
 import type { HistoryAppend, HistoryEventRecord } from './history';
 import {
   ageBuckets,
@@ -38,6 +39,7 @@ import {
   type SubscriberQueryKey,
   type TableKey,
 } from './keys';
+import type { PresenceRows } from './presence';
 import { RecentSubscriptions } from './recent-subscriptions';
 import type {
   AddSubscriptionOptions,
@@ -182,6 +184,7 @@ const CONDITION_FAILED = 'ConditionalCheckFailed';
 type Item = Record<string, AttributeValue>;
 
 class DynamoDBSubscriptionStore implements SubscriptionStore {
+  private presenceRows: PresenceRows | undefined;
   private resolvedTableName: string | undefined;
   private readonly maxAttempts: number;
   /** The last event id this instance saw per route with a history. */
@@ -695,6 +698,16 @@ class DynamoDBSubscriptionStore implements SubscriptionStore {
     this.report('removeSubscription', 'Query', output.ConsumedCapacity);
     const item = output.Items?.[0];
     return item ? unmarshall(item) : undefined;
+  }
+
+  presence(): PresenceRows {
+    this.presenceRows ??= dynamodbPresence({
+      client: this.client,
+      tableName: () => this.tableName,
+      pageSize: this.options.pageSize,
+      report: this.options.onConsumedCapacity ? (_operation, command, capacity) => this.report('presence', command, capacity) : undefined,
+    });
+    return this.presenceRows;
   }
 
   private get client(): DeadlineClient {
