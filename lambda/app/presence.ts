@@ -14,10 +14,10 @@ import type { FilterValue } from '../store/store';
 export function withPresenceDelivery(config: SubscriptionsConfig): SubscriptionsConfig {
   if (!config.presence?.size) return config;
   let publish: PublishFn | undefined;
-  const delivery: PresenceDelivery = async (path, filter, event) => {
+  const delivery: PresenceDelivery = async (path, filter, event, excludeConnectionId) => {
     const settings = config.presence!.get(path)!;
     publish ??= createPublishFn(wired);
-    await publish(path, { data: event, filter: publishFilterOf(settings.filter, filter.values) });
+    await publish(path, { data: event, filter: publishFilterOf(settings.filter, filter.values), excludeConnectionId });
   };
   const wired: SubscriptionsConfig = { ...config, presenceDelivery: delivery };
   return wired;

@@ -77,7 +77,7 @@ export interface PresenceSettings {
 export type PresenceRegistry = ReadonlyMap<string, PresenceSettings>;
 
 /** Sends a presence event to the subscribers of a room (the app's publisher, wired by the builder). */
-export type PresenceDelivery = (path: string, filter: FilterEntry, event: PresenceEvent<unknown>) => Promise<void>;
+export type PresenceDelivery = (path: string, filter: FilterEntry, event: PresenceEvent<unknown>, excludeConnectionId?: string) => Promise<void>;
 
 /**
  * Checks `.routes.<path>.presence()` options against the route's filters.

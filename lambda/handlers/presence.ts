@@ -1,3 +1,4 @@
+import { connectionKeyOf } from './connection-key';
 import type { RequestContext } from './context';
 import type { FrameSender } from './resume';
 import type { Runtime } from './runtime';
@@ -29,14 +30,16 @@ export async function joinPresence(
     room,
     path: record.path,
     values: entry.values,
-    key: request.connection.key ?? record.connectionId,
+    // The key of the ctx `createContext` built (the connection row gets it only once its params arrived).
+    key: request.connection.key ?? connectionKeyOf(rt.config, request.ctx) ?? record.connectionId,
     member,
     connectionId: record.connectionId,
     subscriptionId: record.subscriptionId,
     expireAt: record.expireAt,
   });
   if (joined.outcome !== 'stored') return;
-  if (joined.joined) await rt.config.presenceDelivery?.(record.path, entry, { type: 'join', member: toPresenceMember(joined.row) });
+  // The joining connection learns of its own join from the sync.
+  if (joined.joined) await rt.config.presenceDelivery?.(record.path, entry, { type: 'join', member: toPresenceMember(joined.row) }, record.connectionId);
   if (!send) return;
   const sync = syncEvent(await rows.members(room));
   await send(buildDataFrames(rt, record.path, sync, undefined)(record.subscriptionId, record.jsonrpc));
