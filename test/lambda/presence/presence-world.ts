@@ -71,7 +71,9 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number)
     logger,
     loseDisconnectOf,
     async join(room, userId, name = userId) {
-      const wsClient = createWSClient({ url: gateway.url, WebSocket: WebSocket as never, connectionParams: { userId, name }, retryDelayMs: () => 20 });
+      const wsClient = createWSClient({
+        url: gateway.url, WebSocket: WebSocket as never, connectionParams: { userId, name }, retryDelayMs: () => 20,
+      });
       const trpc = createTRPCClient<PresenceRouter>({ links: [resubscribeLink(), wsLink({ client: wsClient, transformer: superjson })] });
       const tab: Tab = {
         userId,

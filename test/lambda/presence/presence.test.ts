@@ -1,6 +1,6 @@
+import { eventsAbout, freshRoom, startPresenceWorld, type PresenceWorld } from './presence-world';
 import { createTestTable, type TestTable } from '../../support/dynamodb';
 import { waitFor } from '../support/harness';
-import { eventsAbout, freshRoom, startPresenceWorld, type PresenceWorld } from './presence-world';
 
 /**
  * Room presence with real `@trpc/client` clients through the local gateway on DynamoDB Local:
