@@ -23,13 +23,14 @@ import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
 import { TrpcSubscriptionFanOut } from './fan-out-queue';
-import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
+import { DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
 import { acknowledgeTracingWildcard, createExecutionRole, handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
 import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
+import { roleBundling } from './role-bundling';
 import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
@@ -85,13 +86,18 @@ function tableConditions(access: TableAccess): Record<string, Record<string, str
 
 /**
  * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
- * (PutItem appends the events that EventBridge mappings publish to routes with a history), plus
- * UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch).
+ * (PutItem appends the events that EventBridge mappings publish to routes with a history;
+ * BatchWriteItem also saves the targets of each batch a split cuts, and Query reads them back
+ * when a split is retried), plus UpdateItem for its delivery ledger (`QUEUE#` rows: claim and
+ * record a batch, open and close a split).
  */
 const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
 
-/** The methods of the `@connections` management API: send, read state, disconnect. */
-const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
+/**
+ * The methods of the `@connections` management API the runtime calls: send (POST) and
+ * disconnect (DELETE). It never reads a connection's state (GET), so no role may.
+ */
+const CONNECTION_METHODS = ['POST', 'DELETE'];
 
 /**
  * The serverless backend of tRPC v11 subscriptions: a DynamoDB table (`pk`/`sk`, TTL on
@@ -102,8 +108,8 @@ const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
  *
  * The handlers are three functions rather than one: each route gets its own metrics, logs,
  * concurrency and cold-start pool, and a slow `$connect` cannot delay `PONG`s on `$default`.
- * They and the rollover share a single esbuild bundle of `entry` (one asset) and differ only in
- * the exported handler they call.
+ * Each is bundled from `entry` with its own role's code only (`bundlePerRole`), so a `$connect`
+ * carries neither the message handler nor the publisher.
  *
  * @example
  * const realtime = new TrpcSubscriptionApi(stack, 'Realtime', {
@@ -195,6 +201,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const rolloverEnabled = props.rollover?.enabled ?? true;
     const rolloverSchedule = props.rollover?.schedule ?? Duration.minutes(1);
     const rolloverAge = props.rollover?.age ?? Duration.seconds(DEFAULT_ROLLOVER_AGE_SECONDS);
+    const bundlePerRole = props.bundlePerRole ?? true;
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
@@ -283,9 +290,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           ...this.regionEnvironment(),
           ...extraEnvironment,
         },
-        // Identical options for the three functions: the asset cache bundles `entry` once and
-        // the three functions share that one asset.
-        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        // One bundle per role; with `bundlePerRole: false` the options are identical, so the
+        // asset cache bundles `entry` once and every function shares that asset.
+        bundling: roleBundling(key, props.bundling, bundlePerRole),
       });
       acknowledgeRule(
         fn,
@@ -302,7 +309,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         entry,
         runtime,
         architecture: props.architecture ?? Architecture.ARM_64,
-        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        bundling: roleBundling('worker', props.bundling, bundlePerRole),
         logRetention,
         removalPolicy,
         operations: props,
@@ -370,7 +377,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
    * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
-   * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
+   * saw), and POST/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
    * `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT` (and
    * `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.

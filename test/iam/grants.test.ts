@@ -256,6 +256,9 @@ describe('one Region of two', () => {
         `arn:aws:execute-api:ap-southeast-2:${account}:${peerApiId}/prod/POST/@connections/c`,
         `arn:aws:execute-api:${region}:${account}:zzzzzzzzzz/prod/DELETE/@connections/c`,
         `arn:aws:execute-api:${peerRegion}:${account}:${regionGrants.apiId}/prod/POST/@connections/c`,
+        // Reading a connection's state: the runtime never does, so no role may.
+        `arn:aws:execute-api:${region}:${account}:${regionGrants.apiId}/prod/GET/@connections/c`,
+        `arn:aws:execute-api:${peerRegion}:${account}:${peerApiId}/prod/GET/@connections/c`,
       ].map((resource): IamRequest => ({ action: 'execute-api:ManageConnections', resource, context: { 'aws:SecureTransport': 'true' }, describe: resource }));
       const decisions = await simulateAll(regionGrants.deployment, policies, others);
       expect(decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request.describe)).toEqual([]);

@@ -17,7 +17,7 @@ const entries = { handlersEntry: HANDLERS_ENTRY, producerEntry: PRODUCER_ENTRY }
 
 /** The `@connections/*` ARNs of one API and stage as synthesised for a peer (literal id and Region). */
 function peerArns(region: string, apiId: string): unknown[] {
-  return ['POST', 'GET', 'DELETE'].map((method) => ({
+  return ['POST', 'DELETE'].map((method) => ({
     'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:execute-api:${region}:`, { Ref: 'AWS::AccountId' }, `:${apiId}/prod/${method}/@connections/*`]],
   }));
 }
@@ -83,10 +83,10 @@ describe('the multi-region example app', () => {
     templates.forEach((template, index) => {
       const [own, other] = index === 0 ? ['eu-west-1', 'us-east-1'] : ['us-east-1', 'eu-west-1'];
       const resources = manageConnectionsResources(template);
-      // The handlers' role and the producer: each has the own stage's three ARNs and the peer's three.
-      expect(resources).toHaveLength(2 * 6);
+      // The handlers' role and the producer: each has the own stage's two ARNs (POST, DELETE) and the peer's two.
+      expect(resources).toHaveLength(2 * 4);
       const peer = peerArns(other, API_IDS[other as keyof typeof API_IDS]);
-      expect(resources.filter((arn) => peer.some((expected) => JSON.stringify(expected) === JSON.stringify(arn)))).toHaveLength(2 * 3);
+      expect(resources.filter((arn) => peer.some((expected) => JSON.stringify(expected) === JSON.stringify(arn)))).toHaveLength(2 * 2);
       expect(JSON.stringify(resources)).not.toContain(`execute-api:${other}:*`);
       expect(JSON.stringify(resources)).toContain(`:execute-api:${own}:`);
     });
@@ -106,7 +106,7 @@ describe('the multi-region example app', () => {
     for (const variables of functionEnvironments(template)) {
       expect(JSON.stringify(eu.resolve(variables.TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS))).not.toContain('us-east-1');
     }
-    expect(manageConnectionsResources(template)).toHaveLength(2 * 3);
+    expect(manageConnectionsResources(template)).toHaveLength(2 * 2);
   });
 });
 
@@ -157,7 +157,7 @@ describe('multiRegion validation', () => {
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: { Action: unknown }) => statement.Action === 'execute-api:ManageConnections')
       .flatMap((statement: { Resource: unknown[] }) => statement.Resource);
-    expect(workerArns).toHaveLength(6);
+    expect(workerArns).toHaveLength(4);
     expect(workerArns).toEqual(expect.arrayContaining(peerArns('us-east-1', '0123456789')));
   });
 
