@@ -9,11 +9,13 @@ const decorated = new WeakMap<SubscriptionsConfig, WeakMap<SubscriptionStore, Su
 const wrappers = new WeakSet<SubscriptionStore>();
 
 /**
- * The store every role of an app with presence routes works with: each removal of a subscription
- * or connection (a client's stop, `$disconnect`, a 410 met by a publish or the worker, a
- * server-side stop or disconnect) then releases its presence refs and, once the grace period
- * passed without the member coming back, sends the member's `leave`. Without presence routes the
- * store is returned as it is.
+ * The store of the handlers of an app with presence routes: each removal of a subscription or
+ * connection there (a client's stop, `$disconnect`, a 410 met by a publish inside `$default`, a
+ * server-side stop or disconnect from a mutation) then releases its presence refs and, once the
+ * grace period passed without the member coming back, sends the member's `leave`. Producers
+ * (`grantPublish`) and the fan-out worker keep their narrower grants: a gone connection they
+ * remove first leaves its member's ref to expire (docs/table-design.md "Room presence"). Without
+ * presence routes the store is returned as it is.
  */
 export function withPresence(config: SubscriptionsConfig, store: SubscriptionStore, logger: Logger): SubscriptionStore {
   const presence = config.presence;

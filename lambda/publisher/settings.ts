@@ -8,7 +8,6 @@ import type { PublisherOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import { connectionRouter, managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import { invocationScope } from '../core/invocation';
-import { withPresence } from '../core/presence-store';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { ConnectionRouter } from '../management/routing';
@@ -53,7 +52,7 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
     metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
     calls,
-    store: () => withPresence(config, storeOf(options.store, invocationScope.getStore()?.store, config.store), settings.logger),
+    store: () => storeOf(options.store, invocationScope.getStore()?.store, config.store),
     managementClient: (path) => {
       const invocation = invocationScope.getStore()?.management;
       const endpoint = resolveEndpoint(options.endpoint) ?? invocation?.endpoint;

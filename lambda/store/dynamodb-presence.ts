@@ -233,10 +233,14 @@ export function dynamodbPresence(requests: PresenceRequests): PresenceRows {
     },
 
     async members(room: RoomKey): Promise<PresenceMemberRow[]> {
+      // Named attributes only: what a publisher's grant allows (PUBLISHER_TABLE_ACCESS).
       const items = await queryAll(requests, capacity, report, 'presenceMembers', {
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+        ExpressionAttributeNames: {
+          '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#key': KEY, '#member': MEMBER, '#present': PRESENT, '#v': VERSION, '#exp': TTL_ATTRIBUTE,
+        },
         ExpressionAttributeValues: toItem({ ':pk': room, ':prefix': MEMBER_SORT_PREFIX }),
+        ProjectionExpression: '#key, #member, #present, #v, #exp',
       });
       return items.map(toRow);
     },
@@ -278,7 +282,9 @@ async function queryAll(
   capacity: { ReturnConsumedCapacity?: 'TOTAL' },
   report: (operation: string, command: string, consumed: ConsumedCapacity | undefined) => void,
   operation: string,
-  query: { KeyConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Item },
+  query: {
+    KeyConditionExpression: string; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Item; ProjectionExpression?: string;
+  },
 ): Promise<Array<Record<string, unknown> & TableKey>> {
   const items: Array<Record<string, unknown> & TableKey> = [];
   let ExclusiveStartKey: Item | undefined;

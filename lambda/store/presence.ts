@@ -1,3 +1,4 @@
+import { CONNECTION_PARTITION_PREFIX, PRESENCE_PARTITION_PREFIX, PRESENCE_POINTER_PARTITION_PREFIX } from '../constants';
 import { connectionPartitionKey, encodeValue, escapeKeyPart, keyPart, MAX_INLINE_PARTITION_KEY_PART_BYTES, type TableKey } from './keys';
 import type { FilterValue, RequestId } from './store';
 
@@ -93,7 +94,7 @@ export const MEMBER_SORT_PREFIX = 'M#';
 export function roomKey(path: string, filterName: string, values: readonly unknown[]): RoomKey {
   const encoded = values.map((value) => encodeValue(value as never)).join('');
   const part = (value: string) => keyPart(value, MAX_INLINE_PARTITION_KEY_PART_BYTES);
-  return `PRES#${part(path)}#${part(filterName)}#${part(encoded)}`;
+  return `${PRESENCE_PARTITION_PREFIX}${part(path)}#${part(filterName)}#${part(encoded)}`;
 }
 
 /** A member row's key. */
@@ -103,7 +104,7 @@ export function memberKey(room: RoomKey, key: string): TableKey {
 
 /** Partition of a connection's presence pointer rows (not its own partition: `$disconnect` deletes that first). */
 export function pointerPartitionKey(connectionId: string): string {
-  return `PRESREF#${connectionPartitionKey(connectionId).slice('CONN#'.length)}`;
+  return `${PRESENCE_POINTER_PARTITION_PREFIX}${connectionPartitionKey(connectionId).slice(CONNECTION_PARTITION_PREFIX.length)}`;
 }
 
 /** A subscription's pointer row. */

@@ -7,7 +7,6 @@ import {
   connectionRouter, deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment,
   resolveEndpoint, resolveMetrics, storeOf, workerInstancesFromEnvironment, workerRateFromEnvironment,
 } from '../core/environment';
-import { withPresence } from '../core/presence-store';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { ConnectionRouter } from '../management/routing';
@@ -83,7 +82,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
     metrics: resolveMetrics(options.metrics),
-    store: () => withPresence(config, storeOf(options.store, config.store), settings.logger),
+    store: () => storeOf(options.store, config.store),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {
       const endpoint = resolveEndpoint(options.endpoint);

@@ -59,8 +59,6 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number)
     handlers: { connect: app.connect({ logger }), handler: app.handler({ logger }), disconnect: lossyDisconnect },
     logger: silentLogger,
   });
-  // Leaves found by a publisher's 410 go out through the environment's endpoint, as deployed.
-  process.env.TRPC_SUBSCRIPTIONS_ENDPOINT = gateway.endpoint;
   const publisher = app.publisher({ endpoint: gateway.endpoint, logger });
   const clients: Array<{ close(): Promise<void> }> = [];
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.endpoint, ...LOCAL_AWS_SETTINGS, maxAttempts: 1 });
@@ -111,7 +109,6 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number)
       await Promise.all(clients.map((client) => client.close().catch(() => undefined)));
       await gateway.close();
       management.destroy();
-      delete process.env.TRPC_SUBSCRIPTIONS_ENDPOINT;
     },
   };
 }
