@@ -322,7 +322,10 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(declared: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  const config = withPresenceDelivery(declared);
+  // Presence events go out from `$default` and `$disconnect` only (the roles that keep presence).
+  const config = process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+    ? withPresenceDelivery(declared) : declared;
   const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
       throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
