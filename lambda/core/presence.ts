@@ -143,7 +143,9 @@ export interface PresenceDef<TPath extends string, TFilterName extends string> e
 
 /** The presence filter's name of a path, never when the path has no presence. */
 export type PresenceFilterOf<TFilters extends AnyFilterDef, TPath extends string> =
-  Extract<TFilters, { readonly path: TPath; readonly presence: true }> extends PresenceDef<TPath, infer TName> ? TName : never;
+  [Extract<TFilters, { readonly path: TPath; readonly presence: true }>] extends [never]
+    ? never
+    : Extract<TFilters, { readonly path: TPath; readonly presence: true }> extends PresenceDef<TPath, infer TName> ? TName : never;
 
 /** A room of a presence route: a value for every field of its presence filter. */
 export type RoomOf<TDef extends AnyFilterDef, TCtx, TInput> = TDef extends AnyFilterDef
