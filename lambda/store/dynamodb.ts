@@ -54,7 +54,9 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
       ? ageOperations(table) : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? presenceOperations(table) : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+      ? presenceOperations(table) : undefined),
   } as SubscriptionStore;
 }
 
@@ -103,8 +105,8 @@ function ageOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'findConne
 }
 
 /**
- * Room presence: joins (`$default`), releases and leaves (every role that removes subscriptions),
- * and the subscriber query that sends a leave (`$disconnect` publishes it too).
+ * Room presence, kept by the handlers: joins (`$default`), releases and leaves (`$default` and
+ * `$disconnect`), and the subscriber query that sends a leave (`$disconnect` publishes it too).
  */
 function presenceOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'presence' | 'findSubscribers'> {
   let rows: PresenceRows | undefined;
