@@ -86,7 +86,7 @@ export interface RouteFilterBuilder<
    * value of each of its fields), listed and counted by `publisher.routes.<path>.members()` /
    * `.countMembers()`. The route's data must be `PresenceEvent<Member>`: each subscriber gets the
    * room's `sync` first, then `join` / `leave`. A member is a connection key (one user with two
-   * tabs is one member), else a connection. Needs the `dynamodb()` store.
+   * tabs is one member), else a connection. `dynamodb()` and `memory()` keep presence.
    */
   presence<const TFilterName extends FiltersOf<TFilters, TPath>['name']>(
     options: [PresenceMemberOf<DataOf<TTypes>>] extends [never]

@@ -63,7 +63,7 @@ export type PresenceJoinResult =
   /** The ref is stored; `joined` when the member was not present before (then `member` is its row). */
   | { readonly outcome: 'stored'; readonly joined: boolean; readonly row: PresenceMemberRow };
 
-/** The requests of room presence. `dynamodb()` implements them. */
+/** The requests of room presence. `dynamodb()` and `memory()` implement them. */
 export interface PresenceRows {
   /**
    * Adds a subscription's ref to its member row (creating it, or marking it present with the next

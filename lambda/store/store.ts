@@ -273,6 +273,6 @@ export interface SubscriptionStore {
    * buckets the range covers (never a Scan).
    */
   findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]>;
-  /** The requests of room presence (`.routes.<path>.presence()`); `dynamodb()` implements them. */
+  /** The requests of room presence (`.routes.<path>.presence()`); `dynamodb()` and `memory()` implement them. */
   presence?(): PresenceRows;
 }

@@ -7,7 +7,7 @@ import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
 import { applyPresence, emptyPresence, resubscribeLink, type PresenceEvent, type PresenceState } from '../../../client';
-import { dynamodb, type SubscriptionStore, type WebSocketHandler } from '../../../lambda';
+import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../../lambda/local';
 import { LOCAL_AWS_SETTINGS } from '../../../lambda/local/dynamodb-local';
 import { presenceSubscriptions, type PresenceRouter, type RoomMember } from '../../fixtures/presence-router';
@@ -45,8 +45,8 @@ export interface Tab {
 }
 
 /** Starts the presence router with `leaveGraceMs` on the test table. */
-export async function startPresenceWorld(table: TestTable, leaveGraceMs: number): Promise<PresenceWorld> {
-  const store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
+export async function startPresenceWorld(table: TestTable, leaveGraceMs: number, kind: 'dynamodb' | 'memory' = 'dynamodb'): Promise<PresenceWorld> {
+  const store = kind === 'memory' ? memory() : dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
   const app = presenceSubscriptions(leaveGraceMs).store({ store });
   const logger = recordingLogger();
   const loseDisconnectOf = new Set<string>();

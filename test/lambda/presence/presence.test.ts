@@ -22,8 +22,8 @@ afterEach(async () => {
 const GRACE_MS = 1500;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('a subscriber gets the room\'s members (sync) before started, then joins and leaves of the others', async () => {
-  world = await startPresenceWorld(table, GRACE_MS);
+test.each(['dynamodb', 'memory'] as const)('%s: a subscriber gets the room\'s members (sync) before started, then joins and leaves of the others', async (kind) => {
+  world = await startPresenceWorld(table, GRACE_MS, kind);
   const room = freshRoom();
   const ann = await world.join(room, 'ann', 'Ann');
   expect(ann.received[0]).toEqual({ type: 'sync', members: [{ key: 'user:ann', data: { name: 'Ann' }, version: expect.any(Number) }], left: [] });
