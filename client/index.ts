@@ -3,3 +3,4 @@
  * `@trpc/client` (`createWSClient` + `wsLink`). Imports nothing of the Lambda runtime.
  */
 export { isConnectionError, resubscribeLink, type ResubscribeLinkOptions } from './resubscribe-link';
+export { applyPresence, emptyPresence, type PresenceEvent, type PresenceMember, type PresenceState } from './presence';

@@ -139,6 +139,12 @@ export const AGE_PARTITION_PREFIX = 'AGE#';
 /** Partition key prefix of a route's event history (routes with `.history()`; one row per event). */
 export const HISTORY_PARTITION_PREFIX = 'HIST#';
 
+/** Partition key prefix of a room's member rows (presence routes; one partition per room). */
+export const PRESENCE_PARTITION_PREFIX = 'PRES#';
+
+/** Partition key prefix of a connection's presence pointer rows (one row per presence subscription). */
+export const PRESENCE_POINTER_PARTITION_PREFIX = 'PRESREF#';
+
 /**
  * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
  * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
@@ -155,13 +161,18 @@ export const PUBLISHER_TABLE_ACCESS = {
    */
   actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
   /** Partition key prefixes a publisher's requests may touch. */
-  partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX],
+  partitionKeyPrefixes: [
+    CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX,
+    PRESENCE_PARTITION_PREFIX,
+  ],
   /** Attributes a publisher's requests may name (keys included). */
   attributes: [
     PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', REGION_ATTRIBUTE,
     'connectedAt', 'connectionKey', TTL_ATTRIBUTE,
     // Event history: the subscriber index rows' `liveAfter`, the event rows' `filter` and `result`.
     'liveAfter', 'filter', 'result',
+    // Room presence (`members()`, `countMembers()`): the member rows' key, exposed fields, presence and version.
+    'key', 'member', 'present', 'v',
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],

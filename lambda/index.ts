@@ -12,6 +12,8 @@ export type {
   StopArgs,
   RouteFilterBuilder,
   RoutePublisher,
+  RoutePresence,
+  RoutePresenceOf,
   RouteEventPublisher,
   EventPublishRoutes,
   EventMapping,
@@ -63,6 +65,11 @@ export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-led
 export { memoryLedger } from './store/memory-ledger';
 export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
 export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
+export {
+  DEFAULT_LEAVE_GRACE_MS, type PresenceAbsence, type PresenceDef, type PresenceEvent, type PresenceFilterOf, type PresenceMember,
+  type PresenceMemberOf, type PresenceOptions, type RoomOf,
+} from './core/presence';
+export type { PresenceJoin, PresenceJoinResult, PresenceMemberRow, PresenceRows, ReleasedMember, RoomKey } from './store/presence';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

@@ -9,7 +9,7 @@ import superjson from 'superjson';
 import * as z from 'zod/mini';
 import { MAX_MESSAGE_LENGTH, MAX_NAME_LENGTH } from './limits';
 import { memoryMessageLog, type ChatMessage, type MessageLog } from './message-log';
-import { initSubscriptions, type CreateContextOptions, type PublishResult } from '../../lambda';
+import { initSubscriptions, type CreateContextOptions, type PresenceEvent, type PublishResult } from '../../lambda';
 
 export type { ChatMessage } from './message-log';
 
@@ -21,6 +21,11 @@ export interface ChatContext {
   readonly room: string;
   /** The API Gateway connection, to exclude the sender from its own broadcasts. */
   readonly connectionId: string;
+}
+
+/** What the members of a room see of each other. */
+export interface ChatMember {
+  readonly userId: string;
 }
 
 /** Who started or stopped typing. */
@@ -55,6 +60,8 @@ export const chatRouter = t.router({
         .map((message) => tracked(message.id, message)),
     })),
   chat: t.router({
+    /** Who is in a room: its members first, then who joins and leaves (room presence). */
+    members: t.procedure.input(z.object({ room: name })).subscription(chatSubscriptions.resolver<PresenceEvent<ChatMember>>()),
     /** Who is typing in the connection's room (ctx filter `inRoom`). */
     onTyping: t.procedure.subscription(chatSubscriptions.resolver<TypingEvent>()),
     /** Tells the others in the room that this user started or stopped typing. */
@@ -96,9 +103,12 @@ export function createChatContext({ connectionParams, connectionId }: CreateCont
 }
 
 export const chatApp = chatSubscriptions
-  .router({ router: chatRouter, createContext: createChatContext })
+  // A user's pages are one member of a room (their connections share the key).
+  .router({ router: chatRouter, createContext: createChatContext, connectionKey: (ctx) => `user:${ctx.userId}` })
   .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
-  .routes.chat.onTyping.filter({ name: 'inRoom', ctx: { room: true } });
+  .routes.chat.onTyping.filter({ name: 'inRoom', ctx: { room: true } })
+  .routes.chat.members.filter({ name: 'byRoom', input: { room: true } })
+  .routes.chat.members.presence({ filter: 'byRoom', member: (ctx) => ({ userId: ctx.userId }) });
 
 /** Inside `$default` it reuses the invocation's store and endpoint. */
 const chatPublisher = chatApp.publisher();

@@ -85,6 +85,8 @@ main header { font-weight: 600; font-size: 17px; padding-bottom: 8px; border-bot
 .messages li.mine { align-self: flex-end; background: #ddf4ff; border-color: #54aeff66; }
 .messages .from { font-weight: 600; margin-right: 8px; }
 .messages time { color: #656d76; font-size: 12px; margin-left: 8px; }
+.members { display: flex; flex-wrap: wrap; gap: 6px; list-style: none; margin: 4px 0; padding: 0; font-size: 12px; }
+.members li { padding: 2px 8px; border-radius: 10px; background: #ddf4ff; color: #0969da; }
 .typing { min-height: 20px; margin: 4px 0; color: #656d76; font-style: italic; font-size: 13px; }
 form { display: flex; gap: 8px; }
 form input { flex: 1; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 6px; font: inherit; }

@@ -26,6 +26,10 @@ import type {
 import type { WebSocketHandler } from '../event';
 import { withAppDescription } from './describe';
 import { omittedHandler, omittedPublisher } from './omitted';
+import { presenceMethods, withPresenceDelivery } from './presence';
+import {
+  toPresenceSettings, type PresenceDef, type PresenceFilterOf, type PresenceMember, type PresenceMemberOf, type PresenceOptions, type RoomOf,
+} from '../core/presence';
 import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
@@ -77,6 +81,18 @@ export interface RouteFilterBuilder<
     ? [options?: HistoryOptions]
     : [error: 'history() needs a procedure made with subscriptions.trackedResolver()']
   ): SubscriptionsBuilder<TRouter, TFilters | HistoryDef<TPath>, TKey>;
+  /**
+   * Room presence: the route's subscribers are the members of the rooms its `filter` names (one
+   * value of each of its fields), listed and counted by `publisher.routes.<path>.members()` /
+   * `.countMembers()`. The route's data must be `PresenceEvent<Member>`: each subscriber gets the
+   * room's `sync` first, then `join` / `leave`. A member is a connection key (one user with two
+   * tabs is one member), else a connection. `dynamodb()` and `memory()` keep presence.
+   */
+  presence<const TFilterName extends FiltersOf<TFilters, TPath>['name']>(
+    options: [PresenceMemberOf<DataOf<TTypes>>] extends [never]
+      ? 'presence() needs a procedure made with subscriptions.resolver<PresenceEvent<Member>>()'
+      : PresenceOptions<CtxOf<TTypes>, PresenceMemberOf<DataOf<TTypes>>, TFilterName>,
+  ): SubscriptionsBuilder<TRouter, TFilters | PresenceDef<TPath, TFilterName>, TKey>;
 }
 
 /** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
@@ -154,6 +170,22 @@ export interface RoutePublisher<TTypes extends AnySubscriptionTypes, TDefs exten
   stop(args?: StopArgs<TTypes, TDefs>): Promise<StopResult>;
 }
 
+/** `members()` and `countMembers()` of a presence route (`.routes.<path>.presence()`). */
+export interface RoutePresence<TTypes extends AnySubscriptionTypes, TRoom> {
+  /** The members in a room now (one strongly consistent Query of the room's partition). */
+  members(room: TRoom): Promise<Array<PresenceMember<PresenceMemberOf<DataOf<TTypes>>>>>;
+  /** How many members a room has now (the same Query). */
+  countMembers(room: TRoom): Promise<number>;
+}
+
+/** The presence methods of a route: none unless it is a presence route. */
+export type RoutePresenceOf<TTypes extends AnySubscriptionTypes, TFilters extends AnyFilterDef, TPath extends string> =
+  [PresenceFilterOf<TFilters, TPath>] extends [never]
+    ? {}
+    : RoutePresence<TTypes, RoomOf<
+      Extract<FiltersOf<TFilters, TPath>, { readonly name: PresenceFilterOf<TFilters, TPath> }>, CtxOf<TTypes>, InputOf<TTypes>
+    >>;
+
 /** `publish()` of one route inside an event mapping: describes the publish, sends nothing. */
 export interface RouteEventPublisher<TTypes extends AnySubscriptionTypes, TDefs extends AnyFilterDef, THistory extends boolean = false> {
   /**
@@ -220,6 +252,7 @@ export interface ConnectionsControl<TKey extends string> {
 export type PublisherRoutes<TFilters extends AnyFilterDef, TRecord, TPrefix extends string> = {
   readonly [K in RouteKeys<TRecord>]: TRecord[K] extends AnyTRPCProcedure
     ? RoutePublisher<ProcedureSubscriptionTypes<TRecord[K]>, FiltersOf<TFilters, `${TPrefix}${K}`>, HasHistory<TFilters, `${TPrefix}${K}`>>
+    & RoutePresenceOf<ProcedureSubscriptionTypes<TRecord[K]>, TFilters, `${TPrefix}${K}`>
     : PublisherRoutes<TFilters, RecordOf<TRecord[K]>, `${TPrefix}${K}.`>;
 };
 
@@ -288,31 +321,40 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 }
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
-export function createSubscriptionsBuilder(config: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
+export function createSubscriptionsBuilder(declared: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
+  // Presence events go out from `$default` and `$disconnect` only (the roles that keep presence).
+  const config = process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+    ? withPresenceDelivery(declared) : declared;
   const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
       throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
     }
   };
-  const routes = createRouteMethodProxy('routes', ['filter', 'history'], '{ name, input: { room: true } }', (route, arg, method) => {
+  const routes = createRouteMethodProxy('routes', ['filter', 'history', 'presence'], '{ name, input: { room: true } }', (route, arg, method) => {
     checkRoute(route);
+    if (method === 'presence') {
+      const presence = new Map(declared.presence);
+      presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
+      return createSubscriptionsBuilder({ ...declared, presence });
+    }
     if (method === 'history') {
       const history = new Map(config.history);
       history.set(route, toHistorySettings(route, arg, config.history));
-      return createSubscriptionsBuilder({ ...config, history });
+      return createSubscriptionsBuilder({ ...declared, history });
     }
     const existing = config.filters.get(route) ?? [];
     const filter = toFilterConfig(route, arg as FilterDeclaration, existing);
     const filters = new Map<string, readonly FilterConfig[]>(config.filters);
     filters.set(route, [...existing, filter]);
-    return createSubscriptionsBuilder({ ...config, filters });
+    return createSubscriptionsBuilder({ ...declared, filters });
   });
   // Each role test writes `process.env.TRPC_SUBSCRIPTIONS_ROLE` out in full (ROLE_DEFINE): in a
   // function bundled for one role, esbuild replaces it, folds the test and drops the other roles'
   // factories with every module only they import. Unreplaced, it is undefined: every role is kept.
   return {
-    store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
-    regions: (options) => createSubscriptionsBuilder({ ...config, regions: settleRegions(options, 'regions()') }),
+    store: (options = {}) => createSubscriptionsBuilder({ ...declared, store: options.store }),
+    regions: (options) => createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'
       ? createConnectHandler(config, options)
@@ -354,7 +396,7 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
           throw new Error(`serve(): the router has no subscription procedure at "${route}", which has filters`);
         }
       }
-      return createSubscriptionsBuilder({ ...config, router }) as never;
+      return createSubscriptionsBuilder({ ...declared, router }) as never;
     },
     worker: (options = {}) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
       ? createWorker(config, options as WorkerBuilderOptions<AnyTRPCRouter, AnyFilterDef, EventBridgeEvent>)
@@ -369,6 +411,7 @@ function createPublisher(config: SubscriptionsConfig, options: PublisherOptions 
     routes: createPublisherRoutes(createPublishFn(config, options), {
       stop: createStopFn(config, settings),
       enqueue: createEnqueueFn(config, options),
+      ...(config.presence?.size ? { methods: presenceMethods(config, settings) } : {}),
     }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
     connections: createConnectionsControl(settings) as ConnectionsControl<string>,
   };

@@ -1,6 +1,7 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
 import type { HistoryRegistry } from './history';
+import type { PresenceDelivery, PresenceRegistry } from './presence';
 import type { RegionSettings } from './regions';
 import type { WebSocketEvent } from '../event';
 import type { ConnectSnapshot, SubscriptionStore } from '../store/store';
@@ -98,4 +99,8 @@ export interface SubscriptionsConfig {
   readonly history?: HistoryRegistry;
   /** Multi-region settings given to `.regions()` (else the environment's, read by each handler and publisher). */
   readonly regions?: RegionSettings;
+  /** Presence routes (`.routes.<path>.presence()`). */
+  readonly presence?: PresenceRegistry;
+  /** Sends presence events (the builder wires it to the app's publisher when there are presence routes). */
+  readonly presenceDelivery?: PresenceDelivery;
 }

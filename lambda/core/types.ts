@@ -55,7 +55,7 @@ export interface HistoryDef<TPath extends string> extends FilterDef<TPath, never
 
 /** The configured filters of one path. */
 export type FiltersOf<TFilters extends AnyFilterDef, TPath extends string> =
-  Exclude<Extract<TFilters, { readonly path: TPath }>, { readonly history: true }>;
+  Exclude<Extract<TFilters, { readonly path: TPath }>, { readonly history: true } | { readonly presence: true }>;
 
 /** Whether a path keeps an event history. */
 export type HasHistory<TFilters extends AnyFilterDef, TPath extends string> =

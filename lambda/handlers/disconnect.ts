@@ -4,6 +4,8 @@ import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
 import { settleHandlerOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
+import { managementAccess, resolveEndpoint } from '../core/environment';
+import { invocationScope } from '../core/invocation';
 
 /**
  * The `$disconnect` handler: removes the connection and all its rows. Idempotent; API Gateway
@@ -12,7 +14,11 @@ import type { SubscriptionsConfig } from '../core/config';
 export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, settleHandlerOptions(config, options));
   return instrumented(rt, async (event) => {
-    await rt.store().removeConnection(event.requestContext.connectionId);
+    // Presence leaves are published through this connection's API (as a publisher inside `$default` does).
+    const endpoint = rt.config.presence?.size ? resolveEndpoint(undefined, event) : undefined;
+    await invocationScope.run({ store: rt.store(), management: endpoint ? managementAccess(endpoint) : undefined }, async () => {
+      await rt.store().removeConnection(event.requestContext.connectionId);
+    });
     rt.metrics.count('connectionsClosed');
     return { statusCode: 200 };
   });

@@ -7,6 +7,7 @@ import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions }
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import { withPresence } from '../core/presence-store';
 import type { WebSocketEvent } from '../event';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
@@ -55,10 +56,11 @@ export interface MessageSettings extends HandlerSettings {
 /** Store and logger of any handler. */
 export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseHandlerOptions): HandlerSettings {
   const explicit = options.store ?? config.store;
+  const logger = withLogContext(options.logger ?? defaultLogger);
   return {
-    logger: withLogContext(options.logger ?? defaultLogger),
+    logger,
     metrics: resolveMetrics(options.metrics),
-    store: () => storeOf(explicit),
+    store: () => withPresence(config, storeOf(explicit), logger),
     region: (config.regions ?? regionsFromEnvironment())?.region,
   };
 }

@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './context';
 import { startWithInitialState } from './initial-state';
+import { joinPresence } from './presence';
 import { resumeSubscription, type FrameSender } from './resume';
 import type { Runtime } from './runtime';
 import { filterEntriesFor } from '../core/filters';
@@ -49,6 +50,7 @@ export async function startSubscription(
       : await rt.store().addSubscription(record, { maxSubscriptions });
   switch (outcome) {
     case 'created':
+      await joinPresence(rt, request, record, state.ctx, resume.send);
       rt.metrics.count('subscriptionsStarted');
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':

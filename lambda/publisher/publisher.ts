@@ -85,11 +85,18 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
  * @internal
  */
 export function createPublisherRoutes(
-  publish: PublishFn, more: { readonly stop?: StopFn; readonly enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown> } = {},
+  publish: PublishFn,
+  more: {
+    readonly stop?: StopFn;
+    readonly enqueue?: (path: string, args: PublishArgsRuntime) => Promise<unknown>;
+    /** More methods of every route (e.g. presence's `members()`). */
+    readonly methods?: Readonly<Record<string, (route: string, arg: unknown) => unknown>>;
+  } = {},
 ): unknown {
   const { stop, enqueue } = more;
   const methods: Record<string, (route: string, arg: unknown) => unknown> = {
     publish: (route, arg) => publish(route, arg as PublishArgsRuntime),
+    ...more.methods,
   };
   if (stop) methods.stop = (route, arg) => stop(route, arg as StopArgsRuntime);
   if (enqueue) methods.enqueue = (route, arg) => enqueue(route, arg as PublishArgsRuntime);

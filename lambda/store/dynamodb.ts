@@ -18,8 +18,10 @@ import {
   setConnectionParams,
 } from './dynamodb-connections';
 import { appendHistoryEvent, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
+import { dynamodbPresence } from './dynamodb-presence';
 import { dynamodbTable, report, type DynamoDBStoreOptions, type DynamoDBTable } from './dynamodb-requests';
 import { addSubscription, findSubscribers, removeSubscription } from './dynamodb-subscriptions';
+import type { PresenceRows } from './presence';
 import { RecentSubscriptions } from './recent-subscriptions';
 import type { SubscriptionStore } from './store';
 
@@ -52,6 +54,9 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
       ? ageOperations(table) : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+      ? presenceOperations(table) : undefined),
   } as SubscriptionStore;
 }
 
@@ -97,6 +102,23 @@ function publisherOperations(
 /** Connections by the minute they opened: the rollover, and reconnecting every connection. */
 function ageOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'findConnectionsByAge'> {
   return { findConnectionsByAge: (query) => findConnectionsByAge(table, query) };
+}
+
+/**
+ * Room presence, kept by the handlers: joins (`$default`), releases and leaves (`$default` and
+ * `$disconnect`), and the subscriber query that sends a leave (`$disconnect` publishes it too).
+ */
+function presenceOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'presence' | 'findSubscribers'> {
+  let rows: PresenceRows | undefined;
+  return {
+    presence: () => (rows ??= dynamodbPresence({
+      client: table.client,
+      tableName: () => table.tableName,
+      pageSize: table.options.pageSize,
+      report: (_operation, command, capacity) => report(table, 'presence', command, capacity),
+    })),
+    findSubscribers: (query) => findSubscribers(table, query),
+  };
 }
 
 function historyRequests(table: DynamoDBTable): HistoryRequests {

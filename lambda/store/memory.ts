@@ -1,4 +1,6 @@
 import { firstSequence, formatEventId, type HistoryEventRecord } from './history';
+import { memoryPresence } from './memory-presence';
+import type { PresenceRows } from './presence';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
@@ -70,11 +72,15 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
     const nowSeconds = Math.floor(Date.now() / 1000);
     return [...connections.values()].map((state) => state.record).filter((record) => record.expireAt > nowSeconds);
   };
+  let presence: PresenceRows | undefined;
   function* pages<T>(items: readonly T[]): Generator<readonly T[]> {
     for (let start = 0; start < items.length; start += pageSize) yield items.slice(start, start + pageSize);
   }
 
   return {
+    presence: () => (presence ??= memoryPresence(
+      (connectionId, subscriptionId) => connections.get(connectionId)?.subscriptions.has(idKey(subscriptionId)) === true,
+    )),
     async putConnection(connection) {
       assertEpochSeconds('expireAt', connection.expireAt);
       connections.set(connection.connectionId, {

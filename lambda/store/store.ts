@@ -1,4 +1,5 @@
 import type { HistoryAppend, HistoryEventRecord, HistoryFence } from './history';
+import type { PresenceRows } from './presence';
 
 /**
  * The persistence contract between the handlers, the publisher and a store implementation
@@ -272,4 +273,6 @@ export interface SubscriptionStore {
    * buckets the range covers (never a Scan).
    */
   findConnectionsByAge(query: ConnectionAgeQuery): AsyncIterable<readonly ConnectionRef[]>;
+  /** The requests of room presence (`.routes.<path>.presence()`); `dynamodb()` and `memory()` implement them. */
+  presence?(): PresenceRows;
 }

@@ -68,8 +68,10 @@ describe('a function bundled for one role', () => {
       'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/connection-cache.ts']],
     ['message', 'lambda/handlers/message.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/disconnect.ts', 'lambda/publisher/rollover.ts',
       'lambda/worker/worker.ts', 'lambda/store/memory.ts', 'lambda/store/dynamodb-ledger.ts']],
-    ['disconnect', 'lambda/handlers/disconnect.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/publisher/publisher.ts',
-      'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts', 'lambda/management/client.ts', 'lambda/store/dynamodb-subscriptions.ts']],
+    // `$disconnect` publishes the leaves of presence routes: it holds the publisher, the Management
+    // API client and the subscriber query (docs/runtime.md "Room presence").
+    ['disconnect', 'lambda/handlers/disconnect.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts',
+      'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts']],
     ['rollover', 'lambda/publisher/rollover.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
       'lambda/publisher/publisher.ts', 'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts']],
     ['worker', 'lambda/worker/worker.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
@@ -83,7 +85,7 @@ describe('a function bundled for one role', () => {
     const all = bundles.get('all')!;
     for (const role of FUNCTION_ROLES) expect(bundles.get(role)!.code.length).toBeLessThan(all.code.length);
     const loadsManagement = (bundle: RoleBundle) => bundle.code.includes('require("@aws-sdk/client-apigatewaymanagementapi")');
-    expect(FUNCTION_ROLES.filter((role) => loadsManagement(bundles.get(role)!))).toEqual(['message', 'rollover', 'worker']);
+    expect(FUNCTION_ROLES.filter((role) => loadsManagement(bundles.get(role)!))).toEqual(['message', 'disconnect', 'rollover', 'worker']);
     expect(loadsManagement(all)).toBe(true);
   });
 

@@ -7,7 +7,7 @@
 import { initTRPC, tracked } from '@trpc/server';
 import superjson from 'superjson';
 import * as z from 'zod/mini';
-import { initSubscriptions, type RegionsOptions, type SubscriptionStore } from '../../lambda';
+import { initSubscriptions, type PresenceEvent, type RegionsOptions, type SubscriptionStore } from '../../lambda';
 
 /** What both routes deliver: an id to count arrivals by. */
 export interface MatrixMessage {
@@ -48,6 +48,7 @@ export function matrixApp(options: MatrixAppOptions = {}) {
           return state;
         },
       })),
+    roomMembers: t.procedure.input(z.object({ room: z.string() })).subscription(subscriptions.resolver<PresenceEvent<{ userId: string }>>()),
   });
   let app = subscriptions
     .router({
@@ -57,7 +58,9 @@ export function matrixApp(options: MatrixAppOptions = {}) {
     })
     .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
     .routes.onEvent.filter({ name: 'byRoom', input: { room: true } })
-    .routes.onEvent.history({ retentionSeconds: 600 });
+    .routes.onEvent.history({ retentionSeconds: 600 })
+    .routes.roomMembers.filter({ name: 'byRoom', input: { room: true } })
+    .routes.roomMembers.presence({ filter: 'byRoom', member: (ctx) => ({ userId: ctx.userId }), leaveGraceMs: 300 });
   if (options.store) app = app.store({ store: options.store });
   if (options.regions) app = app.regions(options.regions);
   return { router, app };

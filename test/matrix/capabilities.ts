@@ -175,6 +175,26 @@ export const CAPABILITIES: readonly Capability[] = [
     },
   },
   {
+    name: 'room presence',
+    run: async (cell) => {
+      const room = cell.tag;
+      const members = cell.world.publisher(cell.from).routes.roomMembers;
+      const [ann, bob] = [`user:ann-${cell.tag}`, `user:bob-${cell.tag}`];
+      const annView = await cell.connect(cell.to, `ann-${cell.tag}`).members(room);
+      const bobClient = cell.connect(cell.to, `bob-${cell.tag}`);
+      const bobView = await bobClient.members(room);
+      // Bob's sync lists both; Ann gets Bob's join.
+      expect(bobView.keys()).toEqual([ann, bob]);
+      await eventually(() => annView.keys().length === 2, 'Ann to see Bob join');
+      expect((await members.members({ input: { room } })).map((member) => [member.key, member.data])).toEqual([
+        [ann, { userId: `ann-${cell.tag}` }], [bob, { userId: `bob-${cell.tag}` }],
+      ]);
+      await bobClient.close();
+      await eventually(() => annView.keys().length === 1, 'Ann to see Bob leave');
+      await expect(members.countMembers({ input: { room } })).resolves.toBe(1);
+    },
+  },
+  {
     name: 'rollover',
     run: async (cell) => {
       const client = cell.connect(cell.to);

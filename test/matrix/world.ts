@@ -7,7 +7,7 @@ import { createTRPCClient, createWSClient, wsLink, type TRPCClientError } from '
 import superjson from 'superjson';
 import { WebSocket } from 'ws';
 import type { MatrixMessage, MatrixPublisher, MatrixRouter } from './app';
-import { resubscribeLink } from '../../client';
+import { applyPresence, emptyPresence, resubscribeLink } from '../../client';
 import type { RolloverResult, SubscriptionStore } from '../../lambda';
 import type { LocalGateway } from '../../lambda/local';
 
@@ -62,6 +62,8 @@ export interface MatrixClient {
   messages(room: string): Promise<Seen>;
   /** Subscribes to the room's events from `lastEventId` (a resume), or fresh (its initial state first); resolves once started. */
   events(room: string, lastEventId?: string): Promise<Seen>;
+  /** Joins the room's presence; resolves once started, with the members the client's events tell. */
+  members(room: string): Promise<{ keys(): string[] }>;
   /** The user's live connections, as the table's key rows say (each client has its own user). */
   connectionIds(): Promise<string[]>;
   close(): Promise<void>;
@@ -122,6 +124,17 @@ export function connectClient(world: World, region: string, userId: string): Mat
       ...callbacks,
       onData: (event) => callbacks.onData(event.data),
     })),
+    members: async (room) => {
+      let state = emptyPresence<{ userId: string }>();
+      const seen = await watch((callbacks) => trpc.roomMembers.subscribe({ room }, {
+        ...callbacks,
+        onData: (event) => {
+          state = applyPresence(state, event);
+        },
+      }));
+      void seen;
+      return { keys: () => [...state.members.keys()].sort() };
+    },
     connectionIds: async () => {
       const ids: string[] = [];
       for await (const page of world.store.findConnectionsByKey(`user:${userId}`)) ids.push(...page.map((ref) => ref.connectionId));

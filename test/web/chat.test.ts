@@ -105,6 +105,15 @@ async function waitForMessage(page: Page, text: string): Promise<void> {
     page.locator('[data-testid="messages"] li .text', { hasText: text }).first().waitFor({ timeout: WAIT_MS }));
 }
 
+/** Waits until the page's member list (room presence) shows exactly `expected`. */
+async function waitForMembers(page: Page, expected: readonly string[]): Promise<void> {
+  await waitFor(`the member list of ${userOf(page)}'s page to read ${expected.join(', ')}`, page.waitForFunction(
+    (want) => Array.from(document.querySelectorAll('[data-testid="members"] li'), (item) => item.textContent).join() === want,
+    expected.join(),
+    { timeout: WAIT_MS },
+  ));
+}
+
 async function waitForTyping(page: Page, expected: string): Promise<void> {
   await waitFor(`the typing indicator of ${userOf(page)}'s page to read "${expected}"`, page.waitForFunction(
     (want) => document.querySelector('[data-testid="typing"]')?.textContent === want,
@@ -191,6 +200,27 @@ function scrollToTop(page: Page): Promise<void> {
     list.scrollTo({ top: 0 });
   }));
 }
+
+test('GIVEN erin in the attic WHEN frank opens two pages there and closes them THEN erin\'s member list shows him once, until his last page left', async () => {
+  const erin = await openChat('erin', 'attic');
+  await waitForMembers(erin.page, ['erin']);
+  const frank = await openChat('frank', 'attic');
+  await waitForMembers(erin.page, ['erin', 'frank']);
+  await waitForMembers(frank.page, ['erin', 'frank']);
+  // A second page of frank's is the same member (the same connection key): no change anywhere.
+  const frankAgain = await openChat('frank', 'attic');
+  await waitForMembers(frankAgain.page, ['erin', 'frank']);
+
+  await frank.page.close();
+  // Past the grace period (3 s), frank is still in: his other page is.
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  await waitForMembers(erin.page, ['erin', 'frank']);
+  await frankAgain.page.close();
+  await waitForMembers(erin.page, ['erin']);
+  expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
+  await erin.page.close();
+});
 
 /** How far the message list is from showing its newest message, in pixels. */
 function distanceFromBottom(page: Page): Promise<number> {

@@ -5,6 +5,8 @@
 import { useMutation } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { applyPresence, emptyPresence, type PresenceState } from '../../../client';
+import type { ChatMember } from '../chat-router';
 import { MAX_MESSAGE_LENGTH } from '../limits';
 import type { ChatMessage } from '../message-log';
 import type { ChatConnection, ChatIdentity, ConnectionStatus } from './chat-client';
@@ -52,6 +54,7 @@ export function ChatApp({ identity, connection }: { readonly identity: ChatIdent
 function Room({ identity }: { readonly identity: ChatIdentity }) {
   const { messages, add, error: roomError } = useRoomMessages(identity.room);
   const typing = useTypingUsers();
+  const members = useRoomMembers(identity.room);
   const trpc = useTRPC();
   const send = useMutation(trpc.sendMessage.mutationOptions({ onSuccess: (message) => add([message]) }));
   const setTyping = useTypingAnnouncer();
@@ -70,6 +73,9 @@ function Room({ identity }: { readonly identity: ChatIdentity }) {
   return (
     <main>
       <header># {identity.room}</header>
+      <ul className="members" data-testid="members" aria-label="In this room">
+        {members.map((userId) => <li key={userId} data-member={userId}>{userId}</li>)}
+      </ul>
       {roomError ? <p className="error" role="alert" data-testid="room-error">{roomError}</p> : null}
       <div className="messages-frame">
         <ul className="messages" data-testid="messages" ref={list.ref} onScroll={list.onScroll}>
@@ -163,6 +169,16 @@ function useRoomMessages(room: string) {
     onData: (event) => add([event.data]),
   }));
   return { messages, add, error: subscription.error ? readableError(subscription.error) : undefined };
+}
+
+/** The users in this room, from `chat.members` (room presence), sorted. */
+function useRoomMembers(room: string): string[] {
+  const trpc = useTRPC();
+  const [presence, setPresence] = useState<PresenceState<ChatMember>>(emptyPresence);
+  useSubscription(trpc.chat.members.subscriptionOptions({ room }, {
+    onData: (event) => setPresence((previous) => applyPresence(previous, event)),
+  }));
+  return [...presence.members.values()].map((member) => member.data.userId).sort();
 }
 
 /** Users typing in this room, from `chat.onTyping`. */

@@ -6,7 +6,7 @@
  */
 import { initTRPC, tracked, TRPCError } from '@trpc/server';
 import * as z from 'zod/mini';
-import { initSubscriptions, type CreateContextOptions } from '../../../lambda';
+import { initSubscriptions, type CreateContextOptions, type PresenceEvent } from '../../../lambda';
 
 /** ctx of every request. */
 export interface ScenarioContext {
@@ -29,6 +29,8 @@ const subscriptionRouter = t.router({
     .subscription(subscriptions.trackedResolver<{ readonly n: number }>().with({
       initial: ({ input }) => (input.from ? [tracked(input.from, { n: 0 })] : []),
     })),
+  /** Room presence: members by room, showing their user id. */
+  lobby: t.procedure.input(z.object({ room: z.string() })).subscription(subscriptions.resolver<PresenceEvent<{ readonly name: string }>>()),
 });
 
 /** `connectionParams.userId`, else the `$connect` query's `userId`; the token `invalid` is refused. */
@@ -44,7 +46,9 @@ export const scenarioSubscriptions = subscriptions
   .routes.onMessage.filter({ name: 'byRoom', input: { room: true } })
   .routes.onEvent.filter({ name: 'byRoom', input: { room: true } })
   .routes.onEvent.history({ retentionSeconds: 600 })
-  .routes.onState.history({ retentionSeconds: 600 });
+  .routes.onState.history({ retentionSeconds: 600 })
+  .routes.lobby.filter({ name: 'byRoom', input: { room: true } })
+  .routes.lobby.presence({ filter: 'byRoom', member: (ctx) => ({ name: ctx.userId }), leaveGraceMs: 0 });
 
 /** Inside `$default` this publisher uses the invocation's store and Management API client. */
 const inside = scenarioSubscriptions.publisher({ logger: { error: () => undefined, warn: () => undefined } });

@@ -70,11 +70,15 @@ function setupHandlers(env: ScenarioEnv) {
 }
 
 /** Connects `ids` (as user `userId`) and subscribes each to `room` with ids 1..`perConnection`. */
-async function connectSubscribers(env: ScenarioEnv, ids: readonly string[], room: string, perConnection = 1, userId = 'someone'): Promise<void> {
+async function connectSubscribers(
+  env: ScenarioEnv, ids: readonly string[], room: string, perConnection = 1, userId = 'someone', path = 'onMessage',
+): Promise<void> {
   const setup = setupHandlers(env);
   for (const id of ids) {
     expect(await setup.connect(event(env, connectEvent(id, { userId })))).toMatchObject({ statusCode: 200 });
-    const requests = Array.from({ length: perConnection }, (_, index) => subscribe(index + 1, room, index === 0));
+    const requests = Array.from({ length: perConnection }, (_, index) => ({
+      ...subscribe(index + 1, room, index === 0), params: { path, input: { room } },
+    }));
     await setup.handler(event(env, messageEvent(id, requests.length === 1 ? requests[0] : requests)));
   }
 }
@@ -188,6 +192,17 @@ export async function handlerScenario(env: ScenarioEnv): Promise<void> {
     stop: { stopped: 1 }, online: true, reconnect: { succeeded: 1 }, disconnect: { succeeded: 1 },
   });
   expect(await h.disconnect(event(env, disconnectEvent(id('p'))))).toMatchObject({ statusCode: 200 });
+  // Room presence: Mia joins (the room's sync), Max joins (his join reaches Mia), Max stops (his
+  // leave reaches Mia), Mia's connection closes (its pointers found by Query, her leave).
+  const lobby = (subscriptionId: number) => ({ id: subscriptionId, method: 'subscription', params: { path: 'lobby', input: { room: 'lobby' } } });
+  const presenceEvents = (connectionId: string) => frames(api, connectionId).map((frame) => frame.result?.data?.type).filter(Boolean);
+  for (const [name, userId] of [['m1', 'mia'], ['m2', 'max']]) {
+    await h.connect(event(env, connectEvent(id(name), { userId })));
+    expect(await h.handler(event(env, messageEvent(id(name), lobby(1))))).toMatchObject({ body: expect.stringContaining('started') });
+  }
+  await h.handler(event(env, messageEvent(id('m2'), { id: 1, method: 'subscription.stop' })));
+  expect(presenceEvents(id('m1'))).toEqual(['sync', 'join', 'leave']);
+  expect(await h.disconnect(event(env, disconnectEvent(id('m1'))))).toMatchObject({ statusCode: 200 });
   // The only error: the injected store failure.
   expect(env.logger.entries.filter((entry) => entry.level === 'error' && !/injected/.test(entry.message))).toEqual([]);
 }
@@ -252,6 +267,10 @@ export async function publisherScenario(env: ScenarioEnv, queue: LocalQueue): Pr
   await deleteConnectionRow(env, `${prefix}4`);
   expect(await publisher.connections.disconnect({ key: 'user:ola' })).toMatchObject({ succeeded: 1 });
   expect(await publisher.connections.count('user:ola')).toBe(0);
+  // Room presence: the members of a room and their count (a Query of the room's member rows).
+  await connectSubscribers(env, [`${prefix}5`], 'lobby', 1, 'lea', 'lobby');
+  expect(await publisher.routes.lobby.members({ input: { room: 'lobby' } })).toEqual([expect.objectContaining({ key: 'user:lea', data: { name: 'lea' } })]);
+  expect(await publisher.routes.lobby.countMembers({ input: { room: 'lobby' } })).toBe(1);
 }
 
 /**

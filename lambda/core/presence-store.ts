@@ -1,0 +1,77 @@
+import type { SubscriptionsConfig } from './config';
+import { toPresenceMember } from './presence';
+import type { PresenceRows, ReleasedMember } from '../store/presence';
+import type { RequestId, SubscriptionStore } from '../store/store';
+import type { Logger } from '../util/logger';
+
+const decorated = new WeakMap<SubscriptionsConfig, WeakMap<SubscriptionStore, SubscriptionStore>>();
+/** Stores made here: a publisher inside `$default` gets the invocation's, already wrapped. */
+const wrappers = new WeakSet<SubscriptionStore>();
+
+/**
+ * The store of the handlers of an app with presence routes: each removal of a subscription or
+ * connection there (a client's stop, `$disconnect`, a 410 met by a publish inside `$default`, a
+ * server-side stop or disconnect from a mutation) then releases its presence refs and, once the
+ * grace period passed without the member coming back, sends the member's `leave`. Producers
+ * (`grantPublish`) and the fan-out worker keep their narrower grants: a gone connection they
+ * remove first leaves its member's ref to expire (docs/table-design.md "Room presence"). Without
+ * presence routes the store is returned as it is.
+ */
+export function withPresence(config: SubscriptionsConfig, store: SubscriptionStore, logger: Logger): SubscriptionStore {
+  const presence = config.presence;
+  if (presence === undefined || presence.size === 0 || wrappers.has(store)) return store;
+  let byStore = decorated.get(config);
+  if (!byStore) decorated.set(config, byStore = new WeakMap());
+  const known = byStore.get(store);
+  if (known) return known;
+  const rows = (): PresenceRows | undefined => store.presence?.();
+
+  const leaveAfterGrace = async (released: readonly ReleasedMember[]): Promise<void> => {
+    await Promise.all(released.map(async (member) => {
+      const settings = presence.get(member.path);
+      // The grace period: a member whose connection dropped and came back (the stock client
+      // reconnects at once) has joined again by then, which makes the leave's condition fail.
+      if (settings && settings.leaveGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.leaveGraceMs));
+      const row = await rows()!.leave(member);
+      if (!row || !settings) return;
+      await config.presenceDelivery?.(member.path, { name: settings.filter.name, values: member.values }, { type: 'leave', member: toPresenceMember(row) });
+    }));
+  };
+
+  const release = async (connectionId: string, subscriptionId?: RequestId): Promise<void> => {
+    const presenceRows = rows();
+    if (!presenceRows) return;
+    try {
+      await leaveAfterGrace(await presenceRows.release(connectionId, subscriptionId));
+    } catch (error) {
+      // The removal itself succeeded; a member whose leave failed drops out of the room when its
+      // connection's rows expire.
+      logger.error('presence leave failed', { connectionId, subscriptionId, error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+
+  const wrapped = new Proxy(store, {
+    get(target, property) {
+      if (property === 'removeSubscription') {
+        return async (connectionId: string, subscriptionId: RequestId) => {
+          const removed = await target.removeSubscription(connectionId, subscriptionId);
+          await release(connectionId, subscriptionId);
+          return removed;
+        };
+      }
+      if (property === 'removeConnection') {
+        return async (...args: Parameters<SubscriptionStore['removeConnection']>) => {
+          await target.removeConnection(...args);
+          // After the connection row is gone no join can store a ref for it any more (a join
+          // checks its subscription row), so this release sees every ref it will ever have.
+          await release(args[0]);
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  byStore.set(store, wrapped);
+  wrappers.add(wrapped);
+  return wrapped;
+}
