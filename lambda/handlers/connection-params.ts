@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
 import { connectionKeyOf } from './connection-key';
+import { runConnectHook } from '../core/hooks';
 import { closeWithFrames, connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
@@ -52,9 +53,10 @@ export async function handleConnectionParams(
     }
     let params: Record<string, string> | null;
     let key: string | undefined;
+    let ctx: unknown;
     try {
       params = parseConnectionParams(data, maxBytes);
-      const ctx = rt.config.createContext
+      ctx = rt.config.createContext
         ? await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect })
         : {};
       key = connectionKeyOf(rt.config, ctx);
@@ -75,6 +77,7 @@ export async function handleConnectionParams(
     }
     if (key !== undefined) await rt.store().setConnectionKey(before, key);
     rt.connections.remember({ ...before, connectionParams: params, awaitingConnectionParams: false });
+    await runConnectHook(rt.config.hooks, rt.logger, { ctx, connectionId, key });
   } catch (cause) {
     // The store failed: nothing can be promised to this connection's requests.
     await closeWithFrames(rt, channel, [errorFrame(rt, event, null, cause, info)]);

@@ -1,4 +1,5 @@
 import type { WebSocketHandler } from '../event';
+import { removeConnectionWithHooks } from './hooks';
 import { instrumented } from './instrument';
 import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
@@ -12,7 +13,7 @@ import type { SubscriptionsConfig } from '../core/config';
 export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, settleHandlerOptions(config, options));
   return instrumented(rt, async (event) => {
-    await rt.store().removeConnection(event.requestContext.connectionId);
+    await removeConnectionWithHooks(rt, event.requestContext.connectionId, 'disconnect');
     rt.metrics.count('connectionsClosed');
     return { statusCode: 200 };
   });

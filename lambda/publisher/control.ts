@@ -12,6 +12,7 @@ import type { PublisherSettings } from './settings';
 import { MAX_CONNECTION_SECONDS } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
+import { endConnectionWithHooks, endSubscriptionWithHooks, needsRemovalClaims, type UnsubscribeReason } from '../core/hooks';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { deleteConnection, sendToConnection, type PostFailure } from '../management/client';
 import type { ConnectionRouter } from '../management/routing';
@@ -126,13 +127,13 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
       const failure = await callInRegion(router, reachability, ref.region, async (client) =>
         (await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), settings.calls.timeouts.callTimeoutMs)).failure);
       if (!failure) {
-        await store.removeSubscription(ref.connectionId, ref.subscriptionId);
+        await endSubscriptionWithHooks(store, settings.hooks, settings.logger, ref.connectionId, ref.subscriptionId, 'server-stop');
         stopped++;
         return;
       }
       if (failure.kind === 'gone') {
         gone++;
-        await removeRows(store, settings, ref.connectionId);
+        await removeRows(store, settings, ref.connectionId, 'gone');
         return;
       }
       const region = router.regionOf(ref.region);
@@ -165,7 +166,7 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
         const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
         // Closed: its rows go now, so presence is right as soon as this resolves (also when its
         // $disconnect removed the connection row first: the key row is named here).
-        if (!failure) await removeRows(store, settings, ref.connectionId, ref);
+        if (!failure) await removeRows(store, settings, ref.connectionId, 'server-stop', ref);
         return failure;
       });
     },
@@ -203,8 +204,13 @@ export async function reconnectConnections(
   } else {
     connections = await connectionsOf(store, target, operation);
   }
-  return forEachConnection(settings, operation, connections, async (client, ref) =>
-    (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure);
+  const marksMoves = needsRemovalClaims(settings.hooks);
+  return forEachConnection(settings, operation, connections, async (client, ref) => {
+    // Marked before it is told: the client's stops and close on this connection, which follow
+    // the notification by a few round trips, end its subscriptions as `moved`, not as a leave.
+    if (marksMoves) await store.markMoving?.(ref.connectionId);
+    return (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
+  });
 }
 
 /** The connections of one Region, page by page. */
@@ -298,7 +304,7 @@ async function forEachConnection(
       succeeded++;
     } else if (failure.kind === 'gone') {
       gone++;
-      await removeRows(settings.store(), settings, ref.connectionId);
+      await removeRows(settings.store(), settings, ref.connectionId, 'gone');
     } else {
       fail(ref.connectionId, router.regionOf(ref.region), failure);
     }
@@ -307,10 +313,11 @@ async function forEachConnection(
 }
 
 async function removeRows(
-  store: SubscriptionStore, settings: PublisherSettings, connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
+  store: SubscriptionStore, settings: PublisherSettings, connectionId: string, reason: UnsubscribeReason,
+  known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
 ): Promise<void> {
   try {
-    await store.removeConnection(connectionId, known);
+    await endConnectionWithHooks(store, settings.hooks, settings.logger, connectionId, reason, known);
   } catch (error) {
     settings.logger.error('rows of a gone connection could not be removed', { connectionId, error });
   }

@@ -3,6 +3,7 @@ import type {
   AddSubscriptionResult,
   ConnectionRecord,
   ConnectionRef,
+  EndedSubscription,
   FilterValue,
   RequestId,
   SubscriberQuery,
@@ -31,6 +32,8 @@ export interface MemoryStore extends SubscriptionStore {
 
 interface ConnectionState {
   record: ConnectionRecord;
+  /** Told to move (`markMoving`). */
+  moving?: boolean;
   readonly subscriptions: Map<string, SubscriptionRecord>;
   readonly tombstones: Set<string>;
 }
@@ -52,6 +55,10 @@ function toRef(record: ConnectionRecord, withKey = false): ConnectionRef {
     ...(record.region === undefined ? {} : { region: record.region }),
     ...(withKey && record.key !== undefined ? { key: record.key } : {}),
   };
+}
+
+function ended({ connectionId, subscriptionId, path, hookState }: SubscriptionRecord): EndedSubscription {
+  return { connectionId, subscriptionId, path, ...(hookState === undefined ? {} : { hookState }) };
 }
 
 /**
@@ -130,6 +137,33 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
     },
     async removeConnection(connectionId) {
       connections.delete(connectionId);
+    },
+    async endSubscription(connectionId, subscriptionId) {
+      const state = connections.get(connectionId);
+      const stored = state?.subscriptions.get(idKey(subscriptionId));
+      const moving = state?.moving === true;
+      if (!(await this.removeSubscription(connectionId, subscriptionId)) || !stored) return { subscriptions: [], moving };
+      return { subscriptions: [ended(stored)], moving };
+    },
+    async endConnection(connectionId) {
+      const state = connections.get(connectionId);
+      connections.delete(connectionId);
+      if (!state) return { subscriptions: [], moving: false };
+      const { record } = state;
+      return {
+        subscriptions: [...state.subscriptions.values()].map(ended),
+        connection: {
+          connectionId,
+          connectedAt: record.connectedAt,
+          ...(record.key === undefined ? {} : { key: record.key }),
+          accepted: !record.awaitingConnectionParams && record.refusal === undefined,
+        },
+        moving: state.moving === true,
+      };
+    },
+    async markMoving(connectionId) {
+      const state = connections.get(connectionId);
+      if (state) state.moving = true;
     },
     async *findSubscribers(query: SubscriberQuery) {
       // Snapshot first, as a paginated Query would see the table at read time.

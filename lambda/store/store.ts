@@ -110,6 +110,39 @@ export interface SubscriptionRecord {
    * @default - not echoed
    */
   readonly jsonrpc?: '2.0';
+  /**
+   * What the route's `onSubscribe` hook returned (serialized JSON), kept for its `onUnsubscribe`.
+   * @default - none
+   */
+  readonly hookState?: string;
+}
+
+/** A subscription whose removal this call won (it runs the route's `onUnsubscribe`). */
+export interface EndedSubscription {
+  readonly connectionId: string;
+  readonly subscriptionId: RequestId;
+  readonly path: string;
+  /** {@link SubscriptionRecord.hookState}. */
+  readonly hookState?: string;
+}
+
+/** A connection row whose removal this call won (it runs `onDisconnect`). */
+export interface EndedConnection {
+  readonly connectionId: string;
+  readonly connectedAt: number;
+  readonly key?: string;
+  /** The connection was accepted (neither refused nor still awaiting its `connectionParams`). */
+  readonly accepted: boolean;
+}
+
+/** What a removal that reports its wins removed (lifecycle hooks: docs/runtime.md). */
+export interface EndedRemoval {
+  /** The subscriptions whose rows this call deleted, each won by exactly one call. */
+  readonly subscriptions: readonly EndedSubscription[];
+  /** Set when this call deleted the connection row. */
+  readonly connection?: EndedConnection;
+  /** The connection had been told to move ({@link SubscriptionStore.markMoving}) when it was read. */
+  readonly moving: boolean;
 }
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
@@ -239,6 +272,23 @@ export interface SubscriptionStore {
    * so presence is right once this resolves.
    */
   removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void>;
+  /**
+   * {@link removeSubscription} reporting what it won: the subscription when this call deleted its
+   * row (conditionally: of concurrent removals exactly one gets it), and whether the connection
+   * was told to move. Needed by apps with lifecycle hooks; `dynamodb()` and `memory()` implement it.
+   */
+  endSubscription?(connectionId: string, subscriptionId: RequestId): Promise<Omit<EndedRemoval, 'connection'>>;
+  /**
+   * {@link removeConnection} reporting what it won: the connection row and each subscription row
+   * it deleted conditionally (of concurrent removals exactly one wins each), then everything else
+   * as `removeConnection`. Needed by apps with lifecycle hooks.
+   */
+  endConnection?(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<EndedRemoval>;
+  /**
+   * Mark a connection as told to move (a reconnect notification): the stops and the close that
+   * follow are a move, not a leave. Does nothing when the row does not exist.
+   */
+  markMoving?(connectionId: string): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
   /**

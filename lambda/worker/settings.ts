@@ -3,6 +3,7 @@ import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewayma
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { WorkerOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
+import type { HookRegistry } from '../core/hooks';
 import {
   connectionRouter, deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment,
   resolveEndpoint, resolveMetrics, storeOf, workerInstancesFromEnvironment, workerRateFromEnvironment,
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   readonly gate: RateGate;
   /** The worker's metrics: one EMF line per invocation. */
   readonly metrics: MetricsSettings;
+  /** The app's lifecycle hooks: a 410 ends connections (their `onUnsubscribe` and `onDisconnect`). */
+  readonly hooks?: HookRegistry;
   store(): SubscriptionStore;
   ledger(): DeliveryLedger;
   managementClient(): ApiGatewayManagementApiClient;
@@ -82,6 +85,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
     metrics: resolveMetrics(options.metrics),
+    hooks: config.hooks,
     store: () => storeOf(options.store, config.store),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {
