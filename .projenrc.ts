@@ -194,6 +194,10 @@ project.package.addField('overrides', {
   '@trpc/tanstack-react-query': { '@trpc/client': '$@trpc/client', '@trpc/server': '$@trpc/server' },
 });
 project.package.addField('module', './lib/esm/src/index.mjs');
+// No module of the package does anything when imported but define things, so a bundler may drop
+// every module a Lambda function does not reach, and that module's AWS SDK imports with it: each
+// function then carries only its role (lib/esm keeps one file per module, scripts/build-esm.ts).
+project.package.addField('sideEffects', false);
 // What the tarball holds (README, LICENSE and package.json always go): compiled JavaScript and
 // declarations only. No sources, no maps, no cdk.json, nothing from example/, test/ or docs/.
 project.package.addField('files', [

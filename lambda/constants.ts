@@ -186,3 +186,22 @@ export const CONTROL_TABLE_ACCESS = {
   /** `dynamodb:Select` values: named attributes only. */
   select: ['SPECIFIC_ATTRIBUTES'],
 } as const;
+
+/**
+ * The functions of a deployment. `TrpcSubscriptionApi` bundles each from the one handlers module
+ * with its role fixed at build time, so that it carries that role's code only (docs/runtime.md,
+ * "One role per function").
+ */
+export const FUNCTION_ROLES = ['connect', 'message', 'disconnect', 'rollover', 'worker'] as const;
+
+/** One of {@link FUNCTION_ROLES}. */
+export type FunctionRole = typeof FUNCTION_ROLES[number];
+
+/**
+ * The expression each function's bundle replaces with its role (an esbuild `define`, e.g.
+ * `'"connect"'`). The runtime writes it out in full at every role test: esbuild then folds the
+ * test and drops what only other roles use, which it would not do through a variable. Left as it
+ * is (tests, `dev`, a bundle made without the define), it reads an environment variable nothing
+ * sets, and every role is kept.
+ */
+export const ROLE_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_ROLE';

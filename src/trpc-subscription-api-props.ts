@@ -102,8 +102,8 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
    * Path to the handlers module (TypeScript or JavaScript). It exports the functions built by
    * the runtime: `connect`, `handler`, `disconnect`, `rollover` (unless `rollover.enabled` is
    * false) and, with `queuedFanOut`, `worker` (other names: `handlerNames`,
-   * `queuedFanOut.handlerName`). It is bundled once with esbuild (locally, no Docker) and the one
-   * bundle is shared by the handlers and the rollover.
+   * `queuedFanOut.handlerName`). Each function is bundled from it with esbuild (locally, no
+   * Docker), with only its own role's code (see `bundlePerRole`).
    */
   readonly entry: string;
 
@@ -158,7 +158,20 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly environment?: Record<string, string>;
 
   /**
-   * esbuild options, merged over the construct's defaults.
+   * Bundle each function (`$connect`, `$default`, `$disconnect`, the rollover, the fan-out
+   * worker) from `entry` with its own role only: esbuild replaces
+   * `process.env.TRPC_SUBSCRIPTIONS_ROLE` with the function's role (a `define`) and drops the
+   * code of the other roles, so each function is smaller and starts faster. In such a bundle the
+   * other handler exports fail when called, and `publisher()` publishes only in `$default` and the
+   * worker (elsewhere its calls reject, naming this prop). `false` builds one bundle of every
+   * role, shared by every function.
+   * @default true
+   */
+  readonly bundlePerRole?: boolean;
+
+  /**
+   * esbuild options, merged over the construct's defaults; with `bundlePerRole`, each function's
+   * role is added to `define`.
    * @default - `{ minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] }`
    *   (the Lambda Node.js runtime provides AWS SDK v3)
    */

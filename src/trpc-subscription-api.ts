@@ -23,13 +23,14 @@ import { createAlarms } from './alarms';
 import { createDashboard } from './dashboard';
 import { findMissingHandlerExports } from './entry-exports';
 import { TrpcSubscriptionFanOut } from './fan-out-queue';
-import { DEFAULT_BUNDLING, DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
+import { DEFAULT_ENVIRONMENT, defaultNodejsRuntime, noteUntestedDefaultRuntime } from './function-defaults';
 import { acknowledgeTracingWildcard, createExecutionRole, handlerOperationOptions } from './handler-operations';
 import { allowLogsToUseKey } from './log-encryption';
 import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type SettledPeer } from './multi-region';
 import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
+import { roleBundling } from './role-bundling';
 import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
@@ -102,8 +103,8 @@ const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
  *
  * The handlers are three functions rather than one: each route gets its own metrics, logs,
  * concurrency and cold-start pool, and a slow `$connect` cannot delay `PONG`s on `$default`.
- * They and the rollover share a single esbuild bundle of `entry` (one asset) and differ only in
- * the exported handler they call.
+ * Each is bundled from `entry` with its own role's code only (`bundlePerRole`), so a `$connect`
+ * carries neither the message handler nor the publisher.
  *
  * @example
  * const realtime = new TrpcSubscriptionApi(stack, 'Realtime', {
@@ -195,6 +196,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
     const rolloverEnabled = props.rollover?.enabled ?? true;
     const rolloverSchedule = props.rollover?.schedule ?? Duration.minutes(1);
     const rolloverAge = props.rollover?.age ?? Duration.seconds(DEFAULT_ROLLOVER_AGE_SECONDS);
+    const bundlePerRole = props.bundlePerRole ?? true;
 
     this.validateEntry(entry);
     this.validateHandlerNames(handlerNames);
@@ -283,9 +285,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           ...this.regionEnvironment(),
           ...extraEnvironment,
         },
-        // Identical options for the three functions: the asset cache bundles `entry` once and
-        // the three functions share that one asset.
-        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        // One bundle per role; with `bundlePerRole: false` the options are identical, so the
+        // asset cache bundles `entry` once and every function shares that asset.
+        bundling: roleBundling(key, props.bundling, bundlePerRole),
       });
       acknowledgeRule(
         fn,
@@ -302,7 +304,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         entry,
         runtime,
         architecture: props.architecture ?? Architecture.ARM_64,
-        bundling: { ...DEFAULT_BUNDLING, ...props.bundling },
+        bundling: roleBundling('worker', props.bundling, bundlePerRole),
         logRetention,
         removalPolicy,
         operations: props,

@@ -1,27 +1,67 @@
 /**
- * 5. The handler bundle as a user gets it: the packed tarball installed in a fresh app (not the
+ * 6. The functions as a user deploys them: the packed tarball installed in a fresh app (not the
  * repository's sources), the example's router and handlers file importing
- * `cdk-trpc-subscriptions/lambda`, bundled the way `TrpcSubscriptionApi` bundles (esbuild,
- * minified, CommonJS, AWS SDK v3 external). The ES module build of the package lets esbuild take
- * `@trpc/server` in one format (the ES module one a user's `import` picks), not both.
+ * `cdk-trpc-subscriptions/lambda`, each function bundled the way `TrpcSubscriptionApi` bundles it
+ * (esbuild, minified, CommonJS, node24, AWS SDK v3 external, external source map, the function's
+ * role defined). Per function: bytes by package, own init, and cold start against a bare handler.
+ * The ES module build of the package lets esbuild take `@trpc/server` in one format (the ES
+ * module one a user's `import` picks), not both.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { FUNCTION_ROLES, ROLE_DEFINE, type FunctionRole } from '../../lambda/constants';
 import { createScratchApp, packageJson, packRepository, REPO_ROOT } from '../../scripts/scratch-app';
+import { startDynamoDBRecorder, startManagementRecorder } from '../support/aws-recorders';
 import type { Budget } from '../support/budget';
+import { COLD_START_SCENARIOS, coldStartPair, type ColdRun } from '../support/cold-start';
 import type { BenchEnv } from '../support/env';
-import { fmt, kb, table } from '../support/stats';
+import { installLambdaNode, lambdaNodeMajor, type LambdaNode } from '../support/lambda-node';
+import { fmt, kb, median, ratio, table } from '../support/stats';
 
-const BUNDLE_BUDGET_BYTES = 100 * 1024;
+/** Bytes per function (issue 24). */
+const BUNDLE_BUDGETS: Readonly<Record<FunctionRole, number>> = {
+  connect: 60 * 1024, message: 100 * 1024, disconnect: 60 * 1024, rollover: 60 * 1024, worker: 110 * 1024,
+};
+/** Own init: cold require minus the SDK packages the role needs, in ms. */
+const OWN_INIT_BUDGET_MS = 60;
+/** First invocation against the bare handler's. */
+const COLD_START_BUDGET = 1.2;
+/** The packages every table shows, in this order; the rest are summed under "other". */
+const PACKAGE_COLUMNS = ['cdk-trpc-subscriptions', '@trpc/server', 'superjson', 'zod', 'app'] as const;
 
-export interface PackedBundle {
+/** One function's bundle. */
+export interface FunctionBundle {
+  /** A role, or `every role` (`bundlePerRole: false`). */
+  readonly name: string;
+  readonly file: string;
   readonly bytes: number;
   /** Bytes in the output per package (and `app` for the example's own files). */
-  readonly packages: Array<[string, number]>;
+  readonly packages: Record<string, number>;
+  /** The `@aws-sdk/*` packages the bundle requires (external). */
+  readonly sdkRequires: string[];
   /** The `@trpc/server` files in the bundle, per format (`esm`, `cjs`). */
   readonly trpcFormats: Record<string, number>;
+}
+
+/** The cold starts of one function and of its floor. */
+export interface FunctionColdStart {
+  readonly role: FunctionRole;
+  readonly description: string;
+  readonly sdkPackages: readonly string[];
+  readonly library: ColdRun[];
+  readonly floor: ColdRun[];
+  readonly dynamodbRequests: number;
+  readonly managementCalls: number;
+}
+
+export interface PackedBundle {
+  readonly functions: FunctionBundle[];
+  readonly everyRole: FunctionBundle;
+  readonly cold: FunctionColdStart[];
+  /** The Node.js the cold starts ran on. */
+  readonly node: LambdaNode;
   readonly versions: Record<string, string>;
 }
 
@@ -32,6 +72,39 @@ function packageOf(path: string): string {
 /** `@trpc/server` files by format: the ES module build is `dist/*.mjs`, the CommonJS one `dist/*.js`/`.cjs`. */
 function trpcFormatOf(path: string): string {
   return path.endsWith('.mjs') ? 'esm' : 'cjs';
+}
+
+/** The construct's bundling of one function (NodejsFunction's esbuild call with the construct's defaults and its role). */
+async function bundleFunction(appDir: string, name: string, role: FunctionRole | undefined): Promise<FunctionBundle> {
+  const file = join(appDir, 'out', name.replace(/\W+/g, '-'), 'index.js');
+  const result = await build({
+    absWorkingDir: appDir,
+    entryPoints: ['handlers.ts'],
+    outfile: file,
+    bundle: true,
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    platform: 'node',
+    // NodejsFunction's target: the runtime's Node.js major.
+    target: `node${lambdaNodeMajor()}`,
+    format: 'cjs',
+    external: ['@aws-sdk/*'],
+    define: role === undefined ? {} : { [ROLE_DEFINE]: JSON.stringify(role) },
+    metafile: true,
+    logLevel: 'error',
+  });
+  const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint !== undefined)!;
+  const packages: Record<string, number> = {};
+  const trpcFormats: Record<string, number> = {};
+  for (const [path, input] of Object.entries(output.inputs)) {
+    const pkg = packageOf(path);
+    packages[pkg] = (packages[pkg] ?? 0) + input.bytesInOutput;
+    if (pkg === '@trpc/server' && input.bytesInOutput > 0) trpcFormats[trpcFormatOf(path)] = (trpcFormats[trpcFormatOf(path)] ?? 0) + 1;
+  }
+  const code = readFileSync(file, 'utf8');
+  const sdkRequires = [...new Set([...code.matchAll(/require\("(@aws-sdk\/[^"]+)"\)/g)].map((match) => match[1]))].sort();
+  return { name, file, bytes: output.bytes, packages, sdkRequires, trpcFormats };
 }
 
 export async function runPackedBundle(env: BenchEnv): Promise<PackedBundle> {
@@ -50,32 +123,19 @@ export async function runPackedBundle(env: BenchEnv): Promise<PackedBundle> {
     try {
       const router = readFileSync(join(REPO_ROOT, 'example', 'app-router.ts'), 'utf8').replace(/from '\.\.\/lambda'/g, "from 'cdk-trpc-subscriptions/lambda'");
       app.write('app-router.ts', router);
-      app.write('handlers.ts', readFileSync(join(REPO_ROOT, 'example', 'handlers.ts'), 'utf8'));
-      // The construct's bundling: NodejsFunction's esbuild call with the construct's defaults.
-      const result = await build({
-        absWorkingDir: app.dir,
-        entryPoints: ['handlers.ts'],
-        outfile: join(app.dir, 'out', 'index.js'),
-        bundle: true,
-        minify: true,
-        platform: 'node',
-        target: 'node24',
-        format: 'cjs',
-        external: ['@aws-sdk/*'],
-        metafile: true,
-        logLevel: 'error',
-      });
-      const output = Object.values((result.metafile as Metafile).outputs).find((o) => o.entryPoint !== undefined)!;
-      const packages: Record<string, number> = {};
-      const trpcFormats: Record<string, number> = {};
-      for (const [path, input] of Object.entries(output.inputs)) {
-        const pkg = packageOf(path);
-        packages[pkg] = (packages[pkg] ?? 0) + input.bytesInOutput;
-        if (pkg === '@trpc/server') {
-          trpcFormats[trpcFormatOf(path)] = (trpcFormats[trpcFormatOf(path)] ?? 0) + 1;
-        }
-      }
-      return { bytes: output.bytes, packages: Object.entries(packages).sort((a, b) => b[1] - a[1]), trpcFormats, versions };
+      // The example's handlers plus the fan-out worker (what `queuedFanOut` deploys).
+      app.write('handlers.ts', `${readFileSync(join(REPO_ROOT, 'example', 'handlers.ts'), 'utf8')}
+/** The fan-out worker (\`queuedFanOut\`). */
+export const worker = appSubscriptions.worker();
+`);
+      mkdirSync(join(app.dir, 'out'), { recursive: true });
+      const functions: FunctionBundle[] = [];
+      for (const role of FUNCTION_ROLES) functions.push(await bundleFunction(app.dir, role, role));
+      const everyRole = await bundleFunction(app.dir, 'every role', undefined);
+      env.progress('  bundled each function; installing the Lambda runtime\'s Node.js');
+      const node = installLambdaNode(app.dir);
+      const cold = await measureColdStarts(env, app.dir, node, functions, env.quick ? 3 : 11);
+      return { functions, everyRole, cold, node, versions };
     } finally {
       app.dispose();
     }
@@ -84,21 +144,121 @@ export async function runPackedBundle(env: BenchEnv): Promise<PackedBundle> {
   }
 }
 
+/** Per role: one warm-up pair (not counted: the file cache), then `runs` pairs of library and floor cold starts. */
+async function measureColdStarts(
+  env: BenchEnv, appDir: string, node: LambdaNode, functions: readonly FunctionBundle[], runs: number,
+): Promise<FunctionColdStart[]> {
+  const dynamodbRecorder = await startDynamoDBRecorder(env.dynamodb.endpoint);
+  const managementRecorder = await startManagementRecorder();
+  const shared = { appDir, node: node.path, client: env.client(), dynamodbRecorder, managementRecorder };
+  try {
+    const results: FunctionColdStart[] = [];
+    for (const scenario of COLD_START_SCENARIOS) {
+      const bundle = functions.find((fn) => fn.name === scenario.role)!;
+      const library: ColdRun[] = [];
+      const floor: ColdRun[] = [];
+      let requests: Awaited<ReturnType<typeof coldStartPair>>['requests'] = [];
+      for (let i = -1; i < runs; i++) {
+        const pair = await coldStartPair(shared, scenario, bundle.file);
+        requests = pair.requests;
+        if (i < 0) continue;
+        library.push(pair.library);
+        floor.push(pair.floor);
+      }
+      env.progress(`  cold start of ${scenario.role}: ${fmt(median(library.map((r) => r.totalMs)))} ms vs ${fmt(median(floor.map((r) => r.totalMs)))} ms`);
+      results.push({
+        role: scenario.role,
+        description: scenario.description,
+        sdkPackages: scenario.sdkPackages,
+        library,
+        floor,
+        dynamodbRequests: requests.filter((request) => request.service === 'dynamodb').length,
+        managementCalls: requests.filter((request) => request.service === 'management').length,
+      });
+    }
+    return results;
+  } finally {
+    await dynamodbRecorder.close();
+    await managementRecorder.close();
+  }
+}
+
+/** The median of one figure of the runs. */
+const medianOf = (runs: readonly ColdRun[], figure: keyof ColdRun) => median(runs.map((run) => run[figure]));
+/** Own init: CPU of the bundle's require minus CPU of the SDK packages' require (the floor's). */
+const ownInitOf = (cold: FunctionColdStart) => medianOf(cold.library, 'requireCpuMs') - medianOf(cold.floor, 'requireCpuMs');
+
 export function renderPackedBundle(figures: PackedBundle): { markdown: string; budgets: Budget[] } {
-  const formats = Object.entries(figures.trpcFormats).map(([format, files]) => `${format} (${files} files)`).join(', ');
-  const markdown = [
-    `The example's handlers from the packed tarball in a fresh app (${Object.entries(figures.versions).map(([n, v]) => `${n}@${v}`).join(', ')}), `
-      + 'bundled like the construct bundles (minified, cjs, node24, AWS SDK external). '
-      + `@trpc/server in the bundle: ${formats}.`,
-    '',
-    table(['package in the bundle', 'bytes', 'share'], [
-      ['total', `${fmt(figures.bytes, 0)} (${kb(figures.bytes)})`, '100%'],
-      ...figures.packages.map(([pkg, bytes]) => [pkg, `${fmt(bytes, 0)} (${kb(bytes)})`, `${fmt((100 * bytes) / figures.bytes)}%`]),
+  const all = [...figures.functions, figures.everyRole];
+  const formats = [...new Set(all.flatMap((fn) => Object.keys(fn.trpcFormats)))];
+  const bytesCell = (bytes: number | undefined) => (bytes === undefined || bytes === 0 ? '-' : kb(bytes));
+  const sizeTable = table(
+    ['function (its role only)', 'total', ...PACKAGE_COLUMNS, 'other', 'AWS SDK packages it requires'],
+    all.map((fn) => {
+      const other = Object.entries(fn.packages)
+        .filter(([pkg]) => !(PACKAGE_COLUMNS as readonly string[]).includes(pkg))
+        .reduce((sum, [, bytes]) => sum + bytes, 0);
+      const name = fn === figures.everyRole ? 'every role in one bundle (`bundlePerRole: false`)' : fn.name;
+      return [name, `${fmt(fn.bytes, 0)} (${kb(fn.bytes)})`, ...PACKAGE_COLUMNS.map((pkg) => bytesCell(fn.packages[pkg])), bytesCell(other),
+        fn.sdkRequires.map((pkg) => pkg.replace('@aws-sdk/', '')).join(', ')];
+    }),
+  );
+  const coldCpuTable = table(
+    ['function', 'first event', 'requests (DynamoDB + Management API)', 'library: require', 'first event', 'total',
+      'floor: SDK require', 'clients + requests', 'total', 'cold start vs floor', 'own init'],
+    figures.cold.map((cold) => [
+      cold.role, cold.description, `${cold.dynamodbRequests} + ${cold.managementCalls}`,
+      fmt(medianOf(cold.library, 'requireCpuMs')), fmt(medianOf(cold.library, 'eventCpuMs')), fmt(medianOf(cold.library, 'totalCpuMs')),
+      fmt(medianOf(cold.floor, 'requireCpuMs')), fmt(medianOf(cold.floor, 'eventCpuMs')), fmt(medianOf(cold.floor, 'totalCpuMs')),
+      ratio(medianOf(cold.library, 'totalCpuMs'), medianOf(cold.floor, 'totalCpuMs'), 2), fmt(ownInitOf(cold)),
     ]),
+  );
+  const coldWallTable = table(
+    ['function', 'library: require', 'first event', 'total', 'floor: SDK require', 'clients + requests', 'total', 'cold start vs floor'],
+    figures.cold.map((cold) => [
+      cold.role,
+      fmt(medianOf(cold.library, 'requireMs')), fmt(medianOf(cold.library, 'eventMs')), fmt(medianOf(cold.library, 'totalMs')),
+      fmt(medianOf(cold.floor, 'requireMs')), fmt(medianOf(cold.floor, 'eventMs')), fmt(medianOf(cold.floor, 'totalMs')),
+      ratio(medianOf(cold.library, 'totalMs'), medianOf(cold.floor, 'totalMs'), 2),
+    ]),
+  );
+  const runs = figures.cold[0]?.library.length ?? 0;
+  const markdown = [
+    `The example's handlers (plus \`worker\`) from the packed tarball in a fresh app (${Object.entries(figures.versions).map(([n, v]) => `${n}@${v}`).join(', ')}), `
+      + 'each function bundled like the construct bundles it (minified, cjs, the runtime\'s node target, AWS SDK external, external source map, '
+      + 'its role defined). '
+      + `@trpc/server in the bundles: ${formats.join(', ')} build.`,
+    '',
+    sizeTable,
+    '',
+    'Cold start: a fresh Node.js process requires the function\'s bundle and handles its first event (DynamoDB Local and a Management API on '
+      + 'loopback, `NODE_OPTIONS=--enable-source-maps` as the construct sets it), against a bare handler in a fresh process that requires the SDK '
+      + 'packages the role needs, creates the clients and sends the same requests (recorded, replayed in order on a twin table). '
+      + `Node.js ${figures.node.version}: ${figures.node.note}. Medians of ${runs} runs each, after one warm-up. In CPU time of the process (user + system, ms): the budgets' measure, because both `
+      + 'sides wait the same for the same requests, so the ratio of CPU times bounds the ratio of wall times from above, and on a shared '
+      + 'machine wall time mostly measures the wait for a core. Own init: CPU of the bundle\'s require minus CPU of the SDK packages\' require.',
+    '',
+    coldCpuTable,
+    '',
+    'The same runs in wall-clock ms:',
+    '',
+    coldWallTable,
   ].join('\n');
   const budgets: Budget[] = [
-    ['packed package: handler bundle, SDK external, minified: <= 100 KB', kb(figures.bytes), figures.bytes <= BUNDLE_BUDGET_BYTES],
-    ['packed package: @trpc/server in one format', formats, Object.keys(figures.trpcFormats).length === 1],
+    ...figures.functions.map((fn): Budget => {
+      const budget = BUNDLE_BUDGETS[fn.name as FunctionRole];
+      return [`packed package: ${fn.name} function bundle <= ${budget / 1024} KB`, kb(fn.bytes), fn.bytes <= budget];
+    }),
+    ['packed package: @trpc/server in one format', formats.join(', '), formats.length === 1],
+    ...figures.cold.map((cold): Budget => [
+      `${cold.role}: own init (require minus the SDK it needs, CPU) <= ${OWN_INIT_BUDGET_MS} ms`, `${fmt(ownInitOf(cold))} ms`, ownInitOf(cold) <= OWN_INIT_BUDGET_MS,
+    ]),
+    ...figures.cold.map((cold): Budget => {
+      const library = medianOf(cold.library, 'totalCpuMs');
+      const floor = medianOf(cold.floor, 'totalCpuMs');
+      return [`${cold.role}: cold start (require + first event, CPU) <= ${COLD_START_BUDGET}x a bare handler's`,
+        `${fmt(library)} ms vs ${fmt(floor)} ms: ${ratio(library, floor, 2)}`, library <= COLD_START_BUDGET * floor];
+    }),
   ];
   return { markdown, budgets };
 }

@@ -26,6 +26,7 @@ import type {
 } from '../core/types';
 import type { WebSocketHandler } from '../event';
 import { withAppDescription } from './describe';
+import { omittedHandler, omittedPublisher } from './omitted';
 import { createConnectHandler } from '../handlers/connect';
 import { createDisconnectHandler } from '../handlers/disconnect';
 import { createMessageHandler } from '../handlers/message';
@@ -321,36 +322,45 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
     filters.set(route, [...existing, filter]);
     return createSubscriptionsBuilder({ ...config, filters });
   });
-  const publisher = (options?: PublisherOptions): Publisher<AnyTRPCRouter, AnyFilterDef> => {
-    const settings = settlePublisherOptions(config, options);
-    return {
-      routes: createPublisherRoutes(createPublishFn(config, options), {
-        stop: createStopFn(config, settings),
-        enqueue: createEnqueueFn(config, options),
-      }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
-      connections: createConnectionsControl(settings) as ConnectionsControl<string>,
-    };
-  };
+  // Each role test writes `process.env.TRPC_SUBSCRIPTIONS_ROLE` out in full (ROLE_DEFINE): in a
+  // function bundled for one role, esbuild replaces it, folds the test and drops the other roles'
+  // factories with every module only they import. Unreplaced, it is undefined: every role is kept.
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...config, store: options.store }),
     hooks: (hooks) => createSubscriptionsBuilder({ ...config, hooks: withConnectionHooks(hooks, config.hooks) }),
     regions: (options) => createSubscriptionsBuilder({ ...config, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
-    connect: (options) => createConnectHandler(config, options),
-    // Local tools (the `dev` console) find the app through its `$default` handler, and publish
-    // with the handler's store, endpoint and client.
-    handler: (options) => withAppDescription(createMessageHandler(config, options), config, options?.store, () => publisher({
-      store: options?.store,
-      endpoint: options?.endpoint,
-      managementClient: options?.managementClient,
-      retry: options?.retry,
-      timeouts: options?.timeouts,
-      logger: options?.logger,
-      metrics: options?.metrics,
-    })),
-    disconnect: (options) => createDisconnectHandler(config, options),
-    publisher,
-    rollover: (options) => createRolloverHandler(config, options),
+    connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'
+      ? createConnectHandler(config, options)
+      : omittedHandler('connect')),
+    handler: (options) => {
+      // Local tools (the `dev` console) find the app through its `$default` handler, and publish
+      // with the handler's store, endpoint and client: only where no role is defined (not in a
+      // function the construct bundles).
+      if (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined) {
+        return withAppDescription(createMessageHandler(config, options), config, options?.store, () => createPublisher(config, {
+          store: options?.store,
+          endpoint: options?.endpoint,
+          managementClient: options?.managementClient,
+          retry: options?.retry,
+          timeouts: options?.timeouts,
+          logger: options?.logger,
+          metrics: options?.metrics,
+        }));
+      }
+      return process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message' ? createMessageHandler(config, options) : omittedHandler('handler');
+    },
+    disconnect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+      ? createDisconnectHandler(config, options)
+      : omittedHandler('disconnect')),
+    // Queries and mutations publish from `$default`; an EventBridge mapping may act on connections.
+    publisher: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+      ? createPublisher(config, options)
+      : omittedPublisher() as Publisher<AnyTRPCRouter, AnyFilterDef>),
+    rollover: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
+      ? createRolloverHandler(config, options)
+      : omittedHandler('rollover')),
     serve: (router) => {
       if (!router?._def?.router) {
         throw new Error('serve(): `router` must be a tRPC router (t.router({...}))');
@@ -362,11 +372,28 @@ export function createSubscriptionsBuilder(config: SubscriptionsConfig): Subscri
       }
       return createSubscriptionsBuilder({ ...config, router }) as never;
     },
-    worker: (options = {}) => {
-      const { events, ...workerOptions } = options;
-      const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
-      const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
-      return createQueueHandler(config, workerOptions, mapper);
-    },
+    worker: (options = {}) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+      ? createWorker(config, options as WorkerBuilderOptions<AnyTRPCRouter, AnyFilterDef, EventBridgeEvent>)
+      : omittedHandler('worker')),
   };
+}
+
+/** `publisher()`: publish, enqueue and stop per route, and the connections' control. */
+function createPublisher(config: SubscriptionsConfig, options: PublisherOptions | undefined): Publisher<AnyTRPCRouter, AnyFilterDef> {
+  const settings = settlePublisherOptions(config, options);
+  return {
+    routes: createPublisherRoutes(createPublishFn(config, options), {
+      stop: createStopFn(config, settings),
+      enqueue: createEnqueueFn(config, options),
+    }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
+    connections: createConnectionsControl(settings) as ConnectionsControl<string>,
+  };
+}
+
+/** `worker()`: the queue's handler, with the EventBridge mapping given typed publish descriptions. */
+function createWorker(config: SubscriptionsConfig, options: WorkerBuilderOptions<AnyTRPCRouter, AnyFilterDef, EventBridgeEvent>): QueueHandler {
+  const { events, ...workerOptions } = options;
+  const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
+  const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
+  return createQueueHandler(config, workerOptions, mapper);
 }

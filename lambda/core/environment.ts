@@ -30,7 +30,9 @@ let defaultStore: SubscriptionStore | undefined;
  * with its environment defaults.
  */
 export function getDefaultStore(): SubscriptionStore {
-  defaultStore ??= process.env[STORE_ENV] === 'memory' ? memory() : dynamodb();
+  // A function bundled for one role (ROLE_DEFINE) is deployed: its memory is its own, so the
+  // memory store could not be shared with the other functions, and it leaves the bundle.
+  defaultStore ??= process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined && process.env[STORE_ENV] === 'memory' ? memory() : dynamodb();
   return defaultStore;
 }
 
@@ -59,9 +61,20 @@ export function resolveEndpoint(explicit: string | undefined, event?: WebSocketE
   return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
 }
 
-/** The Management API client of an endpoint, made by `factory` (default: one client per endpoint). */
+/**
+ * The Management API client of an endpoint, made by `factory` (default: one client per endpoint)
+ * when it is first read: a `$default` invocation that answers only through its route response (a
+ * subscribe, a query, a stop) never creates one, which a cold start would pay for.
+ */
 export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
-  return { endpoint, client: factory(endpoint) };
+  let client: ManagementAccess['client'] | undefined;
+  return {
+    endpoint,
+    get client() {
+      client ??= factory(endpoint);
+      return client;
+    },
+  };
 }
 
 /**
@@ -93,7 +106,7 @@ let defaultLedger: DeliveryLedger | undefined;
 
 /** The fan-out worker's ledger when none is given: in memory with the memory store, else on the table. */
 export function getDefaultLedger(): DeliveryLedger {
-  defaultLedger ??= process.env[STORE_ENV] === 'memory' ? memoryLedger() : dynamodbLedger();
+  defaultLedger ??= process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined && process.env[STORE_ENV] === 'memory' ? memoryLedger() : dynamodbLedger();
   return defaultLedger;
 }
 

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import { parseTRPCMessage, type TRPCClientOutgoingMessage } from '@trpc/server/rpc';
+import { ConnectionCache } from './connection-cache';
 import { handleConnectionParams } from './connection-params';
 import { createRequestContext, type RequestContext } from './context';
 import { instrumented } from './instrument';
@@ -98,7 +99,7 @@ function parseErrorMessage(cause: unknown): string {
  */
 export function createMessageHandler(config: SubscriptionsConfig, options: MessageHandlerOptions = {}): WebSocketHandler {
   const settings = settleMessageOptions(config, options);
-  const rt = createRuntime(config, settings, settings.connectionCacheSize);
+  const rt = createRuntime(config, settings, new ConnectionCache(settings.connectionCacheSize));
   return instrumented(rt, async (event) => {
     const frame = decodeFrame(frameText(event));
     if (frame.kind === 'ping') return { statusCode: 200, body: 'PONG' };

@@ -400,8 +400,17 @@ describe('handlers', () => {
     }, 4);
   });
 
-  test('GIVEN defaults WHEN synthesised THEN the three handlers and the rollover share one code asset', () => {
+  test('GIVEN defaults WHEN synthesised THEN the three handlers and the rollover each have their own code asset (one bundle per role)', () => {
     const { template } = realtimeStack();
+
+    const functions = Object.values(template().findResources('AWS::Lambda::Function'));
+    const codes = new Set(functions.map((fn) => JSON.stringify(fn.Properties.Code)));
+    expect(functions).toHaveLength(4);
+    expect(codes.size).toBe(4);
+  });
+
+  test('GIVEN bundlePerRole false WHEN synthesised THEN the three handlers and the rollover share one code asset', () => {
+    const { template } = realtimeStack({ bundlePerRole: false });
 
     const functions = Object.values(template().findResources('AWS::Lambda::Function'));
     const codes = new Set(functions.map((fn) => JSON.stringify(fn.Properties.Code)));

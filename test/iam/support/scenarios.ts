@@ -6,6 +6,7 @@
  * checks the outcomes, so a request kind cannot silently drop out of a scenario.
  */
 import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { TRPCError } from '@trpc/server';
 import { scenarioHandlers, scenarioSubscriptions } from './app';
 import type { RequestRecorder } from './recorder';
@@ -371,7 +372,7 @@ export async function workerScenario(env: ScenarioEnv, scenarioQueue: Awaited<Re
 }
 
 /** Fails the first request named `command` a client sends (a fault SQS Local cannot produce on demand). */
-function failingOnce<T extends { middlewareStack: { add: DynamoDBClient['middlewareStack']['add'] } }>(client: T, command: string): T {
+function failingOnce(client: SQSClient, command: string): SQSClient {
   let failed = false;
   client.middlewareStack.add((next, context) => async (args) => {
     if (!failed && context.commandName === `${command}Command`) {

@@ -1,0 +1,171 @@
+/**
+ * One role per function: the handlers module bundled with esbuild once per role, with the
+ * construct's `define` of the role (src/role-bundling.ts), as `TrpcSubscriptionApi` deploys it.
+ * Each bundle must leave the other roles' modules out, still serve its own role against DynamoDB
+ * Local and a Management API, and refuse the handlers it does not carry with an error that says why.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import type { QueueHandler, RolloverHandler, WebSocketHandler } from '../../lambda';
+import { FUNCTION_ROLES, type FunctionRole } from '../../lambda/constants';
+import { roleBundling } from '../../src/role-bundling';
+import { createTestTable, scanRows, type TestTable } from '../support/dynamodb';
+
+const ENTRY = path.join(__dirname, '..', 'fixtures', 'roles', 'handlers.ts');
+const ROOT = path.join(__dirname, '..', '..');
+
+interface RoleBundle {
+  readonly code: string;
+  /** Repository files with bytes in the bundle. */
+  readonly modules: string[];
+}
+
+/** The entry bundled as the construct bundles the function of `role` (minified CommonJS, SDK external). */
+async function bundleRole(role: FunctionRole | undefined): Promise<RoleBundle> {
+  const { define } = roleBundling(role ?? 'message', undefined, role !== undefined);
+  const result = await build({
+    entryPoints: [ENTRY],
+    absWorkingDir: ROOT,
+    bundle: true,
+    minify: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    external: ['@aws-sdk/*'],
+    define,
+    write: false,
+    outfile: path.join(ROOT, 'role-bundle.js'),
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const [output] = Object.values((result.metafile as Metafile).outputs);
+  const modules = Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([file]) => file);
+  return { code: result.outputFiles[0].text, modules };
+}
+
+/** Evaluates a bundle in this process (its `require` resolves the SDK from the repository). */
+function load(bundle: RoleBundle): Record<string, any> {
+  const module = { exports: {} as Record<string, any> };
+  new Function('module', 'exports', 'require', bundle.code)(module, module.exports, require);
+  return module.exports;
+}
+
+const bundles = new Map<FunctionRole | 'all', RoleBundle>();
+
+beforeAll(async () => {
+  for (const role of FUNCTION_ROLES) bundles.set(role, await bundleRole(role));
+  bundles.set('all', await bundleRole(undefined));
+});
+
+describe('a function bundled for one role', () => {
+  const has = (role: FunctionRole, module: string) => bundles.get(role)!.modules.includes(module);
+
+  test.each([
+    ['connect', 'lambda/handlers/connect.ts', ['lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts', 'lambda/publisher/publisher.ts',
+      'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts', 'lambda/management/client.ts', 'lambda/store/memory.ts',
+      'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/connection-cache.ts']],
+    ['message', 'lambda/handlers/message.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/disconnect.ts', 'lambda/publisher/rollover.ts',
+      'lambda/worker/worker.ts', 'lambda/store/memory.ts', 'lambda/store/dynamodb-ledger.ts']],
+    ['disconnect', 'lambda/handlers/disconnect.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/publisher/publisher.ts',
+      'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts', 'lambda/management/client.ts', 'lambda/store/dynamodb-subscriptions.ts']],
+    ['rollover', 'lambda/publisher/rollover.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
+      'lambda/publisher/publisher.ts', 'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts']],
+    ['worker', 'lambda/worker/worker.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
+      'lambda/publisher/rollover.ts', 'lambda/store/memory.ts']],
+  ] as const)('GIVEN the %s role WHEN bundled THEN it holds %s and none of the other roles\' modules', (role, own, others) => {
+    expect(has(role, own)).toBe(true);
+    expect(others.filter((module) => has(role, module))).toEqual([]);
+  });
+
+  test('GIVEN every role WHEN bundled THEN each is smaller than the bundle of every role, and only what posts loads the Management API client', () => {
+    const all = bundles.get('all')!;
+    for (const role of FUNCTION_ROLES) expect(bundles.get(role)!.code.length).toBeLessThan(all.code.length);
+    const loadsManagement = (bundle: RoleBundle) => bundle.code.includes('require("@aws-sdk/client-apigatewaymanagementapi")');
+    expect(FUNCTION_ROLES.filter((role) => loadsManagement(bundles.get(role)!))).toEqual(['message', 'rollover', 'worker']);
+    expect(loadsManagement(all)).toBe(true);
+  });
+
+  test('GIVEN a bundle WHEN an export of another role or its publisher is called THEN it rejects naming the role and bundlePerRole', async () => {
+    const connectBundle = load(bundles.get('connect')!);
+    await expect(connectBundle.handler({ requestContext: { connectionId: 'c' }, body: 'PING' }))
+      .rejects.toThrow('handler() is not in this function\'s bundle: TrpcSubscriptionApi bundles each function with its own role only (this one: "connect")');
+    await expect(connectBundle.publisher.routes.onMessage.publish({ data: { text: 'x', at: new Date(), from: 'y' } }))
+      .rejects.toThrow(/publisher\.routes\.onMessage\.publish\(\) is not in this function's bundle.*`bundlePerRole: false`/);
+    await expect(connectBundle.publisher.connections.count('user')).rejects.toThrow('publisher.connections.count() is not in this function\'s bundle');
+    const messageBundle = load(bundles.get('message')!);
+    await expect(messageBundle.worker({ Records: [] })).rejects.toThrow('worker() is not in this function\'s bundle');
+    await expect(messageBundle.rollover()).rejects.toThrow('(this one: "message")');
+  });
+});
+
+describe('the role bundles, deployed side by side', () => {
+  let table: TestTable;
+  let management: Server;
+  const posts: Array<{ path: string; body: string }> = [];
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    table = await createTestTable('roles');
+    management = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => { body += chunk.toString(); });
+      request.on('end', () => {
+        posts.push({ path: decodeURIComponent(request.url ?? ''), body });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => management.listen(0, '127.0.0.1', resolve));
+    // What the construct sets on the functions; the default clients find DynamoDB Local through the SDK's endpoint variable.
+    process.env.TRPC_SUBSCRIPTIONS_TABLE_NAME = table.tableName;
+    process.env.TRPC_SUBSCRIPTIONS_ENDPOINT = `http://127.0.0.1:${(management.address() as AddressInfo).port}/prod`;
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = table.endpoint;
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await new Promise((resolve) => management.close(resolve));
+    table.client.destroy();
+  });
+
+  const context = { requestContext: { stage: 'prod', domainName: '127.0.0.1', connectedAt: Date.now() } };
+  const connectEvent = (connectionId: string) => ({
+    requestContext: { ...context.requestContext, connectionId, routeKey: '$connect', eventType: 'CONNECT' },
+    queryStringParameters: { userId: connectionId },
+  });
+  const message = (connectionId: string, frame: unknown) => ({
+    requestContext: { ...context.requestContext, connectionId, routeKey: '$default', eventType: 'MESSAGE' },
+    body: typeof frame === 'string' ? frame : JSON.stringify(frame),
+    isBase64Encoded: false,
+  });
+
+  test('GIVEN each function from its own bundle WHEN a client connects, subscribes, is published to and leaves THEN every role does its part', async () => {
+    const connect: WebSocketHandler = load(bundles.get('connect')!).connect;
+    const { handler, publisher } = load(bundles.get('message')!) as { handler: WebSocketHandler; publisher: any };
+    const worker: QueueHandler = load(bundles.get('worker')!).worker;
+    const rollover: RolloverHandler = load(bundles.get('rollover')!).rollover;
+    const disconnect: WebSocketHandler = load(bundles.get('disconnect')!).disconnect;
+
+    expect(await connect(connectEvent('reader'))).toEqual({ statusCode: 200 });
+    expect(await connect(connectEvent('writer'))).toEqual({ statusCode: 200 });
+    expect((await handler(message('reader', 'PING'))).body).toBe('PONG');
+    const started = await handler(message('reader', { id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room: 'r' } } } }));
+    expect(JSON.parse(started.body!)).toEqual({ id: 1, result: { type: 'started' } });
+    const sent = await handler(message('writer', { id: 7, method: 'mutation', params: { path: 'sendMessage', input: { json: { room: 'r', text: 'hi' } } } }));
+    expect(JSON.parse(sent.body!).result.data.json.delivered).toBe(1);
+    expect(posts.map((post) => post.path)).toEqual(['/prod/@connections/reader']);
+    expect(await publisher.connections.count('reader')).toBe(0);
+
+    const deliver = { v: 1, kind: 'deliver', batchId: 'm1#0', path: 'onMessage', result: '{"type":"data","data":{"json":"queued"}}', targets: [['reader', 1]] };
+    expect(await worker({ Records: [{ messageId: 'm1', body: JSON.stringify(deliver) }] })).toEqual({ batchItemFailures: [] });
+    expect(posts[1]).toEqual({ path: '/prod/@connections/reader', body: '{"id":1,"result":{"type":"data","data":{"json":"queued"}}}' });
+
+    expect(await rollover()).toMatchObject({ matched: 0 });
+    expect(await disconnect({ requestContext: { ...context.requestContext, connectionId: 'reader', routeKey: '$disconnect', eventType: 'DISCONNECT' } }))
+      .toEqual({ statusCode: 200 });
+    const left = await scanRows(table.client, table.tableName);
+    expect(left.filter((row) => row.pk.includes('reader'))).toEqual([]);
+    expect(left.some((row) => row.pk.includes('writer'))).toBe(true);
+  });
+});

@@ -1,0 +1,29 @@
+import { realtimeStack } from './helpers';
+import { ROLE_DEFINE } from '../../lambda/constants';
+import { DEFAULT_BUNDLING } from '../../src/function-defaults';
+import { roleBundling } from '../../src/role-bundling';
+
+describe('roleBundling', () => {
+  test('GIVEN a role WHEN settled THEN the defaults apply and the role is defined as a string literal', () => {
+    expect(roleBundling('connect', undefined, true)).toEqual({ ...DEFAULT_BUNDLING, define: { [ROLE_DEFINE]: '"connect"' } });
+  });
+
+  test('GIVEN user bundling with its own defines WHEN settled THEN they are kept, over the defaults, and the role wins its own expression', () => {
+    const bundling = roleBundling('worker', { minify: false, define: { 'process.env.FLAG': '"on"', [ROLE_DEFINE]: '"message"' } }, true);
+
+    expect(bundling).toEqual({ ...DEFAULT_BUNDLING, minify: false, define: { 'process.env.FLAG': '"on"', [ROLE_DEFINE]: '"worker"' } });
+  });
+
+  test('GIVEN perRole false WHEN settled THEN no role is defined, so every function gets the same options', () => {
+    expect(roleBundling('message', { define: { 'process.env.FLAG': '"on"' } }, false)).toEqual({ ...DEFAULT_BUNDLING, define: { 'process.env.FLAG': '"on"' } });
+    expect(roleBundling('connect', undefined, false)).toEqual(roleBundling('rollover', undefined, false));
+  });
+});
+
+test('GIVEN queuedFanOut WHEN synthesised THEN the worker has its own code asset too', () => {
+  const { template } = realtimeStack({ queuedFanOut: {} });
+
+  const functions = Object.values(template().findResources('AWS::Lambda::Function'));
+  expect(functions).toHaveLength(5);
+  expect(new Set(functions.map((fn) => JSON.stringify(fn.Properties.Code))).size).toBe(5);
+});
