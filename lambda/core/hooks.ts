@@ -8,9 +8,9 @@
  * concurrent removals (a client's stop, `$disconnect`, a 410 found by a publish, a server-side
  * stop, the rollover's sweep) fire each once. A crash between winning and running loses that call.
  */
-import type { ConnectionRef, EndedRemoval, RequestId, SubscriptionStore } from '../store/store';
-import type { Logger } from '../util/logger';
+import type { ConnectionEnding, ConnectionRef, EndedRemoval, RequestId, SubscriptionStore } from '../store/store';
 import { isRecord } from '../util/guards';
+import type { Logger } from '../util/logger';
 
 /** A JSON value: what `onSubscribe` may return for `onUnsubscribe` (kept on the subscription's row). */
 export type HookState = string | number | boolean | null | readonly HookState[] | { readonly [key: string]: HookState | undefined };
@@ -176,10 +176,13 @@ export function needsRemovalClaims(registry: HookRegistry | undefined): boolean 
 
 /**
  * The reason a hook reports: a client's stop or close of a connection the server told to move is
- * `moved`; the server's own actions and lost connections keep theirs.
+ * `moved`; whatever ends a connection the server is closing is `server-stop`; lost connections
+ * (`gone`, `expired`) of a move keep theirs (the client may have died instead of moving).
  */
-export function reportedReason(reason: UnsubscribeReason, moving: boolean): UnsubscribeReason {
-  return moving && (reason === 'stop' || reason === 'disconnect') ? 'moved' : reason;
+export function reportedReason(reason: UnsubscribeReason, ending: ConnectionEnding | undefined): UnsubscribeReason {
+  if (reason === 'refused') return reason;
+  if (ending === 'closing') return 'server-stop';
+  return ending === 'moving' && (reason === 'stop' || reason === 'disconnect') ? 'moved' : reason;
 }
 
 /** Serializes `onSubscribe`'s result for the row; throws naming the route when it cannot be kept. @internal */
@@ -215,7 +218,7 @@ export async function runEndHooks(
     try {
       await hook({
         state: subscription.hookState === undefined ? undefined : JSON.parse(subscription.hookState),
-        reason: reportedReason(reason, ended.moving),
+        reason: reportedReason(reason, ended.ending),
         path: subscription.path,
         connectionId: subscription.connectionId,
         subscriptionId: subscription.subscriptionId,
@@ -233,7 +236,7 @@ export async function runEndHooks(
           connectionId: connection.connectionId,
           key: connection.key,
           connectedAt: connection.connectedAt,
-          reason: reportedReason(reason, ended.moving) as DisconnectReason,
+          reason: reportedReason(reason, ended.ending) as DisconnectReason,
         });
       } catch (error) {
         logger.error('onDisconnect failed', { connectionId: connection.connectionId, error });

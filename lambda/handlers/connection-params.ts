@@ -2,10 +2,10 @@ import { TRPCError } from '@trpc/server';
 import { parseConnectionParamsFromUnknown } from '@trpc/server/http';
 import type { WebSocketEvent } from '../event';
 import { connectionKeyOf } from './connection-key';
-import { runConnectHook } from '../core/hooks';
 import { closeWithFrames, connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
+import { runConnectHook } from '../core/hooks';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 
 /** Validates `connectionParams`: `null` or an object of strings, at most `maxBytes` of JSON. */

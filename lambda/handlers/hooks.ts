@@ -48,7 +48,6 @@ export async function storeWithHooks(
       const { connectionId, subscriptionId, path } = record;
       await runEndHooks(rt.config.hooks, rt.logger, {
         subscriptions: [{ connectionId, subscriptionId, path, ...(hookState === undefined ? {} : { hookState }) }],
-        moving: false,
       }, unstoredReason(outcome));
     }
   }

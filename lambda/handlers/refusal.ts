@@ -11,8 +11,8 @@
  */
 import { getTRPCErrorFromUnknown, TRPCError, type TRPCProcedureType } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
-import type { ReplyChannel } from './reply';
 import { removeConnectionWithHooks } from './hooks';
+import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import type { WebSocketEvent } from '../event';
 import { deleteConnection, postToConnection } from '../management/client';

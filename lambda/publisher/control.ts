@@ -162,7 +162,10 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const store = settings.store();
+      const marksClose = needsRemovalClaims(settings.hooks);
       return forEachConnection(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
+        // Marked first: the $disconnect the close causes may remove the rows before this call does.
+        if (marksClose) await store.markEnding?.(ref.connectionId, 'closing');
         const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
         // Closed: its rows go now, so presence is right as soon as this resolves (also when its
         // $disconnect removed the connection row first: the key row is named here).
@@ -208,7 +211,7 @@ export async function reconnectConnections(
   return forEachConnection(settings, operation, connections, async (client, ref) => {
     // Marked before it is told: the client's stops and close on this connection, which follow
     // the notification by a few round trips, end its subscriptions as `moved`, not as a leave.
-    if (marksMoves) await store.markMoving?.(ref.connectionId);
+    if (marksMoves) await store.markEnding?.(ref.connectionId, 'moving');
     return (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
   });
 }

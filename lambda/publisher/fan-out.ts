@@ -4,6 +4,7 @@
  * Independent of how the publish was asked for, so a queue worker can deliver the same way.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { endConnectionWithHooks, type HookRegistry } from '../core/hooks';
 import { sendToConnection, type PostFailure } from '../management/client';
 import type { ConnectionRouter } from '../management/routing';
 import type { FrameBuilder } from '../protocol/encode';
@@ -13,7 +14,6 @@ import { forEachInLanes } from '../util/lanes';
 import type { Logger } from '../util/logger';
 import { forEachBounded } from '../util/pool';
 import type { RateGate } from '../util/rate-gate';
-import { endConnectionWithHooks, type HookRegistry } from '../core/hooks';
 
 /** A delivery that failed (not counted as delivered or gone). */
 export interface PublishFailure {

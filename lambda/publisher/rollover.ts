@@ -5,13 +5,13 @@
  * old one is cut. Connections are found by the minute they opened (`AGE#` partitions), never by Scan.
  */
 import { reconnectConnections, type ConnectionsResult } from './control';
-import type { PublisherSettings } from './settings';
 import type { PublisherOptions } from './options';
+import type { PublisherSettings } from './settings';
 import { settlePublisherOptions } from './settings';
 import { DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROLLOVER_AGE_ENV } from '../constants';
-import { endConnectionWithHooks, needsRemovalClaims } from '../core/hooks';
 import type { SubscriptionsConfig } from '../core/config';
 import { regionsFromEnvironment, rolloverAgeFromEnvironment, rowTtlFromEnvironment } from '../core/environment';
+import { endConnectionWithHooks, needsRemovalClaims } from '../core/hooks';
 
 /** Options of `rollover()`. */
 export interface RolloverOptions extends PublisherOptions {
@@ -70,7 +70,8 @@ async function sweepExpired(
   const store = settings.store();
   const router = settings.router('rollover');
   let expired = 0;
-  for await (const page of store.findConnectionsByAge({ connectedFrom: now - maxConnectionMs - margin, connectedTo: now - maxConnectionMs - sweepAfterMs })) {
+  const range = { connectedFrom: now - maxConnectionMs - margin, connectedTo: now - maxConnectionMs - sweepAfterMs };
+  for await (const page of store.findConnectionsByAge(range)) {
     for (const ref of page) {
       if (region !== undefined && router.regionOf(ref.region) !== region) continue;
       try {

@@ -6,8 +6,8 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { PublisherOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
-import type { HookRegistry } from '../core/hooks';
 import { connectionRouter, managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
+import type { HookRegistry } from '../core/hooks';
 import { invocationScope } from '../core/invocation';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';

@@ -18,6 +18,7 @@ import {
   setConnectionParams,
 } from './dynamodb-connections';
 import { appendHistoryEvent, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
+import { endConnection, endSubscription, markEnding } from './dynamodb-hooks';
 import { dynamodbTable, report, type DynamoDBStoreOptions, type DynamoDBTable } from './dynamodb-requests';
 import { addSubscription, findSubscribers, removeSubscription } from './dynamodb-subscriptions';
 import { RecentSubscriptions } from './recent-subscriptions';
@@ -46,6 +47,8 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       ? messageOperations(table, recent) : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? removalOperations(table) : undefined),
+    // Lifecycle hooks: removals that report what they won (every role that ends something).
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? hookOperations(table, recent) : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
       ? publisherOperations(table, recent) : undefined),
@@ -78,6 +81,19 @@ function messageOperations(
 /** Removing a connection's rows: `$disconnect`, a refused connection's close, the gone connections of a publish or a rollover. */
 function removalOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'removeConnection'> {
   return { removeConnection: (connectionId, known) => removeConnection(table, connectionId, known) };
+}
+
+/** The removals lifecycle hooks need (docs/runtime.md, "Lifecycle hooks"): each reports what it won. */
+function hookOperations(table: DynamoDBTable, recent: RecentSubscriptions | undefined): Pick<SubscriptionStore, 'endSubscription' | 'endConnection' | 'markEnding'> {
+  return {
+    endSubscription: (connectionId, subscriptionId) => {
+      // It reads the row anyway: the keys this instance remembers are not needed.
+      recent?.take(connectionId, subscriptionId);
+      return endSubscription(table, connectionId, subscriptionId);
+    },
+    endConnection: (connectionId, known) => endConnection(table, connectionId, known),
+    markEnding: (connectionId, ending) => markEnding(table, connectionId, ending),
+  };
 }
 
 /** The publisher's (in `$default` and the fan-out worker): publish, stop, presence. */

@@ -2,6 +2,7 @@ import { firstSequence, formatEventId, type HistoryEventRecord } from './history
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
+  ConnectionEnding,
   ConnectionRef,
   EndedSubscription,
   FilterValue,
@@ -32,8 +33,8 @@ export interface MemoryStore extends SubscriptionStore {
 
 interface ConnectionState {
   record: ConnectionRecord;
-  /** Told to move (`markMoving`). */
-  moving?: boolean;
+  /** How the server is ending it (`markEnding`). */
+  ending?: ConnectionEnding;
   readonly subscriptions: Map<string, SubscriptionRecord>;
   readonly tombstones: Set<string>;
 }
@@ -141,14 +142,14 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
     async endSubscription(connectionId, subscriptionId) {
       const state = connections.get(connectionId);
       const stored = state?.subscriptions.get(idKey(subscriptionId));
-      const moving = state?.moving === true;
-      if (!(await this.removeSubscription(connectionId, subscriptionId)) || !stored) return { subscriptions: [], moving };
-      return { subscriptions: [ended(stored)], moving };
+      const ending = state?.ending === undefined ? {} : { ending: state.ending };
+      if (!(await this.removeSubscription(connectionId, subscriptionId)) || !stored) return { subscriptions: [], ...ending };
+      return { subscriptions: [ended(stored)], ...ending };
     },
     async endConnection(connectionId) {
       const state = connections.get(connectionId);
       connections.delete(connectionId);
-      if (!state) return { subscriptions: [], moving: false };
+      if (!state) return { subscriptions: [] };
       const { record } = state;
       return {
         subscriptions: [...state.subscriptions.values()].map(ended),
@@ -158,12 +159,12 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
           ...(record.key === undefined ? {} : { key: record.key }),
           accepted: !record.awaitingConnectionParams && record.refusal === undefined,
         },
-        moving: state.moving === true,
+        ...(state.ending === undefined ? {} : { ending: state.ending }),
       };
     },
-    async markMoving(connectionId) {
+    async markEnding(connectionId, ending) {
       const state = connections.get(connectionId);
-      if (state) state.moving = true;
+      if (state) state.ending = ending;
     },
     async *findSubscribers(query: SubscriberQuery) {
       // Snapshot first, as a paginated Query would see the table at read time.

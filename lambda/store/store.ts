@@ -141,9 +141,18 @@ export interface EndedRemoval {
   readonly subscriptions: readonly EndedSubscription[];
   /** Set when this call deleted the connection row. */
   readonly connection?: EndedConnection;
-  /** The connection had been told to move ({@link SubscriptionStore.markMoving}) when it was read. */
-  readonly moving: boolean;
+  /**
+   * How the server was ending the connection when it was read ({@link SubscriptionStore.markEnding}).
+   * @default - the server was not ending it
+   */
+  readonly ending?: ConnectionEnding;
 }
+
+/**
+ * How the server ends a connection: `moving` (it told the client to reconnect: the stops and the
+ * close that follow are a move), `closing` (it closes the connection: what follows is its doing).
+ */
+export type ConnectionEnding = 'moving' | 'closing';
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
 export type AddSubscriptionResult =
@@ -274,8 +283,8 @@ export interface SubscriptionStore {
   removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void>;
   /**
    * {@link removeSubscription} reporting what it won: the subscription when this call deleted its
-   * row (conditionally: of concurrent removals exactly one gets it), and whether the connection
-   * was told to move. Needed by apps with lifecycle hooks; `dynamodb()` and `memory()` implement it.
+   * row (conditionally: of concurrent removals exactly one gets it), and how the server was
+   * ending its connection. Needed by apps with lifecycle hooks; `dynamodb()` and `memory()` implement it.
    */
   endSubscription?(connectionId: string, subscriptionId: RequestId): Promise<Omit<EndedRemoval, 'connection'>>;
   /**
@@ -285,10 +294,11 @@ export interface SubscriptionStore {
    */
   endConnection?(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<EndedRemoval>;
   /**
-   * Mark a connection as told to move (a reconnect notification): the stops and the close that
-   * follow are a move, not a leave. Does nothing when the row does not exist.
+   * Mark how the server is ending a connection, before it tells the client (a reconnect
+   * notification) or closes it: the removals that follow report it. Does nothing when the row
+   * does not exist.
    */
-  markMoving?(connectionId: string): Promise<void>;
+  markEnding?(connectionId: string, ending: ConnectionEnding): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
   /**
