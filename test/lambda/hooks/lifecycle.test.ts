@@ -258,7 +258,8 @@ describe('onUnsubscribe and onDisconnect: once, by whoever ends it', () => {
       expect(of(client.connectionId, 'unsubscribe')).toHaveLength(2);
       expect(of(client.connectionId, 'disconnect')).toHaveLength(1);
     }
-    const left = (await scanRows(table.client, table.tableName)).filter((row) => clients.some((client) => JSON.stringify(row).includes(client.connectionId)));
+    const rows = await scanRows(table.client, table.tableName);
+    const left = rows.filter((row) => clients.some((client) => JSON.stringify(row).includes(client.connectionId)));
     expect(left).toEqual([]);
   });
 
@@ -266,8 +267,12 @@ describe('onUnsubscribe and onDisconnect: once, by whoever ends it', () => {
     const lifetimeMs = 2000;
     const server = await startServer(lifetimeMs);
     const rollover = app.rollover({
-      store: server.store, endpoint: server.gateway.endpoint, logger: silentLogger,
-      maxConnectionMs: lifetimeMs, olderThanMs: lifetimeMs - 500, sweepAfterMs: 200,
+      store: server.store,
+      endpoint: server.gateway.endpoint,
+      logger: silentLogger,
+      maxConnectionMs: lifetimeMs,
+      olderThanMs: lifetimeMs - 500,
+      sweepAfterMs: 200,
     });
     const alice = await member(server, 'alice', 'quiet');
     const openedAt = Date.now();
