@@ -61,6 +61,18 @@ export { dynamodbLedger, type DynamoDBLedgerOptions } from './store/dynamodb-led
 export { memoryLedger } from './store/memory-ledger';
 export type { HistoryAppend, HistoryEventRecord, HistoryFence } from './store/history';
 export { DEFAULT_HISTORY_RETENTION_SECONDS, type HistoryOptions } from './core/history';
+export {
+  MAX_HOOK_STATE_BYTES,
+  type ConnectHookArgs,
+  type ConnectionHooks,
+  type DisconnectHookArgs,
+  type DisconnectReason,
+  type HookState,
+  type RouteHooks,
+  type SubscribeHookArgs,
+  type UnsubscribeHookArgs,
+  type UnsubscribeReason,
+} from './core/hooks';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

@@ -83,7 +83,7 @@ export interface RouteFilterBuilder<
    * may refuse (throw) or publish, and what it returns is given to `onUnsubscribe`, which runs
    * once per stored subscription with the reason it ended (docs/runtime.md, "Lifecycle hooks").
    */
-  hooks<TState extends HookState | void = void>(
+  hooks<TState extends HookState | void = undefined>(
     hooks: RouteHooks<CtxOf<TTypes>, InputOf<TTypes>, TState>,
   ): SubscriptionsBuilder<TRouter, TFilters, TKey>;
 }

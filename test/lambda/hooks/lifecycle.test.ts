@@ -77,14 +77,14 @@ afterEach(async () => {
 });
 afterAll(() => table.client.destroy());
 
-async function startServer(maxConnectionMs?: number): Promise<Server> {
+async function startServer(maxConnectionMs?: number, maxSubscriptionsPerConnection?: number): Promise<Server> {
   const store = dynamodb({ tableName: table.tableName, dynamoDBClient: table.client });
   const loseDisconnectOf = new Set<string>();
   const disconnect = app.disconnect({ store, logger: silentLogger });
   const gateway = await startLocalGateway({
     handlers: {
       connect: app.connect({ store, logger: silentLogger }),
-      handler: app.handler({ store, logger: silentLogger }),
+      handler: app.handler({ store, logger: silentLogger, maxSubscriptionsPerConnection }),
       disconnect: async (event: WebSocketEvent) => (loseDisconnectOf.has(event.requestContext.connectionId)
         ? { statusCode: 200 }
         : disconnect(event)),
@@ -164,6 +164,18 @@ describe('onSubscribe', () => {
 });
 
 describe('onUnsubscribe and onDisconnect: once, by whoever ends it', () => {
+  test('a subscription onSubscribe let through but the store refused (the limit): refused, at once', async () => {
+    const server = await startServer(undefined, 1);
+    const alice = await member(server, 'alice', 'r');
+    const error = await new Promise<any>((resolve) => {
+      alice.client.onMessage.subscribe({ room: 'second' }, { onStarted: () => resolve(new Error('started')), onError: resolve });
+    });
+
+    expect(error.data?.code).toBe('TOO_MANY_REQUESTS');
+    expect(of(alice.connectionId, 'subscribe')).toHaveLength(2);
+    expect(of(alice.connectionId, 'unsubscribe')).toEqual([{ hook: 'unsubscribe', connectionId: alice.connectionId, reason: 'refused', state: { userId: 'alice', room: 'second' } }]);
+  });
+
   test('a client stop, then the close: stop once, then disconnect once, onConnect before', async () => {
     const server = await startServer();
     const alice = await member(server, 'alice', 'r');
