@@ -696,7 +696,11 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
       const byRoom = [{ name: 'byRoom', values: ['a'] }];
       const end = () => {
         if (!store.endSubscription || !store.endConnection || !store.markEnding) throw new Error('the store does not report its removals');
-        return { endSubscription: store.endSubscription.bind(store), endConnection: store.endConnection.bind(store), markEnding: store.markEnding.bind(store) };
+        return {
+          endSubscription: store.endSubscription.bind(store),
+          endConnection: store.endConnection.bind(store),
+          markEnding: store.markEnding.bind(store),
+        };
       };
 
       test('endSubscription reports the subscription with its route and hook state once, and frees its slot', async () => {
