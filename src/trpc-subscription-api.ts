@@ -87,9 +87,10 @@ function tableConditions(access: TableAccess): Record<string, Record<string, str
 /**
  * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
  * (PutItem appends the events that EventBridge mappings publish to routes with a history), plus
- * UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch).
+ * UpdateItem for its delivery ledger (`QUEUE#` rows: claim and record a batch); a publisher's
+ * already include UpdateItem (the `ending` mark of lifecycle hooks).
  */
-const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
+const WORKER_TABLE_ACTIONS = [...new Set([...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'])];
 
 /** The methods of the `@connections` management API: send, read state, disconnect. */
 const CONNECTION_METHODS = ['POST', 'GET', 'DELETE'];
