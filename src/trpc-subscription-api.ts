@@ -371,7 +371,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
+   * are gone (BatchWriteItem; with lifecycle hooks, conditional DeleteItems, and UpdateItem of a connection's `ending` mark
+   * before `reconnect()` / `disconnect()`), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/GET/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
