@@ -47,8 +47,16 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       ? messageOperations(table, recent) : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? removalOperations(table) : undefined),
-    // Lifecycle hooks: removals that report what they won (every role that ends something).
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? hookOperations(table, recent) : undefined),
+    // Lifecycle hooks: removals that report what they won, in the roles that end each thing: a
+    // connection (all but connect), a subscription (a client's stop, a server-side stop), and the
+    // mark of a move or a server close (reconnect, disconnect, the rollover).
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? { endConnection: endConnectionOf(table) } : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+      ? { endSubscription: endSubscriptionOf(table, recent) } : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
+      ? { markEnding: markEndingOf(table) } : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
       ? publisherOperations(table, recent) : undefined),
@@ -83,17 +91,23 @@ function removalOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'remov
   return { removeConnection: (connectionId, known) => removeConnection(table, connectionId, known) };
 }
 
-/** The removals lifecycle hooks need (docs/runtime.md, "Lifecycle hooks"): each reports what it won. */
-function hookOperations(table: DynamoDBTable, recent: RecentSubscriptions | undefined): Pick<SubscriptionStore, 'endSubscription' | 'endConnection' | 'markEnding'> {
-  return {
-    endSubscription: (connectionId, subscriptionId) => {
-      // It reads the row anyway: the keys this instance remembers are not needed.
-      recent?.take(connectionId, subscriptionId);
-      return endSubscription(table, connectionId, subscriptionId);
-    },
-    endConnection: (connectionId, known) => endConnection(table, connectionId, known),
-    markEnding: (connectionId, ending) => markEnding(table, connectionId, ending),
+/** Lifecycle hooks: a connection's removal reporting what it won (docs/runtime.md, "Lifecycle hooks"). */
+function endConnectionOf(table: DynamoDBTable): SubscriptionStore['endConnection'] {
+  return (connectionId, known) => endConnection(table, connectionId, known);
+}
+
+/** Lifecycle hooks: a subscription's removal reporting what it won. */
+function endSubscriptionOf(table: DynamoDBTable, recent: RecentSubscriptions | undefined): SubscriptionStore['endSubscription'] {
+  return (connectionId, subscriptionId) => {
+    // It reads the row anyway: the keys this instance remembers are not needed.
+    recent?.take(connectionId, subscriptionId);
+    return endSubscription(table, connectionId, subscriptionId);
   };
+}
+
+/** Lifecycle hooks: the mark of a move or a server close. */
+function markEndingOf(table: DynamoDBTable): SubscriptionStore['markEnding'] {
+  return (connectionId, ending) => markEnding(table, connectionId, ending);
 }
 
 /** The publisher's (in `$default` and the fan-out worker): publish, stop, presence. */
