@@ -449,8 +449,12 @@ export async function hooksScenario(env: ScenarioEnv, scenarioQueue: Awaited<Ret
   const { api, prefix } = env;
   const id = (name: string) => `${prefix}${name}`;
   const store = (codePath: CodePath) => storeOn(env, env.recorder.dynamodb(codePath));
-  const options = (codePath: CodePath) => ({ store: store(codePath), logger: env.logger, endpoint: api.endpoint, managementClient: env.recorder.management(codePath) });
-  const setup = { store: storeOn(env, env.table.client), logger: env.logger, endpoint: api.endpoint, managementClient: defaultManagementClientFactory };
+  const options = (codePath: CodePath) => ({
+    store: store(codePath), logger: env.logger, endpoint: api.endpoint, managementClient: env.recorder.management(codePath),
+  });
+  const setup = {
+    store: storeOn(env, env.table.client), logger: env.logger, endpoint: api.endpoint, managementClient: defaultManagementClientFactory,
+  };
   const connectHooked = async (ids: readonly string[], room: string) => {
     for (const connectionId of ids) {
       await hookedHandlers.connect(setup)(event(env, connectEvent(connectionId, { userId: 'hoo' })));
