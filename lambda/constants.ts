@@ -188,7 +188,7 @@ export const CONTROL_TABLE_ACCESS = {
   /** A connection's rows (subscription, tombstone, connection row) and a route's index rows. */
   partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX],
   /** Attributes a stop's requests may name (keys included). */
-  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount', 'path', 'hookState', 'ending'],
+  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount', 'path', 'hookState', 'stopping'],
   /** `dynamodb:Select` values: named attributes only. */
   select: ['SPECIFIC_ATTRIBUTES'],
 } as const;

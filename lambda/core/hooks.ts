@@ -218,7 +218,7 @@ export async function runEndHooks(
     try {
       await hook({
         state: subscription.hookState === undefined ? undefined : JSON.parse(subscription.hookState),
-        reason: reportedReason(reason, ended.ending),
+        reason: reportedReason(reason, subscription.ending ?? ended.ending),
         path: subscription.path,
         connectionId: subscription.connectionId,
         subscriptionId: subscription.subscriptionId,

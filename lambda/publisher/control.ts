@@ -123,6 +123,9 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     await forEachInLanes(targets, laneOf(router), settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
       matched++;
+      // Marked first: the client's own stop that the frame may cause, racing this removal, is then
+      // reported as the server's.
+      if (needsRemovalClaims(settings.hooks)) await store.markEnding?.(ref.connectionId, 'closing', ref.subscriptionId);
       // The frame first: a failed send leaves the rows, so the subscription is still found.
       const failure = await callInRegion(router, reachability, ref.region, async (client) =>
         (await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), settings.calls.timeouts.callTimeoutMs)).failure);

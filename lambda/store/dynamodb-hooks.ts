@@ -37,6 +37,12 @@ import type { ConnectionEnding, ConnectionRef, EndedConnection, EndedRemoval, En
 export const HOOK_STATE = 'hookState';
 /** Attribute of a connection row: how the server is ending it (`moving`, `closing`). */
 export const ENDING = 'ending';
+/**
+ * Attribute of a subscription row: a server-side stop is ending it (set before its frame). Not
+ * `ending`: a publisher may write that one (reconnect, disconnect), and only a controller may mark
+ * a subscription (the publisher's grant does not name this attribute).
+ */
+const STOPPING = 'stopping';
 /** Attribute of a subscription row: its route. */
 const PATH = 'path';
 /** Attribute of a connection row: still waiting for its `connectionParams`. */
@@ -126,7 +132,7 @@ export async function endSubscription(t: DynamoDBTable, connectionId: string, su
   const rowKey = subscriptionKey(connectionId, subscriptionId);
   for (let attempt = 0; ; attempt++) {
     const [row, ending] = await Promise.all([
-      readRow(t, 'endSubscription', rowKey, [STOPPED, INDEX_KEYS, PATH, HOOK_STATE]),
+      readRow(t, 'endSubscription', rowKey, [STOPPED, INDEX_KEYS, PATH, HOOK_STATE, STOPPING]),
       endingOf(t, connectionId),
     ]);
     if (row?.[STOPPED] === true) return { subscriptions: [], ...ending };
@@ -164,6 +170,7 @@ function ended(connectionId: string, subscriptionId: RequestId, row: Record<stri
     subscriptionId,
     path: String(row[PATH]),
     ...(typeof row[HOOK_STATE] === 'string' ? { hookState: row[HOOK_STATE] } : {}),
+    ...(row[STOPPING] === true ? { ending: 'closing' as const } : {}),
   };
 }
 
@@ -187,7 +194,9 @@ export async function endConnection(t: DynamoDBTable, connectionId: string, know
   const subscriptions: EndedSubscription[] = [];
   const pages = queryPages(t, 'endConnection', {
     KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sub)',
-    ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#stopped': STOPPED, '#index': INDEX_KEYS, '#path': PATH, '#state': HOOK_STATE, '#sub': SUBSCRIPTION_ID },
+    ExpressionAttributeNames: {
+      '#pk': PARTITION_KEY, '#sk': SORT_KEY, '#stopped': STOPPED, '#index': INDEX_KEYS, '#path': PATH, '#state': HOOK_STATE, '#sub': SUBSCRIPTION_ID,
+    },
     ExpressionAttributeValues: toItem({ ':pk': connectionPartitionKey(connectionId), ':sub': SUBSCRIPTION_SORT_KEY_PREFIX }),
     ProjectionExpression: '#sk, #stopped, #index, #path, #state, #sub',
     Select: 'SPECIFIC_ATTRIBUTES',
@@ -230,15 +239,16 @@ async function deleteIfExists(t: DynamoDBTable, key: TableKey): Promise<boolean>
 }
 
 /** {@link SubscriptionStore.markEnding}: one conditional UpdateItem of the connection row. */
-export async function markEnding(t: DynamoDBTable, connectionId: string, ending: ConnectionEnding): Promise<void> {
+export async function markEnding(t: DynamoDBTable, connectionId: string, ending: ConnectionEnding, subscriptionId?: RequestId): Promise<void> {
   try {
     const output = await t.client.send(new UpdateItemCommand({
       TableName: t.tableName,
-      Key: toItem(keyAttributes(connectionKey(connectionId))),
+      Key: toItem(keyAttributes(subscriptionId === undefined ? connectionKey(connectionId) : subscriptionKey(connectionId, subscriptionId))),
       UpdateExpression: 'SET #ending = :ending',
-      ConditionExpression: 'attribute_exists(#pk)',
-      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ending': ENDING },
-      ExpressionAttributeValues: toItem({ ':ending': ending }),
+      // A subscription row: not a tombstone (a stop's tombstone stays one).
+      ConditionExpression: subscriptionId === undefined ? 'attribute_exists(#pk)' : 'attribute_exists(#pk) AND attribute_not_exists(#stopped)',
+      ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ending': subscriptionId === undefined ? ENDING : STOPPING, ...(subscriptionId === undefined ? {} : { '#stopped': STOPPED }) },
+      ExpressionAttributeValues: toItem({ ':ending': subscriptionId === undefined ? ending : true }),
       ReturnConsumedCapacity: t.returnConsumedCapacity,
     }));
     report(t, 'markEnding', 'UpdateItem', output.ConsumedCapacity);

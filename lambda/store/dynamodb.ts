@@ -107,7 +107,7 @@ function endSubscriptionOf(table: DynamoDBTable, recent: RecentSubscriptions | u
 
 /** Lifecycle hooks: the mark of a move or a server close. */
 function markEndingOf(table: DynamoDBTable): SubscriptionStore['markEnding'] {
-  return (connectionId, ending) => markEnding(table, connectionId, ending);
+  return (connectionId, ending, subscriptionId) => markEnding(table, connectionId, ending, subscriptionId);
 }
 
 /** The publisher's (in `$default` and the fan-out worker): publish, stop, presence. */

@@ -58,7 +58,7 @@ function toRef(record: ConnectionRecord, withKey = false): ConnectionRef {
   };
 }
 
-function ended({ connectionId, subscriptionId, path, hookState }: SubscriptionRecord): EndedSubscription {
+function endedOf({ connectionId, subscriptionId, path, hookState }: SubscriptionRecord): EndedSubscription {
   return { connectionId, subscriptionId, path, ...(hookState === undefined ? {} : { hookState }) };
 }
 
@@ -71,6 +71,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const connections = new Map<string, ConnectionState>();
   /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
   const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
+  /** Subscriptions the server is ending (`markEnding` with an id). */
+  const subscriptionEndings = new WeakMap<SubscriptionRecord, ConnectionEnding>();
+  /** As `dynamodb()`: a subscription's own mark is read by its own removal (`endSubscription`) only. */
+  const ended = (record: SubscriptionRecord, withMark = false): EndedSubscription => {
+    const ending = withMark ? subscriptionEndings.get(record) : undefined;
+    return { ...endedOf(record), ...(ending === undefined ? {} : { ending }) };
+  };
   /** The `liveAfter` of subscriptions stored behind a history fence. */
   const liveAfter = new WeakMap<SubscriptionRecord, string>();
   /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
@@ -144,7 +151,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       const stored = state?.subscriptions.get(idKey(subscriptionId));
       const ending = state?.ending === undefined ? {} : { ending: state.ending };
       if (!(await this.removeSubscription(connectionId, subscriptionId)) || !stored) return { subscriptions: [], ...ending };
-      return { subscriptions: [ended(stored)], ...ending };
+      return { subscriptions: [ended(stored, true)], ...ending };
     },
     async endConnection(connectionId) {
       const state = connections.get(connectionId);
@@ -152,7 +159,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       if (!state) return { subscriptions: [] };
       const { record } = state;
       return {
-        subscriptions: [...state.subscriptions.values()].map(ended),
+        subscriptions: [...state.subscriptions.values()].map((stored) => ended(stored)),
         connection: {
           connectionId,
           connectedAt: record.connectedAt,
@@ -162,9 +169,11 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
         ...(state.ending === undefined ? {} : { ending: state.ending }),
       };
     },
-    async markEnding(connectionId, ending) {
+    async markEnding(connectionId, ending, subscriptionId) {
       const state = connections.get(connectionId);
-      if (state) state.ending = ending;
+      if (!state) return;
+      if (subscriptionId === undefined) state.ending = ending;
+      else if (state.subscriptions.has(idKey(subscriptionId))) subscriptionEndings.set(state.subscriptions.get(idKey(subscriptionId))!, ending);
     },
     async *findSubscribers(query: SubscriberQuery) {
       // Snapshot first, as a paginated Query would see the table at read time.

@@ -124,6 +124,11 @@ export interface EndedSubscription {
   readonly path: string;
   /** {@link SubscriptionRecord.hookState}. */
   readonly hookState?: string;
+  /**
+   * The server was ending this subscription ({@link SubscriptionStore.markEnding} with its id).
+   * @default - not marked
+   */
+  readonly ending?: ConnectionEnding;
 }
 
 /** A connection row whose removal this call won (it runs `onDisconnect`). */
@@ -295,10 +300,11 @@ export interface SubscriptionStore {
   endConnection?(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<EndedRemoval>;
   /**
    * Mark how the server is ending a connection, before it tells the client (a reconnect
-   * notification) or closes it: the removals that follow report it. Does nothing when the row
-   * does not exist.
+   * notification) or closes it, or with `subscriptionId` one subscription (`closing`: a
+   * server-side stop, before its frame): the removals that follow report it. Does nothing when
+   * the row does not exist.
    */
-  markEnding?(connectionId: string, ending: ConnectionEnding): Promise<void>;
+  markEnding?(connectionId: string, ending: ConnectionEnding, subscriptionId?: RequestId): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
   /**

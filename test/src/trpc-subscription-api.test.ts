@@ -617,7 +617,7 @@ describe('grantControl', () => {
             Condition: {
               'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*'] },
               'ForAllValues:StringEquals': {
-                'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount', 'path', 'hookState', 'ending'],
+                'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount', 'path', 'hookState', 'stopping'],
               },
               'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'], 'dynamodb:ReturnValues': 'NONE' },
             },

@@ -777,6 +777,17 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(end().endSubscription(moving, 1)).resolves.toMatchObject({ ending: 'moving', subscriptions: [{ subscriptionId: 1 }] });
         await expect(end().endConnection(moving)).resolves.toMatchObject({ ending: 'moving', connection: { connectionId: moving } });
         await expect(end().endConnection(closing)).resolves.toMatchObject({ ending: 'closing', connection: { connectionId: closing } });
+        // One subscription marked (a server-side stop, before its frame): only it reports the mark.
+        const stopping = newConnectionId();
+        await store.putConnection(connection(stopping));
+        await store.addSubscription(subscription(stopping, 1));
+        await store.addSubscription(subscription(stopping, 2));
+        await end().markEnding(stopping, 'closing', 1);
+        await end().markEnding(stopping, 'closing', 3);
+        await expect(end().endSubscription(stopping, 1)).resolves.toEqual({ subscriptions: [expect.objectContaining({ subscriptionId: 1, ending: 'closing' })] });
+        const rest = await end().endConnection(stopping);
+        expect(rest.subscriptions).toEqual([expect.not.objectContaining({ ending: expect.anything() })]);
+        await expect(store.addSubscription(subscription(stopping, 3))).resolves.toBe('connection-gone');
         await expectRows([]);
       });
     });
