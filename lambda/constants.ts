@@ -158,8 +158,11 @@ export const PUBLISHER_TABLE_ACCESS = {
    * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence; a gone
    * connection's rows by Queries of named attributes) and remove its rows (BatchWriteItem, the
    * connection row included); append an event to a route's history (PutItem; Query of its last id).
+   * With lifecycle hooks, a gone connection's rows are deleted one by one on a condition (DeleteItem,
+   * also inside TransactWriteItems), so that exactly one removal runs each hook, and `reconnect()` /
+   * `disconnect()` mark the connection first (UpdateItem of its `ending`).
    */
-  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
   /** Partition key prefixes a publisher's requests may touch. */
   partitionKeyPrefixes: [
     CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX,
@@ -173,6 +176,9 @@ export const PUBLISHER_TABLE_ACCESS = {
     'liveAfter', 'filter', 'result',
     // Room presence (`members()`, `countMembers()`): the member rows' key, exposed fields, presence and version.
     'key', 'member', 'present', 'v',
+    // Lifecycle hooks: a subscription row's route, `onSubscribe`'s state and tombstone flag; a
+    // connection row's `ending` mark and whether it was accepted (never its params or snapshot).
+    'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
@@ -193,7 +199,7 @@ export const CONTROL_TABLE_ACCESS = {
   /** A connection's rows (subscription, tombstone, connection row) and a route's index rows. */
   partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX],
   /** Attributes a stop's requests may name (keys included). */
-  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount'],
+  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount', 'path', 'hookState', 'stopping'],
   /** `dynamodb:Select` values: named attributes only. */
   select: ['SPECIFIC_ATTRIBUTES'],
 } as const;

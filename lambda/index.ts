@@ -70,6 +70,18 @@ export {
   type PresenceMemberOf, type PresenceOptions, type RoomOf,
 } from './core/presence';
 export type { PresenceJoin, PresenceJoinResult, PresenceMemberRow, PresenceRows, ReleasedMember, RoomKey } from './store/presence';
+export {
+  MAX_HOOK_STATE_BYTES,
+  type ConnectHookArgs,
+  type ConnectionHooks,
+  type DisconnectHookArgs,
+  type DisconnectReason,
+  type HookState,
+  type RouteHooks,
+  type SubscribeHookArgs,
+  type UnsubscribeHookArgs,
+  type UnsubscribeReason,
+} from './core/hooks';
 // Type-level building blocks of the typed filter and publish API, exported so that they are
 // documented (API.md) and nameable in users' code.
 export type * from './core/types';

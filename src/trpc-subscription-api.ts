@@ -89,9 +89,10 @@ function tableConditions(access: TableAccess): Record<string, Record<string, str
  * (PutItem appends the events that EventBridge mappings publish to routes with a history;
  * BatchWriteItem also saves the targets of each batch a split cuts, and Query reads them back
  * when a split is retried), plus UpdateItem for its delivery ledger (`QUEUE#` rows: claim and
- * record a batch, open and close a split).
+ * record a batch, open and close a split); a publisher's already include UpdateItem (the
+ * `ending` mark of lifecycle hooks).
  */
-const WORKER_TABLE_ACTIONS = [...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'];
+const WORKER_TABLE_ACTIONS = [...new Set([...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'])];
 
 /**
  * The methods of the `@connections` management API the runtime calls: send (POST) and
@@ -375,7 +376,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
-   * are gone (BatchWriteItem), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
+   * are gone (BatchWriteItem; with lifecycle hooks, conditional DeleteItems, and UpdateItem of a connection's `ending` mark
+   * before `reconnect()` / `disconnect()`), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets

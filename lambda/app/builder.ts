@@ -1,7 +1,8 @@
-import type { AnyTRPCProcedure, AnyTRPCRouter, TRPCError } from '@trpc/server';
+import type { AnyTRPCProcedure, AnyTRPCRouter, inferRouterContext, TRPCError } from '@trpc/server';
 import type { SubscriptionsConfig } from '../core/config';
 import { toFilterConfig, type FilterConfig, type FilterDeclaration } from '../core/filters';
 import { toHistorySettings, type HistoryOptions } from '../core/history';
+import { withConnectionHooks, withRouteHooks, type ConnectionHooks, type HookState, type RouteHooks } from '../core/hooks';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { settleRegions, type RegionsOptions } from '../core/regions';
 import type { AnySubscriptionTypes } from '../core/resolver';
@@ -93,6 +94,14 @@ export interface RouteFilterBuilder<
       ? 'presence() needs a procedure made with subscriptions.resolver<PresenceEvent<Member>>()'
       : PresenceOptions<CtxOf<TTypes>, PresenceMemberOf<DataOf<TTypes>>, TFilterName>,
   ): SubscriptionsBuilder<TRouter, TFilters | PresenceDef<TPath, TFilterName>, TKey>;
+  /**
+   * Lifecycle hooks of the route, typed by its ctx (after middlewares) and input: `onSubscribe`
+   * may refuse (throw) or publish, and what it returns is given to `onUnsubscribe`, which runs
+   * once per stored subscription with the reason it ended (docs/runtime.md, "Lifecycle hooks").
+   */
+  hooks<TState extends HookState | void = undefined>(
+    hooks: RouteHooks<CtxOf<TTypes>, InputOf<TTypes>, TState>,
+  ): SubscriptionsBuilder<TRouter, TFilters, TKey>;
 }
 
 /** `builder.routes`: the router's subscription routes (made with this library), nested like the router. */
@@ -281,6 +290,11 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
   /** Sets the store (`dynamodb()` or `memory()`). */
   store(options?: StoreOptions): SubscriptionsBuilder<TRouter, TFilters, TKey>;
   /**
+   * Connection hooks: `onConnect` once a connection is accepted, `onDisconnect` once per accepted
+   * connection when it ends, with the reason (docs/runtime.md, "Lifecycle hooks").
+   */
+  hooks(hooks: ConnectionHooks<inferRouterContext<TRouter>, TKey>): SubscriptionsBuilder<TRouter, TFilters, TKey>;
+  /**
    * Multi-region set-ups (docs/multi-region.md): this deployment's Region, written on the rows of
    * its connections, and every Region's Management API endpoint, which publishes post to. The
    * construct sets both in the environment (`TRPC_SUBSCRIPTIONS_REGION`,
@@ -331,13 +345,14 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
       throw new Error(`routes.${route}: the router has no subscription procedure at "${route}"`);
     }
   };
-  const routes = createRouteMethodProxy('routes', ['filter', 'history', 'presence'], '{ name, input: { room: true } }', (route, arg, method) => {
+  const routes = createRouteMethodProxy('routes', ['filter', 'history', 'presence', 'hooks'], '{ name, input: { room: true } }', (route, arg, method) => {
     checkRoute(route);
     if (method === 'presence') {
       const presence = new Map(declared.presence);
       presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
       return createSubscriptionsBuilder({ ...declared, presence });
     }
+    if (method === 'hooks') return createSubscriptionsBuilder({ ...declared, hooks: withRouteHooks(route, arg, declared.hooks) });
     if (method === 'history') {
       const history = new Map(config.history);
       history.set(route, toHistorySettings(route, arg, config.history));
@@ -354,6 +369,7 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   // factories with every module only they import. Unreplaced, it is undefined: every role is kept.
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...declared, store: options.store }),
+    hooks: (hooks) => createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) }),
     regions: (options) => createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'

@@ -1,6 +1,7 @@
 import type { AnyTRPCRouter, inferRouterContext, TRPCError, TRPCProcedureType } from '@trpc/server';
 import type { FilterRegistry } from './filters';
 import type { HistoryRegistry } from './history';
+import type { HookRegistry } from './hooks';
 import type { PresenceDelivery, PresenceRegistry } from './presence';
 import type { RegionSettings } from './regions';
 import type { WebSocketEvent } from '../event';
@@ -97,6 +98,8 @@ export interface SubscriptionsConfig {
   readonly filters: FilterRegistry;
   /** Routes that keep an event history (`.routes.<path>.history()`). */
   readonly history?: HistoryRegistry;
+  /** Lifecycle hooks (`.routes.<path>.hooks()`, `.hooks()`). */
+  readonly hooks?: HookRegistry;
   /** Multi-region settings given to `.regions()` (else the environment's, read by each handler and publisher). */
   readonly regions?: RegionSettings;
   /** Presence routes (`.routes.<path>.presence()`). */

@@ -10,7 +10,7 @@ const wrappers = new WeakSet<SubscriptionStore>();
 
 /**
  * The store of the handlers of an app with presence routes: each removal of a subscription or
- * connection there (a client's stop, `$disconnect`, a 410 met by a publish inside `$default`, a
+ * connection there (`remove*`, and the lifecycle hooks' `end*`: a client's stop, `$disconnect`, a 410 met by a publish inside `$default`, a
  * server-side stop or disconnect from a mutation) then releases its presence refs and, once the
  * grace period passed without the member coming back, sends the member's `leave`. Producers
  * (`grantPublish`) and the fan-out worker keep their narrower grants: a gone connection they
@@ -65,6 +65,24 @@ export function withPresence(config: SubscriptionsConfig, store: SubscriptionSto
           // After the connection row is gone no join can store a ref for it any more (a join
           // checks its subscription row), so this release sees every ref it will ever have.
           await release(args[0]);
+        };
+      }
+      // Lifecycle hooks' removals (they report what they won): the same releases, in the roles
+      // whose store has them (the role tests first and written out in full, so that esbuild drops
+      // the others' branches: ROLE_DEFINE in ../constants.ts).
+      if ((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+        || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker') && property === 'endSubscription' && target.endSubscription) {
+        return async (connectionId: string, subscriptionId: RequestId) => {
+          const ended = await target.endSubscription!(connectionId, subscriptionId);
+          await release(connectionId, subscriptionId);
+          return ended;
+        };
+      }
+      if (process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' && property === 'endConnection' && target.endConnection) {
+        return async (...args: Parameters<NonNullable<SubscriptionStore['endConnection']>>) => {
+          const ended = await target.endConnection!(...args);
+          await release(args[0]);
+          return ended;
         };
       }
       const value: unknown = Reflect.get(target, property);

@@ -8,6 +8,7 @@ import { connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import { createRuntime } from './runtime';
 import { settleConnectOptions } from './settings';
 import type { SubscriptionsConfig } from '../core/config';
+import { runConnectHook } from '../core/hooks';
 import { clientVisibleError, reportError, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 import type { ConnectSnapshot } from '../store/store';
 import { isRecord } from '../util/guards';
@@ -51,9 +52,10 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
     const connect = connectSnapshot(event, persistHeaders);
     const awaitingConnectionParams = event.queryStringParameters?.connectionParams === '1';
     let key: string | undefined;
-    if (!awaitingConnectionParams && (config.createContext || config.connectionKey)) {
+    let ctx: unknown = {};
+    if (!awaitingConnectionParams && (config.createContext || config.connectionKey || config.hooks?.connection?.onConnect)) {
       try {
-        const ctx = config.createContext ? await config.createContext({ event, connectionId, connectionParams: null, connect }) : {};
+        ctx = config.createContext ? await config.createContext({ event, connectionId, connectionParams: null, connect }) : {};
         key = connectionKeyOf(config, ctx);
       } catch (cause) {
         rt.metrics.count('connectionsRefused');
@@ -87,6 +89,7 @@ export function createConnectHandler(config: SubscriptionsConfig, options: Conne
       ...(key === undefined ? {} : { key }),
     });
     rt.metrics.count('connectionsOpened');
+    if (!awaitingConnectionParams) await runConnectHook(config.hooks, rt.logger, { ctx, connectionId, key });
     return { statusCode: 200 };
   });
 }

@@ -5,6 +5,7 @@ import { connectionKeyOf } from './connection-key';
 import { closeWithFrames, connectionRefusal, REFUSED_ROW_TTL_SECONDS } from './refusal';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
+import { runConnectHook } from '../core/hooks';
 import { errorFrame, UNKNOWN_ERROR_INFO } from '../protocol/encode';
 
 /** Validates `connectionParams`: `null` or an object of strings, at most `maxBytes` of JSON. */
@@ -52,9 +53,10 @@ export async function handleConnectionParams(
     }
     let params: Record<string, string> | null;
     let key: string | undefined;
+    let ctx: unknown;
     try {
       params = parseConnectionParams(data, maxBytes);
-      const ctx = rt.config.createContext
+      ctx = rt.config.createContext
         ? await rt.config.createContext({ event, connectionId, connectionParams: params, connect: before.connect })
         : {};
       key = connectionKeyOf(rt.config, ctx);
@@ -75,6 +77,7 @@ export async function handleConnectionParams(
     }
     if (key !== undefined) await rt.store().setConnectionKey(before, key);
     rt.connections.remember({ ...before, connectionParams: params, awaitingConnectionParams: false });
+    await runConnectHook(rt.config.hooks, rt.logger, { ctx, connectionId, key });
   } catch (cause) {
     // The store failed: nothing can be promised to this connection's requests.
     await closeWithFrames(rt, channel, [errorFrame(rt, event, null, cause, info)]);

@@ -1,4 +1,5 @@
 import type { WebSocketHandler } from '../event';
+import { removeConnectionWithHooks } from './hooks';
 import { instrumented } from './instrument';
 import type { DisconnectHandlerOptions } from './options';
 import { createRuntime } from './runtime';
@@ -17,7 +18,7 @@ export function createDisconnectHandler(config: SubscriptionsConfig, options: Di
     // Presence leaves are published through this connection's API (as a publisher inside `$default` does).
     const endpoint = rt.config.presence?.size ? resolveEndpoint(undefined, event) : undefined;
     await invocationScope.run({ store: rt.store(), management: endpoint ? managementAccess(endpoint) : undefined }, async () => {
-      await rt.store().removeConnection(event.requestContext.connectionId);
+      await removeConnectionWithHooks(rt, event.requestContext.connectionId, 'disconnect');
     });
     rt.metrics.count('connectionsClosed');
     return { statusCode: 200 };

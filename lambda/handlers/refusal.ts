@@ -11,6 +11,7 @@
  */
 import { getTRPCErrorFromUnknown, TRPCError, type TRPCProcedureType } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { removeConnectionWithHooks } from './hooks';
 import type { ReplyChannel } from './reply';
 import type { Runtime } from './runtime';
 import type { WebSocketEvent } from '../event';
@@ -127,5 +128,6 @@ export async function closeWithFrames(rt: Runtime, channel: ReplyChannel, frames
   const closeFailure = await deleteConnection(client, connectionId, channel.callTimeoutMs);
   // Gone: the client left first, which is what closing wanted.
   if (closeFailure && closeFailure.kind !== 'gone') rt.logger.error('connection could not be closed', { connectionId, ...closeFailure });
-  await rt.store().removeConnection(connectionId);
+  // A refused connection was never accepted (no hook runs); one whose ctx failed later was.
+  await removeConnectionWithHooks(rt, connectionId, 'server-stop');
 }

@@ -1,5 +1,6 @@
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import type { WebSocketResult } from '../event';
+import { removeConnectionWithHooks } from './hooks';
 import type { Runtime } from './runtime';
 import { postToConnection } from '../management/client';
 
@@ -22,7 +23,7 @@ export async function deliverFrames(rt: Runtime, channel: ReplyChannel, frames: 
   for (const frame of frames.slice(0, -1)) {
     const failure = await postToConnection(channel.client(), channel.connectionId, frame, channel.callTimeoutMs);
     if (failure?.kind === 'gone') {
-      await rt.store().removeConnection(channel.connectionId);
+      await removeConnectionWithHooks(rt, channel.connectionId, 'gone');
       return { statusCode: 200 };
     }
     if (failure) rt.logger.error('reply could not be sent', { connectionId: channel.connectionId, ...failure });

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type { RequestContext } from './context';
+import { removeWithHooks, storeWithHooks } from './hooks';
 import { startWithInitialState } from './initial-state';
 import { joinPresence } from './presence';
 import { resumeSubscription, type FrameSender } from './resume';
@@ -43,11 +44,11 @@ export async function startSubscription(
   };
   const history = historyOf(rt.config, path);
   const resuming = history !== undefined && resume.send !== undefined && resume.lastEventId !== undefined && resume.lastEventId !== null;
-  const outcome = resuming
-    ? await resumeSubscription(rt, record, resume.lastEventId, history, maxSubscriptions, resume.send!)
+  const outcome = await storeWithHooks(rt, record, state, (stored) => (resuming
+    ? resumeSubscription(rt, stored, resume.lastEventId, history, maxSubscriptions, resume.send!)
     : state.options?.initial && resume.send
-      ? await startWithInitialState(rt, record, state, history, maxSubscriptions, resume.send)
-      : await rt.store().addSubscription(record, { maxSubscriptions });
+      ? startWithInitialState(rt, stored, state, history, maxSubscriptions, resume.send)
+      : rt.store().addSubscription(stored, { maxSubscriptions })));
   switch (outcome) {
     case 'created':
       await joinPresence(rt, request, record, state.ctx, resume.send);
@@ -80,7 +81,7 @@ export interface ResumeRequest {
 
 /** Handles `subscription.stop`: unknown ids are ignored (the store leaves a tombstone). */
 export async function stopSubscription(rt: Runtime, connectionId: string, id: RequestId, jsonrpc?: '2.0'): Promise<string | undefined> {
-  const removed = await rt.store().removeSubscription(connectionId, id);
+  const removed = await removeWithHooks(rt, connectionId, id);
   if (removed) rt.metrics.count('subscriptionsStopped');
   return removed ? resultFrame(rt, id, { type: 'stopped' }, jsonrpc) : undefined;
 }

@@ -12,6 +12,7 @@ import type { PublisherSettings } from './settings';
 import { MAX_CONNECTION_SECONDS } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type PublishFilter } from '../core/filters';
+import { endConnectionWithHooks, endSubscriptionWithHooks, needsRemovalClaims, type UnsubscribeReason } from '../core/hooks';
 import { isSubscriptionProcedure } from '../core/procedures';
 import { deleteConnection, sendToConnection, type PostFailure } from '../management/client';
 import type { ConnectionRouter } from '../management/routing';
@@ -122,17 +123,20 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     await forEachInLanes(targets, laneOf(router), settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
       matched++;
+      // Marked first: the client's own stop that the frame may cause, racing this removal, is then
+      // reported as the server's.
+      if (needsRemovalClaims(settings.hooks)) await store.markEnding?.(ref.connectionId, 'closing', ref.subscriptionId);
       // The frame first: a failed send leaves the rows, so the subscription is still found.
       const failure = await callInRegion(router, reachability, ref.region, async (client) =>
         (await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), settings.calls.timeouts.callTimeoutMs)).failure);
       if (!failure) {
-        await store.removeSubscription(ref.connectionId, ref.subscriptionId);
+        await endSubscriptionWithHooks(store, settings.hooks, settings.logger, ref.connectionId, ref.subscriptionId, 'server-stop');
         stopped++;
         return;
       }
       if (failure.kind === 'gone') {
         gone++;
-        await removeRows(store, settings, ref.connectionId);
+        await removeRows(store, settings, ref.connectionId, 'gone');
         return;
       }
       const region = router.regionOf(ref.region);
@@ -161,11 +165,14 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const store = settings.store();
+      const marksClose = needsRemovalClaims(settings.hooks);
       return forEachTarget(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
+        // Marked first: the $disconnect the close causes may remove the rows before this call does.
+        if (marksClose) await store.markEnding?.(ref.connectionId, 'closing');
         const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
         // Closed: its rows go now, so presence is right as soon as this resolves (also when its
         // $disconnect removed the connection row first: the key row is named here).
-        if (!failure) await removeRows(store, settings, ref.connectionId, ref);
+        if (!failure) await removeRows(store, settings, ref.connectionId, 'server-stop', ref);
         return failure;
       });
     },
@@ -208,10 +215,15 @@ export async function reconnectConnectedBetween(
   return forEachConnection(settings, operation, region === undefined ? found : inRegion(found, router, region), reconnectCall(settings));
 }
 
-/** The reconnect notification to one connection. */
+/** The reconnect notification to one connection, marked `moving` first when the app has hooks. */
 function reconnectCall(settings: PublisherSettings): ConnectionCall {
-  return async (client, ref) =>
-    (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
+  const marksMoves = needsRemovalClaims(settings.hooks);
+  return async (client, ref) => {
+    // Marked before it is told: the client's stops and close on this connection, which follow
+    // the notification by a few round trips, end its subscriptions as `moved`, not as a leave.
+    if (marksMoves) await settings.store().markEnding?.(ref.connectionId, 'moving');
+    return (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
+  };
 }
 
 /** The connections of one Region, page by page. */
@@ -322,7 +334,7 @@ async function forEachConnection(
       succeeded++;
     } else if (failure.kind === 'gone') {
       gone++;
-      await removeRows(settings.store(), settings, ref.connectionId);
+      await removeRows(settings.store(), settings, ref.connectionId, 'gone');
     } else {
       fail(ref.connectionId, router.regionOf(ref.region), failure);
     }
@@ -331,10 +343,11 @@ async function forEachConnection(
 }
 
 async function removeRows(
-  store: SubscriptionStore, settings: PublisherSettings, connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
+  store: SubscriptionStore, settings: PublisherSettings, connectionId: string, reason: UnsubscribeReason,
+  known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
 ): Promise<void> {
   try {
-    await store.removeConnection(connectionId, known);
+    await endConnectionWithHooks(store, settings.hooks, settings.logger, connectionId, reason, known);
   } catch (error) {
     settings.logger.error('rows of a gone connection could not be removed', { connectionId, error });
   }

@@ -4,6 +4,7 @@
  * Independent of how the publish was asked for, so a queue worker can deliver the same way.
  */
 import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { endConnectionWithHooks, type HookRegistry } from '../core/hooks';
 import { sendToConnection, type PostFailure } from '../management/client';
 import type { ConnectionRouter } from '../management/routing';
 import type { FrameBuilder } from '../protocol/encode';
@@ -91,6 +92,11 @@ export interface DeliveryContext {
    */
   readonly router?: ConnectionRouter;
   readonly logger: Logger;
+  /**
+   * The app's lifecycle hooks: a connection found gone (410) ends with reason `gone`.
+   * @default - none
+   */
+  readonly hooks?: HookRegistry;
   readonly concurrency: number;
   /** Deadline of one PostToConnection call, retries included (the client retries by itself). */
   readonly callTimeoutMs: number;
@@ -243,7 +249,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
       if (!goneConnections.has(ref.connectionId)) {
         goneConnections.add(ref.connectionId);
         try {
-          await store.removeConnection(ref.connectionId);
+          await endConnectionWithHooks(store, dc.hooks, logger, ref.connectionId, 'gone');
         } catch (error) {
           logger.error('rows of a gone connection could not be removed', { connectionId: ref.connectionId, error });
         }

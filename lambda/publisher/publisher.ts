@@ -62,6 +62,7 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
         client,
         router,
         logger: settings.logger,
+        hooks: settings.hooks,
         concurrency: settings.concurrency,
         callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
         metrics,

@@ -6,10 +6,12 @@
  */
 import { reconnectConnectedBetween, type ConnectionsResult } from './control';
 import type { PublisherOptions } from './options';
+import type { PublisherSettings } from './settings';
 import { settlePublisherOptions } from './settings';
-import { DEFAULT_ROLLOVER_AGE_SECONDS, MAX_CONNECTION_SECONDS, ROLLOVER_AGE_ENV } from '../constants';
+import { DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROLLOVER_AGE_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { regionsFromEnvironment, rolloverAgeFromEnvironment } from '../core/environment';
+import { regionsFromEnvironment, rolloverAgeFromEnvironment, rowTtlFromEnvironment } from '../core/environment';
+import { endConnectionWithHooks, needsRemovalClaims } from '../core/hooks';
 
 /** Options of `rollover()`. */
 export interface RolloverOptions extends PublisherOptions {
@@ -25,6 +27,14 @@ export interface RolloverOptions extends PublisherOptions {
    * @default 7200000 (API Gateway's 2 hours)
    */
   readonly maxConnectionMs?: number;
+  /**
+   * With lifecycle hooks, a connection whose rows are still there this long after the gateway cut
+   * it lost its `$disconnect`: the run removes it, and its hooks run with reason `expired`.
+   * Connections are looked for until their rows' TTL (`rowTtl`, 10 minutes after the limit by
+   * default) would remove them.
+   * @default 60000
+   */
+  readonly sweepAfterMs?: number;
 }
 
 /** What a rollover run did. */
@@ -32,10 +42,48 @@ export interface RolloverResult extends ConnectionsResult {
   /** Connections opened in this range (epoch milliseconds) were told to reconnect. */
   readonly connectedFrom: number;
   readonly connectedTo: number;
+  /**
+   * Connections found past the lifetime with their rows (a lost `$disconnect`) and removed by
+   * this run (only with lifecycle hooks).
+   */
+  readonly expired: number;
 }
 
 /** The scheduled rollover function (takes the EventBridge event, which it ignores). */
 export type RolloverHandler = (event?: unknown) => Promise<RolloverResult>;
+
+/** Default of {@link RolloverOptions.sweepAfterMs}: `$disconnect` normally arrives within seconds of the cut. */
+const DEFAULT_SWEEP_AFTER_MS = 60_000;
+
+/**
+ * The sweep: removes the connections of this Region opened between the rows' TTL and the
+ * lifetime plus `sweepAfterMs` ago that still have rows (their `$disconnect` was lost), each
+ * through `endConnectionWithHooks` (reason `expired`): a removal racing a late `$disconnect` or a
+ * 410 runs each hook once, whoever wins. The same minute buckets as the notification, never a Scan.
+ */
+async function sweepExpired(
+  settings: PublisherSettings, now: number, maxConnectionMs: number, sweepAfterMs: number, region: string | undefined,
+): Promise<number> {
+  const rowTtlMs = (Number(rowTtlFromEnvironment()) || DEFAULT_ROW_TTL_SECONDS) * 1000;
+  // Rows outlive the lifetime by the TTL's margin (10 minutes by default): look that far back.
+  const margin = Math.max(rowTtlMs - MAX_CONNECTION_SECONDS * 1000, sweepAfterMs + 60_000);
+  const store = settings.store();
+  const router = settings.router('rollover');
+  let expired = 0;
+  const range = { connectedFrom: now - maxConnectionMs - margin, connectedTo: now - maxConnectionMs - sweepAfterMs };
+  for await (const page of store.findConnectionsByAge(range)) {
+    for (const ref of page) {
+      if (region !== undefined && router.regionOf(ref.region) !== region) continue;
+      try {
+        await endConnectionWithHooks(store, settings.hooks, settings.logger, ref.connectionId, 'expired', ref);
+        expired++;
+      } catch (error) {
+        settings.logger.error('rows of an expired connection could not be removed', { connectionId: ref.connectionId, error });
+      }
+    }
+  }
+  return expired;
+}
 
 /** Settles `olderThanMs`: the option, else the environment, else the default; below the lifetime. */
 export function resolveRolloverAgeMs(option: number | undefined, maxConnectionMs: number, env = rolloverAgeFromEnvironment()): number {
@@ -55,6 +103,10 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
     throw new RangeError(`\`maxConnectionMs\` must be a positive number of milliseconds, got: ${String(options.maxConnectionMs)}`);
   }
   const olderThanMs = resolveRolloverAgeMs(options.olderThanMs, maxConnectionMs);
+  const sweepAfterMs = options.sweepAfterMs ?? DEFAULT_SWEEP_AFTER_MS;
+  if (!Number.isFinite(sweepAfterMs) || sweepAfterMs < 0) {
+    throw new RangeError(`\`sweepAfterMs\` must be a number of milliseconds, at least 0, got: ${String(options.sweepAfterMs)}`);
+  }
   const settings = settlePublisherOptions(config, options);
   const region = (config.regions ?? regionsFromEnvironment())?.region;
   return async () => {
@@ -62,6 +114,7 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
     const range = { connectedFrom: now - maxConnectionMs, connectedTo: now - olderThanMs };
     // Each Region's scheduled rollover notifies its own connections.
     const result = await reconnectConnectedBetween(settings, { ...range, region }, 'rollover');
-    return { ...result, ...range };
+    const expired = needsRemovalClaims(settings.hooks) ? await sweepExpired(settings, now, maxConnectionMs, sweepAfterMs, region) : 0;
+    return { ...result, ...range, expired };
   };
 }

@@ -7,6 +7,7 @@ import type { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewayma
 import type { PublisherOptions } from './options';
 import type { SubscriptionsConfig } from '../core/config';
 import { connectionRouter, managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
+import type { HookRegistry } from '../core/hooks';
 import { invocationScope } from '../core/invocation';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
@@ -22,6 +23,8 @@ export interface PublisherSettings {
   readonly logger: Logger;
   readonly metrics: MetricsSettings;
   readonly concurrency: number;
+  /** The app's lifecycle hooks: what a publisher or controller ends runs them (410, stop, disconnect). */
+  readonly hooks?: HookRegistry;
   /** Retries and timeouts of the Management API calls. */
   readonly calls: ManagementCallSettings;
   /** The option, else the `$default` invocation's store, else the builder's, else the default store. */
@@ -51,6 +54,7 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
     logger: withLogContext(options.logger ?? defaultLogger),
     metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
+    hooks: config.hooks,
     calls,
     store: () => storeOf(options.store, invocationScope.getStore()?.store, config.store),
     managementClient: (path) => {

@@ -7,6 +7,7 @@ import { QueryCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TTL_ATTRIBUTE } from '../constants';
 import { historyFenceCheck } from './dynamodb-history';
+import { HOOK_STATE } from './dynamodb-hooks';
 import {
   CONDITION_FAILED,
   CONNECTION_ID,
@@ -83,7 +84,7 @@ export async function addSubscription(
     {
       Put: {
         TableName: t.tableName,
-        Item: toItem({ ...keyAttributes(rowKey), ...delivery, path, [INDEX_KEYS]: ownedKeys }),
+        Item: toItem({ ...keyAttributes(rowKey), ...delivery, path, [INDEX_KEYS]: ownedKeys, [HOOK_STATE]: subscription.hookState }),
         // Refuses a duplicate id and a stop tombstone alike; ALL_OLD tells which it was.
         ...notExists(),
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -18,6 +18,7 @@ import {
   setConnectionParams,
 } from './dynamodb-connections';
 import { appendHistoryEvent, readHistoryEvents, readLastHistoryEvent, type HistoryRequests } from './dynamodb-history';
+import { endConnection, endSubscription, markEnding } from './dynamodb-hooks';
 import { dynamodbPresence } from './dynamodb-presence';
 import { dynamodbTable, report, type DynamoDBStoreOptions, type DynamoDBTable } from './dynamodb-requests';
 import { addSubscription, findSubscribers, removeSubscription } from './dynamodb-subscriptions';
@@ -48,6 +49,16 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       ? messageOperations(table, recent) : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? removalOperations(table) : undefined),
+    // Lifecycle hooks: removals that report what they won, in the roles that end each thing: a
+    // connection (all but connect), a subscription (a client's stop, a server-side stop), and the
+    // mark of a move or a server close (reconnect, disconnect, the rollover).
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? { endConnection: endConnectionOf(table) } : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+      ? { endSubscription: endSubscriptionOf(table, recent) } : undefined),
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
+      ? { markEnding: markEndingOf(table) } : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
       ? publisherOperations(table, recent) : undefined),
@@ -83,6 +94,25 @@ function messageOperations(
 /** Removing a connection's rows: `$disconnect`, a refused connection's close, the gone connections of a publish or a rollover. */
 function removalOperations(table: DynamoDBTable): Pick<SubscriptionStore, 'removeConnection'> {
   return { removeConnection: (connectionId, known) => removeConnection(table, connectionId, known) };
+}
+
+/** Lifecycle hooks: a connection's removal reporting what it won (docs/runtime.md, "Lifecycle hooks"). */
+function endConnectionOf(table: DynamoDBTable): SubscriptionStore['endConnection'] {
+  return (connectionId, known) => endConnection(table, connectionId, known);
+}
+
+/** Lifecycle hooks: a subscription's removal reporting what it won. */
+function endSubscriptionOf(table: DynamoDBTable, recent: RecentSubscriptions | undefined): SubscriptionStore['endSubscription'] {
+  return (connectionId, subscriptionId) => {
+    // It reads the row anyway: the keys this instance remembers are not needed.
+    recent?.take(connectionId, subscriptionId);
+    return endSubscription(table, connectionId, subscriptionId);
+  };
+}
+
+/** Lifecycle hooks: the mark of a move or a server close. */
+function markEndingOf(table: DynamoDBTable): SubscriptionStore['markEnding'] {
+  return (connectionId, ending, subscriptionId) => markEnding(table, connectionId, ending, subscriptionId);
 }
 
 /** The publisher's (in `$default` and the fan-out worker): publish, stop, presence. */

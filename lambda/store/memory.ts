@@ -4,7 +4,9 @@ import type { PresenceRows } from './presence';
 import type {
   AddSubscriptionResult,
   ConnectionRecord,
+  ConnectionEnding,
   ConnectionRef,
+  EndedSubscription,
   FilterValue,
   RequestId,
   SubscriberQuery,
@@ -33,6 +35,8 @@ export interface MemoryStore extends SubscriptionStore {
 
 interface ConnectionState {
   record: ConnectionRecord;
+  /** How the server is ending it (`markEnding`). */
+  ending?: ConnectionEnding;
   readonly subscriptions: Map<string, SubscriptionRecord>;
   readonly tombstones: Set<string>;
 }
@@ -56,6 +60,10 @@ function toRef(record: ConnectionRecord, withKey = false): ConnectionRef {
   };
 }
 
+function endedOf({ connectionId, subscriptionId, path, hookState }: SubscriptionRecord): EndedSubscription {
+  return { connectionId, subscriptionId, path, ...(hookState === undefined ? {} : { hookState }) };
+}
+
 /**
  * A {@link SubscriptionStore} in memory, with the same semantics as `dynamodb()`: for unit tests
  * of apps and for the local gateway. Not for production (each Lambda instance has its own memory).
@@ -65,6 +73,13 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
   const connections = new Map<string, ConnectionState>();
   /** Each route's history in id order (events past their retention are kept, as TTL would lag). */
   const histories = new Map<string, { seq: number; event: HistoryEventRecord }[]>();
+  /** Subscriptions the server is ending (`markEnding` with an id). */
+  const subscriptionEndings = new WeakMap<SubscriptionRecord, ConnectionEnding>();
+  /** As `dynamodb()`: a subscription's own mark is read by its own removal (`endSubscription`) only. */
+  const ended = (record: SubscriptionRecord, withMark = false): EndedSubscription => {
+    const ending = withMark ? subscriptionEndings.get(record) : undefined;
+    return { ...endedOf(record), ...(ending === undefined ? {} : { ending }) };
+  };
   /** The `liveAfter` of subscriptions stored behind a history fence. */
   const liveAfter = new WeakMap<SubscriptionRecord, string>();
   /** Connections whose rows have not expired, as `dynamodb()` filters `KEY#` rows. */
@@ -136,6 +151,35 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
     },
     async removeConnection(connectionId) {
       connections.delete(connectionId);
+    },
+    async endSubscription(connectionId, subscriptionId) {
+      const state = connections.get(connectionId);
+      const stored = state?.subscriptions.get(idKey(subscriptionId));
+      const ending = state?.ending === undefined ? {} : { ending: state.ending };
+      if (!(await this.removeSubscription(connectionId, subscriptionId)) || !stored) return { subscriptions: [], ...ending };
+      return { subscriptions: [ended(stored, true)], ...ending };
+    },
+    async endConnection(connectionId) {
+      const state = connections.get(connectionId);
+      connections.delete(connectionId);
+      if (!state) return { subscriptions: [] };
+      const { record } = state;
+      return {
+        subscriptions: [...state.subscriptions.values()].map((stored) => ended(stored)),
+        connection: {
+          connectionId,
+          connectedAt: record.connectedAt,
+          ...(record.key === undefined ? {} : { key: record.key }),
+          accepted: !record.awaitingConnectionParams && record.refusal === undefined,
+        },
+        ...(state.ending === undefined ? {} : { ending: state.ending }),
+      };
+    },
+    async markEnding(connectionId, ending, subscriptionId) {
+      const state = connections.get(connectionId);
+      if (!state) return;
+      if (subscriptionId === undefined) state.ending = ending;
+      else if (state.subscriptions.has(idKey(subscriptionId))) subscriptionEndings.set(state.subscriptions.get(idKey(subscriptionId))!, ending);
     },
     async *findSubscribers(query: SubscriberQuery) {
       // Snapshot first, as a paginated Query would see the table at read time.

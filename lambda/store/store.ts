@@ -111,7 +111,54 @@ export interface SubscriptionRecord {
    * @default - not echoed
    */
   readonly jsonrpc?: '2.0';
+  /**
+   * What the route's `onSubscribe` hook returned (serialized JSON), kept for its `onUnsubscribe`.
+   * @default - none
+   */
+  readonly hookState?: string;
 }
+
+/** A subscription whose removal this call won (it runs the route's `onUnsubscribe`). */
+export interface EndedSubscription {
+  readonly connectionId: string;
+  readonly subscriptionId: RequestId;
+  readonly path: string;
+  /** {@link SubscriptionRecord.hookState}. */
+  readonly hookState?: string;
+  /**
+   * The server was ending this subscription ({@link SubscriptionStore.markEnding} with its id).
+   * @default - not marked
+   */
+  readonly ending?: ConnectionEnding;
+}
+
+/** A connection row whose removal this call won (it runs `onDisconnect`). */
+export interface EndedConnection {
+  readonly connectionId: string;
+  readonly connectedAt: number;
+  readonly key?: string;
+  /** The connection was accepted (neither refused nor still awaiting its `connectionParams`). */
+  readonly accepted: boolean;
+}
+
+/** What a removal that reports its wins removed (lifecycle hooks: docs/runtime.md). */
+export interface EndedRemoval {
+  /** The subscriptions whose rows this call deleted, each won by exactly one call. */
+  readonly subscriptions: readonly EndedSubscription[];
+  /** Set when this call deleted the connection row. */
+  readonly connection?: EndedConnection;
+  /**
+   * How the server was ending the connection when it was read ({@link SubscriptionStore.markEnding}).
+   * @default - the server was not ending it
+   */
+  readonly ending?: ConnectionEnding;
+}
+
+/**
+ * How the server ends a connection: `moving` (it told the client to reconnect: the stops and the
+ * close that follow are a move), `closing` (it closes the connection: what follows is its doing).
+ */
+export type ConnectionEnding = 'moving' | 'closing';
 
 /** Outcome of {@link SubscriptionStore.addSubscription}. */
 export type AddSubscriptionResult =
@@ -240,6 +287,25 @@ export interface SubscriptionStore {
    * so presence is right once this resolves.
    */
   removeConnection(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<void>;
+  /**
+   * {@link removeSubscription} reporting what it won: the subscription when this call deleted its
+   * row (conditionally: of concurrent removals exactly one gets it), and how the server was
+   * ending its connection. Needed by apps with lifecycle hooks; `dynamodb()` and `memory()` implement it.
+   */
+  endSubscription?(connectionId: string, subscriptionId: RequestId): Promise<Omit<EndedRemoval, 'connection'>>;
+  /**
+   * {@link removeConnection} reporting what it won: the connection row and each subscription row
+   * it deleted conditionally (of concurrent removals exactly one wins each), then everything else
+   * as `removeConnection`. Needed by apps with lifecycle hooks.
+   */
+  endConnection?(connectionId: string, known?: Pick<ConnectionRef, 'connectedAt' | 'key'>): Promise<EndedRemoval>;
+  /**
+   * Mark how the server is ending a connection, before it tells the client (a reconnect
+   * notification) or closes it, or with `subscriptionId` one subscription (`closing`: a
+   * server-side stop, before its frame): the removals that follow report it. Does nothing when
+   * the row does not exist.
+   */
+  markEnding?(connectionId: string, ending: ConnectionEnding, subscriptionId?: RequestId): Promise<void>;
   /** Stream the subscribers matching a query, page by page (never a Scan, always paginated). */
   findSubscribers(query: SubscriberQuery): AsyncIterable<readonly SubscriberRef[]>;
   /**

@@ -60,6 +60,7 @@ export async function deliverBatch(
         client: router.accessFor(router.localRegion)!.client,
         router,
         logger: settings.logger,
+        hooks: settings.hooks,
         concurrency,
         callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
         gate: settings.gate,

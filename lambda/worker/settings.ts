@@ -7,6 +7,7 @@ import {
   connectionRouter, deliveryBatchSizeFromEnvironment, getDefaultLedger, managementAccess, queueUrlFromEnvironment, regionsFromEnvironment,
   resolveEndpoint, resolveMetrics, storeOf, workerInstancesFromEnvironment, workerRateFromEnvironment,
 } from '../core/environment';
+import type { HookRegistry } from '../core/hooks';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { ConnectionRouter } from '../management/routing';
@@ -35,6 +36,8 @@ export interface WorkerSettings {
   readonly gate: RateGate;
   /** The worker's metrics: one EMF line per invocation. */
   readonly metrics: MetricsSettings;
+  /** The app's lifecycle hooks: a 410 ends connections (their `onUnsubscribe` and `onDisconnect`). */
+  readonly hooks?: HookRegistry;
   store(): SubscriptionStore;
   ledger(): DeliveryLedger;
   managementClient(): ApiGatewayManagementApiClient;
@@ -82,6 +85,7 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     ledgerRetentionSeconds: LEDGER_RETENTION_SECONDS,
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
     metrics: resolveMetrics(options.metrics),
+    hooks: config.hooks,
     store: () => storeOf(options.store, config.store),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {

@@ -65,7 +65,7 @@ describe('a function bundled for one role', () => {
   test.each([
     ['connect', 'lambda/handlers/connect.ts', ['lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts', 'lambda/publisher/publisher.ts',
       'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts', 'lambda/management/client.ts', 'lambda/store/memory.ts',
-      'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/connection-cache.ts']],
+      'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/connection-cache.ts', 'lambda/store/dynamodb-hooks.ts']],
     ['message', 'lambda/handlers/message.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/disconnect.ts', 'lambda/publisher/rollover.ts',
       'lambda/worker/worker.ts', 'lambda/store/memory.ts', 'lambda/store/dynamodb-ledger.ts']],
     // `$disconnect` publishes the leaves of presence routes: it holds the publisher, the Management
@@ -73,12 +73,19 @@ describe('a function bundled for one role', () => {
     ['disconnect', 'lambda/handlers/disconnect.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts',
       'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts']],
     ['rollover', 'lambda/publisher/rollover.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
-      'lambda/publisher/publisher.ts', 'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts']],
+      'lambda/publisher/publisher.ts', 'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/hooks.ts']],
     ['worker', 'lambda/worker/worker.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
-      'lambda/publisher/rollover.ts', 'lambda/store/memory.ts']],
+      'lambda/publisher/rollover.ts', 'lambda/store/memory.ts', 'lambda/handlers/hooks.ts']],
   ] as const)('GIVEN the %s role WHEN bundled THEN it holds %s and none of the other roles\' modules', (role, own, others) => {
     expect(has(role, own)).toBe(true);
     expect(others.filter((module) => has(role, module))).toEqual([]);
+  });
+
+  test('GIVEN lifecycle hooks WHEN bundled THEN the store\'s reporting removals are in every role that ends something, $connect excepted', () => {
+    const roles = FUNCTION_ROLES.filter((role) => has(role, 'lambda/store/dynamodb-hooks.ts'));
+    expect(roles).toEqual(['message', 'disconnect', 'rollover', 'worker']);
+    // Subscriptions end one by one ($default's stop, a server-side stop) only where those run.
+    expect(FUNCTION_ROLES.filter((role) => bundles.get(role)!.code.includes('endSubscription'))).toEqual(['message', 'worker']);
   });
 
   test('GIVEN every role WHEN bundled THEN each is smaller than the bundle of every role, and only what posts loads the Management API client', () => {

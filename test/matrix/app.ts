@@ -32,6 +32,17 @@ export interface MatrixAppOptions {
   readonly regions?: RegionsOptions;
 }
 
+/** A lifecycle hook's call, as the matrix app records it (every Region's handlers run in this process). */
+export interface HookCall {
+  readonly hook: 'subscribe' | 'unsubscribe' | 'connect' | 'disconnect';
+  readonly userId: string;
+  readonly room?: string;
+  readonly reason?: string;
+}
+
+/** Every hook call of every mode's app, in order (the hooks capability reads its own user's). */
+export const hookCalls: HookCall[] = [];
+
 /** Builds the router and its subscriptions. */
 export function matrixApp(options: MatrixAppOptions = {}) {
   const subscriptions = initSubscriptions();
@@ -60,7 +71,18 @@ export function matrixApp(options: MatrixAppOptions = {}) {
     .routes.onEvent.filter({ name: 'byRoom', input: { room: true } })
     .routes.onEvent.history({ retentionSeconds: 600 })
     .routes.roomMembers.filter({ name: 'byRoom', input: { room: true } })
-    .routes.roomMembers.presence({ filter: 'byRoom', member: (ctx) => ({ userId: ctx.userId }), leaveGraceMs: 300 });
+    .routes.roomMembers.presence({ filter: 'byRoom', member: (ctx) => ({ userId: ctx.userId }), leaveGraceMs: 300 })
+    .routes.onMessage.hooks({
+      onSubscribe: ({ ctx, input }) => {
+        hookCalls.push({ hook: 'subscribe', userId: ctx.userId, room: input.room });
+        return { userId: ctx.userId, room: input.room };
+      },
+      onUnsubscribe: ({ state, reason }) => void hookCalls.push({ hook: 'unsubscribe', ...state, reason }),
+    })
+    .hooks({
+      onConnect: ({ ctx }) => void hookCalls.push({ hook: 'connect', userId: ctx.userId }),
+      onDisconnect: ({ key, reason }) => void hookCalls.push({ hook: 'disconnect', userId: String(key).replace(/^user:/, ''), reason }),
+    });
   if (options.store) app = app.store({ store: options.store });
   if (options.regions) app = app.regions(options.regions);
   return { router, app };

@@ -6,7 +6,7 @@
  */
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { TRPCError } from '@trpc/server';
-import { matrixRoomState } from './app';
+import { hookCalls, matrixRoomState } from './app';
 import { eventually, type MatrixClient, type Seen, type World } from './world';
 import { LOCAL_AWS_SETTINGS } from '../../lambda/local';
 
@@ -213,6 +213,32 @@ export const CAPABILITIES: readonly Capability[] = [
         await settle();
         expect(await client.connectionIds()).toEqual([connectionId]);
       }
+    },
+  },
+  {
+    name: 'lifecycle hooks',
+    run: async (cell) => {
+      const client = cell.connect(cell.to);
+      const mine = (hook: string) => hookCalls.filter((call) => call.userId === client.userId && call.hook === hook);
+      const seen = await client.messages(cell.tag);
+      const connectionId = await onlyConnection(client);
+      expect([mine('connect').length, mine('subscribe')]).toEqual([1, [{ hook: 'subscribe', userId: client.userId, room: cell.tag }]]);
+
+      // A move the server asks for: the new subscription starts first, the old one ends as moved.
+      await cell.world.publisher(cell.from).connections.reconnect({ key: `user:${client.userId}` });
+      await expectMovedAndLive(cell, client, connectionId, seen);
+      await eventually(() => mine('disconnect').length === 1, 'the old connection to end');
+      // A server-side stop, from the acting Region.
+      await expect(cell.world.publisher(cell.from).routes.onMessage.stop(byRoom(cell.tag))).resolves.toMatchObject({ stopped: 1 });
+      await eventually(() => mine('unsubscribe').length === 2, 'the stop\'s onUnsubscribe');
+      await client.close();
+      await eventually(() => mine('disconnect').length === 2, 'the new connection to end');
+      await settle();
+
+      expect(mine('subscribe').map((call) => call.room)).toEqual([cell.tag, cell.tag]);
+      expect(mine('unsubscribe').map((call) => call.reason)).toEqual(['moved', 'server-stop']);
+      expect(mine('disconnect').map((call) => call.reason)).toEqual(['moved', 'disconnect']);
+      expect(mine('connect')).toHaveLength(2);
     },
   },
   {

@@ -23,14 +23,16 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:Query',
   'dynamodb:BatchWriteItem',
 ];
-const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'];
+const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'];
 /** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
 const PUBLISH_TABLE_CONDITIONS = {
-  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*'] },
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*', 'PRES#*'] },
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes': [
       'pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt',
       'liveAfter', 'filter', 'result',
+      'key', 'member', 'present', 'v',
+      'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
     ],
   },
   'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES', 'COUNT'], 'dynamodb:ReturnValues': 'NONE' },
@@ -537,7 +539,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/BatchWriteItem under fine-grained conditions and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/BatchWriteItem (and, for lifecycle hooks, conditional DeleteItem and UpdateItem) under fine-grained conditions and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 
@@ -616,7 +618,7 @@ describe('grantControl', () => {
             Condition: {
               'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*'] },
               'ForAllValues:StringEquals': {
-                'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount'],
+                'dynamodb:Attributes': ['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount', 'path', 'hookState', 'stopping'],
               },
               'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'], 'dynamodb:ReturnValues': 'NONE' },
             },

@@ -73,3 +73,18 @@ export const scenarioRouter = t.mergeRouters(subscriptionRouter, t.router({
 
 /** The handlers' builder. */
 export const scenarioHandlers = scenarioSubscriptions.serve(scenarioRouter);
+
+/**
+ * The same subscriptions with lifecycle hooks (a route's onSubscribe/onUnsubscribe, connection
+ * hooks): every removal then reports what it won (conditional deletes) and moves are marked,
+ * requests of their own that `hooksScenario` sends from every role.
+ */
+export const hookedSubscriptions = scenarioSubscriptions
+  .routes.onMessage.hooks({
+    onSubscribe: ({ ctx, input }) => ({ userId: ctx.userId, room: input.room }),
+    onUnsubscribe: () => undefined,
+  })
+  .hooks({ onConnect: () => undefined, onDisconnect: () => undefined });
+
+/** The handlers' builder with hooks. */
+export const hookedHandlers = hookedSubscriptions.serve(scenarioRouter);

@@ -8,7 +8,7 @@
 import { DeleteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { TRPCError } from '@trpc/server';
-import { scenarioHandlers, scenarioSubscriptions } from './app';
+import { hookedHandlers, hookedSubscriptions, scenarioHandlers, scenarioSubscriptions } from './app';
 import type { RequestRecorder } from './recorder';
 import { dynamodb, dynamodbLedger, type SubscriptionStore, type WebSocketEvent } from '../../../lambda';
 import { silentLogger, startLocalQueue, type LocalQueue } from '../../../lambda/local';
@@ -464,4 +464,80 @@ export async function multiRegionScenario(
   });
   expect((await rollover()).succeeded).toBeGreaterThanOrEqual(1);
   expect(other.api.received.filter((request) => request.method === 'POST' && request.body.includes('reconnect'))).toEqual([]);
+}
+
+/**
+ * Lifecycle hooks, in every role that ends something: `$default` (a client's stop; a reply that
+ * meets a gone connection), `$disconnect`, a publisher (a 410; reconnect and disconnect mark the
+ * connection first), a controller (a stop), the worker (a 410) and the rollover (a notified
+ * connection is marked; its sweep ends a connection past the lifetime).
+ */
+export async function hooksScenario(env: ScenarioEnv, scenarioQueue: Awaited<ReturnType<typeof startScenarioQueue>>): Promise<void> {
+  const { api, prefix } = env;
+  const id = (name: string) => `${prefix}${name}`;
+  const store = (codePath: CodePath) => storeOn(env, env.recorder.dynamodb(codePath));
+  const options = (codePath: CodePath) => ({
+    store: store(codePath), logger: env.logger, endpoint: api.endpoint, managementClient: env.recorder.management(codePath),
+  });
+  const setup = {
+    store: storeOn(env, env.table.client), logger: env.logger, endpoint: api.endpoint, managementClient: defaultManagementClientFactory,
+  };
+  const connectHooked = async (ids: readonly string[], room: string) => {
+    for (const connectionId of ids) {
+      await hookedHandlers.connect(setup)(event(env, connectEvent(connectionId, { userId: 'hoo' })));
+      await hookedHandlers.handler(setup)(event(env, messageEvent(connectionId, subscribe(1, room))));
+    }
+  };
+  // $default: a subscribe (onSubscribe's state kept), a client's stop, a stop before the start.
+  const h = { connect: hookedHandlers.connect(options('handler')), handler: hookedHandlers.handler(options('handler')), disconnect: hookedHandlers.disconnect(options('handler')) };
+  await h.connect(event(env, connectEvent(id('a'), { userId: 'ann' })));
+  expect(await h.handler(event(env, messageEvent(id('a'), subscribe(1, 'hk'))))).toMatchObject({ body: expect.stringContaining('started') });
+  expect(await h.handler(event(env, messageEvent(id('a'), { id: 1, method: 'subscription.stop' })))).toMatchObject({ body: expect.stringContaining('stopped') });
+  await h.handler(event(env, messageEvent(id('a'), { id: 9, method: 'subscription.stop' })));
+  // A batch whose first reply finds the connection gone (410).
+  await h.connect(event(env, connectEvent(id('b'), { userId: 'bea' })));
+  await h.handler(event(env, messageEvent(id('b'), subscribe(1, 'hk'))));
+  api.always(id('b'), 410);
+  await h.handler(event(env, messageEvent(id('b'), [subscribe(2, 'hk'), subscribe(3, 'hk')])));
+  // $disconnect.
+  await h.handler(event(env, messageEvent(id('a'), subscribe(2, 'hk'))));
+  expect(await h.disconnect(event(env, disconnectEvent(id('a'))))).toMatchObject({ statusCode: 200 });
+  // A publisher: a 410 ends a connection; reconnect and disconnect mark theirs first.
+  await connectHooked([id('p1'), id('p2')], 'hp');
+  api.always(id('p2'), 410);
+  const publisher = hookedSubscriptions.publisher(options('publisher'));
+  expect(await publisher.routes.onMessage.publish({ data: { text: 'x' }, filter: { name: 'byRoom', input: { room: 'hp' } } })).toMatchObject({ delivered: 1, gone: 1 });
+  expect(await publisher.connections.reconnect({ connectionId: id('p1') })).toMatchObject({ succeeded: 1 });
+  expect(await publisher.connections.disconnect({ connectionId: id('p1') })).toMatchObject({ succeeded: 1 });
+  // A controller's stop.
+  await connectHooked([id('c1')], 'hc');
+  expect(await hookedSubscriptions.publisher(options('control')).routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'hc' } } }))
+    .toMatchObject({ stopped: 1 });
+  // A stop whose connection row its $disconnect removed first: deleted without the connection's count.
+  await connectHooked([id('c2')], 'hc2');
+  await deleteConnectionRow(env, id('c2'));
+  expect(await hookedSubscriptions.publisher(options('control')).routes.onMessage.stop({ filter: { name: 'byRoom', input: { room: 'hc2' } } }))
+    .toMatchObject({ stopped: 1 });
+  // The worker: a 410 during a queued delivery.
+  await connectHooked([id('w1')], 'hw');
+  api.always(id('w1'), 410);
+  scenarioQueue.setWorker(hookedSubscriptions.worker({
+    ...options('worker'),
+    ledger: dynamodbLedger({ tableName: env.table.tableName, dynamoDBClient: env.recorder.dynamodb('worker') }),
+    sqsClient: env.recorder.sqs('worker', scenarioQueue.queue.endpoint),
+    queueUrl: scenarioQueue.queue.url,
+    maxAttempts: 1,
+    logger: env.logger,
+  }));
+  await hookedSubscriptions.publisher({ ...setup, queueUrl: scenarioQueue.queue.url }).routes.onMessage
+    .enqueue({ data: { text: 'q' }, filter: { name: 'byRoom', input: { room: 'hw' } } });
+  await scenarioQueue.queue.drained();
+  expect(await setup.store.findConnection(id('w1'))).toBeUndefined();
+  // The rollover: a connection to notify (marked), one past the lifetime (swept).
+  await connectHooked([id('r1'), id('r2')], 'hr');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const rollover = hookedSubscriptions.rollover({ ...options('rollover'), olderThanMs: 1, maxConnectionMs: 10 * 60_000, sweepAfterMs: 0 });
+  expect(await rollover()).toMatchObject({ succeeded: expect.any(Number) });
+  const sweep = hookedSubscriptions.rollover({ ...options('rollover'), olderThanMs: 1, maxConnectionMs: 20, sweepAfterMs: 0 });
+  expect((await sweep()).expired).toBeGreaterThanOrEqual(1);
 }

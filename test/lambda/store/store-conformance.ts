@@ -691,6 +691,106 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
         await expect(store.countConnectionsByKey(key)).resolves.toBe(30);
       });
     });
+
+    describe('removals that report what they won (lifecycle hooks)', () => {
+      const byRoom = [{ name: 'byRoom', values: ['a'] }];
+      const end = () => {
+        if (!store.endSubscription || !store.endConnection || !store.markEnding) throw new Error('the store does not report its removals');
+        return {
+          endSubscription: store.endSubscription.bind(store),
+          endConnection: store.endConnection.bind(store),
+          markEnding: store.markEnding.bind(store),
+        };
+      };
+
+      test('endSubscription reports the subscription with its route and hook state once, and frees its slot', async () => {
+        const id = newConnectionId();
+        await store.putConnection(connection(id));
+        await store.addSubscription({ ...subscription(id, 1, byRoom), hookState: '{"userId":"u1"}' }, { maxSubscriptions: 1 });
+
+        const first = { connectionId: id, subscriptionId: 1, path: 'onMessage', hookState: '{"userId":"u1"}' };
+        await expect(end().endSubscription(id, 1)).resolves.toEqual({ subscriptions: [first] });
+        await expect(end().endSubscription(id, 1)).resolves.toEqual({ subscriptions: [] });
+        // A stop before the start leaves its tombstone, as removeSubscription's.
+        await expect(end().endSubscription(id, 2)).resolves.toEqual({ subscriptions: [] });
+        await expect(store.addSubscription(subscription(id, 2, byRoom))).resolves.toBe('stopped');
+        await expect(store.addSubscription(subscription(id, 3, byRoom), { maxSubscriptions: 1 })).resolves.toBe('created');
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([`${id}/3`]);
+      });
+
+      test('endConnection reports the connection row and each subscription, once across concurrent removals, and leaves no row', async () => {
+        const id = newConnectionId();
+        const connectedAt = Date.now();
+        await store.putConnection(connection(id, { key: 'user:u1', connectedAt }));
+        for (let subscriptionId = 0; subscriptionId < 6; subscriptionId++) {
+          await store.addSubscription({ ...subscription(id, subscriptionId, byRoom), hookState: String(subscriptionId) });
+        }
+        const results = await Promise.all([
+          end().endConnection(id),
+          end().endConnection(id, { connectedAt, key: 'user:u1' }),
+          end().endConnection(id),
+          ...Array.from({ length: 6 }, (_, subscriptionId) => end().endSubscription(id, subscriptionId)),
+        ]);
+
+        const ended = results.flatMap((result) => result.subscriptions.map((sub) => sub.hookState)).sort();
+        expect(ended).toEqual(['0', '1', '2', '3', '4', '5']);
+        const connections = results.flatMap((result) => ('connection' in result && result.connection ? [result.connection] : []));
+        expect(connections).toEqual([{ connectionId: id, connectedAt, key: 'user:u1', accepted: true }]);
+        await expect(store.countConnectionsByKey('user:u1')).resolves.toBe(0);
+        await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
+        await expectRows([]);
+      });
+
+      test('a connection refused or still awaiting its params is reported as not accepted', async () => {
+        const refused = newConnectionId();
+        const awaiting = newConnectionId();
+        await store.putConnection(connection(refused, { refusal: '{"id":null}' }));
+        await store.putConnection(connection(awaiting, { awaitingConnectionParams: true }));
+        await expect(end().endConnection(refused)).resolves.toMatchObject({ connection: { accepted: false } });
+        await expect(end().endConnection(awaiting)).resolves.toMatchObject({ connection: { accepted: false } });
+        await expect(end().endConnection(awaiting)).resolves.toEqual({ subscriptions: [] });
+      });
+
+      test('subscribing while endConnection runs: every created subscription is reported exactly once', async () => {
+        for (let round = 0; round < 3; round++) {
+          const id = newConnectionId();
+          await store.putConnection(connection(id));
+          const adds = Array.from({ length: 10 }, (_, subscriptionId) => store.addSubscription(subscription(id, subscriptionId, byRoom)));
+          const [added, ended] = await Promise.all([Promise.all(adds), end().endConnection(id)]);
+          const created = added.flatMap((result, subscriptionId) => (result === 'created' ? [subscriptionId] : []));
+          expect(ended.subscriptions.map((sub) => sub.subscriptionId).sort()).toEqual(created.sort());
+          await expect(findAll(store, { path: 'onMessage' })).resolves.toEqual([]);
+        }
+        await expectRows([]);
+      });
+
+      test('markEnding is reported by the removals that follow; a connection that is gone is left alone', async () => {
+        const moving = newConnectionId();
+        const closing = newConnectionId();
+        await store.putConnection(connection(moving));
+        await store.putConnection(connection(closing));
+        await store.addSubscription(subscription(moving, 1));
+        await end().markEnding(moving, 'moving');
+        await end().markEnding(closing, 'closing');
+        await end().markEnding(newConnectionId(), 'closing');
+
+        await expect(end().endSubscription(moving, 1)).resolves.toMatchObject({ ending: 'moving', subscriptions: [{ subscriptionId: 1 }] });
+        await expect(end().endConnection(moving)).resolves.toMatchObject({ ending: 'moving', connection: { connectionId: moving } });
+        await expect(end().endConnection(closing)).resolves.toMatchObject({ ending: 'closing', connection: { connectionId: closing } });
+        // One subscription marked (a server-side stop, before its frame): only it reports the mark.
+        const stopping = newConnectionId();
+        await store.putConnection(connection(stopping));
+        await store.addSubscription(subscription(stopping, 1));
+        await store.addSubscription(subscription(stopping, 2));
+        await end().markEnding(stopping, 'closing', 1);
+        await end().markEnding(stopping, 'closing', 3);
+        await expect(end().endSubscription(stopping, 1)).resolves.toEqual({ subscriptions: [expect.objectContaining({ subscriptionId: 1, ending: 'closing' })] });
+        const rest = await end().endConnection(stopping);
+        expect(rest.subscriptions).toEqual([expect.not.objectContaining({ ending: expect.anything() })]);
+        await expect(store.addSubscription(subscription(stopping, 3))).resolves.toBe('connection-gone');
+        await expectRows([]);
+      });
+    });
   });
 }
 
