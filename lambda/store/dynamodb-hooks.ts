@@ -7,18 +7,16 @@
  */
 import { DeleteItemCommand, QueryCommand, UpdateItemCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../constants';
+import { PARTITION_KEY, SORT_KEY } from '../constants';
 import { removeConnection } from './dynamodb-connections';
 import {
   CONDITION_FAILED,
   CONNECTED_AT,
-  CONNECTION_ID,
   CONNECTION_KEY,
   exists,
   INDEX_KEYS,
   isConditionalCheckFailed,
   keyAttributes,
-  notExists,
   queryPages,
   REFUSAL,
   report,
@@ -30,6 +28,7 @@ import {
   transact,
   type DynamoDBTable,
 } from './dynamodb-requests';
+import { tombstoneItems } from './dynamodb-tombstone';
 import { connectionKey, connectionPartitionKey, subscriptionKey, SUBSCRIPTION_SORT_KEY_PREFIX, type TableKey } from './keys';
 import type { ConnectionEnding, ConnectionRef, EndedConnection, EndedRemoval, EndedSubscription, RequestId } from './store';
 
@@ -141,22 +140,7 @@ export async function endSubscription(t: DynamoDBTable, connectionId: string, su
       return { subscriptions: won ? [ended(connectionId, subscriptionId, row)] : [], ...ending };
     }
     // Stop before start: the tombstone refuses the late subscribe, while the connection exists.
-    const reasons = await transact(t, 'endSubscription', [
-      { ConditionCheck: { TableName: t.tableName, Key: toItem(keyAttributes(connectionKey(connectionId))), ...exists() } },
-      {
-        Put: {
-          TableName: t.tableName,
-          Item: toItem({
-            ...keyAttributes(rowKey),
-            [CONNECTION_ID]: connectionId,
-            [SUBSCRIPTION_ID]: subscriptionId,
-            [STOPPED]: true,
-            [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + DEFAULT_ROW_TTL_SECONDS,
-          }),
-          ...notExists(),
-        },
-      },
-    ]);
+    const reasons = await transact(t, 'endSubscription', tombstoneItems(t, connectionId, subscriptionId));
     if (!reasons || reasons[0]?.Code === CONDITION_FAILED) return { subscriptions: [], ...ending };
     // The subscribe won the race: read again (now with its route and state) and claim it.
     if (reasons[1]?.Code === CONDITION_FAILED && attempt < t.maxAttempts) continue;

@@ -5,13 +5,12 @@
  */
 import { QueryCommand, type TransactWriteItem } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { DEFAULT_ROW_TTL_SECONDS, PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TTL_ATTRIBUTE } from '../constants';
+import { PARTITION_KEY, REGION_ATTRIBUTE, SORT_KEY, TTL_ATTRIBUTE } from '../constants';
 import { historyFenceCheck } from './dynamodb-history';
 import { HOOK_STATE } from './dynamodb-hooks';
 import {
   CONDITION_FAILED,
   CONNECTION_ID,
-  exists,
   getItem,
   INDEX_KEYS,
   JSONRPC,
@@ -28,6 +27,7 @@ import {
   transact,
   type DynamoDBTable,
 } from './dynamodb-requests';
+import { tombstoneItems } from './dynamodb-tombstone';
 import {
   connectionKey,
   indexKeys,
@@ -138,23 +138,7 @@ export async function removeSubscription(
     }
     // Stop before start: leave a tombstone so the late subscribe is refused, but only while the
     // connection exists ($disconnect would not find a tombstone written after it).
-    const reasons = await transact(t, 'removeSubscription', [
-      { ConditionCheck: { TableName: t.tableName, Key: toItem(keyAttributes(connectionKey(connectionId))), ...exists() } },
-      {
-        Put: {
-          TableName: t.tableName,
-          Item: toItem({
-            ...keyAttributes(rowKey),
-            [CONNECTION_ID]: connectionId,
-            [SUBSCRIPTION_ID]: subscriptionId,
-            [STOPPED]: true,
-            // The connection's rows expire at most this long after it opened, which was earlier.
-            [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) + DEFAULT_ROW_TTL_SECONDS,
-          }),
-          ...notExists(),
-        },
-      },
-    ]);
+    const reasons = await transact(t, 'removeSubscription', tombstoneItems(t, connectionId, subscriptionId));
     if (!reasons) return false;
     if (reasons[0]?.Code === CONDITION_FAILED) return false;
     // The subscribe won the race: read again and delete what it wrote.
