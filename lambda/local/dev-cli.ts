@@ -77,7 +77,9 @@ export async function runCli(argv: readonly string[], output: CliOutput = proces
       process.exit(1);
     }
     stoppingSince = Date.now();
-    // Only the goodbye from here on: the closing connections are not news. Errors still show.
+    // What happened before the signal is still printed (a publish's line waits for more of its
+    // deliveries); only the goodbye from here on: the closing connections are not news. Errors still show.
+    server.flushActivity();
     logger.quiet();
     const connections = server.connections().length;
     server.close().then(

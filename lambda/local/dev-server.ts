@@ -98,6 +98,8 @@ export interface DevServer {
   files(): string[];
   /** Ids of the gateway's open connections. */
   connections(): string[];
+  /** Write the gateway's activity lines still being collected (see `LocalGateway.flushActivity`). */
+  flushActivity(): void;
   /** Rebuild and swap the handlers; on failure keep the previous ones and log why. */
   reload(): Promise<boolean>;
   /**
@@ -237,6 +239,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       env,
       files: () => [...files],
       connections: () => gateway.connections(),
+      flushActivity: () => gateway.flushActivity(),
       reload,
       close: () => (closing ??= cleanup()),
     };

@@ -156,6 +156,11 @@ export interface LocalGateway {
   /** Ids of the open connections. */
   connections(): string[];
   /**
+   * Write the activity lines still being collected now (a publish's line waits `100` ms for more
+   * of its deliveries), e.g. before a shutdown stops printing them. Nothing without `logActivity`.
+   */
+  flushActivity(): void;
+  /**
    * Close every connection (firing `$disconnect` for each), stop the server and resolve once all
    * handler invocations have finished.
    */

@@ -158,6 +158,7 @@ export async function startLocalGateway(options: LocalGatewayOptions): Promise<L
     port,
     stage,
     connections: () => [...hub.open.keys()],
+    flushActivity: () => activity?.flush(),
     virtualConnections: virtual.api,
     close: () => (closed ??= close()),
   };
