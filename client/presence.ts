@@ -10,9 +10,18 @@ export interface PresenceMember<TMember> {
   readonly version: number;
 }
 
-/** The events of a presence route (`sync` first, then `join` / `leave`). */
+/**
+ * The events of a presence route (`sync` first, then `join` / `leave`). A room too large for one
+ * WebSocket message comes in several `sync` events, all but the last with `more: true`.
+ */
 export type PresenceEvent<TMember> =
-  | { readonly type: 'sync'; readonly members: ReadonlyArray<PresenceMember<TMember>>; readonly left: ReadonlyArray<{ readonly key: string; readonly version: number }> }
+  | {
+    readonly type: 'sync';
+    readonly members: ReadonlyArray<PresenceMember<TMember>>;
+    readonly left: ReadonlyArray<{ readonly key: string; readonly version: number }>;
+    /** More `sync` events of this room follow. */
+    readonly more?: true;
+  }
   | { readonly type: 'join'; readonly member: PresenceMember<TMember> }
   | { readonly type: 'leave'; readonly member: PresenceMember<TMember> };
 
@@ -52,6 +61,7 @@ export function applyPresence<TMember>(state: PresenceState<TMember>, event: Pre
       apply(event.member.key, event.member.version, undefined);
       break;
     case 'sync': {
+      // Per member, never a replacement of the state: the parts of a large room's sync add up.
       for (const member of event.members) apply(member.key, member.version, member);
       for (const absent of event.left) apply(absent.key, absent.version, undefined);
       break;

@@ -166,7 +166,6 @@ export const PUBLISHER_TABLE_ACCESS = {
   /** Partition key prefixes a publisher's requests may touch. */
   partitionKeyPrefixes: [
     CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX,
-    PRESENCE_PARTITION_PREFIX,
   ],
   /** Attributes a publisher's requests may name (keys included). */
   attributes: [
@@ -174,14 +173,54 @@ export const PUBLISHER_TABLE_ACCESS = {
     'connectedAt', 'connectionKey', TTL_ATTRIBUTE,
     // Event history: the subscriber index rows' `liveAfter`, the event rows' `filter` and `result`.
     'liveAfter', 'filter', 'result',
-    // Room presence (`members()`, `countMembers()`): the member rows' key, exposed fields, presence and version.
-    'key', 'member', 'present', 'v',
     // Lifecycle hooks: a subscription row's route, `onSubscribe`'s state and tombstone flag; a
     // connection row's `ending` mark and whether it was accepted (never its params or snapshot).
     'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
+} as const;
+
+/**
+ * What a publisher may do on the room presence rows (`PRES#` member rows, `PRESREF#` pointer rows):
+ * `grantPublish` adds one statement per entry, each with its own fine-grained conditions, beside
+ * {@link PUBLISHER_TABLE_ACCESS}. Neither partition holds a secret, and no statement reaches any
+ * other partition, so the release and the leave may return whole rows there (`ReturnValues`),
+ * which the main statement forbids. A gone connection a publisher removes (410, a server-side
+ * stop or disconnect, the rollover's sweep) releases its presence as the handlers do
+ * (docs/table-design.md "Room presence").
+ */
+export const PUBLISHER_PRESENCE_ACCESS = {
+  /**
+   * `members()` / `countMembers()` (a room's member rows: key, exposed fields, presence, version,
+   * expiry) and a connection's pointer rows (their keys), by Queries of named attributes.
+   */
+  reads: {
+    actions: ['dynamodb:Query'],
+    partitionKeyPrefixes: [PRESENCE_PARTITION_PREFIX, PRESENCE_POINTER_PARTITION_PREFIX],
+    attributes: [PARTITION_KEY, SORT_KEY, 'key', 'member', 'present', 'v', TTL_ATTRIBUTE],
+    select: ['SPECIFIC_ATTRIBUTES'],
+    returnValues: ['NONE'],
+  },
+  /** The release's delete of a pointer row, conditioned on its existence; it returns the row (the winner releases). */
+  pointerDeletes: {
+    actions: ['dynamodb:DeleteItem'],
+    partitionKeyPrefixes: [PRESENCE_POINTER_PARTITION_PREFIX],
+    attributes: [PARTITION_KEY, SORT_KEY],
+    select: [],
+    returnValues: ['ALL_OLD'],
+  },
+  /**
+   * The release's update of a member row (`DELETE refs`, `ADD rev`) and the leave's (`SET present,
+   * v` on an unchanged `rev`), each returning the row: never its `member` fields or `key`.
+   */
+  memberUpdates: {
+    actions: ['dynamodb:UpdateItem'],
+    partitionKeyPrefixes: [PRESENCE_PARTITION_PREFIX],
+    attributes: [PARTITION_KEY, SORT_KEY, 'refs', 'rev', 'present', 'v'],
+    select: [],
+    returnValues: ['ALL_NEW'],
+  },
 } as const;
 
 /**

@@ -36,7 +36,8 @@ import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
   CONTROL_TABLE_ACCESS, DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY,
-  PUBLISHER_TABLE_ACCESS, QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
+  PUBLISHER_PRESENCE_ACCESS, PUBLISHER_TABLE_ACCESS,
+  QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
 /** API Gateway ends every integration after 29 seconds; a longer Lambda timeout is never used. */
@@ -62,11 +63,14 @@ const HANDLER_TABLE_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ];
 
-/** The partitions, attributes and `Select` values a conditioned table statement allows. */
+/** The partitions, attributes, `Select` and `ReturnValues` values a conditioned table statement allows. */
 interface TableAccess {
   readonly partitionKeyPrefixes: readonly string[];
   readonly attributes: readonly string[];
+  /** Reads' `Select` values (none: the statement allows no read). */
   readonly select: readonly string[];
+  /** Writes' `ReturnValues` (default: `NONE` only, nothing is returned). */
+  readonly returnValues?: readonly string[];
 }
 
 /**
@@ -77,10 +81,14 @@ interface TableAccess {
  * @see https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html
  */
 function tableConditions(access: TableAccess): Record<string, Record<string, string | string[]>> {
+  const returnValues = access.returnValues ?? ['NONE'];
   return {
     'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': access.partitionKeyPrefixes.map((prefix) => `${prefix}*`) },
     'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...access.attributes] },
-    'StringEqualsIfExists': { 'dynamodb:Select': [...access.select], 'dynamodb:ReturnValues': 'NONE' },
+    'StringEqualsIfExists': {
+      ...(access.select.length > 0 ? { 'dynamodb:Select': [...access.select] } : {}),
+      'dynamodb:ReturnValues': returnValues.length === 1 ? returnValues[0] : [...returnValues],
+    },
   };
 }
 
@@ -377,7 +385,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /**
    * Lets `grantee` publish to subscribers: Query the table, delete the rows of connections that
    * are gone (BatchWriteItem; with lifecycle hooks, conditional DeleteItems, and UpdateItem of a connection's `ending` mark
-   * before `reconnect()` / `disconnect()`), append to routes' histories (PutItem), restricted by DynamoDB fine-grained access conditions to
+   * before `reconnect()` / `disconnect()`), append to routes' histories (PutItem), read room presence and release a gone
+   * connection's presence (its own statements: Query, DeleteItem of `PRESREF#` pointers, UpdateItem of `PRES#` members' refs and
+   * presence), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
    * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
@@ -405,6 +415,12 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       resourceArns: [this.table.tableArn],
       conditions: tableConditions(PUBLISHER_TABLE_ACCESS),
     }).combine(this.grantManageConnections(grantee));
+    // Room presence: its own statements, which alone may return rows (the release and the leave).
+    for (const access of Object.values(PUBLISHER_PRESENCE_ACCESS)) {
+      grant = grant.combine(iam.Grant.addToPrincipal({
+        grantee, actions: [...access.actions], resourceArns: [this.table.tableArn], conditions: tableConditions(access),
+      }));
+    }
     if (this.fanOut) grant = grant.combine(this.fanOut.queue.grantSendMessages(grantee));
     this.grantTableKey(grantee);
     return grant;

@@ -336,7 +336,8 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(declared: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  // Presence events go out from `$default` and `$disconnect` only (the roles that keep presence).
+  // The handlers' presence events go out through the invocation's publisher (`$default`,
+  // `$disconnect`); a publisher, the worker and the rollover send theirs with their own options.
   const config = process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
     || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
     ? withPresenceDelivery(declared) : declared;
@@ -401,7 +402,7 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
       ? createPublisher(config, options)
       : omittedPublisher() as Publisher<AnyTRPCRouter, AnyFilterDef>),
     rollover: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
-      ? createRolloverHandler(config, options)
+      ? createRolloverHandler(withPresenceDelivery(config, options), options)
       : omittedHandler('rollover')),
     serve: (router) => {
       if (!router?._def?.router) {
@@ -421,7 +422,9 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
 }
 
 /** `publisher()`: publish, enqueue and stop per route, and the connections' control. */
-function createPublisher(config: SubscriptionsConfig, options: PublisherOptions | undefined): Publisher<AnyTRPCRouter, AnyFilterDef> {
+function createPublisher(declared: SubscriptionsConfig, options: PublisherOptions | undefined): Publisher<AnyTRPCRouter, AnyFilterDef> {
+  // The leaves of the gone connections it removes go out through this publisher's store and API.
+  const config = withPresenceDelivery(declared, options);
   const settings = settlePublisherOptions(config, options);
   return {
     routes: createPublisherRoutes(createPublishFn(config, options), {
@@ -436,7 +439,10 @@ function createPublisher(config: SubscriptionsConfig, options: PublisherOptions 
 /** `worker()`: the queue's handler, with the EventBridge mapping given typed publish descriptions. */
 function createWorker(config: SubscriptionsConfig, options: WorkerBuilderOptions<AnyTRPCRouter, AnyFilterDef, EventBridgeEvent>): QueueHandler {
   const { events, ...workerOptions } = options;
+  // The leaves of the gone targets it removes go out through the worker's store and API.
+  const { store, endpoint, managementClient, logger, metrics } = workerOptions;
+  const wired = withPresenceDelivery(config, { store, endpoint, managementClient, logger, metrics });
   const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
   const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
-  return createQueueHandler(config, workerOptions, mapper);
+  return createQueueHandler(wired, workerOptions, mapper);
 }

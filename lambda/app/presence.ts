@@ -1,22 +1,25 @@
 import type { SubscriptionsConfig } from '../core/config';
 import { publishFilterEntry, type FilterConfig, type PublishFilter } from '../core/filters';
 import { isInRoom, toPresenceMember, type PresenceDelivery, type PresenceMember, type PresenceSettings } from '../core/presence';
+import type { PublisherOptions } from '../publisher/options';
 import { createPublishFn, type PublishFn } from '../publisher/publisher';
 import type { PublisherSettings } from '../publisher/settings';
 import { roomKey, type PresenceMemberRow } from '../store/presence';
 import type { FilterValue } from '../store/store';
 
 /**
- * The config with its presence events wired to a publisher of the app (the invocation's store and
- * Management API inside `$default` and `$disconnect`, the environment's elsewhere), when it has
- * presence routes.
+ * The config with its presence events wired to a publisher of the app, when it has presence
+ * routes. `options` are those of the role that removes connections and sends the leaves (a
+ * producer's `publisher()`, the worker, the rollover): its leaves go out through the same store,
+ * endpoint and client as its removals. Without them, the invocation's store and Management API
+ * inside `$default` and `$disconnect`, the environment's elsewhere.
  */
-export function withPresenceDelivery(config: SubscriptionsConfig): SubscriptionsConfig {
+export function withPresenceDelivery(config: SubscriptionsConfig, options: PublisherOptions = {}): SubscriptionsConfig {
   if (!config.presence?.size) return config;
   let publish: PublishFn | undefined;
   const delivery: PresenceDelivery = async (path, filter, event, excludeConnectionId) => {
     const settings = config.presence!.get(path)!;
-    publish ??= createPublishFn(wired);
+    publish ??= createPublishFn(wired, options);
     await publish(path, { data: event, filter: publishFilterOf(settings.filter, filter.values), excludeConnectionId });
   };
   const wired: SubscriptionsConfig = { ...config, presenceDelivery: delivery };

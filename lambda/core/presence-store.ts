@@ -9,13 +9,14 @@ const decorated = new WeakMap<SubscriptionsConfig, WeakMap<SubscriptionStore, Su
 const wrappers = new WeakSet<SubscriptionStore>();
 
 /**
- * The store of the handlers of an app with presence routes: each removal of a subscription or
- * connection there (`remove*`, and the lifecycle hooks' `end*`: a client's stop, `$disconnect`, a 410 met by a publish inside `$default`, a
- * server-side stop or disconnect from a mutation) then releases its presence refs and, once the
- * grace period passed without the member coming back, sends the member's `leave`. Producers
- * (`grantPublish`) and the fan-out worker keep their narrower grants: a gone connection they
- * remove first leaves its member's ref to expire (docs/table-design.md "Room presence"). Without
- * presence routes the store is returned as it is.
+ * The store of every role of an app with presence routes (the handlers, a publisher, the fan-out
+ * worker, the rollover): each removal of a subscription or connection (`remove*`, and the
+ * lifecycle hooks' `end*`: a client's stop, `$disconnect`, a 410 met by any role, a server-side
+ * stop or disconnect, the rollover's sweep) then releases its presence refs and, once the grace
+ * period passed without the member coming back, sends the member's `leave` through
+ * `config.presenceDelivery`. The removal resolves after the leave: a Lambda freezes once its
+ * handler returns, so a timer left running would lose it (docs/runtime.md "Room presence").
+ * Without presence routes the store is returned as it is.
  */
 export function withPresence(config: SubscriptionsConfig, store: SubscriptionStore, logger: Logger): SubscriptionStore {
   const presence = config.presence;
@@ -31,6 +32,8 @@ export function withPresence(config: SubscriptionsConfig, store: SubscriptionSto
       const settings = presence.get(member.path);
       // The grace period: a member whose connection dropped and came back (the stock client
       // reconnects at once) has joined again by then, which makes the leave's condition fail.
+      // Awaited, also by a producer or the worker that met a 410: a gone connection says nothing
+      // of its member, whose client may be reconnecting right now (a leave then would flap).
       if (settings && settings.leaveGraceMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.leaveGraceMs));
       const row = await rows()!.leave(member);
       if (!row || !settings) return;

@@ -28,9 +28,18 @@ export interface PresenceAbsence {
  * What a presence route's subscribers receive: `sync` (the room's members, first thing after
  * subscribing, before `started`), then `join` and `leave` as members come and go. A member is a
  * key: a user with two tabs joins once and leaves when the last tab left (after the grace period).
+ * A room too large for one WebSocket message (API Gateway's 128 KB) is synced in several `sync`
+ * events, each with some of its members, all but the last with `more: true`; `applyPresence()`
+ * merges them per member.
  */
 export type PresenceEvent<TMember> =
-  | { readonly type: 'sync'; readonly members: ReadonlyArray<PresenceMember<TMember>>; readonly left: readonly PresenceAbsence[] }
+  | {
+    readonly type: 'sync';
+    readonly members: ReadonlyArray<PresenceMember<TMember>>;
+    readonly left: readonly PresenceAbsence[];
+    /** More `sync` events of this room follow (the room did not fit in one message). */
+    readonly more?: true;
+  }
   | { readonly type: 'join'; readonly member: PresenceMember<TMember> }
   | { readonly type: 'leave'; readonly member: PresenceMember<TMember> };
 
@@ -43,7 +52,7 @@ export const DEFAULT_LEAVE_GRACE_MS = 3000;
 /** Longest grace period: a `$disconnect` Lambda waits it out. */
 export const MAX_LEAVE_GRACE_MS = 60_000;
 
-/** Longest JSON of a member's exposed fields (a sync of a room sends every member's in one frame). */
+/** Longest JSON of a member's exposed fields (a sync sends every member's: about 100 per message). */
 export const MAX_MEMBER_BYTES = 1024;
 
 /** Options of `.routes.<path>.presence()`. */
@@ -128,11 +137,52 @@ export function isInRoom(row: PresenceMemberRow): boolean {
   return row.present && row.liveUntil * 1000 > Date.now();
 }
 
+/** A `sync` event. */
+export type SyncEvent = Extract<PresenceEvent<unknown>, { readonly type: 'sync' }>;
+
 /** The sync event of a room, from its member rows. */
-export function syncEvent(rows: readonly PresenceMemberRow[]): PresenceEvent<unknown> {
+export function syncEvent(rows: readonly PresenceMemberRow[]): SyncEvent {
   const members = rows.filter(isInRoom);
   const left = rows.filter((row) => !isInRoom(row)).map((row) => ({ key: row.key, version: row.version }));
   return { type: 'sync', members: members.map(toPresenceMember), left };
+}
+
+/**
+ * `sync` as events that each `fits` (one WebSocket message each), in the order of its members
+ * then its absences, all but the last marked `more`. Parts are packed by the entries' JSON size
+ * up to `budgetBytes`, and a part that still does not fit (the transformer's encoding is larger)
+ * is halved until it does; a single entry always fits (a member's JSON is at most 1 KB).
+ */
+export function splitSync(sync: SyncEvent, fits: (part: SyncEvent) => boolean, budgetBytes: number): SyncEvent[] {
+  if (fits(sync)) return [sync];
+  type Entry = { readonly member: SyncEvent['members'][number] } | { readonly absent: PresenceAbsence };
+  const entries: Entry[] = [...sync.members.map((member) => ({ member })), ...sync.left.map((absent) => ({ absent }))];
+  const eventOf = (part: readonly Entry[]): SyncEvent => ({
+    type: 'sync',
+    members: part.flatMap((entry) => ('member' in entry ? [entry.member] : [])),
+    left: part.flatMap((entry) => ('absent' in entry ? [entry.absent] : [])),
+    more: true,
+  });
+  const packed: Entry[][] = [[]];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = Buffer.byteLength(JSON.stringify(entry)) + 1;
+    if (bytes + size > budgetBytes && packed[packed.length - 1].length > 0) {
+      packed.push([]);
+      bytes = 0;
+    }
+    packed[packed.length - 1].push(entry);
+    bytes += size;
+  }
+  const fitted = (part: Entry[]): Entry[][] => {
+    if (part.length <= 1 || fits(eventOf(part))) return [part];
+    const half = Math.ceil(part.length / 2);
+    return [...fitted(part.slice(0, half)), ...fitted(part.slice(half))];
+  };
+  const parts = packed.flatMap(fitted).map(eventOf);
+  const last = parts[parts.length - 1];
+  parts[parts.length - 1] = { type: 'sync', members: last.members, left: last.left };
+  return parts;
 }
 
 /** A presence route (`.routes.<path>.presence()`), as the type system remembers it. */

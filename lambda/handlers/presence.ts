@@ -2,15 +2,17 @@ import { connectionKeyOf } from './connection-key';
 import type { RequestContext } from './context';
 import type { FrameSender } from './resume';
 import type { Runtime } from './runtime';
-import { memberJson, syncEvent, toPresenceMember } from '../core/presence';
-import { buildDataFrames } from '../protocol/encode';
+import { MAX_MESSAGE_BYTES } from '../constants';
+import { memberJson, splitSync, syncEvent, toPresenceMember, type SyncEvent } from '../core/presence';
+import { buildDataFrames, PayloadTooLargeError } from '../protocol/encode';
 import { roomKey } from '../store/presence';
 import type { SubscriptionRecord } from '../store/store';
 
 /**
  * A new subscription of a presence route joins its room: its ref is stored on the member's row
  * (the connection's key, else its connection id); the room's subscribers get `join` when the member
- * was not in the room; then the subscriber gets the room's `sync`. Both happen before `started`,
+ * was not in the room; then the subscriber gets the room's `sync` (in parts when it is larger than
+ * one WebSocket message). Both happen before `started`,
  * after the subscription is stored: a member that joins or leaves meanwhile reaches it as an event,
  * and the versions tell the client which of the sync and the event is newer (`applyPresence`).
  */
@@ -42,5 +44,18 @@ export async function joinPresence(
   if (joined.joined) await rt.config.presenceDelivery?.(record.path, entry, { type: 'join', member: toPresenceMember(joined.row) }, record.connectionId);
   if (!send) return;
   const sync = syncEvent(await rows.members(room));
-  await send(buildDataFrames(rt, record.path, sync, undefined)(record.subscriptionId, record.jsonrpc));
+  // A large room does not fit in one WebSocket message: several `sync` events, merged by the client.
+  const frameOf = (part: SyncEvent) => buildDataFrames(rt, record.path, part, undefined)(record.subscriptionId, record.jsonrpc);
+  const fits = (part: SyncEvent): boolean => {
+    try {
+      return Buffer.byteLength(frameOf(part)) <= MAX_MESSAGE_BYTES;
+    } catch (error) {
+      if (error instanceof PayloadTooLargeError) return false;
+      throw error;
+    }
+  };
+  for (const part of splitSync(sync, fits, SYNC_PART_BUDGET_BYTES)) await send(frameOf(part));
 }
+
+/** What a sync part's entries may add up to (JSON bytes): the message limit less the frame's envelope and the transformer's. */
+const SYNC_PART_BUDGET_BYTES = MAX_MESSAGE_BYTES - 16 * 1024;

@@ -12,6 +12,7 @@ import { DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_S
 import type { SubscriptionsConfig } from '../core/config';
 import { regionsFromEnvironment, rolloverAgeFromEnvironment, rowTtlFromEnvironment } from '../core/environment';
 import { endConnectionWithHooks, needsRemovalClaims } from '../core/hooks';
+import { forEachBounded } from '../util/pool';
 
 /** Options of `rollover()`. */
 export interface RolloverOptions extends PublisherOptions {
@@ -71,17 +72,17 @@ async function sweepExpired(
   const router = settings.router('rollover');
   let expired = 0;
   const range = { connectedFrom: now - maxConnectionMs - margin, connectedTo: now - maxConnectionMs - sweepAfterMs };
-  for await (const page of store.findConnectionsByAge(range)) {
-    for (const ref of page) {
-      if (region !== undefined && router.regionOf(ref.region) !== region) continue;
-      try {
-        await endConnectionWithHooks(store, settings.hooks, settings.logger, ref.connectionId, 'expired', ref);
-        expired++;
-      } catch (error) {
-        settings.logger.error('rows of an expired connection could not be removed', { connectionId: ref.connectionId, error });
-      }
+  // In parallel (bounded): a removal that releases a member's last presence ref waits out its
+  // grace period before the leave (core/presence-store.ts), which must not add up per connection.
+  await forEachBounded(store.findConnectionsByAge(range), settings.concurrency, async (ref) => {
+    if (region !== undefined && router.regionOf(ref.region) !== region) return;
+    try {
+      await endConnectionWithHooks(store, settings.hooks, settings.logger, ref.connectionId, 'expired', ref);
+      expired++;
+    } catch (error) {
+      settings.logger.error('rows of an expired connection could not be removed', { connectionId: ref.connectionId, error });
     }
-  }
+  });
   return expired;
 }
 

@@ -9,6 +9,7 @@ import type { SubscriptionsConfig } from '../core/config';
 import { connectionRouter, managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, storeOf } from '../core/environment';
 import type { HookRegistry } from '../core/hooks';
 import { invocationScope } from '../core/invocation';
+import { withPresence } from '../core/presence-store';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { ConnectionRouter } from '../management/routing';
@@ -27,7 +28,10 @@ export interface PublisherSettings {
   readonly hooks?: HookRegistry;
   /** Retries and timeouts of the Management API calls. */
   readonly calls: ManagementCallSettings;
-  /** The option, else the `$default` invocation's store, else the builder's, else the default store. */
+  /**
+   * The option, else the `$default` invocation's store, else the builder's, else the default
+   * store; with presence routes, its removals release presence (`core/presence-store.ts`).
+   */
   store(): SubscriptionStore;
   /** The Management API client to publish to `path` with; throws naming the path when no endpoint is known. */
   managementClient(path: string): ApiGatewayManagementApiClient;
@@ -50,13 +54,16 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
     if (invocation && invocation.endpoint === endpoint) return invocation;
     return managementAccess(endpoint, defaultFactory);
   };
+  const logger = withLogContext(options.logger ?? defaultLogger);
   const settings: PublisherSettings = {
-    logger: withLogContext(options.logger ?? defaultLogger),
+    logger,
     metrics: resolveMetrics(options.metrics),
     concurrency: options.concurrency ?? 50,
     hooks: config.hooks,
     calls,
-    store: () => storeOf(options.store, invocationScope.getStore()?.store, config.store),
+    // A gone connection this publisher removes (410, stop, disconnect, the rollover's sweep)
+    // releases its presence as the handlers' removals do (the invocation's store is wrapped already).
+    store: () => withPresence(config, storeOf(options.store, invocationScope.getStore()?.store, config.store), logger),
     managementClient: (path) => {
       const invocation = invocationScope.getStore()?.management;
       const endpoint = resolveEndpoint(options.endpoint) ?? invocation?.endpoint;

@@ -157,10 +157,12 @@ export function dynamodbPresence(requests: PresenceRequests): PresenceRows {
 
     async release(connectionId: string, subscriptionId?: RequestId): Promise<ReleasedMember[]> {
       const pointers = subscriptionId === undefined
+        // The keys only (named attributes: what a publisher's grant allows); the delete returns the rest.
         ? await queryAll(requests, capacity, report, 'presenceRelease', {
           KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+          ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
           ExpressionAttributeValues: toItem({ ':pk': pointerPartitionKey(connectionId) }),
+          ProjectionExpression: '#pk, #sk',
         })
         : [pointerKey(connectionId, subscriptionId)];
       const released: ReleasedMember[] = [];

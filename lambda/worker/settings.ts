@@ -8,6 +8,7 @@ import {
   resolveEndpoint, resolveMetrics, storeOf, workerInstancesFromEnvironment, workerRateFromEnvironment,
 } from '../core/environment';
 import type { HookRegistry } from '../core/hooks';
+import { withPresence } from '../core/presence-store';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
 import { settleManagementCalls, type ManagementCallSettings } from '../management/options';
 import type { ConnectionRouter } from '../management/routing';
@@ -75,8 +76,9 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     ? { endpoint, client: options.managementClient(endpoint) }
     : managementAccess(endpoint, clientFactory));
   let router: ConnectionRouter | undefined;
+  const logger = options.logger ?? defaultLogger;
   const settings: WorkerSettings = {
-    logger: options.logger ?? defaultLogger,
+    logger,
     concurrency: positiveInteger('concurrency', options.concurrency ?? 50),
     deliveryBatchSize: positiveInteger('deliveryBatchSize', options.deliveryBatchSize ?? deliveryBatchSizeFromEnvironment() ?? 100, 1000),
     instances: positiveInteger('instances', options.instances ?? workerInstancesFromEnvironment() ?? 1, 10_000),
@@ -86,7 +88,8 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     gate: createRateGate({ maxPerSecond: maxPostsPerSecond }),
     metrics: resolveMetrics(options.metrics),
     hooks: config.hooks,
-    store: () => storeOf(options.store, config.store),
+    // A gone target's removal releases its presence and sends its leave, as the handlers' do.
+    store: () => withPresence(config, storeOf(options.store, config.store), logger),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {
       const endpoint = resolveEndpoint(options.endpoint);

@@ -37,6 +37,17 @@ test('a leave that arrives before a sync read before it wins; a join the sync al
   ]))).toEqual([]);
 });
 
+test('a large room\'s sync in parts adds up to the whole room, with a join between the parts', () => {
+  const state = fold([
+    { type: 'sync', members: [member('a', 1), member('b', 1)], left: [], more: true },
+    { type: 'join', member: member('z', 9) },
+    { type: 'sync', members: [member('c', 1)], left: [{ key: 'd', version: 4 }], more: true },
+    { type: 'sync', members: [member('e', 1)], left: [] },
+  ]);
+  expect(keys(state)).toEqual(['a', 'b', 'c', 'e', 'z']);
+  expect(state.versions.get('d')).toBe(4);
+});
+
 test('the state is never changed in place', () => {
   const before = fold([{ type: 'join', member: member('a', 1) }]);
   const after = applyPresence(before, { type: 'leave', member: member('a', 2) });

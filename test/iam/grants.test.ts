@@ -200,6 +200,51 @@ test('no publisher or controller can read connection rows whole or their params;
   expect(await allowedTo(handler)).toHaveLength(reads.length);
 });
 
+/**
+ * Writes to room presence rows beyond what a release and a leave send: a member's exposed fields
+ * or key, a new member row, a member row's delete, a pointer row's update, whole-row reads and
+ * returned rows outside the presence partitions. `PRES#*` must not match `PRESREF#` keys (nor the
+ * other way round): each statement reaches its own partitions only.
+ */
+function presenceForgeries(): IamRequest[] {
+  const member = { pk: { S: 'PRES#lobby#byRoom#x' }, sk: { S: 'M#user:eve' } };
+  const pointer = { pk: { S: 'PRESREF#victim' }, sk: { S: 'S#1' } };
+  const update = (key: object, names: Record<string, string>, extra: Record<string, unknown> = {}) => ({
+    TableName: table.tableName,
+    Key: key,
+    UpdateExpression: `SET ${Object.keys(names).map((name, index) => `${name} = :v${index}`).join(', ')}`,
+    ExpressionAttributeNames: names,
+    ...extra,
+  });
+  const writes: Array<Pick<RecordedRequest, 'operation' | 'input'>> = [
+    { operation: 'UpdateItem', input: update(member, { '#m': 'member' }) },
+    { operation: 'UpdateItem', input: update(member, { '#k': 'key' }, { ReturnValues: 'ALL_NEW' }) },
+    { operation: 'UpdateItem', input: update(member, { '#e': 'expireAt' }) },
+    { operation: 'PutItem', input: { TableName: table.tableName, Item: { ...member, key: { S: 'user:eve' }, member: { S: '{}' }, present: { BOOL: true } } } },
+    { operation: 'DeleteItem', input: { TableName: table.tableName, Key: member, ReturnValues: 'ALL_OLD' } },
+    // A member update's attributes on a pointer row, a pointer delete on a member row.
+    { operation: 'UpdateItem', input: update(pointer, { '#p': 'present' }, { ReturnValues: 'ALL_NEW' }) },
+    { operation: 'UpdateItem', input: update(pointer, { '#r': 'room' }) },
+    { operation: 'DeleteItem', input: { TableName: table.tableName, Key: { pk: { S: 'PRES#lobby#byRoom#x' }, sk: { S: 'S#1' } }, ReturnValues: 'ALL_OLD' } },
+    // The presence statements' returned rows and attributes on a connection row.
+    { operation: 'UpdateItem', input: update({ pk: { S: 'CONN#victim' }, sk: { S: 'CONN' } }, { '#p': 'present' }, { ReturnValues: 'ALL_NEW' }) },
+    { operation: 'DeleteItem', input: { TableName: table.tableName, Key: { pk: { S: 'CONN#victim' }, sk: { S: 'S#1' } }, ReturnValues: 'ALL_OLD' } },
+    { operation: 'Query', input: { TableName: table.tableName, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': 'pk' }, ExpressionAttributeValues: { ':pk': { S: 'PRESREF#victim' } } } },
+  ];
+  return writes.flatMap((write) => iamRequestsOf({ codePath: 'attacker', service: 'dynamodb', sites: [], ...write }, targets));
+}
+
+test('no publisher or controller can write presence rows beyond a release and a leave; the handlers can', async () => {
+  const forgeries = presenceForgeries();
+  const allowedTo = async (role: StackRole) => (await simulateAll(grants.deployment, grants.deployment.rolePolicies(role.roleLogicalId), forgeries))
+    .filter((decision) => decision.result === 'Allowed').map((decision) => decision.request.describe);
+  for (const role of grants.roles.filter((candidate) => candidate.publishes)) {
+    expect({ role: role.name, allowed: await allowedTo(role) }).toEqual({ role: role.name, allowed: [] });
+  }
+  const handler = grants.roles.find((role) => role.name === '$default handler')!;
+  expect(await allowedTo(handler)).toHaveLength(forgeries.length);
+});
+
 test('no role is granted a table action its code never sends (least privilege)', () => {
   const tableArn = `arn:aws:dynamodb:${grants.deployment.region}:${grants.deployment.account}:table/${table.tableName}`;
   // A role shared by several functions (the handlers and the rollover) runs all their code.

@@ -72,8 +72,10 @@ describe('a function bundled for one role', () => {
     // API client and the subscriber query (docs/runtime.md "Room presence").
     ['disconnect', 'lambda/handlers/disconnect.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts',
       'lambda/publisher/rollover.ts', 'lambda/worker/worker.ts']],
+    // The rollover publishes the leaves of the presence members whose connections it finds gone
+    // (410, the sweep): it holds the publisher, but no subscription writes.
     ['rollover', 'lambda/publisher/rollover.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
-      'lambda/publisher/publisher.ts', 'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/hooks.ts']],
+      'lambda/worker/worker.ts', 'lambda/store/dynamodb-subscriptions.ts', 'lambda/handlers/hooks.ts']],
     ['worker', 'lambda/worker/worker.ts', ['lambda/handlers/connect.ts', 'lambda/handlers/message.ts', 'lambda/handlers/disconnect.ts',
       'lambda/publisher/rollover.ts', 'lambda/store/memory.ts', 'lambda/handlers/hooks.ts']],
   ] as const)('GIVEN the %s role WHEN bundled THEN it holds %s and none of the other roles\' modules', (role, own, others) => {

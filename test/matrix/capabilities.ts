@@ -195,6 +195,35 @@ export const CAPABILITIES: readonly Capability[] = [
     },
   },
   {
+    name: 'room presence after a lost $disconnect',
+    run: async (cell) => {
+      const room = cell.tag;
+      const [ann, bob] = [`user:ann-${cell.tag}`, `user:bob-${cell.tag}`];
+      const annView = await cell.connect(cell.to, `ann-${cell.tag}`).members(room);
+      const bobClient = cell.connect(cell.to, `bob-${cell.tag}`);
+      await bobClient.members(room);
+      await bobClient.messages(room);
+      await eventually(() => annView.keys().length === 2, 'Ann to see Bob join');
+      // Bob's connection drops and its $disconnect is lost; his client comes back, then closes.
+      const lost = await onlyConnection(bobClient);
+      cell.world.lostDisconnects.add(lost);
+      const management = new ApiGatewayManagementApiClient({ endpoint: cell.world.gateway(cell.to).endpoint, ...LOCAL_AWS_SETTINGS, maxAttempts: 1 });
+      await management.send(new DeleteConnectionCommand({ ConnectionId: lost }));
+      management.destroy();
+      await eventually(async () => (await bobClient.connectionIds()).length === 2, 'Bob to reconnect');
+      await bobClient.close();
+      await eventually(async () => (await bobClient.connectionIds()).length === 1, 'Bob\'s new connection to close');
+      await new Promise((resolve) => setTimeout(resolve, 600)); // the grace period (300 ms), twice
+      expect(annView.keys()).toEqual([ann, bob]);
+
+      // The acting Region's publish (or its worker, queued) meets the lost connection's 410: Bob leaves.
+      await cell.world.publish(cell.from, 'onMessage', room, 'after-drop');
+      await eventually(() => annView.keys().length === 1, 'Ann to see Bob leave');
+      expect(annView.keys()).toEqual([ann]);
+      await expect(cell.world.publisher(cell.from).routes.roomMembers.countMembers({ input: { room } })).resolves.toBe(1);
+    },
+  },
+  {
     name: 'rollover',
     run: async (cell) => {
       const client = cell.connect(cell.to);

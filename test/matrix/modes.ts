@@ -50,10 +50,14 @@ async function startDeployment(names: readonly string[], queued: boolean): Promi
   const ledger = dynamodbLedger({ tableName: table.tableName, dynamoDBClient: table.client });
   const multiRegion = names.length > 1;
   const parts = new Map<string, RegionParts>();
+  const lostDisconnects = new Set<string>();
   for (const name of names) {
-    // Resolved per invocation: the apps are built once every endpoint is known.
-    const lazy = (route: 'connect' | 'handler' | 'disconnect'): LambdaStyleHandler => (event, context, callback) =>
-      parts.get(name)!.handlers[route](event, context, callback);
+    // Resolved per invocation: the apps are built once every endpoint is known. A lost
+    // `$disconnect` never reaches the handler.
+    const lazy = (route: 'connect' | 'handler' | 'disconnect'): LambdaStyleHandler => async (event, context, callback) =>
+      (route === 'disconnect' && lostDisconnects.has(event.requestContext.connectionId)
+        ? { statusCode: 200 }
+        : parts.get(name)!.handlers[route](event, context, callback));
     const gateway = await startLocalGateway({
       handlers: { connect: lazy('connect'), handler: lazy('handler'), disconnect: lazy('disconnect') },
       logger: silentLogger,
@@ -84,6 +88,7 @@ async function startDeployment(names: readonly string[], queued: boolean): Promi
     regions: names,
     store,
     gateway: (name) => region(name).gateway,
+    lostDisconnects,
     publisher: (name) => region(name).app.publisher({ ...endpointOf(name), logger }),
     publish: (name, route, room, id) => send(region(name), endpointOf(name), route, room, id, queued),
     enqueue: (name, route, room, id) => send(region(name), endpointOf(name), route, room, id, true),

@@ -20,6 +20,8 @@ export interface World {
   readonly regions: readonly string[];
   /** The table every Region's rows are in (the global table's replicas, locally one table). */
   readonly store: SubscriptionStore;
+  /** Connections whose `$disconnect` is lost (API Gateway delivers it at most once, sometimes never). */
+  readonly lostDisconnects: Set<string>;
   /** The gateway (the API) of a Region. */
   gateway(region: string): LocalGateway;
   /** A Region's backend publisher (`publisher.routes`, `publisher.connections`). */

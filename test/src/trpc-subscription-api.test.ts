@@ -26,17 +26,46 @@ const HANDLER_TABLE_ACTIONS = [
 const PUBLISH_TABLE_ACTIONS = ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'];
 /** The fine-grained conditions a publisher's table statement must carry (docs/security.md). */
 const PUBLISH_TABLE_CONDITIONS = {
-  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*', 'PRES#*'] },
+  'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*', 'HIST#*'] },
   'ForAllValues:StringEquals': {
     'dynamodb:Attributes': [
       'pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt',
       'liveAfter', 'filter', 'result',
-      'key', 'member', 'present', 'v',
       'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
     ],
   },
   'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES', 'COUNT'], 'dynamodb:ReturnValues': 'NONE' },
 };
+/**
+ * A publisher's room presence statements: reads of member rows and pointer keys, the release's
+ * pointer delete and member update, the leave's member update; only these may return rows.
+ */
+const PUBLISH_PRESENCE_STATEMENTS = [
+  {
+    Action: 'dynamodb:Query',
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PRES#*', 'PRESREF#*'] },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'key', 'member', 'present', 'v', 'expireAt'] },
+      'StringEqualsIfExists': { 'dynamodb:Select': ['SPECIFIC_ATTRIBUTES'], 'dynamodb:ReturnValues': 'NONE' },
+    },
+  },
+  {
+    Action: 'dynamodb:DeleteItem',
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PRESREF#*'] },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk'] },
+      'StringEqualsIfExists': { 'dynamodb:ReturnValues': 'ALL_OLD' },
+    },
+  },
+  {
+    Action: 'dynamodb:UpdateItem',
+    Condition: {
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['PRES#*'] },
+      'ForAllValues:StringEquals': { 'dynamodb:Attributes': ['pk', 'sk', 'refs', 'rev', 'present', 'v'] },
+      'StringEqualsIfExists': { 'dynamodb:ReturnValues': 'ALL_NEW' },
+    },
+  },
+].map((statement) => ({ ...statement, Effect: 'Allow', Resource: Match.anyValue() }));
 
 function connectionsArns(stack: Stack, realtime: TrpcSubscriptionApi, stageName = 'prod'): unknown[] {
   const api = logicalId(stack, realtime.webSocketApi);
@@ -539,7 +568,7 @@ describe('grantPublish', () => {
     });
   });
 
-  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/BatchWriteItem (and, for lifecycle hooks, conditional DeleteItem and UpdateItem) under fine-grained conditions and @connections on this stage', () => {
+  test('GIVEN a Lambda function WHEN granted THEN its policy has exactly Query/PutItem/BatchWriteItem (and, for lifecycle hooks, conditional DeleteItem and UpdateItem) under fine-grained conditions, room presence\'s own statements and @connections on this stage', () => {
     const { stack, realtime, template } = realtimeStack();
     const producer = producerFunction(stack);
 
@@ -557,6 +586,7 @@ describe('grantPublish', () => {
             Resource: { 'Fn::GetAtt': [logicalId(stack, realtime.table as TableV2), 'Arn'] },
           },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
+          ...PUBLISH_PRESENCE_STATEMENTS,
         ],
       },
     });
@@ -574,6 +604,7 @@ describe('grantPublish', () => {
         Statement: [
           { Action: PUBLISH_TABLE_ACTIONS, Condition: PUBLISH_TABLE_CONDITIONS, Effect: 'Allow', Resource: Match.anyValue() },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
+          ...PUBLISH_PRESENCE_STATEMENTS,
         ],
       },
     });
@@ -613,6 +644,7 @@ describe('grantControl', () => {
         Statement: [
           { Action: PUBLISH_TABLE_ACTIONS, Condition: PUBLISH_TABLE_CONDITIONS, Effect: 'Allow', Resource: Match.anyValue() },
           { Action: 'execute-api:ManageConnections', Effect: 'Allow', Resource: connectionsArns(stack, realtime) },
+          ...PUBLISH_PRESENCE_STATEMENTS,
           {
             Action: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
             Condition: {

@@ -83,6 +83,26 @@ async function connectSubscribers(
   }
 }
 
+/**
+ * Room presence members: each connection (as its own user) joins `room` of the `lobby` presence
+ * route (subscription 1) and subscribes to `onMessage` in the same room (subscription 2), so that
+ * a publish to that room reaches it too.
+ */
+async function presenceMembers(env: ScenarioEnv, ids: readonly string[], room: string): Promise<void> {
+  const setup = setupHandlers(env);
+  for (const id of ids) {
+    expect(await setup.connect(event(env, connectEvent(id, { userId: id })))).toMatchObject({ statusCode: 200 });
+    const joined = await setup.handler(event(env, messageEvent(id, [
+      { id: 1, method: 'subscription', params: { path: 'lobby', input: { room } } }, subscribe(2, room),
+    ])));
+    expect(frames(env.api, id).filter((frame) => frame.result?.type === 'started').length + (joined.body?.match(/started/g)?.length ?? 0)).toBe(2);
+  }
+}
+
+/** The presence events `connectionId` got (`sync`, `join`, `leave`), in order. */
+const presenceEventsOf = (api: FakeManagementApi, connectionId: string): string[] =>
+  frames(api, connectionId).map((frame) => frame.result?.data?.type).filter((type) => ['sync', 'join', 'leave'].includes(type));
+
 /** Events of this Region's API (the stage the scenarios' endpoint names). */
 function event<T extends WebSocketEvent>(env: ScenarioEnv, value: T): T {
   const url = new URL(env.api.endpoint);
@@ -220,9 +240,13 @@ export async function rolloverScenario(env: ScenarioEnv): Promise<void> {
     olderThanMs: 1,
     maxConnectionMs: 10 * 60_000,
   });
+  // A presence member whose $disconnect was lost: the notification's 410 releases its presence.
+  await presenceMembers(env, [`${prefix}stay`, `${prefix}gone`], 'lobby-r');
+  api.always(`${prefix}gone`, 410);
   const result = await rollover();
   expect(result.succeeded).toBeGreaterThanOrEqual(1);
-  expect(result.gone).toBeGreaterThanOrEqual(1);
+  expect(result.gone).toBeGreaterThanOrEqual(2);
+  expect(presenceEventsOf(api, `${prefix}stay`)).toEqual(['sync', 'join', 'leave']);
 }
 
 /** A publisher of a code path (`grantPublish`, `PublisherFunction` and `grantControl` run the same code). */
@@ -271,6 +295,14 @@ export async function publisherScenario(env: ScenarioEnv, queue: LocalQueue): Pr
   await connectSubscribers(env, [`${prefix}5`], 'lobby', 1, 'lea', 'lobby');
   expect(await publisher.routes.lobby.members({ input: { room: 'lobby' } })).toEqual([expect.objectContaining({ key: 'user:lea', data: { name: 'lea' } })]);
   expect(await publisher.routes.lobby.countMembers({ input: { room: 'lobby' } })).toBe(1);
+  // A presence member whose $disconnect was lost: the publish's 410 releases its presence (the
+  // pointers' Query, their deletes, the member row's updates) and its leave reaches the other.
+  await presenceMembers(env, [`${prefix}6`, `${prefix}7`], 'lobby-p');
+  api.always(`${prefix}7`, 410);
+  expect(await publisher.routes.onMessage.publish({ data: { text: 'z' }, filter: { name: 'byRoom', input: { room: 'lobby-p' } } }))
+    .toMatchObject({ delivered: 1, gone: 1 });
+  expect(presenceEventsOf(api, `${prefix}6`)).toEqual(['sync', 'join', 'leave']);
+  expect(await publisher.routes.lobby.countMembers({ input: { room: 'lobby-p' } })).toBe(1);
 }
 
 /**
@@ -396,6 +428,13 @@ export async function workerScenario(env: ScenarioEnv, scenarioQueue: Awaited<Re
   await queue.drained();
   expect(retried.map(delivered)).toEqual([1, 1, 1, 1]);
   expect(queue.deadLetters().length).toBe(1);
+  // A presence member whose $disconnect was lost: the worker's 410 releases its presence, and
+  // its leave reaches the other member.
+  await presenceMembers(env, [`${prefix}p1`, `${prefix}p2`], 'lobby-w');
+  api.always(`${prefix}p2`, 410);
+  await enqueue({ data: { text: 'p' }, filter: { name: 'byRoom', input: { room: 'lobby-w' } } });
+  await queue.drained();
+  expect(presenceEventsOf(api, `${prefix}p1`)).toEqual(['sync', 'join', 'leave']);
 }
 
 /** Fails the first request named `command` a client sends (a fault SQS Local cannot produce on demand). */

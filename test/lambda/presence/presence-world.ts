@@ -16,14 +16,19 @@ import { recordingLogger, waitFor } from '../support/harness';
 
 /** The deployment. */
 export interface PresenceWorld {
+  /** The app's subscriptions (its store set): for the worker and the rollover. */
+  readonly app: ReturnType<typeof presenceSubscriptions>;
   readonly gateway: LocalGateway;
   readonly store: SubscriptionStore;
   readonly publisher: ReturnType<ReturnType<typeof presenceSubscriptions>['publisher']>;
   readonly logger: ReturnType<typeof recordingLogger>;
   /** Connections whose `$disconnect` is lost (API Gateway delivers it at most once, sometimes never). */
   readonly loseDisconnectOf: Set<string>;
-  /** Opens a client of `userId` (a tab) and joins `room`; resolves once its subscription started. */
-  join(room: string, userId: string, name?: string): Promise<Tab>;
+  /**
+   * Opens a client of `userId` (a tab) and joins `room`; resolves once its subscription started.
+   * With `messages`, the tab also subscribes to the room's `onMessage` (a producer's publishes reach it).
+   */
+  join(room: string, userId: string, name?: string, options?: { readonly messages?: boolean }): Promise<Tab>;
   /** The connections of a user (key rows). */
   connectionsOf(userId: string): Promise<string[]>;
   /** Closes a connection from the server side, as a network drop does (the client reconnects). */
@@ -63,12 +68,13 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number,
   const clients: Array<{ close(): Promise<void> }> = [];
   const management = new ApiGatewayManagementApiClient({ endpoint: gateway.endpoint, ...LOCAL_AWS_SETTINGS, maxAttempts: 1 });
   return {
+    app,
     gateway,
     store,
     publisher,
     logger,
     loseDisconnectOf,
-    async join(room, userId, name = userId) {
+    async join(room, userId, name = userId, options = {}) {
       const wsClient = createWSClient({
         url: gateway.url, WebSocket: WebSocket as never, connectionParams: { userId, name }, retryDelayMs: () => 20,
       });
@@ -80,6 +86,7 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number,
         keys: () => [...tab.state.members.keys()].sort(),
         close: async () => {
           subscription.unsubscribe();
+          messages?.unsubscribe();
           await wsClient.close();
         },
       };
@@ -92,8 +99,12 @@ export async function startPresenceWorld(table: TestTable, leaveGraceMs: number,
         },
         onError: (error) => errors.push(error),
       });
+      let messagesStarted = !options.messages;
+      const messages = options.messages
+        ? trpc.onMessage.subscribe({ room }, { onStarted: () => { messagesStarted = true; }, onError: (error) => errors.push(error) })
+        : undefined;
       clients.push(tab);
-      await waitFor(() => tab.received.includes('started') || errors.length > 0, 15_000, `${userId}'s presence subscription to start`);
+      await waitFor(() => (tab.received.includes('started') && messagesStarted) || errors.length > 0, 15_000, `${userId}'s presence subscription to start`);
       if (errors.length > 0) throw errors[0];
       return tab;
     },
