@@ -41,6 +41,9 @@ export class ExampleStack extends Stack {
       loggingFormat: LoggingFormat.JSON,
       alarms: true,
       dashboard: true,
+      // The example declares no presence route and no lifecycle hooks: each function leaves them
+      // out (`$disconnect` then carries no publisher).
+      bundleFeatures: { presence: false, hooks: false },
     });
 
     // The handlers' defaults (Node.js 24, ARM64, minified, SDK external) and grantPublish().

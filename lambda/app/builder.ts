@@ -336,9 +336,11 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 
 /** Creates the builder over a config; every `filter()` returns a new builder. @internal */
 export function createSubscriptionsBuilder(declared: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
-  // Presence events go out from `$default` and `$disconnect` only (the roles that keep presence).
-  const config = process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+  // Presence events go out from `$default` and `$disconnect` only (the roles that keep presence),
+  // and only from a bundle that keeps presence (PRESENCE_DEFINE in ../constants.ts): without it
+  // `$disconnect` carries no publisher.
+  const config = (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect') && process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
     ? withPresenceDelivery(declared) : declared;
   const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
@@ -348,11 +350,25 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   const routes = createRouteMethodProxy('routes', ['filter', 'history', 'presence', 'hooks'], '{ name, input: { room: true } }', (route, arg, method) => {
     checkRoute(route);
     if (method === 'presence') {
-      const presence = new Map(declared.presence);
-      presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
-      return createSubscriptionsBuilder({ ...declared, presence });
+      // A bundle made without presence fails at load, naming the construct's prop, rather than
+      // serve a presence route without its joins and leaves. (An `else`, not code after the throw:
+      // esbuild drops a folded `if`'s dead branch with what only it references.)
+      if (process.env.TRPC_SUBSCRIPTIONS_PRESENCE === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.presence()`, 'room presence', 'presence'));
+      } else {
+        const presence = new Map(declared.presence);
+        presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
+        return createSubscriptionsBuilder({ ...declared, presence });
+      }
     }
-    if (method === 'hooks') return createSubscriptionsBuilder({ ...declared, hooks: withRouteHooks(route, arg, declared.hooks) });
+    if (method === 'hooks') {
+      // As presence above, for a bundle made without hooks (HOOKS_DEFINE in ../constants.ts).
+      if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.hooks()`, 'lifecycle hooks', 'hooks'));
+      } else {
+        return createSubscriptionsBuilder({ ...declared, hooks: withRouteHooks(route, arg, declared.hooks) });
+      }
+    }
     if (method === 'history') {
       const history = new Map(config.history);
       history.set(route, toHistorySettings(route, arg, config.history));
@@ -369,7 +385,13 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   // factories with every module only they import. Unreplaced, it is undefined: every role is kept.
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...declared, store: options.store }),
-    hooks: (hooks) => createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) }),
+    hooks: (hooks) => {
+      if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off') {
+        throw new Error(featureOmitted('hooks()', 'lifecycle hooks', 'hooks'));
+      } else {
+        return createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) });
+      }
+    },
     regions: (options) => createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'
@@ -420,6 +442,11 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   };
 }
 
+/** Why a builder call fails in a bundle made without its feature (the construct's `bundleFeatures`). */
+function featureOmitted(call: string, feature: string, prop: string): string {
+  return `${call}: this function's bundle was made without ${feature}: TrpcSubscriptionApi bundles ${feature} only with \`bundleFeatures.${prop}\` true (the default)`;
+}
+
 /** `publisher()`: publish, enqueue and stop per route, and the connections' control. */
 function createPublisher(config: SubscriptionsConfig, options: PublisherOptions | undefined): Publisher<AnyTRPCRouter, AnyFilterDef> {
   const settings = settlePublisherOptions(config, options);
@@ -427,7 +454,7 @@ function createPublisher(config: SubscriptionsConfig, options: PublisherOptions 
     routes: createPublisherRoutes(createPublishFn(config, options), {
       stop: createStopFn(config, settings),
       enqueue: createEnqueueFn(config, options),
-      ...(config.presence?.size ? { methods: presenceMethods(config, settings) } : {}),
+      ...(process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' && config.presence?.size ? { methods: presenceMethods(config, settings) } : {}),
     }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
     connections: createConnectionsControl(settings) as ConnectionsControl<string>,
   };

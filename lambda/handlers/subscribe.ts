@@ -51,7 +51,8 @@ export async function startSubscription(
       : rt.store().addSubscription(stored, { maxSubscriptions })));
   switch (outcome) {
     case 'created':
-      await joinPresence(rt, request, record, state.ctx, resume.send);
+      // PRESENCE_DEFINE (../constants.ts): a bundle without presence leaves the joins out.
+      if (process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off') await joinPresence(rt, request, record, state.ctx, resume.send);
       rt.metrics.count('subscriptionsStarted');
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':

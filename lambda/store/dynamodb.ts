@@ -52,12 +52,15 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     // Lifecycle hooks: removals that report what they won, in the roles that end each thing: a
     // connection (all but connect), a subscription (a client's stop, a server-side stop), and the
     // mark of a move or a server close (reconnect, disconnect, the rollover).
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? { endConnection: endConnectionOf(table) } : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+    // A bundle made without hooks (HOOKS_DEFINE in ../constants.ts) keeps none of them.
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
+      ? { endConnection: endConnectionOf(table) } : undefined),
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker') && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
       ? { endSubscription: endSubscriptionOf(table, recent) } : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover')
+      && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
       ? { markEnding: markEndingOf(table) } : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
@@ -65,8 +68,9 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
       ? ageOperations(table) : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+    // Presence also needs the app to have presence routes (PRESENCE_DEFINE in ../constants.ts).
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect') && process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
       ? presenceOperations(table) : undefined),
   } as SubscriptionStore;
 }

@@ -1,5 +1,5 @@
 import { realtimeStack } from './helpers';
-import { ROLE_DEFINE } from '../../lambda/constants';
+import { HOOKS_DEFINE, PRESENCE_DEFINE, ROLE_DEFINE } from '../../lambda/constants';
 import { DEFAULT_BUNDLING } from '../../src/function-defaults';
 import { roleBundling } from '../../src/role-bundling';
 
@@ -17,6 +17,18 @@ describe('roleBundling', () => {
   test('GIVEN perRole false WHEN settled THEN no role is defined, so every function gets the same options', () => {
     expect(roleBundling('message', { define: { 'process.env.FLAG': '"on"' } }, false)).toEqual({ ...DEFAULT_BUNDLING, define: { 'process.env.FLAG': '"on"' } });
     expect(roleBundling('connect', undefined, false)).toEqual(roleBundling('rollover', undefined, false));
+  });
+
+  test('GIVEN features left out WHEN settled THEN each is defined "off" beside the role, with or without per-role bundles', () => {
+    expect(roleBundling('disconnect', undefined, true, { presence: false, hooks: false })).toEqual({
+      ...DEFAULT_BUNDLING, define: { [PRESENCE_DEFINE]: '"off"', [HOOKS_DEFINE]: '"off"', [ROLE_DEFINE]: '"disconnect"' },
+    });
+    expect(roleBundling('message', undefined, false, { hooks: false })).toEqual({ ...DEFAULT_BUNDLING, define: { [HOOKS_DEFINE]: '"off"' } });
+  });
+
+  test('GIVEN features kept, explicitly or by default WHEN settled THEN nothing is defined for them', () => {
+    expect(roleBundling('connect', undefined, true, { presence: true, hooks: true })).toEqual(roleBundling('connect', undefined, true));
+    expect(roleBundling('connect', undefined, true, {})).toEqual({ ...DEFAULT_BUNDLING, define: { [ROLE_DEFINE]: '"connect"' } });
   });
 });
 
