@@ -8,10 +8,11 @@ import { HOOKS_DEFINE, PRESENCE_DEFINE, ROLE_DEFINE, type FunctionRole } from '.
  * the defaults; unless `perRole` is false, the function's role as a `define` of
  * {@link ROLE_DEFINE}, so that its bundle carries that role's code only (the runtime tests the
  * role where it builds a handler, the publisher, the worker or the store's operations;
- * docs/runtime.md, "One role per function"); and each feature left out of `features` as a
- * `define` of its expression to `"off"` ({@link PRESENCE_DEFINE}, {@link HOOKS_DEFINE}). The
- * construct's defines win over a user's define of the same expressions: a function must not
- * carry another role's code under its own name.
+ * docs/runtime.md, "One role per function"); and each feature's expression ({@link PRESENCE_DEFINE},
+ * {@link HOOKS_DEFINE}) as a `define` of `"off"` when `features` leaves it out, else `"on"` (so
+ * that its tests fold away instead of reading the environment). The construct's defines win over
+ * a user's define of the same expressions: a function must not carry another role's code under
+ * its own name.
  *
  * Each role is a different esbuild run and asset; with `perRole` false every function gets the
  * same options, so they share one asset holding every role.
@@ -20,11 +21,13 @@ export function roleBundling(
   role: FunctionRole, bundling: BundlingOptions | undefined, perRole: boolean, features: BundleFeatures = {},
 ): BundlingOptions {
   const merged: BundlingOptions = { ...DEFAULT_BUNDLING, ...bundling };
-  const define = {
-    ...merged.define,
-    ...(features.presence === false ? { [PRESENCE_DEFINE]: JSON.stringify('off') } : {}),
-    ...(features.hooks === false ? { [HOOKS_DEFINE]: JSON.stringify('off') } : {}),
-    ...(perRole ? { [ROLE_DEFINE]: JSON.stringify(role) } : {}),
+  return {
+    ...merged,
+    define: {
+      ...merged.define,
+      [PRESENCE_DEFINE]: JSON.stringify(features.presence === false ? 'off' : 'on'),
+      [HOOKS_DEFINE]: JSON.stringify(features.hooks === false ? 'off' : 'on'),
+      ...(perRole ? { [ROLE_DEFINE]: JSON.stringify(role) } : {}),
+    },
   };
-  return Object.keys(define).length === 0 ? merged : { ...merged, define };
 }
