@@ -42,7 +42,7 @@ export class ExampleStack extends Stack {
       loggingFormat: LoggingFormat.JSON,
       alarms: true,
       dashboard: true,
-      // The example declares no presence route and no lifecycle hooks: each function leaves them out.
+      // The example declares no presence route, no lifecycle hooks and no history: each function leaves them out.
       bundleFeatures: EXAMPLE_BUNDLE_FEATURES,
     });
 

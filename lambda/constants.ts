@@ -241,3 +241,12 @@ export const PRESENCE_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_PRESENCE';
  * the store's reporting removals. Left as it is, hooks are kept.
  */
 export const HOOKS_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HOOKS';
+
+/**
+ * The expression a function's bundle replaces with `'"off"'` when no route keeps an event history
+ * (the construct's `bundleFeatures.history: false`; `'"on"'` otherwise): the runtime tests
+ * `!== 'off'`, written out in full, where a history is used (the builder, a resume, the initial
+ * state's fence, the publisher's append, the store's history operations), so that esbuild drops
+ * them. Left as it is, the history is kept.
+ */
+export const HISTORY_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HISTORY';

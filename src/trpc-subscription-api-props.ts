@@ -170,8 +170,8 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly bundlePerRole?: boolean;
 
   /**
-   * Features of the runtime the functions' bundles carry. An app that declares no presence route
-   * or no lifecycle hooks can leave them out: each function is then smaller (`$disconnect`
+   * Features of the runtime the functions' bundles carry. An app that declares no presence route,
+   * no lifecycle hooks or no event history can leave them out: each function is then smaller (`$disconnect`
    * carries no publisher without presence). A bundle made without a feature the app declares
    * fails when its module loads, with an error naming the prop.
    * @default - every feature
@@ -363,4 +363,12 @@ export interface BundleFeatures {
    * @default true
    */
   readonly hooks?: boolean;
+
+  /**
+   * Event history (`.routes.<path>.history()`): the append of each publish, the resume of a
+   * reconnecting subscriber, the initial state's fence. `false` when no route keeps a history
+   * (tracked routes without `.history()` need none).
+   * @default true
+   */
+  readonly history?: boolean;
 }

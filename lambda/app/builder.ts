@@ -370,9 +370,14 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
       }
     }
     if (method === 'history') {
-      const history = new Map(config.history);
-      history.set(route, toHistorySettings(route, arg, config.history));
-      return createSubscriptionsBuilder({ ...declared, history });
+      // As presence above, for a bundle made without event history (HISTORY_DEFINE in ../constants.ts).
+      if (process.env.TRPC_SUBSCRIPTIONS_HISTORY === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.history()`, 'event history', 'history'));
+      } else {
+        const history = new Map(config.history);
+        history.set(route, toHistorySettings(route, arg, config.history));
+        return createSubscriptionsBuilder({ ...declared, history });
+      }
     }
     const existing = config.filters.get(route) ?? [];
     const filter = toFilterConfig(route, arg as FilterDeclaration, existing);

@@ -22,6 +22,7 @@ import { endConnection, endSubscription, markEnding } from './dynamodb-hooks';
 import { dynamodbPresence } from './dynamodb-presence';
 import { dynamodbTable, report, type DynamoDBStoreOptions, type DynamoDBTable } from './dynamodb-requests';
 import { addSubscription, findSubscribers, removeSubscription } from './dynamodb-subscriptions';
+import type { HistoryAppend } from './history';
 import type { PresenceRows } from './presence';
 import { RecentSubscriptions } from './recent-subscriptions';
 import type { SubscriptionStore } from './store';
@@ -90,8 +91,11 @@ function messageOperations(
     refuseConnection: (connectionId, refusal, expireAt) => refuseConnection(table, connectionId, refusal, expireAt),
     setConnectionKey: (connection, key) => setConnectionKey(table, connection, key),
     addSubscription: (subscription, addOptions) => addSubscription(table, subscription, addOptions, recent),
-    readEvents: (path, fromEventId) => readHistoryEvents(historyRequests(table), path, fromEventId),
-    readLastEvent: (path) => readLastHistoryEvent(historyRequests(table), path),
+    // A bundle without history (HISTORY_DEFINE in ../constants.ts) has no history operations.
+    ...(process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' ? {
+      readEvents: (path: string, fromEventId: string) => readHistoryEvents(historyRequests(table), path, fromEventId),
+      readLastEvent: (path: string) => readLastHistoryEvent(historyRequests(table), path),
+    } : {}),
   };
 }
 
@@ -126,7 +130,8 @@ function publisherOperations(
   return {
     removeSubscription: (connectionId, subscriptionId) => removeSubscription(table, connectionId, subscriptionId, recent),
     findSubscribers: (query) => findSubscribers(table, query),
-    appendEvent: (event) => appendHistoryEvent(historyRequests(table), table.sequences, event),
+    ...(process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off'
+      ? { appendEvent: (event: HistoryAppend) => appendHistoryEvent(historyRequests(table), table.sequences, event) } : {}),
     findConnection: (connectionId) => findConnection(table, connectionId),
     findConnectionsByKey: (key) => findConnectionsByKey(table, key),
     countConnectionsByKey: (key) => countConnectionsByKey(table, key),

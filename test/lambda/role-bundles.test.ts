@@ -23,8 +23,8 @@ interface RoleBundle {
   readonly modules: string[];
 }
 
-/** Without room presence and lifecycle hooks (`bundleFeatures`), for an app that declares neither. */
-const LEAN: BundleFeatures = { presence: false, hooks: false };
+/** Without room presence, lifecycle hooks and event history (`bundleFeatures`), for an app that declares none. */
+const LEAN: BundleFeatures = { presence: false, hooks: false, history: false };
 
 /**
  * The entry bundled as the construct bundles the function of `role` (minified CommonJS, SDK
@@ -132,23 +132,32 @@ describe('a function bundled for one role', () => {
   });
 });
 
-describe('a function bundled without presence and hooks (bundleFeatures)', () => {
+describe('a function bundled without presence, hooks and history (bundleFeatures)', () => {
   const PRESENCE_MODULES = ['lambda/store/dynamodb-presence.ts', 'lambda/core/presence-store.ts', 'lambda/app/presence.ts', 'lambda/handlers/presence.ts'];
   // The store's reporting removals (their operation names; the subscription row's `hookState`
   // attribute name stays, since a lean `$default` still writes the rows every bundle reads).
   const HOOK_OPERATIONS = ['endConnection', 'endSubscription', 'markEnding'];
+  // The history's append and replay (their modules' other parts, the frame sender and the fence's
+  // condition, serve every subscribe).
+  const HISTORY_MODULES = ['lambda/publisher/history.ts', 'lambda/worker/append-once.ts'];
+  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()'];
 
-  test('GIVEN every role WHEN bundled lean THEN none holds presence or the hooks\' removals, each is at most its full size, and those that ran them are smaller', () => {
+  test('GIVEN every role WHEN bundled lean THEN none holds presence, the hooks\' removals or the history, each is at most its full size, and those that ran them are smaller', () => {
     for (const role of FUNCTION_ROLES) {
       const lean = leanBundles.get(role)!;
-      expect(PRESENCE_MODULES.filter((module) => lean.modules.includes(module))).toEqual([]);
+      expect([...PRESENCE_MODULES, ...HISTORY_MODULES].filter((module) => lean.modules.includes(module))).toEqual([]);
       expect(HOOK_OPERATIONS.filter((operation) => lean.code.includes(operation))).toEqual([]);
+      expect(HISTORY_CODE.filter((code) => lean.code.includes(code))).toEqual([]);
       expect({ role, runsEndHooks: lean.code.includes('onUnsubscribe failed') }).toEqual({ role, runsEndHooks: false });
       expect(lean.code.length).toBeLessThanOrEqual(bundles.get(role)!.code.length);
     }
     for (const role of ['message', 'disconnect', 'rollover', 'worker'] as const) {
       expect(leanBundles.get(role)!.code.length).toBeLessThan(bundles.get(role)!.code.length);
     }
+    // The full bundles hold what the lean ones leave out (the checks above can fail).
+    expect(HISTORY_CODE.filter((code) => bundles.get('message')!.code.includes(code))).toEqual(HISTORY_CODE);
+    expect(bundles.get('worker')!.modules).toEqual(expect.arrayContaining(HISTORY_MODULES));
+    expect(bundles.get('message')!.modules).toEqual(expect.arrayContaining(PRESENCE_MODULES));
   });
 
   test('GIVEN $disconnect WHEN bundled lean THEN it carries no publisher and never loads the Management API client', () => {
@@ -169,6 +178,9 @@ describe('a function bundled without presence and hooks (bundleFeatures)', () =>
     ['connection hooks', `import { appSubscriptions } from './router';
       export const connect = appSubscriptions.hooks({ onConnect: () => undefined }).connect();`, { hooks: false },
     'hooks(): this function\'s bundle was made without lifecycle hooks'],
+    ['event history', `import { historySubscriptions } from './history-router';
+      export const connect = historySubscriptions().connect();`, { history: false },
+    'routes.onEvent.history(): this function\'s bundle was made without event history: TrpcSubscriptionApi bundles event history only with `bundleFeatures.history` true (the default)'],
   ] as const)('GIVEN an app that declares %s WHEN bundled without them THEN its module fails to load, naming the prop', async (_feature, source, features, message) => {
     const without = await bundleRole('connect', features, source);
     expect(() => load(without)).toThrow(message);
