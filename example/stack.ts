@@ -3,6 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'a
 import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { EXAMPLE_BUNDLE_FEATURES } from './bundle-features';
 import { PublisherFunction, TrpcSubscriptionApi } from '../src';
 
 /** Properties of {@link ExampleStack}. */
@@ -41,6 +42,8 @@ export class ExampleStack extends Stack {
       loggingFormat: LoggingFormat.JSON,
       alarms: true,
       dashboard: true,
+      // The example declares no presence route, no lifecycle hooks and no history: each function leaves them out.
+      bundleFeatures: EXAMPLE_BUNDLE_FEATURES,
     });
 
     // The handlers' defaults (Node.js 24, ARM64, minified, SDK external) and grantPublish().

@@ -261,3 +261,31 @@ export type FunctionRole = typeof FUNCTION_ROLES[number];
  * sets, and every role is kept.
  */
 export const ROLE_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_ROLE';
+
+/**
+ * The expression a function's bundle replaces with `'"off"'` when the app has no presence routes
+ * (the construct's `bundleFeatures.presence: false`, an esbuild `define`; `'"on"'` otherwise, so
+ * that the tests fold either way): the runtime tests `!== 'off'`, written out in full, where
+ * presence is kept (the builder, the store's presence operations, the handlers' joins and
+ * leaves), so that esbuild drops room presence and, from `$disconnect`, the publisher that sends
+ * the leaves. Left as it is, presence is kept.
+ */
+export const PRESENCE_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_PRESENCE';
+
+/**
+ * The expression a function's bundle replaces with `'"off"'` when the app declares no lifecycle
+ * hooks (the construct's `bundleFeatures.hooks: false`; `'"on"'` otherwise): the runtime tests
+ * `!== 'off'`, written out in full, where hooks run (the builder, the removals that report what
+ * they won, `onSubscribe`, `onConnect`, the rollover's sweep), so that esbuild drops them with
+ * the store's reporting removals. Left as it is, hooks are kept.
+ */
+export const HOOKS_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HOOKS';
+
+/**
+ * The expression a function's bundle replaces with `'"off"'` when no route keeps an event history
+ * (the construct's `bundleFeatures.history: false`; `'"on"'` otherwise): the runtime tests
+ * `!== 'off'`, written out in full, where a history is used (the builder, a resume, the initial
+ * state's fence, the publisher's append, the store's history operations), so that esbuild drops
+ * them. Left as it is, the history is kept.
+ */
+export const HISTORY_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HISTORY';

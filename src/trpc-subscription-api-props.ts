@@ -170,6 +170,15 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
   readonly bundlePerRole?: boolean;
 
   /**
+   * Features of the runtime the functions' bundles carry. An app that declares no presence route,
+   * no lifecycle hooks or no event history can leave them out: each function is then smaller (`$disconnect`
+   * carries no publisher without presence). A bundle made without a feature the app declares
+   * fails when its module loads, with an error naming the prop.
+   * @default - every feature
+   */
+  readonly bundleFeatures?: BundleFeatures;
+
+  /**
    * esbuild options, merged over the construct's defaults; with `bundlePerRole`, each function's
    * role is added to `define`.
    * @default - `{ minify: true, sourceMap: true, sourcesContent: false, externalModules: ['@aws-sdk/*'] }`
@@ -333,4 +342,33 @@ export interface TrpcSubscriptionQueuedFanOut {
    * @default 5
    */
   readonly maxReceiveCount?: number;
+}
+
+/**
+ * Features of the runtime the functions' bundles carry (`bundleFeatures`): each one left out is
+ * an esbuild `define` that drops its code from every function (docs/runtime.md, "One role per
+ * function").
+ */
+export interface BundleFeatures {
+  /**
+   * Room presence (`.routes.<path>.presence()`): joins, leaves and their delivery, `members()`.
+   * `false` when the app declares no presence route.
+   * @default true
+   */
+  readonly presence?: boolean;
+
+  /**
+   * Lifecycle hooks (`.hooks()`, `.routes.<path>.hooks()`): the removals that report what they
+   * won and the hooks' runs. `false` when the app declares no hooks.
+   * @default true
+   */
+  readonly hooks?: boolean;
+
+  /**
+   * Event history (`.routes.<path>.history()`): the append of each publish, the resume of a
+   * reconnecting subscriber, the initial state's fence. `false` when no route keeps a history
+   * (tracked routes without `.history()` need none).
+   * @default true
+   */
+  readonly history?: boolean;
 }

@@ -301,7 +301,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         },
         // One bundle per role; with `bundlePerRole: false` the options are identical, so the
         // asset cache bundles `entry` once and every function shares that asset.
-        bundling: roleBundling(key, props.bundling, bundlePerRole),
+        bundling: roleBundling(key, props.bundling, bundlePerRole, props.bundleFeatures),
       });
       acknowledgeRule(
         fn,
@@ -318,7 +318,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
         entry,
         runtime,
         architecture: props.architecture ?? Architecture.ARM_64,
-        bundling: roleBundling('worker', props.bundling, bundlePerRole),
+        bundling: roleBundling('worker', props.bundling, bundlePerRole, props.bundleFeatures),
         logRetention,
         removalPolicy,
         operations: props,

@@ -3,7 +3,9 @@
  * repository's sources), the example's router and handlers file importing
  * `cdk-trpc-subscriptions/lambda`, each function bundled the way `TrpcSubscriptionApi` bundles it
  * (esbuild, minified, CommonJS, node24, AWS SDK v3 external, external source map, the function's
- * role defined). Per function: bytes by package, own init, and cold start against a bare handler.
+ * role defined, and the example stack's `bundleFeatures`). Per function: bytes by package, own
+ * init, and cold start against a bare handler; the size of each also with every feature kept
+ * (the construct's default), for an app with presence routes and lifecycle hooks.
  * The ES module build of the package lets esbuild take `@trpc/server` in one format (the ES
  * module one a user's `import` picks), not both.
  */
@@ -11,8 +13,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { FUNCTION_ROLES, ROLE_DEFINE, type FunctionRole } from '../../lambda/constants';
+import { EXAMPLE_BUNDLE_FEATURES } from '../../example/bundle-features';
+import { FUNCTION_ROLES, type FunctionRole } from '../../lambda/constants';
 import { createScratchApp, packageJson, packRepository, REPO_ROOT } from '../../scripts/scratch-app';
+import { roleBundling } from '../../src/role-bundling';
+import type { BundleFeatures } from '../../src/trpc-subscription-api-props';
 import { startDynamoDBRecorder, startManagementRecorder } from '../support/aws-recorders';
 import type { Budget } from '../support/budget';
 import { COLD_START_SCENARIOS, coldStartPair, type ColdRun } from '../support/cold-start';
@@ -79,7 +84,10 @@ export interface FunctionColdStart {
 }
 
 export interface PackedBundle {
+  /** Each function as the example stack deploys it ({@link EXAMPLE_BUNDLE_FEATURES}). */
   readonly functions: FunctionBundle[];
+  /** Each function with every feature kept (`bundleFeatures` unset). */
+  readonly everyFeature: FunctionBundle[];
   readonly everyRole: FunctionBundle;
   readonly cold: FunctionColdStart[];
   /** The Node.js the cold starts ran on. */
@@ -96,8 +104,11 @@ function trpcFormatOf(path: string): string {
   return path.endsWith('.mjs') ? 'esm' : 'cjs';
 }
 
-/** The construct's bundling of one function (NodejsFunction's esbuild call with the construct's defaults and its role). */
-async function bundleFunction(appDir: string, name: string, role: FunctionRole | undefined): Promise<FunctionBundle> {
+/**
+ * The construct's bundling of one function (NodejsFunction's esbuild call with the construct's
+ * defaults, its role and `features`: `roleBundling`'s defines).
+ */
+async function bundleFunction(appDir: string, name: string, role: FunctionRole | undefined, features: BundleFeatures): Promise<FunctionBundle> {
   const file = join(appDir, 'out', name.replace(/\W+/g, '-'), 'index.js');
   const result = await build({
     absWorkingDir: appDir,
@@ -112,7 +123,7 @@ async function bundleFunction(appDir: string, name: string, role: FunctionRole |
     target: `node${lambdaNodeMajor()}`,
     format: 'cjs',
     external: ['@aws-sdk/*'],
-    define: role === undefined ? {} : { [ROLE_DEFINE]: JSON.stringify(role) },
+    define: roleBundling(role ?? 'message', undefined, role !== undefined, features).define ?? {},
     metafile: true,
     logLevel: 'error',
   });
@@ -155,12 +166,16 @@ export const worker = appSubscriptions.worker();
 `);
       mkdirSync(join(app.dir, 'out'), { recursive: true });
       const functions: FunctionBundle[] = [];
-      for (const role of FUNCTION_ROLES) functions.push(await bundleFunction(app.dir, role, role));
-      const everyRole = await bundleFunction(app.dir, 'every role', undefined);
+      const everyFeature: FunctionBundle[] = [];
+      for (const role of FUNCTION_ROLES) {
+        functions.push(await bundleFunction(app.dir, role, role, EXAMPLE_BUNDLE_FEATURES));
+        everyFeature.push(await bundleFunction(app.dir, `${role}, every feature`, role, {}));
+      }
+      const everyRole = await bundleFunction(app.dir, 'every role', undefined, EXAMPLE_BUNDLE_FEATURES);
       env.progress('  bundled each function; installing the Lambda runtime\'s Node.js');
       const node = installLambdaNode(app.dir);
       const cold = await measureColdStarts(env, app.dir, node, functions, env.quick ? 3 : 11);
-      return { functions, everyRole, cold, node, versions };
+      return { functions, everyFeature, everyRole, cold, node, versions };
     } finally {
       app.dispose();
     }
@@ -214,7 +229,7 @@ const medianOf = (runs: readonly ColdRun[], figure: keyof ColdRun) => median(run
 const ownInitOf = (cold: FunctionColdStart) => medianOf(cold.library, 'requireCpuMs') - medianOf(cold.floor, 'requireCpuMs');
 
 export function renderPackedBundle(figures: PackedBundle): { markdown: string; budgets: Budget[] } {
-  const all = [...figures.functions, figures.everyRole];
+  const all = [...figures.functions, ...figures.everyFeature, figures.everyRole];
   const formats = [...new Set(all.flatMap((fn) => Object.keys(fn.trpcFormats)))];
   const bytesCell = (bytes: number | undefined) => (bytes === undefined || bytes === 0 ? '-' : kb(bytes));
   const sizeTable = table(
@@ -257,7 +272,8 @@ export function renderPackedBundle(figures: PackedBundle): { markdown: string; b
   const markdown = [
     `The example's handlers (plus \`worker\`) from the packed tarball in a fresh app (${Object.entries(figures.versions).map(([n, v]) => `${n}@${v}`).join(', ')}), `
       + 'each function bundled like the construct bundles it (minified, cjs, the runtime\'s node target, AWS SDK external, external source map, '
-      + 'its role defined). '
+      + `its role defined) with the example stack's \`bundleFeatures\` (${JSON.stringify(EXAMPLE_BUNDLE_FEATURES)}: it has no presence route and no `
+      + 'lifecycle hooks); the rows "every feature" are the same functions with `bundleFeatures` unset, as an app with presence and hooks gets them. '
       + `@trpc/server in the bundles: ${formats.join(', ')} build.`,
     '',
     sizeTable,

@@ -338,8 +338,10 @@ export interface SubscriptionsBuilder<TRouter extends AnyTRPCRouter, TFilters ex
 export function createSubscriptionsBuilder(declared: SubscriptionsConfig): SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef> {
   // The handlers' presence events go out through the invocation's publisher (`$default`,
   // `$disconnect`); a publisher, the worker and the rollover send theirs with their own options.
-  const config = process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+  // Only a bundle that keeps presence does either (PRESENCE_DEFINE in ../constants.ts): without
+  // it `$disconnect` carries no publisher.
+  const config = (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+    || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect') && process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
     ? withPresenceDelivery(declared) : declared;
   const checkRoute = (route: string) => {
     if (!isSubscriptionProcedure(config.router, route)) {
@@ -349,15 +351,34 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   const routes = createRouteMethodProxy('routes', ['filter', 'history', 'presence', 'hooks'], '{ name, input: { room: true } }', (route, arg, method) => {
     checkRoute(route);
     if (method === 'presence') {
-      const presence = new Map(declared.presence);
-      presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
-      return createSubscriptionsBuilder({ ...declared, presence });
+      // A bundle made without presence fails at load, naming the construct's prop, rather than
+      // serve a presence route without its joins and leaves. (An `else`, not code after the throw:
+      // esbuild drops a folded `if`'s dead branch with what only it references.)
+      if (process.env.TRPC_SUBSCRIPTIONS_PRESENCE === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.presence()`, 'room presence', 'presence'));
+      } else {
+        const presence = new Map(declared.presence);
+        presence.set(route, toPresenceSettings(route, arg as PresenceOptions<unknown, unknown>, declared.filters, declared.presence));
+        return createSubscriptionsBuilder({ ...declared, presence });
+      }
     }
-    if (method === 'hooks') return createSubscriptionsBuilder({ ...declared, hooks: withRouteHooks(route, arg, declared.hooks) });
+    if (method === 'hooks') {
+      // As presence above, for a bundle made without hooks (HOOKS_DEFINE in ../constants.ts).
+      if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.hooks()`, 'lifecycle hooks', 'hooks'));
+      } else {
+        return createSubscriptionsBuilder({ ...declared, hooks: withRouteHooks(route, arg, declared.hooks) });
+      }
+    }
     if (method === 'history') {
-      const history = new Map(config.history);
-      history.set(route, toHistorySettings(route, arg, config.history));
-      return createSubscriptionsBuilder({ ...declared, history });
+      // As presence above, for a bundle made without event history (HISTORY_DEFINE in ../constants.ts).
+      if (process.env.TRPC_SUBSCRIPTIONS_HISTORY === 'off') {
+        throw new Error(featureOmitted(`routes.${route}.history()`, 'event history', 'history'));
+      } else {
+        const history = new Map(config.history);
+        history.set(route, toHistorySettings(route, arg, config.history));
+        return createSubscriptionsBuilder({ ...declared, history });
+      }
     }
     const existing = config.filters.get(route) ?? [];
     const filter = toFilterConfig(route, arg as FilterDeclaration, existing);
@@ -370,7 +391,13 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   // factories with every module only they import. Unreplaced, it is undefined: every role is kept.
   return {
     store: (options = {}) => createSubscriptionsBuilder({ ...declared, store: options.store }),
-    hooks: (hooks) => createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) }),
+    hooks: (hooks) => {
+      if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off') {
+        throw new Error(featureOmitted('hooks()', 'lifecycle hooks', 'hooks'));
+      } else {
+        return createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) });
+      }
+    },
     regions: (options) => createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') }),
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'
@@ -402,7 +429,7 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
       ? createPublisher(config, options)
       : omittedPublisher() as Publisher<AnyTRPCRouter, AnyFilterDef>),
     rollover: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
-      ? createRolloverHandler(withPresenceDelivery(config, options), options)
+      ? createRolloverHandler(process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' ? withPresenceDelivery(config, options) : config, options)
       : omittedHandler('rollover')),
     serve: (router) => {
       if (!router?._def?.router) {
@@ -421,16 +448,21 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
   };
 }
 
+/** Why a builder call fails in a bundle made without its feature (the construct's `bundleFeatures`). */
+function featureOmitted(call: string, feature: string, prop: string): string {
+  return `${call}: this function's bundle was made without ${feature}: TrpcSubscriptionApi bundles ${feature} only with \`bundleFeatures.${prop}\` true (the default)`;
+}
+
 /** `publisher()`: publish, enqueue and stop per route, and the connections' control. */
 function createPublisher(declared: SubscriptionsConfig, options: PublisherOptions | undefined): Publisher<AnyTRPCRouter, AnyFilterDef> {
   // The leaves of the gone connections it removes go out through this publisher's store and API.
-  const config = withPresenceDelivery(declared, options);
+  const config = process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' ? withPresenceDelivery(declared, options) : declared;
   const settings = settlePublisherOptions(config, options);
   return {
     routes: createPublisherRoutes(createPublishFn(config, options), {
       stop: createStopFn(config, settings),
       enqueue: createEnqueueFn(config, options),
-      ...(config.presence?.size ? { methods: presenceMethods(config, settings) } : {}),
+      ...(process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' && config.presence?.size ? { methods: presenceMethods(config, settings) } : {}),
     }) as Publisher<AnyTRPCRouter, AnyFilterDef>['routes'],
     connections: createConnectionsControl(settings) as ConnectionsControl<string>,
   };
@@ -441,7 +473,8 @@ function createWorker(config: SubscriptionsConfig, options: WorkerBuilderOptions
   const { events, ...workerOptions } = options;
   // The leaves of the gone targets it removes go out through the worker's store and API.
   const { store, endpoint, managementClient, logger, metrics } = workerOptions;
-  const wired = withPresenceDelivery(config, { store, endpoint, managementClient, logger, metrics });
+  const wired = process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
+    ? withPresenceDelivery(config, { store, endpoint, managementClient, logger, metrics }) : config;
   const eventRoutes = createRouteMethodProxy('routes', 'publish', '{ data }', (path, args): EventPublish => ({ path, args: args as PublishArgsRuntime }));
   const mapper: EventMapper | undefined = events ? (event) => events(event as never, eventRoutes as never) : undefined;
   return createQueueHandler(wired, workerOptions, mapper);

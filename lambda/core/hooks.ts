@@ -250,7 +250,8 @@ export async function runEndHooks(
 export async function runConnectHook(
   registry: HookRegistry | undefined, logger: Logger, args: ConnectHookArgs<unknown, string>,
 ): Promise<void> {
-  const onConnect = registry?.connection?.onConnect;
+  // HOOKS_DEFINE (../constants.ts): a bundle without hooks keeps none of this.
+  const onConnect = process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off' ? undefined : registry?.connection?.onConnect;
   if (!onConnect) return;
   try {
     await onConnect(args);
@@ -278,9 +279,14 @@ export async function endConnectionWithHooks(
   store: SubscriptionStore, registry: HookRegistry | undefined, logger: Logger, connectionId: string, reason: UnsubscribeReason,
   known?: Pick<ConnectionRef, 'connectedAt' | 'key'>,
 ): Promise<void> {
-  if (!needsRemovalClaims(registry)) return store.removeConnection(connectionId, known);
-  const ended = await requireEnd(store, 'endConnection').endConnection!(connectionId, known);
-  await runEndHooks(registry, logger, ended, reason);
+  // HOOKS_DEFINE (../constants.ts) written out in full; an `else` so that esbuild drops the
+  // branch, and what only it reaches, when the bundle has no hooks.
+  if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off' || !needsRemovalClaims(registry)) {
+    return store.removeConnection(connectionId, known);
+  } else {
+    const ended = await requireEnd(store, 'endConnection').endConnection!(connectionId, known);
+    await runEndHooks(registry, logger, ended, reason);
+  }
 }
 
 /**
@@ -293,8 +299,12 @@ export async function endSubscriptionWithHooks(
   store: SubscriptionStore, registry: HookRegistry | undefined, logger: Logger, connectionId: string, subscriptionId: RequestId,
   reason: UnsubscribeReason,
 ): Promise<boolean> {
-  if (!needsRemovalClaims(registry)) return store.removeSubscription(connectionId, subscriptionId);
-  const ended = await requireEnd(store, 'endSubscription').endSubscription!(connectionId, subscriptionId);
-  await runEndHooks(registry, logger, ended, reason);
-  return ended.subscriptions.length > 0;
+  // HOOKS_DEFINE, as in endConnectionWithHooks().
+  if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off' || !needsRemovalClaims(registry)) {
+    return store.removeSubscription(connectionId, subscriptionId);
+  } else {
+    const ended = await requireEnd(store, 'endSubscription').endSubscription!(connectionId, subscriptionId);
+    await runEndHooks(registry, logger, ended, reason);
+    return ended.subscriptions.length > 0;
+  }
 }

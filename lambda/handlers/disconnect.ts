@@ -15,8 +15,9 @@ import { invocationScope } from '../core/invocation';
 export function createDisconnectHandler(config: SubscriptionsConfig, options: DisconnectHandlerOptions = {}): WebSocketHandler {
   const rt = createRuntime(config, settleHandlerOptions(config, options));
   return instrumented(rt, async (event) => {
-    // Presence leaves are published through this connection's API (as a publisher inside `$default` does).
-    const endpoint = rt.config.presence?.size ? resolveEndpoint(undefined, event) : undefined;
+    // Presence leaves are published through this connection's API (as a publisher inside `$default`
+    // does); a bundle without presence (PRESENCE_DEFINE in ../constants.ts) carries no Management API.
+    const endpoint = process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' && rt.config.presence?.size ? resolveEndpoint(undefined, event) : undefined;
     await invocationScope.run({ store: rt.store(), management: endpoint ? managementAccess(endpoint) : undefined }, async () => {
       await removeConnectionWithHooks(rt, event.requestContext.connectionId, 'disconnect');
     });

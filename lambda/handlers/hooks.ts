@@ -3,7 +3,7 @@
  * `onUnsubscribe` of the subscriptions its stops (and its replies' 410s) remove.
  */
 import type { Runtime } from './runtime';
-import { endConnectionWithHooks, endSubscriptionWithHooks, runEndHooks, serializeHookState, type UnsubscribeReason } from '../core/hooks';
+import { endConnectionWithHooks, endSubscriptionWithHooks, runEndHooks, serializeHookState, type RouteHooksConfig, type UnsubscribeReason } from '../core/hooks';
 import type { AddSubscriptionResult, RequestId, SubscriptionRecord } from '../store/store';
 
 /** What a subscription's procedure produced: its final ctx and parsed input. */
@@ -29,9 +29,23 @@ export async function storeWithHooks(
   rt: Runtime, record: SubscriptionRecord, procedure: ProcedureState,
   store: (record: SubscriptionRecord) => Promise<AddSubscriptionResult>,
 ): Promise<AddSubscriptionResult> {
-  const hooks = rt.config.hooks?.routes.get(record.path);
-  if (!hooks?.onSubscribe) return store(record);
-  const state = await hooks.onSubscribe({
+  // HOOKS_DEFINE (../constants.ts): a bundle without hooks stores the record as it is (an `else`,
+  // so that esbuild drops the hooks' branch with what only it reaches).
+  const onSubscribe = process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off' ? undefined : rt.config.hooks?.routes.get(record.path)?.onSubscribe;
+  if (process.env.TRPC_SUBSCRIPTIONS_HOOKS === 'off' || !onSubscribe) {
+    return store(record);
+  } else {
+    return storeAfterOnSubscribe(rt, record, procedure, store, onSubscribe);
+  }
+}
+
+/** {@link storeWithHooks} of a route with `onSubscribe`. */
+async function storeAfterOnSubscribe(
+  rt: Runtime, record: SubscriptionRecord, procedure: ProcedureState,
+  store: (record: SubscriptionRecord) => Promise<AddSubscriptionResult>,
+  onSubscribe: NonNullable<RouteHooksConfig['onSubscribe']>,
+): Promise<AddSubscriptionResult> {
+  const state = await onSubscribe({
     ctx: procedure.ctx,
     input: procedure.input,
     path: record.path,

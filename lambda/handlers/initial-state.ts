@@ -95,13 +95,25 @@ export async function startWithInitialState(
   const initial = state.options!.initial!;
   const { path } = record;
   // Read before the app's state: an event the state misses was appended after this one, or is in it.
-  const fallback = history ? await cursorBeforeState(rt, path, history) : undefined;
+  // HISTORY_DEFINE (../constants.ts): a bundle without history has none of the fencing below.
+  const fallback = process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && history ? await cursorBeforeState(rt, path, history) : undefined;
   const items = await initial({ ctx: state.ctx, input: state.input });
   const { results, lastEventId } = encodeItems(rt, path, items, state.tracked, history !== undefined);
   for (const result of results) {
     if (!(await send(frameWithResult(record.subscriptionId, result, record.jsonrpc)))) return 'connection-gone';
   }
-  if (!history) return rt.store().addSubscription(record, { maxSubscriptions });
+  if (process.env.TRPC_SUBSCRIPTIONS_HISTORY === 'off' || !history) {
+    return rt.store().addSubscription(record, { maxSubscriptions });
+  } else {
+    return goLiveAfterState(rt, record, history, maxSubscriptions, send, lastEventId, fallback);
+  }
+}
+
+/** {@link startWithInitialState} on a route with a history, once the state was sent. */
+async function goLiveAfterState(
+  rt: Runtime, record: SubscriptionRecord, history: HistorySettings, maxSubscriptions: number, send: FrameSender,
+  lastEventId: string | undefined, fallback: string | undefined,
+): Promise<AddSubscriptionResult> {
   if (lastEventId !== undefined && isEventId(lastEventId)) {
     try {
       return await resumeSubscription(rt, record, lastEventId, history, maxSubscriptions, send);

@@ -60,7 +60,8 @@ export function settleHandlerOptions(config: SubscriptionsConfig, options: BaseH
   return {
     logger,
     metrics: resolveMetrics(options.metrics),
-    store: () => withPresence(config, storeOf(explicit), logger),
+    // PRESENCE_DEFINE (../constants.ts), written out in full so that esbuild folds it.
+    store: process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' ? () => withPresence(config, storeOf(explicit), logger) : () => storeOf(explicit),
     region: (config.regions ?? regionsFromEnvironment())?.region,
   };
 }

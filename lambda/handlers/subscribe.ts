@@ -42,16 +42,18 @@ export async function startSubscription(
     ...(rt.region === undefined ? {} : { region: rt.region }),
     ...(jsonrpc ? { jsonrpc } : {}),
   };
-  const history = historyOf(rt.config, path);
+  // HISTORY_DEFINE (../constants.ts), written out in full: a bundle without history never resumes.
+  const history = process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' ? historyOf(rt.config, path) : undefined;
   const resuming = history !== undefined && resume.send !== undefined && resume.lastEventId !== undefined && resume.lastEventId !== null;
-  const outcome = await storeWithHooks(rt, record, state, (stored) => (resuming
+  const outcome = await storeWithHooks(rt, record, state, (stored) => (process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && resuming
     ? resumeSubscription(rt, stored, resume.lastEventId, history, maxSubscriptions, resume.send!)
     : state.options?.initial && resume.send
       ? startWithInitialState(rt, stored, state, history, maxSubscriptions, resume.send)
       : rt.store().addSubscription(stored, { maxSubscriptions })));
   switch (outcome) {
     case 'created':
-      await joinPresence(rt, request, record, state.ctx, resume.send);
+      // PRESENCE_DEFINE (../constants.ts): a bundle without presence leaves the joins out.
+      if (process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off') await joinPresence(rt, request, record, state.ctx, resume.send);
       rt.metrics.count('subscriptionsStarted');
       return resultFrame(rt, id, { type: 'started' }, jsonrpc);
     case 'duplicate':

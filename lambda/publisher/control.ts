@@ -125,7 +125,10 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
       matched++;
       // Marked first: the client's own stop that the frame may cause, racing this removal, is then
       // reported as the server's.
-      if (needsRemovalClaims(settings.hooks)) await store.markEnding?.(ref.connectionId, 'closing', ref.subscriptionId);
+      // Marks serve hooks only (HOOKS_DEFINE in ../constants.ts, written out in full here and below).
+      if (process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && needsRemovalClaims(settings.hooks)) {
+        await store.markEnding?.(ref.connectionId, 'closing', ref.subscriptionId);
+      }
       // The frame first: a failed send leaves the rows, so the subscription is still found.
       const failure = await callInRegion(router, reachability, ref.region, async (client) =>
         (await sendToConnection(client, ref.connectionId, frameFor(ref.subscriptionId, ref.jsonrpc), settings.calls.timeouts.callTimeoutMs)).failure);
@@ -165,10 +168,10 @@ export function createConnectionsControl(settings: PublisherSettings): Connectio
     disconnect: async (target) => {
       if (isAll(target)) throw new Error('disconnect(): give { connectionId } or { key }; every connection is not a target (use reconnect({ all: true }))');
       const store = settings.store();
-      const marksClose = needsRemovalClaims(settings.hooks);
+      const marksClose = process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && needsRemovalClaims(settings.hooks);
       return forEachTarget(settings, 'disconnect', await connectionsOf(store, target, 'disconnect'), async (client, ref) => {
         // Marked first: the $disconnect the close causes may remove the rows before this call does.
-        if (marksClose) await store.markEnding?.(ref.connectionId, 'closing');
+        if (process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && marksClose) await store.markEnding?.(ref.connectionId, 'closing');
         const failure = await deleteConnection(client, ref.connectionId, settings.calls.timeouts.callTimeoutMs);
         // Closed: its rows go now, so presence is right as soon as this resolves (also when its
         // $disconnect removed the connection row first: the key row is named here).
@@ -217,11 +220,11 @@ export async function reconnectConnectedBetween(
 
 /** The reconnect notification to one connection, marked `moving` first when the app has hooks. */
 function reconnectCall(settings: PublisherSettings): ConnectionCall {
-  const marksMoves = needsRemovalClaims(settings.hooks);
+  const marksMoves = process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && needsRemovalClaims(settings.hooks);
   return async (client, ref) => {
     // Marked before it is told: the client's stops and close on this connection, which follow
     // the notification by a few round trips, end its subscriptions as `moved`, not as a leave.
-    if (marksMoves) await settings.store().markEnding?.(ref.connectionId, 'moving');
+    if (process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && marksMoves) await settings.store().markEnding?.(ref.connectionId, 'moving');
     return (await sendToConnection(client, ref.connectionId, RECONNECT_NOTIFICATION_FRAME, settings.calls.timeouts.callTimeoutMs)).failure;
   };
 }

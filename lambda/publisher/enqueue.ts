@@ -43,7 +43,8 @@ export async function publishMessage(
 ): Promise<PublishMessage> {
   const filter = checkPublishArgs(config, path, args);
   const history = historyOf(config, path);
-  if (history) {
+  // HISTORY_DEFINE (../constants.ts), written out in full: a bundle without history never appends.
+  if (process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && history) {
     const { result, eventId } = await appendToHistory(store(), config, path, args, filter, history);
     return queuedMessage(path, result, args, filter, eventId);
   }

@@ -48,7 +48,8 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
   const settings = settlePublisherOptions(config, options);
   return async (path, args) => {
     const filter = checkPublishArgs(config, path, args);
-    const history = historyOf(config, path);
+    // HISTORY_DEFINE (../constants.ts): a bundle without history never appends.
+    const history = process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' ? historyOf(config, path) : undefined;
     const frameFor = history ? undefined : buildDataFrames(config, path, args.data, args.id);
     const router = settings.router(path);
     const client = router.accessFor(router.localRegion)!.client;
@@ -67,12 +68,15 @@ export function createPublishFn(config: SubscriptionsConfig, options: PublisherO
         callTimeoutMs: settings.calls.timeouts.callTimeoutMs,
         metrics,
       };
-      if (!history) return await deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
-      // The append comes first: a subscription whose live frame fails finds the event when it resumes.
-      const appended = await appendToHistory(store, config, path, args, filter, history);
-      const { eventId } = appended;
-      const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
-      return { ...result, eventId };
+      if (process.env.TRPC_SUBSCRIPTIONS_HISTORY === 'off' || !history) {
+        return await deliver(dc, { path, filter, frameFor: frameFor!, excludeConnectionId: args.excludeConnectionId });
+      } else {
+        // The append comes first: a subscription whose live frame fails finds the event when it resumes.
+        const appended = await appendToHistory(store, config, path, args, filter, history);
+        const { eventId } = appended;
+        const result = await deliver(dc, { path, filter, frameFor: appended.frameFor, excludeConnectionId: args.excludeConnectionId, eventId });
+        return { ...result, eventId };
+      }
     } finally {
       metrics.flush();
     }

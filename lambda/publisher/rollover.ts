@@ -115,7 +115,9 @@ export function createRolloverHandler(config: SubscriptionsConfig, options: Roll
     const range = { connectedFrom: now - maxConnectionMs, connectedTo: now - olderThanMs };
     // Each Region's scheduled rollover notifies its own connections.
     const result = await reconnectConnectedBetween(settings, { ...range, region }, 'rollover');
-    const expired = needsRemovalClaims(settings.hooks) ? await sweepExpired(settings, now, maxConnectionMs, sweepAfterMs, region) : 0;
+    // The sweep runs hooks only (HOOKS_DEFINE in ../constants.ts: a bundle without hooks drops it).
+    const expired = process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off' && needsRemovalClaims(settings.hooks)
+      ? await sweepExpired(settings, now, maxConnectionMs, sweepAfterMs, region) : 0;
     return { ...result, ...range, expired };
   };
 }

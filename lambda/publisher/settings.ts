@@ -63,7 +63,10 @@ export function settlePublisherOptions(config: SubscriptionsConfig, options: Pub
     calls,
     // A gone connection this publisher removes (410, stop, disconnect, the rollover's sweep)
     // releases its presence as the handlers' removals do (the invocation's store is wrapped already).
-    store: () => withPresence(config, storeOf(options.store, invocationScope.getStore()?.store, config.store), logger),
+    // A bundle without presence (PRESENCE_DEFINE in ../constants.ts) carries none of its release.
+    store: process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
+      ? () => withPresence(config, storeOf(options.store, invocationScope.getStore()?.store, config.store), logger)
+      : () => storeOf(options.store, invocationScope.getStore()?.store, config.store),
     managementClient: (path) => {
       const invocation = invocationScope.getStore()?.management;
       const endpoint = resolveEndpoint(options.endpoint) ?? invocation?.endpoint;

@@ -22,6 +22,7 @@ import { endConnection, endSubscription, markEnding } from './dynamodb-hooks';
 import { dynamodbPresence } from './dynamodb-presence';
 import { dynamodbTable, report, type DynamoDBStoreOptions, type DynamoDBTable } from './dynamodb-requests';
 import { addSubscription, findSubscribers, removeSubscription } from './dynamodb-subscriptions';
+import type { HistoryAppend } from './history';
 import type { PresenceRows } from './presence';
 import { RecentSubscriptions } from './recent-subscriptions';
 import type { SubscriptionStore } from './store';
@@ -52,12 +53,15 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     // Lifecycle hooks: removals that report what they won, in the roles that end each thing: a
     // connection (all but connect), a subscription (a client's stop, a server-side stop), and the
     // mark of a move or a server close (reconnect, disconnect, the rollover).
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' ? { endConnection: endConnectionOf(table) } : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
+    // A bundle made without hooks (HOOKS_DEFINE in ../constants.ts) keeps none of them.
+    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE !== 'connect' && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
+      ? { endConnection: endConnectionOf(table) } : undefined),
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker') && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
       ? { endSubscription: endSubscriptionOf(table, recent) } : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover')
+      && process.env.TRPC_SUBSCRIPTIONS_HOOKS !== 'off'
       ? { markEnding: markEndingOf(table) } : undefined),
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker'
@@ -65,8 +69,9 @@ export function dynamodb(options: DynamoDBStoreOptions = {}): SubscriptionStore 
     ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
       || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'worker' || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'rollover'
       ? ageOperations(table) : undefined),
-    ...(process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
-      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect'
+    // Presence also needs the app to have presence routes (PRESENCE_DEFINE in ../constants.ts).
+    ...((process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'message'
+      || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'disconnect') && process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off'
       ? presenceOperations(table) : undefined),
   } as SubscriptionStore;
 }
@@ -86,8 +91,11 @@ function messageOperations(
     refuseConnection: (connectionId, refusal, expireAt) => refuseConnection(table, connectionId, refusal, expireAt),
     setConnectionKey: (connection, key) => setConnectionKey(table, connection, key),
     addSubscription: (subscription, addOptions) => addSubscription(table, subscription, addOptions, recent),
-    readEvents: (path, fromEventId) => readHistoryEvents(historyRequests(table), path, fromEventId),
-    readLastEvent: (path) => readLastHistoryEvent(historyRequests(table), path),
+    // A bundle without history (HISTORY_DEFINE in ../constants.ts) has no history operations.
+    ...(process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' ? {
+      readEvents: (path: string, fromEventId: string) => readHistoryEvents(historyRequests(table), path, fromEventId),
+      readLastEvent: (path: string) => readLastHistoryEvent(historyRequests(table), path),
+    } : {}),
   };
 }
 
@@ -122,7 +130,8 @@ function publisherOperations(
   return {
     removeSubscription: (connectionId, subscriptionId) => removeSubscription(table, connectionId, subscriptionId, recent),
     findSubscribers: (query) => findSubscribers(table, query),
-    appendEvent: (event) => appendHistoryEvent(historyRequests(table), table.sequences, event),
+    ...(process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off'
+      ? { appendEvent: (event: HistoryAppend) => appendHistoryEvent(historyRequests(table), table.sequences, event) } : {}),
     findConnection: (connectionId) => findConnection(table, connectionId),
     findConnectionsByKey: (key) => findConnectionsByKey(table, key),
     countConnectionsByKey: (key) => countConnectionsByKey(table, key),

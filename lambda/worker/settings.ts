@@ -89,7 +89,8 @@ export function settleWorkerOptions(config: SubscriptionsConfig, options: Worker
     metrics: resolveMetrics(options.metrics),
     hooks: config.hooks,
     // A gone target's removal releases its presence and sends its leave, as the handlers' do.
-    store: () => withPresence(config, storeOf(options.store, config.store), logger),
+    // A bundle without presence (PRESENCE_DEFINE in ../constants.ts) carries none of its release.
+    store: process.env.TRPC_SUBSCRIPTIONS_PRESENCE !== 'off' ? () => withPresence(config, storeOf(options.store, config.store), logger) : () => storeOf(options.store, config.store),
     ledger: () => options.ledger ?? getDefaultLedger(),
     managementClient: () => {
       const endpoint = resolveEndpoint(options.endpoint);

@@ -62,7 +62,8 @@ async function handleRecord(
     for (const [index, { path, args }] of publishes.entries()) {
       const publishId = eventPublishId(body, record.messageId, index);
       // On a route with a history the event is appended here (once across retries), as `enqueue()` does.
-      const message = historyOf(config, path)
+      // HISTORY_DEFINE (../constants.ts): a bundle without history never appends.
+      const message = process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && historyOf(config, path)
         ? await appendOnce(settings, config, path, args, publishId)
         : await publishMessage(config, settings.store, path, args);
       finished = (await fanOut(settings, message, publishId, concurrency, metrics)) && finished;

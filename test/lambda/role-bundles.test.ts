@@ -11,6 +11,7 @@ import { build, type Metafile } from 'esbuild';
 import type { QueueHandler, RolloverHandler, WebSocketHandler } from '../../lambda';
 import { FUNCTION_ROLES, type FunctionRole } from '../../lambda/constants';
 import { roleBundling } from '../../src/role-bundling';
+import type { BundleFeatures } from '../../src/trpc-subscription-api-props';
 import { createTestTable, scanRows, type TestTable } from '../support/dynamodb';
 
 const ENTRY = path.join(__dirname, '..', 'fixtures', 'roles', 'handlers.ts');
@@ -22,11 +23,19 @@ interface RoleBundle {
   readonly modules: string[];
 }
 
-/** The entry bundled as the construct bundles the function of `role` (minified CommonJS, SDK external). */
-async function bundleRole(role: FunctionRole | undefined): Promise<RoleBundle> {
-  const { define } = roleBundling(role ?? 'message', undefined, role !== undefined);
+/** Without room presence, lifecycle hooks and event history (`bundleFeatures`), for an app that declares none. */
+const LEAN: BundleFeatures = { presence: false, hooks: false, history: false };
+
+/**
+ * The entry bundled as the construct bundles the function of `role` (minified CommonJS, SDK
+ * external) with `features`; `source` replaces the entry module (resolved from test/fixtures).
+ */
+async function bundleRole(role: FunctionRole | undefined, features?: BundleFeatures, source?: string): Promise<RoleBundle> {
+  const { define } = roleBundling(role ?? 'message', undefined, role !== undefined, features);
   const result = await build({
-    entryPoints: [ENTRY],
+    ...(source === undefined
+      ? { entryPoints: [ENTRY] }
+      : { stdin: { contents: source, resolveDir: path.join(ROOT, 'test', 'fixtures'), loader: 'ts' as const } }),
     absWorkingDir: ROOT,
     bundle: true,
     minify: true,
@@ -53,10 +62,13 @@ function load(bundle: RoleBundle): Record<string, any> {
 }
 
 const bundles = new Map<FunctionRole | 'all', RoleBundle>();
+/** The same roles bundled {@link LEAN}. */
+const leanBundles = new Map<FunctionRole, RoleBundle>();
 
 beforeAll(async () => {
   for (const role of FUNCTION_ROLES) bundles.set(role, await bundleRole(role));
   bundles.set('all', await bundleRole(undefined));
+  for (const role of FUNCTION_ROLES) leanBundles.set(role, await bundleRole(role, LEAN));
 });
 
 describe('a function bundled for one role', () => {
@@ -122,6 +134,63 @@ describe('a function bundled for one role', () => {
   });
 });
 
+describe('a function bundled without presence, hooks and history (bundleFeatures)', () => {
+  const PRESENCE_MODULES = ['lambda/store/dynamodb-presence.ts', 'lambda/core/presence-store.ts', 'lambda/app/presence.ts', 'lambda/handlers/presence.ts'];
+  // The store's reporting removals (their operation names; the subscription row's `hookState`
+  // attribute name stays, since a lean `$default` still writes the rows every bundle reads).
+  const HOOK_OPERATIONS = ['endConnection', 'endSubscription', 'markEnding'];
+  // The history's append and replay (their modules' other parts, the frame sender and the fence's
+  // condition, serve every subscribe).
+  const HISTORY_MODULES = ['lambda/publisher/history.ts', 'lambda/worker/append-once.ts'];
+  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()'];
+
+  test('GIVEN every role WHEN bundled lean THEN none holds presence, the hooks\' removals or the history, each is at most its full size, and those that ran them are smaller', () => {
+    for (const role of FUNCTION_ROLES) {
+      const lean = leanBundles.get(role)!;
+      expect([...PRESENCE_MODULES, ...HISTORY_MODULES].filter((module) => lean.modules.includes(module))).toEqual([]);
+      expect(HOOK_OPERATIONS.filter((operation) => lean.code.includes(operation))).toEqual([]);
+      expect(HISTORY_CODE.filter((code) => lean.code.includes(code))).toEqual([]);
+      expect({ role, runsEndHooks: lean.code.includes('onUnsubscribe failed') }).toEqual({ role, runsEndHooks: false });
+      expect(lean.code.length).toBeLessThanOrEqual(bundles.get(role)!.code.length);
+    }
+    for (const role of ['message', 'disconnect', 'rollover', 'worker'] as const) {
+      expect(leanBundles.get(role)!.code.length).toBeLessThan(bundles.get(role)!.code.length);
+    }
+    // The full bundles hold what the lean ones leave out (the checks above can fail).
+    expect(HISTORY_CODE.filter((code) => bundles.get('message')!.code.includes(code))).toEqual(HISTORY_CODE);
+    expect(bundles.get('worker')!.modules).toEqual(expect.arrayContaining(HISTORY_MODULES));
+    expect(bundles.get('message')!.modules).toEqual(expect.arrayContaining(PRESENCE_MODULES));
+  });
+
+  test('GIVEN $disconnect WHEN bundled lean THEN it carries no publisher and never loads the Management API client', () => {
+    const lean = leanBundles.get('disconnect')!;
+    expect(['lambda/publisher/publisher.ts', 'lambda/publisher/fan-out.ts', 'lambda/management/client.ts'].filter((module) => lean.modules.includes(module))).toEqual([]);
+    expect(lean.code.includes('require("@aws-sdk/client-apigatewaymanagementapi")')).toBe(false);
+    // With presence kept it delivers the leaves: the publisher is there.
+    expect(bundles.get('disconnect')!.modules).toContain('lambda/publisher/fan-out.ts');
+  });
+
+  test.each([
+    ['presence', `import { presenceSubscriptions } from './presence-router';
+      export const connect = presenceSubscriptions(0).connect();`, { presence: false },
+    'routes.roomMembers.presence(): this function\'s bundle was made without room presence: TrpcSubscriptionApi bundles room presence only with `bundleFeatures.presence` true (the default)'],
+    ['route hooks', `import { appSubscriptions } from './router';
+      export const connect = appSubscriptions.routes.onMessage.hooks({ onSubscribe: () => undefined }).connect();`, { hooks: false },
+    'routes.onMessage.hooks(): this function\'s bundle was made without lifecycle hooks: TrpcSubscriptionApi bundles lifecycle hooks only with `bundleFeatures.hooks` true (the default)'],
+    ['connection hooks', `import { appSubscriptions } from './router';
+      export const connect = appSubscriptions.hooks({ onConnect: () => undefined }).connect();`, { hooks: false },
+    'hooks(): this function\'s bundle was made without lifecycle hooks'],
+    ['event history', `import { historySubscriptions } from './history-router';
+      export const connect = historySubscriptions().connect();`, { history: false },
+    'routes.onEvent.history(): this function\'s bundle was made without event history: TrpcSubscriptionApi bundles event history only with `bundleFeatures.history` true (the default)'],
+  ] as const)('GIVEN an app that declares %s WHEN bundled without them THEN its module fails to load, naming the prop', async (_feature, source, features, message) => {
+    const without = await bundleRole('connect', features, source);
+    expect(() => load(without)).toThrow(message);
+    // The same module with the feature kept loads.
+    expect(load(await bundleRole('connect', undefined, source)).connect).toEqual(expect.any(Function));
+  });
+});
+
 describe('the role bundles, deployed side by side', () => {
   let table: TestTable;
   let management: Server;
@@ -162,32 +231,38 @@ describe('the role bundles, deployed side by side', () => {
     isBase64Encoded: false,
   });
 
-  test('GIVEN each function from its own bundle WHEN a client connects, subscribes, is published to and leaves THEN every role does its part', async () => {
-    const connect: WebSocketHandler = load(bundles.get('connect')!).connect;
-    const { handler, publisher } = load(bundles.get('message')!) as { handler: WebSocketHandler; publisher: any };
-    const worker: QueueHandler = load(bundles.get('worker')!).worker;
-    const rollover: RolloverHandler = load(bundles.get('rollover')!).rollover;
-    const disconnect: WebSocketHandler = load(bundles.get('disconnect')!).disconnect;
+  test.each(['every feature', 'lean'] as const)('GIVEN each function from its own bundle (%s) WHEN a client connects, subscribes, is published to and leaves THEN every role does its part', async (kind) => {
+    posts.length = 0;
+    const of = (role: FunctionRole) => (kind === 'lean' ? leanBundles : bundles).get(role)!;
+    const connect: WebSocketHandler = load(of('connect')).connect;
+    const { handler, publisher } = load(of('message')) as { handler: WebSocketHandler; publisher: any };
+    const worker: QueueHandler = load(of('worker')).worker;
+    const rollover: RolloverHandler = load(of('rollover')).rollover;
+    const disconnect: WebSocketHandler = load(of('disconnect')).disconnect;
+    // Connections of their own per run: both runs share the table.
+    const reader = `reader-${kind === 'lean' ? 'lean' : 'full'}`;
+    const writer = `writer-${kind === 'lean' ? 'lean' : 'full'}`;
 
-    expect(await connect(connectEvent('reader'))).toEqual({ statusCode: 200 });
-    expect(await connect(connectEvent('writer'))).toEqual({ statusCode: 200 });
-    expect((await handler(message('reader', 'PING'))).body).toBe('PONG');
-    const started = await handler(message('reader', { id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room: 'r' } } } }));
+    expect(await connect(connectEvent(reader))).toEqual({ statusCode: 200 });
+    expect(await connect(connectEvent(writer))).toEqual({ statusCode: 200 });
+    expect((await handler(message(reader, 'PING'))).body).toBe('PONG');
+    const started = await handler(message(reader, { id: 1, method: 'subscription', params: { path: 'onMessage', input: { json: { room: 'r' } } } }));
     expect(JSON.parse(started.body!)).toEqual({ id: 1, result: { type: 'started' } });
-    const sent = await handler(message('writer', { id: 7, method: 'mutation', params: { path: 'sendMessage', input: { json: { room: 'r', text: 'hi' } } } }));
+    const sent = await handler(message(writer, { id: 7, method: 'mutation', params: { path: 'sendMessage', input: { json: { room: 'r', text: 'hi' } } } }));
     expect(JSON.parse(sent.body!).result.data.json.delivered).toBe(1);
-    expect(posts.map((post) => post.path)).toEqual(['/prod/@connections/reader']);
-    expect(await publisher.connections.count('reader')).toBe(0);
+    expect(posts.map((post) => post.path)).toEqual([`/prod/@connections/${reader}`]);
+    expect(await publisher.connections.count(reader)).toBe(0);
 
-    const deliver = { v: 1, kind: 'deliver', batchId: 'm1#0', path: 'onMessage', result: '{"type":"data","data":{"json":"queued"}}', targets: [['reader', 1]] };
-    expect(await worker({ Records: [{ messageId: 'm1', body: JSON.stringify(deliver) }] })).toEqual({ batchItemFailures: [] });
-    expect(posts[1]).toEqual({ path: '/prod/@connections/reader', body: '{"id":1,"result":{"type":"data","data":{"json":"queued"}}}' });
+    // A batch id of its own per run too: the ledger delivers each batch once.
+    const deliver = { v: 1, kind: 'deliver', batchId: `batch-${writer}#0`, path: 'onMessage', result: '{"type":"data","data":{"json":"queued"}}', targets: [[reader, 1]] };
+    expect(await worker({ Records: [{ messageId: `batch-${writer}`, body: JSON.stringify(deliver) }] })).toEqual({ batchItemFailures: [] });
+    expect(posts[1]).toEqual({ path: `/prod/@connections/${reader}`, body: '{"id":1,"result":{"type":"data","data":{"json":"queued"}}}' });
 
     expect(await rollover()).toMatchObject({ matched: 0 });
-    expect(await disconnect({ requestContext: { ...context.requestContext, connectionId: 'reader', routeKey: '$disconnect', eventType: 'DISCONNECT' } }))
+    expect(await disconnect({ requestContext: { ...context.requestContext, connectionId: reader, routeKey: '$disconnect', eventType: 'DISCONNECT' } }))
       .toEqual({ statusCode: 200 });
     const left = await scanRows(table.client, table.tableName);
-    expect(left.filter((row) => row.pk.includes('reader'))).toEqual([]);
-    expect(left.some((row) => row.pk.includes('writer'))).toBe(true);
+    expect(left.filter((row) => row.pk.includes(reader))).toEqual([]);
+    expect(left.some((row) => row.pk.includes(writer))).toBe(true);
   });
 });
