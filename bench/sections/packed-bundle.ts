@@ -29,6 +29,11 @@ import { fmt, kb, median, ratio, table } from '../support/stats';
 const BUNDLE_BUDGETS: Readonly<Record<FunctionRole, number>> = {
   connect: 60 * 1024, message: 100 * 1024, disconnect: 60 * 1024, rollover: 60 * 1024, worker: 110 * 1024,
 };
+/**
+ * Every role in one bundle (`bundlePerRole: false`): issue 10's handler bundle, judged here on the
+ * packed package as users bundle it (section 3 measures the repository's sources, which differ).
+ */
+const EVERY_ROLE_BUDGET = 150 * 1024;
 /** Own init: cold require minus the SDK packages the role needs, in ms. */
 const OWN_INIT_BUDGET_MS = 60;
 /** First invocation against the bare handler's. */
@@ -300,6 +305,8 @@ export function renderPackedBundle(figures: PackedBundle): { markdown: string; b
       const budget = BUNDLE_BUDGETS[fn.name as FunctionRole];
       return [`packed package: ${fn.name} function bundle <= ${budget / 1024} KB`, kb(fn.bytes), fn.bytes <= budget];
     }),
+    ['packed package: every role in one bundle (`bundlePerRole: false`), SDK external, minified: < 150 KB',
+      kb(figures.everyRole.bytes), figures.everyRole.bytes < EVERY_ROLE_BUDGET],
     ['packed package: @trpc/server in one format', formats.join(', '), formats.length === 1],
     ...figures.cold.map((cold): Budget => [
       `${cold.role}: own init (require minus the SDK it needs, CPU) <= ${OWN_INIT_BUDGET_MS} ms`, `${fmt(ownInitOf(cold))} ms`, ownInitOf(cold) <= OWN_INIT_BUDGET_MS,
