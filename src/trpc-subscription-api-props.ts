@@ -352,7 +352,8 @@ export interface TrpcSubscriptionQueuedFanOut {
 export interface BundleFeatures {
   /**
    * Room presence (`.routes.<path>.presence()`): joins, leaves and their delivery, `members()`.
-   * `false` when the app declares no presence route.
+   * `false` when the app declares no presence route; `grantPublish` (and `grantControl`,
+   * `PublisherFunction`) then also leave out their presence statements.
    * @default true
    */
   readonly presence?: boolean;

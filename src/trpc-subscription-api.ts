@@ -190,6 +190,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /** Multi-region: this Region and the other Regions' APIs (`undefined` single-region). */
   private readonly multiRegion?: { readonly region: string; readonly peers: readonly SettledPeer[] };
 
+  /** Whether the app keeps room presence (`bundleFeatures.presence`): else no grant names its rows. */
+  private readonly presence: boolean;
+
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
     super(scope, id, props);
     const entry = path.resolve(props.entry);
@@ -238,6 +241,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       this.warnAboutIgnoredTableProps(props);
     }
     this.multiRegion = this.settleMultiRegion(props);
+    this.presence = props.bundleFeatures?.presence !== false;
 
     this.table = props.table ?? (props.multiRegion && !props.multiRegion.replicaRegions
       // Another Region's stack created the global table: use this Region's replica.
@@ -415,8 +419,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       resourceArns: [this.table.tableArn],
       conditions: tableConditions(PUBLISHER_TABLE_ACCESS),
     }).combine(this.grantManageConnections(grantee));
-    // Room presence: its own statements, which alone may return rows (the release and the leave).
-    for (const access of Object.values(PUBLISHER_PRESENCE_ACCESS)) {
+    // Room presence: its own statements, which alone may return rows (the release and the leave);
+    // none for an app that declares no presence route (`bundleFeatures.presence: false`).
+    for (const access of this.presence ? Object.values(PUBLISHER_PRESENCE_ACCESS) : []) {
       grant = grant.combine(iam.Grant.addToPrincipal({
         grantee, actions: [...access.actions], resourceArns: [this.table.tableArn], conditions: tableConditions(access),
       }));

@@ -30,6 +30,8 @@ let table: TestTable;
 let recorder: RequestRecorder;
 let grants: GrantStack;
 let targets: RequestTargets;
+/** The single-Region scenarios' requests aimed at another stack of the same kind (its API, queue). */
+let targetsFor: (stack: GrantStack) => RequestTargets;
 /** One Region of two: its own table, recorder and stack. */
 const twoRegions = { region: 'eu-west-1', peerRegion: 'us-east-1', peerApiId: 'peerapi123' };
 let regional: { table: TestTable; recorder: RequestRecorder; grants: GrantStack; targets: RequestTargets };
@@ -54,8 +56,9 @@ async function singleRegion(): Promise<void> {
     await api.close();
   }
   grants = grantStack({ tableName: table.tableName });
-  const apis = new Map([[new URL(api.endpoint).origin, { region: grants.deployment.region, apiId: grants.apiId }]]);
-  targets = targetsOf(grants, apis, scenarioQueue.queue.url);
+  const origin = new URL(api.endpoint).origin;
+  targetsFor = (stack) => targetsOf(stack, new Map([[origin, { region: stack.deployment.region, apiId: stack.apiId }]]), scenarioQueue.queue.url);
+  targets = targetsFor(grants);
 }
 
 /** Runs the two-Region scenario (this Region's code, both Regions' APIs); the stack of this Region. */
@@ -105,8 +108,8 @@ afterAll(() => {
   regional?.table.client.destroy();
 });
 
-const requestsOf = (codePaths: readonly CodePath[]): IamRequest[] =>
-  recorder.requests.filter((request) => codePaths.includes(request.codePath as CodePath)).flatMap((request) => iamRequestsOf(request, targets));
+const requestsOf = (codePaths: readonly CodePath[], to: RequestTargets = targets): IamRequest[] =>
+  recorder.requests.filter((request) => codePaths.includes(request.codePath as CodePath)).flatMap((request) => iamRequestsOf(request, to));
 
 /**
  * What Lambda's SQS event source mapping sends with the worker's role (the local queue plays it):
@@ -243,6 +246,21 @@ test('no publisher or controller can write presence rows beyond a release and a 
   }
   const handler = grants.roles.find((role) => role.name === '$default handler')!;
   expect(await allowedTo(handler)).toHaveLength(forgeries.length);
+});
+
+test('an app without presence (bundleFeatures.presence false): its publishers keep every other request and lose every presence one', async () => {
+  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { presence: false } } });
+  const touchesPresence = (request: IamRequest) => [request.context['dynamodb:LeadingKeys'] ?? []].flat().some((key) => key.startsWith('PRES'));
+  for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
+    const role = lean.roles.find((candidate) => candidate.name === name)!;
+    const requests = requestsOf(role.codePaths, targetsFor(lean));
+    const presence = requests.filter(touchesPresence);
+    expect({ name, presence: presence.length > 0, other: requests.length > presence.length }).toEqual({ name, presence: true, other: true });
+    const decisions = await simulateAll(lean.deployment, lean.deployment.rolePolicies(role.roleLogicalId), requests);
+    const allowed = decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request);
+    expect({ name, refusedOther: refused(decisions.filter((decision) => !touchesPresence(decision.request))) }).toEqual({ name, refusedOther: [] });
+    expect({ name, allowedPresence: allowed.filter(touchesPresence).map((request) => request.describe) }).toEqual({ name, allowedPresence: [] });
+  }
 });
 
 test('no role is granted a table action its code never sends (least privilege)', () => {
