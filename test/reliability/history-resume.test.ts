@@ -9,6 +9,7 @@ import { silentLogger, startLocalGateway, type LocalGateway } from '../../lambda
 import { historySubscriptions, type HistoryRouter } from '../fixtures/history-router';
 import { waitFor } from '../lambda/support/harness';
 import { createTestTable, type TestTable } from '../support/dynamodb';
+import { seeded } from '../support/seeded';
 
 /**
  * Exactly-once resume, as a property: random interleavings of publishes (to a room or to
@@ -65,15 +66,6 @@ afterAll(async () => {
   await gateway?.close();
   table?.client.destroy();
 });
-
-/** Park-Miller, so a failing run's delays are replayed by its seed. */
-function seeded(seed: number): () => number {
-  let state = seed % 2147483647 || 1;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
 
 let runIndex = 0;
 

@@ -11,6 +11,7 @@ import { dynamodb, initSubscriptions } from '../../lambda';
 import { silentLogger, startLocalGateway, type LocalGateway } from '../../lambda/local';
 import { waitFor } from '../lambda/support/harness';
 import { createTestTable, type TestTable } from '../support/dynamodb';
+import { seeded } from '../support/seeded';
 
 /**
  * Initial state on a tracked route with a history, as a property: the app's state holds the
@@ -91,15 +92,6 @@ afterAll(async () => {
   await gateway?.close();
   table?.client.destroy();
 });
-
-/** Park-Miller, so a failing run's delays are replayed by its seed. */
-function seeded(seed: number): () => number {
-  let state = seed % 2147483647 || 1;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
 
 let runIndex = 0;
 

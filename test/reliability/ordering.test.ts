@@ -7,6 +7,7 @@ import { appSubscriptions, type ChatMessage } from '../fixtures/router';
 import { connectClient, rawSocket, waitFor } from '../lambda/support/harness';
 import { inconsistentRows, scanRows, subscriptionsIn } from '../support/dynamodb';
 import { createTestTable, type TestTable } from '../support/dynamodb';
+import { seeded } from '../support/seeded';
 
 /**
  * Out-of-order and concurrent handling (the local gateway's `unordered` mode: a connection's
@@ -18,15 +19,6 @@ let store: SubscriptionStore;
 let gateway: LocalGateway;
 const closers: Array<() => void> = [];
 const SEEDS = [1, 2, 3];
-
-/** Park-Miller, so a failing seed can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed % 2147483647 || 1;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
 
 beforeAll(async () => {
   table = await createTestTable('ordering');

@@ -1,16 +1,8 @@
 import { connectClient, sleep, waitUntil } from './helpers';
 import { startLocalGateway, type LocalGateway, type LocalGatewayOptions } from '../../../lambda/local';
+import { seeded } from '../../support/seeded';
 
 const MESSAGES = 20;
-
-/** A small seeded generator (Park-Miller), so a failing run can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed % 2147483647 || 1;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
 
 /** Send MESSAGES numbered frames on one connection; report start order and peak concurrency. */
 async function run(unordered: LocalGatewayOptions['unordered']): Promise<{ startOrder: number[]; peakConcurrency: number; gateway: LocalGateway }> {

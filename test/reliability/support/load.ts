@@ -7,6 +7,7 @@ import { quietLogger } from './env';
 import type { SubscriptionStore } from '../../../lambda';
 import { silentLogger, startLocalGateway } from '../../../lambda/local';
 import { appSubscriptions, type AppRouter } from '../../fixtures/router';
+import { seeded as random } from '../../support/seeded';
 
 /** Size of a load run. */
 export interface LoadSize {
@@ -60,15 +61,6 @@ type PlannedPublish =
   | { readonly kind: 'broadcast' }
   | { readonly kind: 'typing-user'; readonly userId: string }
   | { readonly kind: 'typing-broadcast' };
-
-/** Park-Miller: reproducible scenarios. */
-function random(seed: number): () => number {
-  let state = seed % 2147483647 || 1;
-  return () => {
-    state = (state * 16807) % 2147483647;
-    return (state - 1) / 2147483646;
-  };
-}
 
 /** Values that collide under a naive key encoding: prefixes, separators, unicode, empty. */
 const ROOM_STEMS = ['r1', 'r10', 'r1#', 'r1;', '#', '', 'ü', 'r1\\', 'R1'];
