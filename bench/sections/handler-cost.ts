@@ -5,22 +5,24 @@
  * `$default` in-process.
  * Also: PING through the gateway must make no DynamoDB and no Management API call.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { build, type Metafile } from 'esbuild';
 import { WebSocket } from 'ws';
 import { appSubscriptions } from '../../example/app-router';
-import { dynamodb, memory, type SubscriptionStore, type WebSocketHandler } from '../../lambda';
+import { dynamodb, memory } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
-import { buildMessageEvent, type ConnectionFacts } from '../../lambda/local/events';
+import { installNode, nodeVersion } from '../../scripts/node-from-npm';
 import type { Budget } from '../support/budget';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
-import { LifecycleFloor, type FloorRequest } from '../support/floors';
+import { lambdaNodeMajor } from '../support/lambda-node';
+import { type MessageCpuArgs, type MessageCpuRow } from '../support/message-cpu';
 import { fmt, kb, median, quantile, table } from '../support/stats';
 
 const ROOT = join(__dirname, '..', '..');
@@ -115,10 +117,10 @@ export interface HandlerCost {
   readonly zodStyles: Array<[string, number]>;
   /** Cold require of the two SDK clients the handlers import, alone (what the external SDK costs). */
   readonly sdkOnlyInitMs: number[];
-  /** CPU per `$default` message; `floorCpuUsPerMessage`: the bare DynamoDB request of the same rows (no library code). */
-  readonly cpu: Array<{
-    store: string; kind: string; invocations: number; cpuUsPerMessage: number; wallUsPerMessage: number; floorCpuUsPerMessage?: number;
-  }>;
+  /** CPU per `$default` message, on {@link HandlerCost.cpuNode}. */
+  readonly cpu: MessageCpuRow[];
+  /** The Node.js the CPU per message ran on, and why that one. */
+  readonly cpuNode: { readonly version: string; readonly note: string };
   readonly publish: { subscribers: number; cpuUsPerMessage: number; wallUsPerMessage: number };
   readonly ping: { pings: number; pongs: number; dynamodbRequests: number; managementCalls: number; p50Ms: number; p95Ms: number };
 }
@@ -144,84 +146,6 @@ async function measureBundles(runs: number): Promise<{ bundles: BundleFigures[];
   });
   const sdkOnlyInitMs = Array.from({ length: runs }, () => coldRequireMs(sdkFile));
   return { bundles, sdkOnlyInitMs };
-}
-
-const FACTS: ConnectionFacts = {
-  connectionId: 'L0SM9cOFvHcCIhw=', connectedAt: Date.now(), stage: 'prod', apiId: 'abcdefghij', domainName: '127.0.0.1:9', sourceIp: '127.0.0.1',
-};
-
-function message(body: string) {
-  return buildMessageEvent(FACTS, { body, isBase64Encoded: false, includeAuthorizer: false });
-}
-
-/** CPU per `$default` invocation, sequential, after a warm-up; with `floor`, the bare requests' CPU interleaved. */
-async function cpuPerMessage(store: SubscriptionStore, storeName: string, count: number, floor?: LifecycleFloor): Promise<HandlerCost['cpu']> {
-  // No frame of these invocations goes through PostToConnection (one frame each: the route
-  // response); a client that fails loudly proves it.
-  const management = new ApiGatewayManagementApiClient({ endpoint: 'http://127.0.0.1:9', region: 'local', maxAttempts: 1 });
-  // One connection holds every measured subscription until the stops run: raise the
-  // per-connection cap (default 100) above what this measurement starts.
-  const handler: WebSocketHandler = appSubscriptions.handler({
-    store, managementClient: () => management, logger: silentLogger, maxSubscriptionsPerConnection: count + 200,
-  });
-  await store.putConnection({
-    connectionId: FACTS.connectionId,
-    connectedAt: FACTS.connectedAt,
-    expireAt: Math.floor(Date.now() / 1000) + 7800,
-    awaitingConnectionParams: false,
-    connect: {},
-  });
-  const floorConnection = 'F0SM9cOFvHcCIhw=';
-  if (floor) await floor.connect(floorConnection)();
-  const room = (id: number) => `room-${id % 50}`;
-  const subscribe = (id: number) => message(JSON.stringify({ id, method: 'subscription', params: { path: 'onMessage', input: { json: { room: room(id) } } } }));
-  const stop = (id: number) => message(JSON.stringify({ id, method: 'subscription.stop' }));
-  const ping = () => message('PING');
-  const expect = (body: string | undefined, fragment: string) => {
-    if (!body?.includes(fragment)) throw new Error(`cpu: expected a frame with ${fragment}, got ${String(body)}`);
-  };
-  const rows: HandlerCost['cpu'] = [];
-  /**
-   * Each invocation's event is built before its clock starts (the Lambda runtime builds it, not
-   * the handler), and the floor's request right after it, on its own clock.
-   */
-  const measure = async (kind: string, event: (i: number) => ReturnType<typeof message>, fragment: string, floorOf?: (i: number) => FloorRequest) => {
-    const warmup = Math.min(100, Math.floor(count / 5));
-    let cpu = 0;
-    let wall = 0;
-    let floorCpu = 0;
-    for (let i = 0; i < warmup + count; i++) {
-      const input = event(i);
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      const { body } = await handler(input);
-      const used = process.cpuUsage(cpu0);
-      const elapsed = performance.now() - t0;
-      expect(body, fragment);
-      const request = floorOf?.(i);
-      const floor0 = process.cpuUsage();
-      await request?.();
-      const floorUsed = process.cpuUsage(floor0);
-      if (i < warmup) continue;
-      cpu += used.user + used.system;
-      wall += elapsed;
-      floorCpu += floorUsed.user + floorUsed.system;
-    }
-    rows.push({
-      store: storeName,
-      kind,
-      invocations: count,
-      cpuUsPerMessage: cpu / count,
-      wallUsPerMessage: (wall * 1000) / count,
-      ...(floorOf ? { floorCpuUsPerMessage: floorCpu / count } : {}),
-    });
-  };
-  await measure('subscription start (onMessage, 2 filters)', (i) => subscribe(1 + i), '"started"',
-    floor && ((i) => floor.subscribe(floorConnection, 1 + i, room(1 + i))));
-  await measure('subscription.stop', (i) => stop(1 + i), '"stopped"', floor && ((i) => floor.stop(floorConnection, 1 + i, room(1 + i))));
-  await measure('PING', () => ping(), 'PONG');
-  management.destroy();
-  return rows;
 }
 
 /**
@@ -314,21 +238,37 @@ async function pingThroughGateway(env: BenchEnv, pings: number): Promise<Handler
   }
 }
 
+/**
+ * The `$default` CPU rows, measured in a child process on the Node.js of the construct's default
+ * runtime (installed from npm under .cache/node): the V8 and the SDK that Lambda runs are what a
+ * per-message budget is about. Falls back to the bench's own Node.js, and says so, when that one
+ * cannot be installed.
+ */
+async function messageCpuOnLambdaNode(args: MessageCpuArgs): Promise<{ rows: MessageCpuRow[]; node: HandlerCost['cpuNode'] }> {
+  const major = Number(lambdaNodeMajor());
+  let node = { path: process.execPath, version: process.version, note: 'the bench\'s own Node.js' };
+  try {
+    const bin = installNode(major);
+    node = { path: join(bin, 'node'), version: nodeVersion(bin), note: `the default runtime's Node.js (nodejs${major}.x), from the registry` };
+  } catch (error) {
+    node.note += `: Node.js ${major} (the default runtime's) could not be installed (${(error as Error).message.split('\n')[0]})`;
+  }
+  const { stdout } = await promisify(execFile)(node.path, ['--import', 'tsx', join(__dirname, '..', 'support', 'message-cpu.ts'), JSON.stringify(args)], {
+    cwd: ROOT, encoding: 'utf8', timeout: 600_000, maxBuffer: 1_048_576, env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  return { rows: JSON.parse(stdout) as MessageCpuRow[], node: { version: node.version, note: node.note } };
+}
+
 export async function runHandlerCost(env: BenchEnv): Promise<HandlerCost> {
   const { bundles, sdkOnlyInitMs } = await measureBundles(env.quick ? 3 : 7);
   const zodStyles = await zodStyleBytes();
   env.progress('  bundles and cold init measured');
-  const count = env.quick ? 500 : 2000;
-  const cpu = await cpuPerMessage(memory(), 'memory', count);
-  const client = env.client();
-  const tableName = 'bench-cpu';
-  await createSubscriptionTable({ client, tableName });
-  cpu.push(...await cpuPerMessage(dynamodb({ tableName, dynamoDBClient: client }), 'dynamodb (DynamoDB Local)', Math.floor(count / 4), new LifecycleFloor(env.client(), tableName)));
+  const cpuRun = await messageCpuOnLambdaNode({ endpoint: env.dynamodb.endpoint, count: env.quick ? 500 : 2000 });
   const publish = await publishCpu(env.quick ? 1000 : 5000, 3);
   env.progress('  CPU per message measured');
   const ping = await pingThroughGateway(env, env.quick ? 100 : 500);
   if (ping.pongs !== ping.pings) throw new Error(`ping: ${ping.pongs} PONG for ${ping.pings} PING`);
-  return { bundles, zodStyles, sdkOnlyInitMs, cpu, publish, ping };
+  return { bundles, zodStyles, sdkOnlyInitMs, cpu: cpuRun.rows, cpuNode: cpuRun.node, publish, ping };
 }
 
 export function renderHandlerCost(cost: HandlerCost): { markdown: string; budgets: Budget[] } {
@@ -371,7 +311,7 @@ export function renderHandlerCost(cost: HandlerCost): { markdown: string; budget
   const subscribeCpu = cost.cpu.find((row) => row.store.startsWith('dynamodb') && row.kind.startsWith('subscription start'));
   const budgets: Budget[] = [
     ...(subscribeCpu ? [[
-      '`$default` CPU per subscribe (dynamodb store, onMessage with 2 filters): < 1,000 µs',
+      `\`$default\` CPU per subscribe (dynamodb store, onMessage with 2 filters, on Node.js ${cost.cpuNode.version}): < 1,000 µs`,
       `${fmt(subscribeCpu.cpuUsPerMessage, 0)} µs (its one bare request alone: ${fmt(subscribeCpu.floorCpuUsPerMessage ?? NaN, 0)} µs)`,
       subscribeCpu.cpuUsPerMessage < 1000,
     ] as const] : []),
@@ -380,5 +320,6 @@ export function renderHandlerCost(cost: HandlerCost): { markdown: string; budget
       `${p.pongs}/${p.pings} PONG, ${p.dynamodbRequests} DynamoDB requests, ${p.managementCalls} Management API calls`,
       p.pongs === p.pings && p.dynamodbRequests === 0 && p.managementCalls === 0],
   ];
-  return { markdown: [bundleTable, '', shareTable, '', zodTable, '', cpuTable, '', pingTable].join('\n'), budgets };
+  const cpuNote = `CPU per \`$default\` message in a process on Node.js ${cost.cpuNode.version} (${cost.cpuNode.note}), the handler called in-process, sequentially, after a warm-up; each DynamoDB message followed by its floor, the same rows written by one bare request from the same process with a plain client.`;
+  return { markdown: [bundleTable, '', shareTable, '', zodTable, '', cpuNote, '', cpuTable, '', pingTable].join('\n'), budgets };
 }
