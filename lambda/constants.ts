@@ -146,36 +146,68 @@ export const PRESENCE_PARTITION_PREFIX = 'PRES#';
 export const PRESENCE_POINTER_PARTITION_PREFIX = 'PRESREF#';
 
 /**
+ * What only routes with an event history (`.routes.<path>.history()`) add to a publisher's table
+ * access ({@link PUBLISHER_TABLE_ACCESS} includes it): the append of an event (PutItem of a
+ * `HIST#` row naming its `filter` and `result`) and the Query of the route's last event id. A
+ * publish, `enqueue()` or the fan-out worker appends only on a route with a history, so
+ * `grantPublish` leaves this out for an app without one (`bundleFeatures.history: false`).
+ * `liveAfter` is not in it: every subscriber Query names it.
+ */
+export const PUBLISHER_HISTORY_ACCESS = {
+  /** The append. */
+  actions: ['dynamodb:PutItem'],
+  /** A route's event rows. */
+  partitionKeyPrefixes: [HISTORY_PARTITION_PREFIX],
+  /** The event rows' filter and result. */
+  attributes: ['filter', 'result'],
+} as const;
+
+/**
+ * What only lifecycle hooks add to a publisher's table access ({@link PUBLISHER_TABLE_ACCESS}
+ * includes it): with an `onUnsubscribe` or `onDisconnect`, a gone connection's rows are read
+ * (a subscription row's route, `onSubscribe`'s state and tombstone flag; a connection row's
+ * `ending` mark and whether it was accepted) and deleted one by one on a condition (DeleteItem,
+ * also inside TransactWriteItems), so that exactly one removal runs each hook, and `reconnect()`
+ * / `disconnect()` / the rollover mark the connection first (UpdateItem of its `ending`). Without
+ * hooks every removal is a Query and a BatchWriteItem, so `grantPublish` leaves this out for an
+ * app without hooks (`bundleFeatures.hooks: false`).
+ */
+export const PUBLISHER_HOOKS_ACCESS = {
+  /** The conditional deletes and the `ending` mark. */
+  actions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  /** The attributes those reads, deletes and marks name (never a connection's params or snapshot). */
+  attributes: ['path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal'],
+} as const;
+
+/**
  * What a publisher may do on the table: `grantPublish` turns this into DynamoDB fine-grained
  * access conditions (`dynamodb:LeadingKeys`, `dynamodb:Attributes`, `dynamodb:Select`), and
  * `test/iam/grants.test.ts` evaluates every request a publisher sends against the synthesized policy.
  * Connection rows also hold `connectionParams` and the `$connect` snapshot (tokens): they are not
- * listed, so a publisher cannot read them. A new publisher-side request adds its partition prefix,
- * attributes or action here (docs/security.md).
+ * listed, so a publisher cannot read them. It includes {@link PUBLISHER_HISTORY_ACCESS} and
+ * {@link PUBLISHER_HOOKS_ACCESS}, which `grantPublish` leaves out for an app without a history or
+ * hooks (`bundleFeatures`). A new publisher-side request adds its partition prefix, attributes or
+ * action here, or to the part of the feature that alone sends it (docs/security.md).
  */
 export const PUBLISHER_TABLE_ACCESS = {
   /**
    * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence; a gone
    * connection's rows by Queries of named attributes) and remove its rows (BatchWriteItem, the
-   * connection row included); append an event to a route's history (PutItem; Query of its last id).
-   * With lifecycle hooks, a gone connection's rows are deleted one by one on a condition (DeleteItem,
-   * also inside TransactWriteItems), so that exactly one removal runs each hook, and `reconnect()` /
-   * `disconnect()` mark the connection first (UpdateItem of its `ending`).
+   * connection row included); with a history, append an event (PutItem; Query of its last id);
+   * with lifecycle hooks, conditional DeleteItems and the `ending` mark (UpdateItem).
    */
-  actions: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+  actions: ['dynamodb:Query', ...PUBLISHER_HISTORY_ACCESS.actions, 'dynamodb:BatchWriteItem', ...PUBLISHER_HOOKS_ACCESS.actions],
   /** Partition key prefixes a publisher's requests may touch. */
   partitionKeyPrefixes: [
-    CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, HISTORY_PARTITION_PREFIX,
+    CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX, KEY_PARTITION_PREFIX, AGE_PARTITION_PREFIX, ...PUBLISHER_HISTORY_ACCESS.partitionKeyPrefixes,
   ],
   /** Attributes a publisher's requests may name (keys included). */
   attributes: [
     PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', REGION_ATTRIBUTE,
     'connectedAt', 'connectionKey', TTL_ATTRIBUTE,
-    // Event history: the subscriber index rows' `liveAfter`, the event rows' `filter` and `result`.
-    'liveAfter', 'filter', 'result',
-    // Lifecycle hooks: a subscription row's route, `onSubscribe`'s state and tombstone flag; a
-    // connection row's `ending` mark and whether it was accepted (never its params or snapshot).
-    'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
+    // The subscriber index rows' `liveAfter` (every subscriber Query names it), the history's own.
+    'liveAfter', ...PUBLISHER_HISTORY_ACCESS.attributes,
+    ...PUBLISHER_HOOKS_ACCESS.attributes,
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
@@ -224,13 +256,26 @@ export const PUBLISHER_PRESENCE_ACCESS = {
 } as const;
 
 /**
+ * What only lifecycle hooks add to a server-side stop's access ({@link CONTROL_TABLE_ACCESS}
+ * includes it): the route and `onSubscribe`'s state it reads from the subscription row, and the
+ * `stopping` mark it writes there before its frame. `grantControl` leaves this out for an app
+ * without hooks (`bundleFeatures.hooks: false`); a stop without hooks names `stopped` and
+ * `indexKeys` only.
+ */
+export const CONTROL_HOOKS_ACCESS = {
+  /** The attributes only a stop with hooks names. */
+  attributes: ['path', 'hookState', 'stopping'],
+} as const;
+
+/**
  * What a server-side stop (`publisher.routes.<path>.stop()`) may do on the table beyond
  * {@link PUBLISHER_TABLE_ACCESS}: `grantControl` adds a second statement with these actions under
  * the same kind of conditions. A stop removes a subscription as a client's stop does: it reads the
  * subscription row's `stopped` and `indexKeys` (a Query of named attributes), deletes the row in a
  * transaction conditioned on `stopped`, with its index rows, and decrements the connection's
  * `subscriptionCount`; when a client's stop removed it first, it writes a tombstone (the
- * connection row's ConditionCheckItem, a PutItem). Never `connectionParams` or `connect`.
+ * connection row's ConditionCheckItem, a PutItem). Never `connectionParams` or `connect`. It
+ * includes {@link CONTROL_HOOKS_ACCESS}, left out for an app without hooks.
  */
 export const CONTROL_TABLE_ACCESS = {
   /** DynamoDB actions (a transaction is authorized through the item actions it contains). */
@@ -238,7 +283,10 @@ export const CONTROL_TABLE_ACCESS = {
   /** A connection's rows (subscription, tombstone, connection row) and a route's index rows. */
   partitionKeyPrefixes: [CONNECTION_PARTITION_PREFIX, ROUTE_PARTITION_PREFIX],
   /** Attributes a stop's requests may name (keys included). */
-  attributes: [PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount', 'path', 'hookState', 'stopping'],
+  attributes: [
+    PARTITION_KEY, SORT_KEY, 'connectionId', 'subscriptionId', 'indexKeys', TTL_ATTRIBUTE, 'stopped', 'subscriptionCount',
+    ...CONTROL_HOOKS_ACCESS.attributes,
+  ],
   /** `dynamodb:Select` values: named attributes only. */
   select: ['SPECIFIC_ATTRIBUTES'],
 } as const;

@@ -353,14 +353,18 @@ export interface BundleFeatures {
   /**
    * Room presence (`.routes.<path>.presence()`): joins, leaves and their delivery, `members()`.
    * `false` when the app declares no presence route; `grantPublish` (and `grantControl`,
-   * `PublisherFunction`) then also leave out their presence statements.
+   * `PublisherFunction`) then also leave out their presence statements (and, with `hooks: false`
+   * too, the fan-out worker its DeleteItem).
    * @default true
    */
   readonly presence?: boolean;
 
   /**
    * Lifecycle hooks (`.hooks()`, `.routes.<path>.hooks()`): the removals that report what they
-   * won and the hooks' runs. `false` when the app declares no hooks.
+   * won and the hooks' runs. `false` when the app declares no hooks; `grantPublish` (and
+   * `PublisherFunction`) then also leave out the hooks' DeleteItem and UpdateItem and the
+   * attributes they name, `grantControl` the hooks' `path`, `hookState` and `stopping` (and,
+   * with `presence: false` too, the fan-out worker its DeleteItem).
    * @default true
    */
   readonly hooks?: boolean;
@@ -368,7 +372,8 @@ export interface BundleFeatures {
   /**
    * Event history (`.routes.<path>.history()`): the append of each publish, the resume of a
    * reconnecting subscriber, the initial state's fence. `false` when no route keeps a history
-   * (tracked routes without `.history()` need none).
+   * (tracked routes without `.history()` need none); `grantPublish` (and `PublisherFunction`)
+   * then also leave out the append (PutItem) and the `HIST#` rows, the fan-out worker its PutItem.
    * @default true
    */
   readonly history?: boolean;

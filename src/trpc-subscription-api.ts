@@ -35,8 +35,8 @@ import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
 import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
-  CONTROL_TABLE_ACCESS, DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS, PARTITION_KEY,
-  PUBLISHER_PRESENCE_ACCESS, PUBLISHER_TABLE_ACCESS,
+  CONTROL_HOOKS_ACCESS, CONTROL_TABLE_ACCESS, DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS,
+  PARTITION_KEY, PUBLISHER_HISTORY_ACCESS, PUBLISHER_HOOKS_ACCESS, PUBLISHER_PRESENCE_ACCESS, PUBLISHER_TABLE_ACCESS,
   QUEUE_URL_ENV, REGION_ENDPOINTS_ENV, REGION_ENV, ROLLOVER_AGE_ENV, ROW_TTL_ENV, SORT_KEY, TABLE_NAME_ENV, TTL_ATTRIBUTE,
 } from '../lambda/constants';
 
@@ -73,6 +73,33 @@ interface TableAccess {
   readonly returnValues?: readonly string[];
 }
 
+/** A conditioned table statement's actions and what it allows them. */
+interface TableStatementAccess extends TableAccess {
+  readonly actions: readonly string[];
+}
+
+/** The part of a table access that only one feature needs (`PUBLISHER_HOOKS_ACCESS`...). */
+interface FeatureAccess {
+  readonly actions?: readonly string[];
+  readonly partitionKeyPrefixes?: readonly string[];
+  readonly attributes?: readonly string[];
+}
+
+/**
+ * `access` without the parts of the features an app leaves out (`bundleFeatures`): their actions,
+ * partitions and attributes removed, the rest in its order (an app with every feature gets the
+ * policy it always got).
+ */
+function withoutParts(access: TableStatementAccess, parts: readonly FeatureAccess[]): TableStatementAccess {
+  const left = (values: readonly string[], key: keyof FeatureAccess) => values.filter((value) => !parts.some((part) => part[key]?.includes(value)));
+  return {
+    ...access,
+    actions: left(access.actions, 'actions'),
+    partitionKeyPrefixes: left(access.partitionKeyPrefixes, 'partitionKeyPrefixes'),
+    attributes: left(access.attributes, 'attributes'),
+  };
+}
+
 /**
  * DynamoDB fine-grained access conditions of `grantPublish` ({@link PUBLISHER_TABLE_ACCESS}) and
  * `grantControl` ({@link CONTROL_TABLE_ACCESS}): only those partitions and attributes, and only
@@ -91,16 +118,6 @@ function tableConditions(access: TableAccess): Record<string, Record<string, str
     },
   };
 }
-
-/**
- * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's
- * (PutItem appends the events that EventBridge mappings publish to routes with a history;
- * BatchWriteItem also saves the targets of each batch a split cuts, and Query reads them back
- * when a split is retried), plus UpdateItem for its delivery ledger (`QUEUE#` rows: claim and
- * record a batch, open and close a split); a publisher's already include UpdateItem (the
- * `ending` mark of lifecycle hooks).
- */
-const WORKER_TABLE_ACTIONS = [...new Set([...PUBLISHER_TABLE_ACCESS.actions, 'dynamodb:UpdateItem'])];
 
 /**
  * The methods of the `@connections` management API the runtime calls: send (POST) and
@@ -190,8 +207,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
   /** Multi-region: this Region and the other Regions' APIs (`undefined` single-region). */
   private readonly multiRegion?: { readonly region: string; readonly peers: readonly SettledPeer[] };
 
-  /** Whether the app keeps room presence (`bundleFeatures.presence`): else no grant names its rows. */
-  private readonly presence: boolean;
+  /**
+   * The features the app keeps (`bundleFeatures`): the grants leave out what only the others need
+   * (presence rows; the hooks' conditional deletes and marks; the history's appends).
+   */
+  private readonly features: { readonly presence: boolean; readonly hooks: boolean; readonly history: boolean };
 
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
     super(scope, id, props);
@@ -241,7 +261,11 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       this.warnAboutIgnoredTableProps(props);
     }
     this.multiRegion = this.settleMultiRegion(props);
-    this.presence = props.bundleFeatures?.presence !== false;
+    this.features = {
+      presence: props.bundleFeatures?.presence !== false,
+      hooks: props.bundleFeatures?.hooks !== false,
+      history: props.bundleFeatures?.history !== false,
+    };
 
     this.table = props.table ?? (props.multiRegion && !props.multiRegion.replicaRegions
       // Another Region's stack created the global table: use this Region's replica.
@@ -335,7 +359,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
           ...this.regionEnvironment(),
         },
       });
-      this.table.grant(this.fanOut.role, ...WORKER_TABLE_ACTIONS);
+      this.table.grant(this.fanOut.role, ...this.workerTableActions());
       this.grantTableKey(this.fanOut.role);
       this.grantManageConnections(this.fanOut.role);
     }
@@ -394,7 +418,9 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * presence), restricted by DynamoDB fine-grained access conditions to
    * the partitions and attributes a publisher uses (never `connectionParams` or what `$connect`
    * saw), and POST/DELETE `@connections` on this stage only; with `queuedFanOut`, also send to
-   * the fan-out queue (`enqueue()`). When `grantee` is a Lambda `Function`, also sets
+   * the fan-out queue (`enqueue()`). What only a feature the app leaves out (`bundleFeatures`)
+   * needs is not granted: presence's statements, the hooks' DeleteItem and UpdateItem and their
+   * attributes, the history's PutItem and `HIST#` rows. When `grantee` is a Lambda `Function`, also sets
    * `TRPC_SUBSCRIPTIONS_TABLE_NAME`, `TRPC_SUBSCRIPTIONS_ENDPOINT` (and
    * `TRPC_SUBSCRIPTIONS_QUEUE_URL`) in its environment, which the runtime's publisher reads.
    *
@@ -413,15 +439,16 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       }
       if (this.fanOut) grantee.addEnvironment(QUEUE_URL_ENV, this.fanOut.queue.queueUrl);
     }
+    const tableAccess = this.publisherTableAccess();
     let grant = iam.Grant.addToPrincipal({
       grantee,
-      actions: [...PUBLISHER_TABLE_ACCESS.actions],
+      actions: [...tableAccess.actions],
       resourceArns: [this.table.tableArn],
-      conditions: tableConditions(PUBLISHER_TABLE_ACCESS),
+      conditions: tableConditions(tableAccess),
     }).combine(this.grantManageConnections(grantee));
     // Room presence: its own statements, which alone may return rows (the release and the leave);
     // none for an app that declares no presence route (`bundleFeatures.presence: false`).
-    for (const access of this.presence ? Object.values(PUBLISHER_PRESENCE_ACCESS) : []) {
+    for (const access of this.features.presence ? Object.values(PUBLISHER_PRESENCE_ACCESS) : []) {
       grant = grant.combine(iam.Grant.addToPrincipal({
         grantee, actions: [...access.actions], resourceArns: [this.table.tableArn], conditions: tableConditions(access),
       }));
@@ -453,19 +480,46 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
    * (`publisher.routes.<path>.stop()`): Query, DeleteItem, UpdateItem, PutItem and
    * ConditionCheckItem on the table, under fine-grained conditions like `grantPublish`'s (the
    * `CONN#` and `ROUTE#` partitions, the attributes a stop names, named reads only), so a
-   * controller cannot read `connectionParams` or the `$connect` snapshot either. `grantPublish`
-   * alone already covers `publisher.connections` (reconnect, disconnect, presence).
+   * controller cannot read `connectionParams` or the `$connect` snapshot either; without lifecycle
+   * hooks (`bundleFeatures.hooks: false`) not the hooks' `path`, `hookState` and `stopping`.
+   * `grantPublish` alone already covers `publisher.connections` (reconnect, disconnect, presence).
    *
    * @param grantee a Lambda function, or any other principal (IAM only)
    * @returns the combined grant
    */
   public grantControl(grantee: iam.IGrantable): iam.Grant {
+    // Without hooks a stop names neither the route, the hooks' state nor the `stopping` mark.
+    const access = withoutParts(CONTROL_TABLE_ACCESS, this.features.hooks ? [] : [CONTROL_HOOKS_ACCESS]);
     return this.grantPublish(grantee).combine(iam.Grant.addToPrincipal({
       grantee,
-      actions: [...CONTROL_TABLE_ACCESS.actions],
+      actions: [...access.actions],
       resourceArns: [this.table.tableArn],
-      conditions: tableConditions(CONTROL_TABLE_ACCESS),
+      conditions: tableConditions(access),
     }));
+  }
+
+  /**
+   * `grantPublish`'s table statement: {@link PUBLISHER_TABLE_ACCESS} without the history's appends
+   * and the hooks' conditional deletes and marks for an app that has none (`bundleFeatures`).
+   */
+  private publisherTableAccess(): TableStatementAccess {
+    return withoutParts(PUBLISHER_TABLE_ACCESS, [
+      ...(this.features.history ? [] : [PUBLISHER_HISTORY_ACCESS]),
+      ...(this.features.hooks ? [] : [PUBLISHER_HOOKS_ACCESS]),
+    ]);
+  }
+
+  /**
+   * Table actions of the fan-out worker (not conditioned: its role is its own): a publisher's, its
+   * presence statements' included (PutItem appends the events that EventBridge mappings publish to
+   * routes with a history; BatchWriteItem also saves the targets of each batch a split cuts, and
+   * Query reads them back when a split is retried), plus UpdateItem for its delivery ledger
+   * (`QUEUE#` rows: claim and record a batch, open and close a split). An app without presence,
+   * hooks or a history leaves out what only they need, as `grantPublish` does.
+   */
+  private workerTableActions(): string[] {
+    const presence = this.features.presence ? Object.values(PUBLISHER_PRESENCE_ACCESS).flatMap((access) => access.actions) : [];
+    return [...new Set([...this.publisherTableAccess().actions, ...presence, 'dynamodb:UpdateItem'])];
   }
 
   /**

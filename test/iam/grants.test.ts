@@ -27,7 +27,10 @@ import { createTestTable, type TestTable } from '../support/dynamodb';
  * managing connections of any other API, stage or Region must be refused.
  */
 let table: TestTable;
+/** The requests of the scenarios of an app without lifecycle hooks (every scenario but the hooks one). */
 let recorder: RequestRecorder;
+/** The requests of the hooks scenario (an app with lifecycle hooks). */
+let hookedRecorder: RequestRecorder;
 let grants: GrantStack;
 let targets: RequestTargets;
 /** The single-Region scenarios' requests aimed at another stack of the same kind (its API, queue). */
@@ -42,15 +45,16 @@ async function singleRegion(): Promise<void> {
   table = await createTestTable('iam');
   const api = await startFakeManagementApi({ stage: 'prod' });
   recorder = new RequestRecorder();
+  hookedRecorder = new RequestRecorder();
   const scenarioQueue = await startScenarioQueue();
-  const env = (prefix: string): ScenarioEnv => ({ recorder, table, api, prefix, logger });
+  const env = (prefix: string, into = recorder): ScenarioEnv => ({ recorder: into, table, api, prefix, logger });
   try {
     await handlerScenario(env('h-'));
     await rolloverScenario(env('r-'));
     await publisherScenario(env('p-'), scenarioQueue.queue);
     await controlScenario(env('c-'));
     await workerScenario(env('w-'), scenarioQueue);
-    await hooksScenario(env('k-'), scenarioQueue);
+    await hooksScenario(env('k-', hookedRecorder), scenarioQueue);
   } finally {
     await scenarioQueue.queue.close();
     await api.close();
@@ -103,13 +107,17 @@ beforeAll(async () => {
 
 afterAll(() => {
   recorder?.destroy();
+  hookedRecorder?.destroy();
   table?.client.destroy();
   regional?.recorder.destroy();
   regional?.table.client.destroy();
 });
 
-const requestsOf = (codePaths: readonly CodePath[], to: RequestTargets = targets): IamRequest[] =>
-  recorder.requests.filter((request) => codePaths.includes(request.codePath as CodePath)).flatMap((request) => iamRequestsOf(request, to));
+/** Every request of the single-Region scenarios, with hooks and without. */
+const allRequests = (): RecordedRequest[] => [...recorder.requests, ...hookedRecorder.requests];
+
+const requestsOf = (codePaths: readonly CodePath[], to: RequestTargets = targets, from: readonly RecordedRequest[] = allRequests()): IamRequest[] =>
+  from.filter((request) => codePaths.includes(request.codePath as CodePath)).flatMap((request) => iamRequestsOf(request, to));
 
 /**
  * What Lambda's SQS event source mapping sends with the worker's role (the local queue plays it):
@@ -152,7 +160,7 @@ test('grantPublish and PublisherFunction are refused what only a server-side sto
   // The stop's own writes (a transaction counts whole: it fails when one item is refused). Its
   // reads of a subscription row's named attributes (`stopped`, `indexKeys`) are a publisher's too:
   // with lifecycle hooks, a gone connection's rows are read and deleted one by one on that flag.
-  const stopOnly = recorder.of('control')
+  const stopOnly = allRequests().filter((request) => request.codePath === 'control')
     .filter((request) => request.operation !== 'Query')
     .map((request) => ({ request, iam: iamRequestsOf(request, targets) }))
     .filter(({ iam }) => iam.some((item) => !publisherKinds.has(kindOf(item))));
@@ -248,9 +256,15 @@ test('no publisher or controller can write presence rows beyond a release and a 
   expect(await allowedTo(handler)).toHaveLength(forgeries.length);
 });
 
+/** The partition keys a request touches. */
+const leadingKeys = (request: IamRequest): string[] => [request.context['dynamodb:LeadingKeys'] ?? []].flat();
+/** Whether a request touches room presence rows (`PRES#`, `PRESREF#`). */
+const touchesPresence = (request: IamRequest) => leadingKeys(request).some((key) => key.startsWith('PRES'));
+/** Whether a request touches a route's event history (`HIST#`). */
+const touchesHistory = (request: IamRequest) => leadingKeys(request).some((key) => key.startsWith('HIST#'));
+
 test('an app without presence (bundleFeatures.presence false): its publishers keep every other request and lose every presence one', async () => {
   const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { presence: false } } });
-  const touchesPresence = (request: IamRequest) => [request.context['dynamodb:LeadingKeys'] ?? []].flat().some((key) => key.startsWith('PRES'));
   for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
     const role = lean.roles.find((candidate) => candidate.name === name)!;
     const requests = requestsOf(role.codePaths, targetsFor(lean));
@@ -263,8 +277,67 @@ test('an app without presence (bundleFeatures.presence false): its publishers ke
   }
 });
 
+/**
+ * Attributes that only lifecycle hooks name: a subscription row's route, `onSubscribe`'s state and
+ * the stop's `stopping` mark, a connection row's `ending` mark and whether it was accepted. A
+ * publisher without hooks never names `stopped` either; a controller's stop does.
+ */
+const HOOKS_ATTRIBUTES = ['path', 'hookState', 'stopping', 'ending', 'awaitingConnectionParams', 'refusal'];
+
+test('an app without lifecycle hooks (bundleFeatures.hooks false): its publishers keep every request and lose the hooks\' own', async () => {
+  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { hooks: false } } });
+  for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
+    const role = lean.roles.find((candidate) => candidate.name === name)!;
+    const policies = lean.deployment.rolePolicies(role.roleLogicalId);
+    // Every scenario but the hooks one runs an app without hooks.
+    const kept = requestsOf(role.codePaths, targetsFor(lean), recorder.requests);
+    expect({ name, refused: refused(await simulateAll(lean.deployment, policies, kept)) }).toEqual({ name, refused: [] });
+    // What only hooks send: what names their attributes and, but for a controller (whose stop
+    // deletes and updates rows without hooks too), a delete or update outside presence rows.
+    const hookAttributes = role.controls ? HOOKS_ATTRIBUTES : [...HOOKS_ATTRIBUTES, 'stopped'];
+    const hooksOnly = requestsOf(role.codePaths, targetsFor(lean), hookedRecorder.requests).filter((request) =>
+      [request.context['dynamodb:Attributes'] ?? []].flat().some((attribute) => hookAttributes.includes(attribute))
+      || (!role.controls && ['dynamodb:DeleteItem', 'dynamodb:UpdateItem'].includes(request.action) && !touchesPresence(request)));
+    // The conditional deletes and the marks (`ending`; a stop's `stopping`) and the reads of the hooks' attributes.
+    const sends = (action: string, attribute: string) => hooksOnly.some((request) =>
+      request.action === action && [request.context['dynamodb:Attributes'] ?? []].flat().includes(attribute));
+    expect({ name, query: sends('dynamodb:Query', 'hookState'), mark: sends('dynamodb:UpdateItem', role.controls ? 'stopping' : 'ending') })
+      .toEqual({ name, query: true, mark: true });
+    if (!role.controls) expect({ name, delete: sends('dynamodb:DeleteItem', 'stopped') }).toEqual({ name, delete: true });
+    const decisions = await simulateAll(lean.deployment, policies, hooksOnly);
+    expect({ name, allowedHooks: decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request.describe) })
+      .toEqual({ name, allowedHooks: [] });
+  }
+});
+
+test('an app without an event history (bundleFeatures.history false): its publishers keep every other request and lose every history one', async () => {
+  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { history: false } } });
+  for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
+    const role = lean.roles.find((candidate) => candidate.name === name)!;
+    const requests = requestsOf(role.codePaths, targetsFor(lean));
+    const history = requests.filter(touchesHistory);
+    expect({ name, appends: history.some((request) => request.action === 'dynamodb:PutItem'), other: requests.length > history.length })
+      .toEqual({ name, appends: true, other: true });
+    const decisions = await simulateAll(lean.deployment, lean.deployment.rolePolicies(role.roleLogicalId), requests);
+    expect({ name, refusedOther: refused(decisions.filter((decision) => !touchesHistory(decision.request))) }).toEqual({ name, refusedOther: [] });
+    const allowed = decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request);
+    expect({ name, allowedHistory: allowed.filter(touchesHistory).map((request) => request.describe) }).toEqual({ name, allowedHistory: [] });
+  }
+});
+
+/** The table actions a role's policies allow. */
+function tableActionsGranted(stack: GrantStack, roleLogicalId: string): Set<string> {
+  const tableArn = `arn:aws:dynamodb:${stack.deployment.region}:${stack.deployment.account}:table/${table.tableName}`;
+  const granted = new Set<string>();
+  for (const { policy } of stack.deployment.rolePolicies(roleLogicalId).identityPolicies) {
+    for (const statement of policy.Statement) {
+      if (statement.Effect === 'Allow' && [statement.Resource].flat().includes(tableArn)) for (const action of [statement.Action].flat()) granted.add(action);
+    }
+  }
+  return granted;
+}
+
 test('no role is granted a table action its code never sends (least privilege)', () => {
-  const tableArn = `arn:aws:dynamodb:${grants.deployment.region}:${grants.deployment.account}:table/${table.tableName}`;
   // A role shared by several functions (the handlers and the rollover) runs all their code.
   const codePathsOf = new Map<string, Set<CodePath>>();
   for (const role of grants.roles) {
@@ -273,15 +346,25 @@ test('no role is granted a table action its code never sends (least privilege)',
     codePathsOf.set(role.roleLogicalId, paths);
   }
   for (const [roleLogicalId, codePaths] of codePathsOf) {
-    const granted = new Set<string>();
-    for (const { policy } of grants.deployment.rolePolicies(roleLogicalId).identityPolicies) {
-      for (const statement of policy.Statement) {
-        if (statement.Effect === 'Allow' && [statement.Resource].flat().includes(tableArn)) for (const action of [statement.Action].flat()) granted.add(action);
-      }
-    }
+    const granted = tableActionsGranted(grants, roleLogicalId);
     const sent = new Set(requestsOf([...codePaths]).map((request) => request.action));
     expect(granted.size).toBeGreaterThan(0);
     expect({ roleLogicalId, unused: [...granted].filter((action) => !sent.has(action)).sort() }).toEqual({ roleLogicalId, unused: [] });
+  }
+});
+
+test('an app without presence, hooks or a history: its publishers, controllers and worker are granted no table action only those send', async () => {
+  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { presence: false, hooks: false, history: false } } });
+  for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee', 'fan-out worker']) {
+    const role = lean.roles.find((candidate) => candidate.name === name)!;
+    // What such an app sends: the scenarios without hooks, less their presence and history requests.
+    const sent = requestsOf(role.codePaths, targetsFor(lean), recorder.requests)
+      .filter((request) => !touchesPresence(request) && !touchesHistory(request));
+    const decisions = await simulateAll(lean.deployment, lean.deployment.rolePolicies(role.roleLogicalId), sent);
+    expect({ name, refused: refused(decisions) }).toEqual({ name, refused: [] });
+    const actions = new Set(sent.map((request) => request.action));
+    const unused = [...tableActionsGranted(lean, role.roleLogicalId)].filter((action) => !actions.has(action)).sort();
+    expect({ name, unused }).toEqual({ name, unused: [] });
   }
 });
 
@@ -334,7 +417,7 @@ describe('one Region of two', () => {
 });
 
 test('every AWS request the runtime can send is sent by a scenario (a new request needs one)', () => {
-  const sent = new Set([...recorder.requests, ...regional.recorder.requests].flatMap((request) => request.sites));
+  const sent = new Set([...allRequests(), ...regional.recorder.requests].flatMap((request) => request.sites));
   const sites = findSendSites();
   expect(sites.length).toBeGreaterThan(50);
   const unsent = sites.filter((site) => !sent.has(`${site.file}:${site.line}`));
@@ -342,3 +425,4 @@ test('every AWS request the runtime can send is sent by a scenario (a new reques
   // An exemption names a call that exists and is still never recorded.
   expect(Object.keys(SITES_THAT_NEVER_SEND).filter((id) => !unsent.some((site) => site.id === id))).toEqual([]);
 });
+

@@ -662,3 +662,70 @@ describe('grantControl', () => {
     });
   });
 });
+
+describe('bundleFeatures narrows the grants', () => {
+  /** The table statements (actions and conditions) of the policy of `role`. */
+  function tableStatements(template: Template, stack: Stack, role: iam.IRole): Array<{ Action: unknown; Condition?: any }> {
+    const policy = Object.values(template.findResources('AWS::IAM::Policy'))
+      .find((candidate: any) => candidate.Properties.Roles.some((ref: any) => ref.Ref === logicalId(stack, role as iam.Role))) as any;
+    return policy.Properties.PolicyDocument.Statement.filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('dynamodb:')))
+      .map(({ Action, Condition }: any) => ({ Action, Condition }));
+  }
+
+  test('GIVEN hooks false WHEN granted control THEN the hooks\' DeleteItem, UpdateItem and attributes are left out of both statements, nothing else', () => {
+    const { stack, realtime, template } = realtimeStack({ bundleFeatures: { hooks: false } });
+    const moderator = producerFunction(stack);
+
+    realtime.grantControl(moderator);
+
+    const [publish, ...rest] = tableStatements(template(), stack, moderator.role!);
+    expect(publish).toEqual({
+      Action: ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem'],
+      Condition: {
+        ...PUBLISH_TABLE_CONDITIONS,
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [
+            'pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt',
+            'liveAfter', 'filter', 'result',
+          ],
+        },
+      },
+    });
+    // The presence statements as they were; the stop's without the route, the hooks' state and `stopping`.
+    expect(rest.slice(0, -1)).toEqual(PUBLISH_PRESENCE_STATEMENTS.map(({ Action, Condition }) => ({ Action, Condition })));
+    expect(rest.at(-1)!.Condition['ForAllValues:StringEquals']['dynamodb:Attributes'])
+      .toEqual(['pk', 'sk', 'connectionId', 'subscriptionId', 'indexKeys', 'expireAt', 'stopped', 'subscriptionCount']);
+  });
+
+  test('GIVEN history false WHEN granted publish THEN the append, the HIST# rows and the events\' attributes are left out, nothing else', () => {
+    const { stack, realtime, template } = realtimeStack({ bundleFeatures: { history: false } });
+    const producer = producerFunction(stack);
+
+    realtime.grantPublish(producer);
+
+    expect(tableStatements(template(), stack, producer.role!)[0]).toEqual({
+      Action: ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem'],
+      Condition: {
+        ...PUBLISH_TABLE_CONDITIONS,
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['CONN#*', 'ROUTE#*', 'KEY#*', 'AGE#*'] },
+        'ForAllValues:StringEquals': {
+          'dynamodb:Attributes': [
+            'pk', 'sk', 'connectionId', 'subscriptionId', 'jsonrpc', 'indexKeys', 'region', 'connectedAt', 'connectionKey', 'expireAt',
+            'liveAfter', 'path', 'hookState', 'stopped', 'ending', 'awaitingConnectionParams', 'refusal',
+          ],
+        },
+      },
+    });
+  });
+
+  test.each([
+    [{}, ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']],
+    // Presence releases still delete pointer rows.
+    [{ hooks: false }, ['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem']],
+    [{ presence: false, hooks: false, history: false }, ['dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']],
+  ])('GIVEN queuedFanOut and bundleFeatures %j THEN the worker role\'s table actions are %j', (bundleFeatures, actions) => {
+    const { stack, realtime, template } = realtimeStack({ queuedFanOut: {}, bundleFeatures });
+    const granted = tableStatements(template(), stack, realtime.fanOut!.role).flatMap((statement) => [statement.Action].flat());
+    expect(granted.sort()).toEqual([...actions].sort());
+  });
+});
