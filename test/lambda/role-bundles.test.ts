@@ -139,10 +139,10 @@ describe('a function bundled without presence, hooks and history (bundleFeatures
   // The store's reporting removals (their operation names; the subscription row's `hookState`
   // attribute name stays, since a lean `$default` still writes the rows every bundle reads).
   const HOOK_OPERATIONS = ['endConnection', 'endSubscription', 'markEnding'];
-  // The history's append and replay (their modules' other parts, the frame sender and the fence's
-  // condition, serve every subscribe).
+  // The history's append and replay (their modules' other parts, e.g. the frame sender, serve
+  // every subscribe), the fence of a resumed add with its checks, and the initial state's id order.
   const HISTORY_MODULES = ['lambda/publisher/history.ts', 'lambda/worker/append-once.ts'];
-  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()'];
+  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()', 'resumes from a history', 'in increasing id order'];
 
   test('GIVEN every role WHEN bundled lean THEN none holds presence, the hooks\' removals or the history, each is at most its full size, and those that ran them are smaller', () => {
     for (const role of FUNCTION_ROLES) {
@@ -160,6 +160,19 @@ describe('a function bundled without presence, hooks and history (bundleFeatures
     expect(HISTORY_CODE.filter((code) => bundles.get('message')!.code.includes(code))).toEqual(HISTORY_CODE);
     expect(bundles.get('worker')!.modules).toEqual(expect.arrayContaining(HISTORY_MODULES));
     expect(bundles.get('message')!.modules).toEqual(expect.arrayContaining(PRESENCE_MODULES));
+  });
+
+  test('GIVEN $default bundled without history WHEN its store is asked to fence an add THEN it refuses, naming the prop', async () => {
+    const source = 'export { dynamodb } from \'../../lambda\';';
+    const record = { connectionId: 'c', subscriptionId: 1, path: 'onEvent', filters: [], expireAt: 2_000_000_000 };
+    const fenced = { historyFence: { path: 'onEvent', afterEventId: '0000000000000001' } };
+    const lean = load(await bundleRole('message', { history: false }, source)).dynamodb({ tableName: 'unused' });
+    await expect(lean.addSubscription(record, fenced)).rejects.toThrow(
+      '`historyFence`: this function\'s bundle was made without event history (`bundleFeatures.history`)');
+    // With history kept, the same add gets as far as checking its fence.
+    const full = load(await bundleRole('message', undefined, source)).dynamodb({ tableName: 'unused' });
+    await expect(full.addSubscription(record, { historyFence: { path: 'onEvent', afterEventId: 'x' } })).rejects.toThrow(
+      '`historyFence.afterEventId` must be an event id (16 digits), got: "x"');
   });
 
   test('GIVEN $disconnect WHEN bundled lean THEN it carries no publisher and never loads the Management API client', () => {
