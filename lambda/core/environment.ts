@@ -56,9 +56,17 @@ export function rolloverAgeFromEnvironment(): string | undefined {
   return process.env[ROLLOVER_AGE_ENV] || undefined;
 }
 
-/** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */
-export function resolveEndpoint(explicit: string | undefined, event?: WebSocketEvent): string | undefined {
-  return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
+/** The endpoint to use outside a WebSocket event (publisher, worker, rollover): explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`. */
+export function resolveEndpoint(explicit: string | undefined): string | undefined {
+  return explicit ?? (process.env[ENDPOINT_ENV] || undefined);
+}
+
+/**
+ * The endpoint to use in a handler: {@link resolveEndpoint}, then the event's API. (Its own
+ * function, so that the functions without a WebSocket event leave out reading one.)
+ */
+export function resolveEventEndpoint(explicit: string | undefined, event: WebSocketEvent): string | undefined {
+  return resolveEndpoint(explicit) ?? endpointFromEvent(event);
 }
 
 /**

@@ -119,6 +119,9 @@ describe('a function bundled for one role', () => {
     const targetParsing = 'expected { connectionId }, { key } or { all: true }';
     expect(FUNCTION_ROLES.filter((role) => code(role).includes(targetParsing))).toEqual(['message', 'worker']);
     expect(code('rollover')).toContain('reconnect');
+    // Only the handlers of a WebSocket event read its API's endpoint from it (`$disconnect` to send
+    // presence leaves): the rollover and the worker take theirs from the environment.
+    expect(FUNCTION_ROLES.filter((role) => code(role).includes('[::1]'))).toEqual(['message', 'disconnect']);
   });
 
   test('GIVEN a bundle WHEN an export of another role or its publisher is called THEN it rejects naming the role and bundlePerRole', async () => {
