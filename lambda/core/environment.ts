@@ -7,7 +7,6 @@ import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_
 import type { WebSocketEvent } from '../event';
 import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
-  defaultManagementClientFactory,
   endpointFromEvent,
   type ManagementAccess,
   type ManagementClientFactory,
@@ -70,11 +69,12 @@ export function resolveEventEndpoint(explicit: string | undefined, event: WebSoc
 }
 
 /**
- * The Management API client of an endpoint, made by `factory` (default: one client per endpoint)
+ * The Management API client of an endpoint, made by `factory` (e.g. `defaultManagementClientFactory`,
+ * one client per endpoint; no default, so that a function that never uses it leaves it out)
  * when it is first read: a `$default` invocation that answers only through its route response (a
  * subscribe, a query, a stop) never creates one, which a cold start would pay for.
  */
-export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
+export function managementAccess(endpoint: string, factory: ManagementClientFactory): ManagementAccess {
   let client: ManagementAccess['client'] | undefined;
   return {
     endpoint,
