@@ -91,8 +91,19 @@ export function managementAccess(endpoint: string, factory: ManagementClientFact
  * deployment. Read when a handler or publisher is built, so a bad value fails at start-up.
  */
 export function regionsFromEnvironment(): RegionSettings | undefined {
-  const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
-  return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+  // MULTI_REGION_DEFINE (../constants.ts), written out in full: a bundle without multi-region
+  // leaves the parsing out (an `else`: esbuild keeps what code after a `return` references), and
+  // refuses the Regions it would ignore.
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off') {
+    if (process.env[REGION_ENDPOINTS_ENV]) {
+      throw new Error(`${REGION_ENDPOINTS_ENV} is set, but this function's bundle was made without multi-region: `
+        + 'TrpcSubscriptionApi bundles multi-region only with `bundleFeatures.multiRegion` true (the default)');
+    }
+    return undefined;
+  } else {
+    const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
+    return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+  }
 }
 
 /**
@@ -104,10 +115,15 @@ export function regionsFromEnvironment(): RegionSettings | undefined {
 export function connectionRouter(
   regions: RegionSettings | undefined, accessOf: (endpoint: string) => ManagementAccess, customClients: boolean, single: () => ManagementAccess,
 ): ConnectionRouter {
-  if (!regions) return singleEndpointRouter(single());
-  return regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || customClients
-    ? accessOf(endpoint)
-    : managementAccess(endpoint, remoteManagementClientFactory)));
+  // MULTI_REGION_DEFINE (../constants.ts): a bundle without multi-region has no Region routing
+  // (an `else`: esbuild keeps what code after a `return` references).
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off' || !regions) {
+    return singleEndpointRouter(single());
+  } else {
+    return regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || customClients
+      ? accessOf(endpoint)
+      : managementAccess(endpoint, remoteManagementClientFactory)));
+  }
 }
 
 let defaultLedger: DeliveryLedger | undefined;
