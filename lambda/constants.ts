@@ -337,3 +337,12 @@ export const HOOKS_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HOOKS';
  * them. Left as it is, the history is kept.
  */
 export const HISTORY_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_HISTORY';
+
+/**
+ * The expression a function's bundle replaces with `'"off"'` when the app runs in one Region
+ * only (the construct's `bundleFeatures.multiRegion: false`; `'"on"'` otherwise): the runtime
+ * tests `!== 'off'`, written out in full, where Regions are read or routed (the builder's
+ * `.regions()`, the Regions from the environment, the routing of Management API calls by Region,
+ * a publish's counts by Region), so that esbuild drops them. Left as it is, multi-region is kept.
+ */
+export const MULTI_REGION_DEFINE = 'process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION';

@@ -171,8 +171,8 @@ export interface TrpcSubscriptionApiProps extends TrpcSubscriptionOperationsProp
 
   /**
    * Features of the runtime the functions' bundles carry. An app that declares no presence route,
-   * no lifecycle hooks or no event history can leave them out: each function is then smaller (`$disconnect`
-   * carries no publisher without presence). A bundle made without a feature the app declares
+   * no lifecycle hooks or no event history, or runs in one Region, can leave them out: each
+   * function is then smaller (`$disconnect` carries no publisher without presence). A bundle made without a feature the app declares
    * fails when its module loads, with an error naming the prop.
    * @default - every feature
    */
@@ -377,4 +377,12 @@ export interface BundleFeatures {
    * @default true
    */
   readonly history?: boolean;
+
+  /**
+   * Multi-region (`multiRegion`, or `.regions()` on the builder): the Regions read from the
+   * environment, the routing of Management API calls to each Region, a publish's counts by Region.
+   * `false` when the app runs in one Region (refused with `multiRegion`).
+   * @default true
+   */
+  readonly multiRegion?: boolean;
 }

@@ -574,6 +574,13 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   private settleMultiRegion(props: TrpcSubscriptionApiProps): TrpcSubscriptionApi['multiRegion'] {
     if (!props.multiRegion) return undefined;
+    if (props.bundleFeatures?.multiRegion === false) {
+      throw new PropValidationError(
+        'bundleFeatures.multiRegion',
+        'must not be false with `multiRegion` (the functions would be bundled without the routing of posts to the other Regions)',
+        'false',
+      );
+    }
     const other = props.table ? 'table' : props.encryptionKey ? 'encryptionKey' : undefined;
     if (other) {
       throw new PropValidationError(

@@ -398,7 +398,13 @@ export function createSubscriptionsBuilder(declared: SubscriptionsConfig): Subsc
         return createSubscriptionsBuilder({ ...declared, hooks: withConnectionHooks(hooks, declared.hooks) });
       }
     },
-    regions: (options) => createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') }),
+    regions: (options) => {
+      if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off') {
+        throw new Error(featureOmitted('regions()', 'multi-region', 'multiRegion'));
+      } else {
+        return createSubscriptionsBuilder({ ...declared, regions: settleRegions(options, 'regions()') });
+      }
+    },
     routes: routes as SubscriptionsBuilder<AnyTRPCRouter, AnyFilterDef>['routes'],
     connect: (options) => (process.env.TRPC_SUBSCRIPTIONS_ROLE === undefined || process.env.TRPC_SUBSCRIPTIONS_ROLE === 'connect'
       ? createConnectHandler(config, options)

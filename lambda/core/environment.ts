@@ -7,7 +7,6 @@ import { DELIVERY_BATCH_SIZE_ENV, ENDPOINT_ENV, QUEUE_URL_ENV, REGION_ENDPOINTS_
 import type { WebSocketEvent } from '../event';
 import { parseRegionEnvironment, type RegionSettings } from './regions';
 import {
-  defaultManagementClientFactory,
   endpointFromEvent,
   type ManagementAccess,
   type ManagementClientFactory,
@@ -56,17 +55,26 @@ export function rolloverAgeFromEnvironment(): string | undefined {
   return process.env[ROLLOVER_AGE_ENV] || undefined;
 }
 
-/** The endpoint to use: explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`, then the event's API. */
-export function resolveEndpoint(explicit: string | undefined, event?: WebSocketEvent): string | undefined {
-  return explicit ?? (process.env[ENDPOINT_ENV] || undefined) ?? (event ? endpointFromEvent(event) : undefined);
+/** The endpoint to use outside a WebSocket event (publisher, worker, rollover): explicit option, then `TRPC_SUBSCRIPTIONS_ENDPOINT`. */
+export function resolveEndpoint(explicit: string | undefined): string | undefined {
+  return explicit ?? (process.env[ENDPOINT_ENV] || undefined);
 }
 
 /**
- * The Management API client of an endpoint, made by `factory` (default: one client per endpoint)
+ * The endpoint to use in a handler: {@link resolveEndpoint}, then the event's API. (Its own
+ * function, so that the functions without a WebSocket event leave out reading one.)
+ */
+export function resolveEventEndpoint(explicit: string | undefined, event: WebSocketEvent): string | undefined {
+  return resolveEndpoint(explicit) ?? endpointFromEvent(event);
+}
+
+/**
+ * The Management API client of an endpoint, made by `factory` (e.g. `defaultManagementClientFactory`,
+ * one client per endpoint; no default, so that a function that never uses it leaves it out)
  * when it is first read: a `$default` invocation that answers only through its route response (a
  * subscribe, a query, a stop) never creates one, which a cold start would pay for.
  */
-export function managementAccess(endpoint: string, factory: ManagementClientFactory = defaultManagementClientFactory): ManagementAccess {
+export function managementAccess(endpoint: string, factory: ManagementClientFactory): ManagementAccess {
   let client: ManagementAccess['client'] | undefined;
   return {
     endpoint,
@@ -83,8 +91,19 @@ export function managementAccess(endpoint: string, factory: ManagementClientFact
  * deployment. Read when a handler or publisher is built, so a bad value fails at start-up.
  */
 export function regionsFromEnvironment(): RegionSettings | undefined {
-  const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
-  return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+  // MULTI_REGION_DEFINE (../constants.ts), written out in full: a bundle without multi-region
+  // leaves the parsing out (an `else`: esbuild keeps what code after a `return` references), and
+  // refuses the Regions it would ignore.
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off') {
+    if (process.env[REGION_ENDPOINTS_ENV]) {
+      throw new Error(`${REGION_ENDPOINTS_ENV} is set, but this function's bundle was made without multi-region: `
+        + 'TrpcSubscriptionApi bundles multi-region only with `bundleFeatures.multiRegion` true (the default)');
+    }
+    return undefined;
+  } else {
+    const region = process.env[REGION_ENV] || process.env.AWS_REGION || undefined;
+    return parseRegionEnvironment(region, process.env[REGION_ENDPOINTS_ENV] || undefined, { region: REGION_ENV, endpoints: REGION_ENDPOINTS_ENV });
+  }
 }
 
 /**
@@ -96,10 +115,15 @@ export function regionsFromEnvironment(): RegionSettings | undefined {
 export function connectionRouter(
   regions: RegionSettings | undefined, accessOf: (endpoint: string) => ManagementAccess, customClients: boolean, single: () => ManagementAccess,
 ): ConnectionRouter {
-  if (!regions) return singleEndpointRouter(single());
-  return regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || customClients
-    ? accessOf(endpoint)
-    : managementAccess(endpoint, remoteManagementClientFactory)));
+  // MULTI_REGION_DEFINE (../constants.ts): a bundle without multi-region has no Region routing
+  // (an `else`: esbuild keeps what code after a `return` references).
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off' || !regions) {
+    return singleEndpointRouter(single());
+  } else {
+    return regionRouter(regions.region, regions.endpoints, (endpoint, isLocal) => (isLocal || customClients
+      ? accessOf(endpoint)
+      : managementAccess(endpoint, remoteManagementClientFactory)));
+  }
 }
 
 let defaultLedger: DeliveryLedger | undefined;

@@ -12,4 +12,4 @@ export interface InvocationScope {
 }
 
 /** @internal */
-export const invocationScope = new AsyncLocalStorage<InvocationScope>();
+export const invocationScope = /* @__PURE__ */ new AsyncLocalStorage<InvocationScope>();

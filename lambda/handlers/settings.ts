@@ -6,7 +6,7 @@
 import type { ConnectHandlerOptions, BaseHandlerOptions, MessageHandlerOptions } from './options';
 import { DEFAULT_ROW_TTL_SECONDS, MAX_CONNECTION_SECONDS, ROW_TTL_ENV } from '../constants';
 import type { SubscriptionsConfig } from '../core/config';
-import { managementAccess, regionsFromEnvironment, resolveEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
+import { managementAccess, regionsFromEnvironment, resolveEventEndpoint, resolveMetrics, rowTtlFromEnvironment, storeOf } from '../core/environment';
 import { withPresence } from '../core/presence-store';
 import type { WebSocketEvent } from '../event';
 import { managementClientFactory, type ManagementAccess } from '../management/client';
@@ -124,7 +124,7 @@ export function settleMessageOptions(config: SubscriptionsConfig, options: Messa
     maxBatchSize: options.maxBatchSize ?? DEFAULT_MAX_BATCH_SIZE,
     maxSubscriptionsPerConnection: resolveMaxSubscriptionsPerConnection(options.maxSubscriptionsPerConnection),
     management: (event) => {
-      const endpoint = resolveEndpoint(options.endpoint, event);
+      const endpoint = resolveEventEndpoint(options.endpoint, event);
       return endpoint ? managementAccess(endpoint, factory) : undefined;
     },
   };

@@ -86,7 +86,7 @@ export function managementClientFactory(settings: ManagementCallSettings = DEFAU
 }
 
 /** The default factory with the default retries and timeouts. */
-export const defaultManagementClientFactory: ManagementClientFactory = managementClientFactory();
+export const defaultManagementClientFactory: ManagementClientFactory = /* @__PURE__ */ managementClientFactory();
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 

@@ -48,12 +48,18 @@ export interface FrameContext {
   readonly exposeInternalErrors?: boolean;
 }
 
-/** Used when the router's `errorFormatter` throws: says nothing the formatter would have hidden. */
-const FALLBACK_ERROR_SHAPE: TRPCErrorShape = {
-  code: TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
-  message: 'Internal server error',
-  data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 },
-};
+/**
+ * Used when the router's `errorFormatter` throws: says nothing the formatter would have hidden.
+ * A function, not a constant: a module-level object reading `TRPC_ERROR_CODES_BY_KEY` is kept in
+ * every bundle that imports this module (esbuild cannot prove a property read free of effects).
+ */
+function fallbackErrorShape(): TRPCErrorShape {
+  return {
+    code: TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
+    message: 'Internal server error',
+    data: { code: 'INTERNAL_SERVER_ERROR', httpStatus: 500 },
+  };
+}
 
 /** The message clients get in place of an unexpected error's own message. */
 export const INTERNAL_ERROR_MESSAGE = 'Internal server error';
@@ -112,13 +118,13 @@ export function errorFrame(
     shape = getTRPCErrorShape({ config, error: clientVisibleError(fc, error), type: info.type, path: info.path, input: info.input, ctx: info.ctx });
   } catch (formatError) {
     fc.logger.error('errorFormatter threw', { error: formatError });
-    shape = FALLBACK_ERROR_SHAPE;
+    shape = fallbackErrorShape();
   }
   try {
     return JSON.stringify(transformTRPCResponse(config, { id, jsonrpc, error: shape }));
   } catch (serializeError) {
     fc.logger.error('error frame could not be serialized', { error: serializeError });
-    return JSON.stringify({ id, jsonrpc, error: FALLBACK_ERROR_SHAPE });
+    return JSON.stringify({ id, jsonrpc, error: fallbackErrorShape() });
   }
 }
 
@@ -192,7 +198,7 @@ export function frameWithResult(subscriptionId: RequestId, result: string, jsonr
  * `lastEventId` for tracked subscriptions), as tRPC's ws adapter sends it in
  * `broadcastReconnectNotification` (not transformed).
  */
-export const RECONNECT_NOTIFICATION_FRAME = JSON.stringify({ id: null, method: 'reconnect' });
+export const RECONNECT_NOTIFICATION_FRAME = '{"id":null,"method":"reconnect"}';
 
 /**
  * The error frame a server-side stop sends to each subscription it fails: `error` as clients may
@@ -209,7 +215,7 @@ export function subscriptionErrorFrames(fc: Pick<FrameContext, 'router' | 'logge
     });
   } catch (formatError) {
     fc.logger.error('errorFormatter threw', { error: formatError });
-    shape = FALLBACK_ERROR_SHAPE;
+    shape = fallbackErrorShape();
   }
   return (subscriptionId, jsonrpc) => JSON.stringify(transformTRPCResponse(config, { id: subscriptionId, jsonrpc, error: shape }));
 }

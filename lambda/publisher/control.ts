@@ -19,6 +19,7 @@ import type { ConnectionRouter } from '../management/routing';
 import { RECONNECT_NOTIFICATION_FRAME, resultFrame, subscriptionErrorFrames, type FrameBuilder } from '../protocol/encode';
 import type { ConnectionRef, SubscriberRef, SubscriptionStore } from '../store/store';
 import { forEachInLanes } from '../util/lanes';
+import { forEachBounded } from '../util/pool';
 
 /** What `stop` takes at runtime (the typed form is checked by TypeScript). */
 export interface StopArgsRuntime {
@@ -97,6 +98,22 @@ async function callInRegion(
 /** The lane of a target: its Region (one lane in a single-region set-up). */
 const laneOf = (router: ConnectionRouter) => (ref: { readonly region?: string }): string => router.regionOf(ref.region) ?? '';
 
+/**
+ * Runs `work` on every target, `concurrency` at a time per Region: in lanes, so that a Region
+ * that does not answer cannot hold the slots of the others. A bundle without multi-region
+ * (MULTI_REGION_DEFINE in ../constants.ts) has one Region: `concurrency` at a time, as a
+ * single-Region publish runs, without the lanes.
+ */
+function forEachByRegion<T extends { readonly region?: string }>(
+  router: ConnectionRouter, targets: AsyncIterable<readonly T[]>, concurrency: number, work: (target: T) => Promise<void>,
+): Promise<void> {
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off') {
+    return forEachBounded(targets, concurrency, work);
+  } else {
+    return forEachInLanes(targets, laneOf(router), concurrency, work);
+  }
+}
+
 /** Creates the function behind `publisher.routes.<path>.stop()`. @internal */
 export function createStopFn(config: SubscriptionsConfig, settings: PublisherSettings): StopFn {
   return async (path, args = {}) => {
@@ -120,7 +137,7 @@ export function createStopFn(config: SubscriptionsConfig, settings: PublisherSet
     let gone = 0;
     const failures: PublishFailure[] = [];
     const targets = store.findSubscribers(router.multiRegion ? { path, filter, withRegion: true } : { path, filter });
-    await forEachInLanes(targets, laneOf(router), settings.concurrency, async (ref: SubscriberRef) => {
+    await forEachByRegion(router, targets, settings.concurrency, async (ref: SubscriberRef) => {
       if (ref.connectionId === args.excludeConnectionId) return;
       matched++;
       // Marked first: the client's own stop that the frame may cause, racing this removal, is then
@@ -215,7 +232,9 @@ export async function reconnectConnectedBetween(
   const router = settings.router(operation);
   const { region } = between;
   const found = store.findConnectionsByAge(between);
-  return forEachConnection(settings, operation, region === undefined ? found : inRegion(found, router, region), reconnectCall(settings));
+  // MULTI_REGION_DEFINE (../constants.ts), written out in full: one Region has no others to skip.
+  const own = process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off' || region === undefined ? found : inRegion(found, router, region);
+  return forEachConnection(settings, operation, own, reconnectCall(settings));
 }
 
 /** The reconnect notification to one connection, marked `moving` first when the app has hooks. */
@@ -328,7 +347,7 @@ async function forEachConnection(
   let gone = 0;
   const { failures, fail } = failureLog(settings, operation);
   const seen = new Set<string>();
-  await forEachInLanes(found, laneOf(router), settings.concurrency, async (ref: ConnectionRef) => {
+  await forEachByRegion(router, found, settings.concurrency, async (ref: ConnectionRef) => {
     if (seen.has(ref.connectionId)) return;
     seen.add(ref.connectionId);
     matched++;

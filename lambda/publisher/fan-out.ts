@@ -151,19 +151,27 @@ export interface RegionReachability {
   failed(region: string | undefined, failure: PostFailure): void;
 }
 
-/** Creates the {@link RegionReachability} of one operation. */
+/**
+ * Creates the {@link RegionReachability} of one operation. In one Region every call goes to this
+ * Region's API, which is never skipped: a bundle without multi-region (MULTI_REGION_DEFINE in
+ * ../constants.ts) carries that answer only.
+ */
 export function regionReachability(): RegionReachability {
-  const unanswered = new Map<string, number>();
-  return {
-    unavailable: (region) => (region !== undefined && (unanswered.get(region) ?? 0) >= UNREACHABLE_REGION_FAILURES
-      ? { kind: 'other', name: 'RegionUnavailableError', message: `Region ${region} did not answer ${UNREACHABLE_REGION_FAILURES} calls: skipped` }
-      : undefined),
-    failed: (region, failure) => {
-      if (region === undefined || failure.statusCode !== undefined) return;
-      // A timeout is decisive (the Region's API took longer than the remote client's limit).
-      unanswered.set(region, failure.name === 'TimeoutError' ? UNREACHABLE_REGION_FAILURES : (unanswered.get(region) ?? 0) + 1);
-    },
-  };
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off') {
+    return { unavailable: () => undefined, failed: () => undefined };
+  } else {
+    const unanswered = new Map<string, number>();
+    return {
+      unavailable: (region) => (region !== undefined && (unanswered.get(region) ?? 0) >= UNREACHABLE_REGION_FAILURES
+        ? { kind: 'other', name: 'RegionUnavailableError', message: `Region ${region} did not answer ${UNREACHABLE_REGION_FAILURES} calls: skipped` }
+        : undefined),
+      failed: (region, failure) => {
+        if (region === undefined || failure.statusCode !== undefined) return;
+        // A timeout is decisive (the Region's API took longer than the remote client's limit).
+        unanswered.set(region, failure.name === 'TimeoutError' ? UNREACHABLE_REGION_FAILURES : (unanswered.get(region) ?? 0) + 1);
+      },
+    };
+  }
 }
 
 /**
@@ -178,7 +186,7 @@ export function resumedAfter(ref: Pick<SubscriberRef, 'liveAfter'>, eventId: str
 /** Delivers to every matched subscription and counts the outcomes (per Region with a multi-region router). */
 export async function deliver(dc: DeliveryContext, delivery: Delivery): Promise<PublishResult> {
   const { path, filter, frameFor, excludeConnectionId, eventId } = delivery;
-  const withRegion = dc.router?.multiRegion === true;
+  const withRegion = process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION !== 'off' && dc.router?.multiRegion === true;
   const targets = dc.store.findSubscribers(withRegion ? { path, filter, withRegion } : { path, filter });
   return deliverTo(dc, { path, frameFor, excludeConnectionId, eventId, targets });
 }
@@ -194,16 +202,18 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
   const byRegion = new Map<string, Tally>();
   const failures: PublishFailure[] = [];
   const goneConnections = new Set<string>();
-  const withRegion = router?.multiRegion === true;
+  const withRegion = process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION !== 'off' && router?.multiRegion === true;
   const reachability = regionReachability();
   const deliverOne = async (ref: SubscriberRef): Promise<void> => {
     if (ref.connectionId === excludeConnectionId) return;
     if (resumedAfter(ref, eventId)) return;
-    const region = router?.regionOf(ref.region);
+    // MULTI_REGION_DEFINE (../constants.ts), written out in full at each use: a bundle without
+    // multi-region leaves out the counts by Region.
+    const region = process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION !== 'off' ? router?.regionOf(ref.region) : undefined;
     const count = (outcome: keyof Tally) => {
       if (outcome !== 'matched') onOutcome?.(ref, outcome);
       total[outcome]++;
-      if (region === undefined) return;
+      if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off' || region === undefined) return;
       let regional = byRegion.get(region);
       if (!regional) byRegion.set(region, (regional = tally()));
       regional[outcome]++;
@@ -211,7 +221,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
     const fail = (failure: PostFailure, attempts: number) => {
       if (failure.kind === 'throttled') onOutcome?.(ref, 'throttled');
       total.failed++;
-      if (region !== undefined) {
+      if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION !== 'off' && region !== undefined) {
         let regional = byRegion.get(region);
         if (!regional) byRegion.set(region, (regional = tally()));
         regional.failed++;
@@ -260,7 +270,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
     reachability.failed(region, outcome.failure);
     fail(outcome.failure, outcome.attempts);
   };
-  if (withRegion) {
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION !== 'off' && withRegion) {
     // One lane per Region, each with `concurrency` in flight: a Region that does not answer cannot
     // hold the slots of the others.
     await forEachInLanes(delivery.targets, (ref) => router.regionOf(ref.region) ?? '', dc.concurrency, deliverOne);
@@ -278,7 +288,7 @@ export async function deliverTo(dc: DeliveryContext, delivery: TargetDelivery): 
     metrics.value('fanOutDuration', Math.round((performance.now() - startedAt) * 100) / 100);
   }
   const result: PublishResult = { ...total, failed: failures.length, failures };
-  if (!withRegion) return result;
+  if (process.env.TRPC_SUBSCRIPTIONS_MULTI_REGION === 'off' || !withRegion) return result;
   const regions = Object.fromEntries([...byRegion].sort(([a], [b]) => a.localeCompare(b)).map(([name, counts]) => [name, { ...counts }]));
   const failedRegions = Object.keys(regions).filter((name) => regions[name].failed > 0);
   return { ...result, regions, failedRegions };

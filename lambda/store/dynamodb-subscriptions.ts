@@ -39,7 +39,7 @@ import {
 } from './keys';
 import type { RecentSubscriptions } from './recent-subscriptions';
 import type { AddSubscriptionOptions, AddSubscriptionResult, RequestId, SubscriberQuery, SubscriberRef, SubscriptionRecord } from './store';
-import { assertAddSubscriptionOptions, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertNoHistoryFence, assertSubscriptionRecord, historyFenceOf } from './validation';
 import { mergePages } from '../util/merge';
 
 /** {@link SubscriptionStore.addSubscription}: one transaction with the index rows and the connection's count. */
@@ -48,12 +48,15 @@ export async function addSubscription(
 ): Promise<AddSubscriptionResult> {
   assertSubscriptionRecord(subscription);
   assertAddSubscriptionOptions(addOptions);
-  assertHistoryFenceFits(subscription, addOptions);
+  // A bundle made without event history (HISTORY_DEFINE in ../constants.ts) never fences an add:
+  // each test of the fence below is written out in full so that esbuild drops its checks,
+  // condition and keys.
+  if (process.env.TRPC_SUBSCRIPTIONS_HISTORY === 'off') assertNoHistoryFence(addOptions);
+  const fence = process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' ? historyFenceOf(subscription, addOptions) : undefined;
   const { connectionId, subscriptionId, path, filters, expireAt, region, jsonrpc } = subscription;
   const max = addOptions?.maxSubscriptions;
   const rowKey = subscriptionKey(connectionId, subscriptionId);
   const ownedKeys = indexKeys(path, filters, connectionId, subscriptionId);
-  const fence = addOptions?.historyFence;
   // The Region only in multi-region set-ups (removeUndefinedValues drops it otherwise); jsonrpc
   // only when the request carried it, so rows of other clients stay as they were.
   const delivery = {
@@ -62,7 +65,7 @@ export async function addSubscription(
     [TTL_ATTRIBUTE]: expireAt,
     [REGION_ATTRIBUTE]: region,
     ...(jsonrpc ? { [JSONRPC]: true } : {}),
-    ...(fence ? { [LIVE_AFTER]: fence.afterEventId } : {}),
+    ...(process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && fence ? { [LIVE_AFTER]: fence.afterEventId } : {}),
   };
   const items: TransactWriteItem[] = [
     // Counts the connection's live subscriptions in the same transaction. Fails once $disconnect
@@ -92,7 +95,7 @@ export async function addSubscription(
     },
     ...ownedKeys.map((key): TransactWriteItem => ({ Put: { TableName: t.tableName, Item: toItem({ ...keyAttributes(key), ...delivery }) } })),
   ];
-  if (fence) items.push(historyFenceCheck(t.tableName, fence));
+  if (process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && fence) items.push(historyFenceCheck(t.tableName, fence));
   for (let attempt = 0; ; attempt++) {
     const reasons = await transact(t, 'addSubscription', items);
     if (!reasons) {
@@ -111,7 +114,7 @@ export async function addSubscription(
     }
     // The connection row exists, so its count was at the maximum.
     if (connectionRefused) return 'limit-reached';
-    if (fence && reasons[items.length - 1]?.Code === CONDITION_FAILED) return 'history-moved';
+    if (process.env.TRPC_SUBSCRIPTIONS_HISTORY !== 'off' && fence && reasons[items.length - 1]?.Code === CONDITION_FAILED) return 'history-moved';
     await retryOrThrow(t, 'addSubscription', reasons, attempt);
   }
 }

@@ -71,7 +71,7 @@ const SUFFIX_SEPARATOR_BYTES = 6;
  * Number of filter fields that always fit a sort key, whatever their values:
  * `(1024 - 6 - 2 * 64) / 64` = 13.
  */
-export const MAX_GUARANTEED_FILTER_FIELDS = Math.floor(
+export const MAX_GUARANTEED_FILTER_FIELDS = /* @__PURE__ */ Math.floor(
   (MAX_SORT_KEY_BYTES - SUFFIX_SEPARATOR_BYTES - 2 * MAX_INLINE_SORT_KEY_PART_BYTES) / MAX_INLINE_SORT_KEY_PART_BYTES,
 );
 

@@ -14,7 +14,7 @@ import type {
   SubscriptionRecord,
   SubscriptionStore,
 } from './store';
-import { assertAddSubscriptionOptions, assertEpochSeconds, assertHistoryFenceFits, assertSubscriptionRecord } from './validation';
+import { assertAddSubscriptionOptions, assertEpochSeconds, assertSubscriptionRecord, historyFenceOf } from './validation';
 
 /** Options of {@link memory}. */
 export interface MemoryStoreOptions {
@@ -125,7 +125,7 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       // The same input rules as dynamodb(), so apps' unit tests fail where production would.
       assertSubscriptionRecord(subscription);
       assertAddSubscriptionOptions(addOptions);
-      assertHistoryFenceFits(subscription, addOptions);
+      const fence = historyFenceOf(subscription, addOptions);
       const state = connections.get(subscription.connectionId);
       if (!state) return 'connection-gone';
       const key = idKey(subscription.subscriptionId);
@@ -133,7 +133,6 @@ export function memory(options: MemoryStoreOptions = {}): MemoryStore {
       if (state.subscriptions.has(key)) return 'duplicate';
       const max = addOptions?.maxSubscriptions;
       if (max !== undefined && state.subscriptions.size >= max) return 'limit-reached';
-      const fence = addOptions?.historyFence;
       // Ids of a route have equal length: string order is id order.
       if (fence && (histories.get(fence.path)?.at(-1)?.event.eventId ?? '') > fence.afterEventId) return 'history-moved';
       const stored = structuredClone(subscription);

@@ -2,7 +2,7 @@
  * Input rules every store implementation enforces the same way, so that `memory()` fails where
  * `dynamodb()` would.
  */
-import { EVENT_ID_DIGITS, isEventId } from './history';
+import { EVENT_ID_DIGITS, isEventId, type HistoryFence } from './history';
 import { indexKeys } from './keys';
 import type { AddSubscriptionOptions, SubscriptionRecord } from './store';
 
@@ -55,17 +55,34 @@ export function assertAddSubscriptionOptions(options: AddSubscriptionOptions | u
   if (max !== undefined && (!Number.isSafeInteger(max) || max < 1)) {
     throw new RangeError(`\`maxSubscriptions\` must be a positive integer, got: ${String(max)}`);
   }
-  const fence = options?.historyFence;
-  if (fence !== undefined && !isEventId(fence.afterEventId)) {
-    throw new RangeError(`\`historyFence.afterEventId\` must be an event id (${EVENT_ID_DIGITS} digits), got: ${JSON.stringify(fence.afterEventId)}`);
-  }
 }
 
-/** @throws RangeError when a subscription resumed behind a history fence has too many filters for one transaction */
-export function assertHistoryFenceFits(subscription: SubscriptionRecord, options: AddSubscriptionOptions | undefined): void {
-  if (options?.historyFence && subscription.filters.length > MAX_FILTERS_PER_SUBSCRIPTION - 1) {
+/**
+ * The add's history fence, if any, checked.
+ * @throws RangeError unless its `afterEventId` is an event id, or when the subscription has too
+ *   many filters to carry the fence's condition in its transaction
+ */
+export function historyFenceOf(subscription: SubscriptionRecord, options: AddSubscriptionOptions | undefined): HistoryFence | undefined {
+  const fence = options?.historyFence;
+  if (fence === undefined) return undefined;
+  if (!isEventId(fence.afterEventId)) {
+    throw new RangeError(`\`historyFence.afterEventId\` must be an event id (${EVENT_ID_DIGITS} digits), got: ${JSON.stringify(fence.afterEventId)}`);
+  }
+  if (subscription.filters.length > MAX_FILTERS_PER_SUBSCRIPTION - 1) {
     throw new RangeError(
       `Subscription to "${subscription.path}" resumes from a history: it can carry at most ${MAX_FILTERS_PER_SUBSCRIPTION - 1} filters, got: ${subscription.filters.length}`,
     );
+  }
+  return fence;
+}
+
+/**
+ * In a bundle made without event history (HISTORY_DEFINE in ../constants.ts), where nothing
+ * resumes from a history.
+ * @throws Error when the add carries a history fence
+ */
+export function assertNoHistoryFence(options: AddSubscriptionOptions | undefined): void {
+  if (options?.historyFence !== undefined) {
+    throw new Error('`historyFence`: this function\'s bundle was made without event history (`bundleFeatures.history`)');
   }
 }

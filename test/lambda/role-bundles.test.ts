@@ -23,8 +23,8 @@ interface RoleBundle {
   readonly modules: string[];
 }
 
-/** Without room presence, lifecycle hooks and event history (`bundleFeatures`), for an app that declares none. */
-const LEAN: BundleFeatures = { presence: false, hooks: false, history: false };
+/** Without room presence, lifecycle hooks, event history and multi-region (`bundleFeatures`), for an app that declares none. */
+const LEAN: BundleFeatures = { presence: false, hooks: false, history: false, multiRegion: false };
 
 /**
  * The entry bundled as the construct bundles the function of `role` (minified CommonJS, SDK
@@ -119,6 +119,9 @@ describe('a function bundled for one role', () => {
     const targetParsing = 'expected { connectionId }, { key } or { all: true }';
     expect(FUNCTION_ROLES.filter((role) => code(role).includes(targetParsing))).toEqual(['message', 'worker']);
     expect(code('rollover')).toContain('reconnect');
+    // Only the handlers of a WebSocket event read its API's endpoint from it (`$disconnect` to send
+    // presence leaves): the rollover and the worker take theirs from the environment.
+    expect(FUNCTION_ROLES.filter((role) => code(role).includes('[::1]'))).toEqual(['message', 'disconnect']);
   });
 
   test('GIVEN a bundle WHEN an export of another role or its publisher is called THEN it rejects naming the role and bundlePerRole', async () => {
@@ -134,22 +137,27 @@ describe('a function bundled for one role', () => {
   });
 });
 
-describe('a function bundled without presence, hooks and history (bundleFeatures)', () => {
+describe('a function bundled without presence, hooks, history and multi-region (bundleFeatures)', () => {
   const PRESENCE_MODULES = ['lambda/store/dynamodb-presence.ts', 'lambda/core/presence-store.ts', 'lambda/app/presence.ts', 'lambda/handlers/presence.ts'];
   // The store's reporting removals (their operation names; the subscription row's `hookState`
   // attribute name stays, since a lean `$default` still writes the rows every bundle reads).
   const HOOK_OPERATIONS = ['endConnection', 'endSubscription', 'markEnding'];
-  // The history's append and replay (their modules' other parts, the frame sender and the fence's
-  // condition, serve every subscribe).
+  // The history's append and replay (their modules' other parts, e.g. the frame sender, serve
+  // every subscribe), the fence of a resumed add with its checks, and the initial state's id order.
   const HISTORY_MODULES = ['lambda/publisher/history.ts', 'lambda/worker/append-once.ts'];
-  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()'];
+  const HISTORY_CODE = ['no free event id in the history', 'the store has no readEvents()', 'resumes from a history', 'in increasing id order'];
+  // The Regions' parsing, their routing through remote clients, lanes and reachability.
+  const MULTI_REGION_MODULES = ['lambda/core/regions.ts', 'lambda/management/remote-client.ts', 'lambda/util/lanes.ts'];
+  const MULTI_REGION_CODE = ['RegionUnavailableError', 'must be a Region name such as'];
 
-  test('GIVEN every role WHEN bundled lean THEN none holds presence, the hooks\' removals or the history, each is at most its full size, and those that ran them are smaller', () => {
+  test('GIVEN every role WHEN bundled lean THEN none holds presence, the hooks\' removals, the history or the Regions\' routing, each is at most its full size, and those that ran them are smaller', () => {
     for (const role of FUNCTION_ROLES) {
       const lean = leanBundles.get(role)!;
       expect([...PRESENCE_MODULES, ...HISTORY_MODULES].filter((module) => lean.modules.includes(module))).toEqual([]);
       expect(HOOK_OPERATIONS.filter((operation) => lean.code.includes(operation))).toEqual([]);
       expect(HISTORY_CODE.filter((code) => lean.code.includes(code))).toEqual([]);
+      expect(MULTI_REGION_MODULES.filter((module) => lean.modules.includes(module))).toEqual([]);
+      expect(MULTI_REGION_CODE.filter((code) => lean.code.includes(code))).toEqual([]);
       expect({ role, runsEndHooks: lean.code.includes('onUnsubscribe failed') }).toEqual({ role, runsEndHooks: false });
       expect(lean.code.length).toBeLessThanOrEqual(bundles.get(role)!.code.length);
     }
@@ -160,6 +168,21 @@ describe('a function bundled without presence, hooks and history (bundleFeatures
     expect(HISTORY_CODE.filter((code) => bundles.get('message')!.code.includes(code))).toEqual(HISTORY_CODE);
     expect(bundles.get('worker')!.modules).toEqual(expect.arrayContaining(HISTORY_MODULES));
     expect(bundles.get('message')!.modules).toEqual(expect.arrayContaining(PRESENCE_MODULES));
+    expect(bundles.get('message')!.modules).toEqual(expect.arrayContaining(MULTI_REGION_MODULES));
+    expect(MULTI_REGION_CODE.filter((code) => bundles.get('rollover')!.code.includes(code))).toEqual(MULTI_REGION_CODE);
+  });
+
+  test('GIVEN $default bundled without history WHEN its store is asked to fence an add THEN it refuses, naming the prop', async () => {
+    const source = 'export { dynamodb } from \'../../lambda\';';
+    const record = { connectionId: 'c', subscriptionId: 1, path: 'onEvent', filters: [], expireAt: 2_000_000_000 };
+    const fenced = { historyFence: { path: 'onEvent', afterEventId: '0000000000000001' } };
+    const lean = load(await bundleRole('message', { history: false }, source)).dynamodb({ tableName: 'unused' });
+    await expect(lean.addSubscription(record, fenced)).rejects.toThrow(
+      '`historyFence`: this function\'s bundle was made without event history (`bundleFeatures.history`)');
+    // With history kept, the same add gets as far as checking its fence.
+    const full = load(await bundleRole('message', undefined, source)).dynamodb({ tableName: 'unused' });
+    await expect(full.addSubscription(record, { historyFence: { path: 'onEvent', afterEventId: 'x' } })).rejects.toThrow(
+      '`historyFence.afterEventId` must be an event id (16 digits), got: "x"');
   });
 
   test('GIVEN $disconnect WHEN bundled lean THEN it carries no publisher and never loads the Management API client', () => {
@@ -183,11 +206,31 @@ describe('a function bundled without presence, hooks and history (bundleFeatures
     ['event history', `import { historySubscriptions } from './history-router';
       export const connect = historySubscriptions().connect();`, { history: false },
     'routes.onEvent.history(): this function\'s bundle was made without event history: TrpcSubscriptionApi bundles event history only with `bundleFeatures.history` true (the default)'],
+    ['Regions', `import { appSubscriptions } from './router';
+      export const connect = appSubscriptions.regions({ region: 'eu-west-1', endpoints: { 'eu-west-1': 'https://a.example/prod' } }).connect();`,
+    { multiRegion: false },
+    'regions(): this function\'s bundle was made without multi-region: TrpcSubscriptionApi bundles multi-region only with `bundleFeatures.multiRegion` true (the default)'],
   ] as const)('GIVEN an app that declares %s WHEN bundled without them THEN its module fails to load, naming the prop', async (_feature, source, features, message) => {
     const without = await bundleRole('connect', features, source);
     expect(() => load(without)).toThrow(message);
     // The same module with the feature kept loads.
     expect(load(await bundleRole('connect', undefined, source)).connect).toEqual(expect.any(Function));
+  });
+
+  test('GIVEN a function bundled without multi-region WHEN its environment names Regions anyway THEN its module fails to load, naming the prop', async () => {
+    const lean = await bundleRole('connect', { multiRegion: false });
+    const endpoints = JSON.stringify({ 'eu-west-1': 'https://a.example/prod', 'us-east-1': 'https://b.example/prod' });
+    process.env.TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS = endpoints;
+    try {
+      expect(() => load(lean)).toThrow('TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS is set, but this function\'s bundle was made without multi-region: '
+        + 'TrpcSubscriptionApi bundles multi-region only with `bundleFeatures.multiRegion` true (the default)');
+      // With multi-region kept, the same environment is read.
+      process.env.TRPC_SUBSCRIPTIONS_REGION = 'eu-west-1';
+      expect(load(await bundleRole('connect')).connect).toEqual(expect.any(Function));
+    } finally {
+      delete process.env.TRPC_SUBSCRIPTIONS_REGION_ENDPOINTS;
+      delete process.env.TRPC_SUBSCRIPTIONS_REGION;
+    }
   });
 });
 

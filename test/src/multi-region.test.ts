@@ -132,6 +132,15 @@ describe('multiRegion validation', () => {
     expect(() => build(props, region)).toThrow(message);
   });
 
+  test('GIVEN multiRegion with bundleFeatures.multiRegion false WHEN constructed THEN it throws naming the prop', () => {
+    expect(() => build({ multiRegion: base, bundleFeatures: { multiRegion: false } })).toThrow(PropValidationError);
+    expect(() => build({ multiRegion: base, bundleFeatures: { multiRegion: false } })).toThrow(
+      '`bundleFeatures.multiRegion` must not be false with `multiRegion` (the functions would be bundled without the routing of posts to the other Regions), got: false');
+    // Kept (the default) or left out in one Region, it builds.
+    expect(() => build({ multiRegion: base, bundleFeatures: { multiRegion: true } })).not.toThrow();
+    expect(() => build({ bundleFeatures: { multiRegion: false } })).not.toThrow();
+  });
+
   test('GIVEN multiRegion with `table` or `encryptionKey` WHEN constructed THEN it throws naming both', () => {
     const stack = new Stack(appWithoutBundling(), 'Other', { env: { region: 'eu-west-1' } });
     const encryptionKey = new Key(stack, 'Key');
