@@ -189,7 +189,9 @@ export const PUBLISHER_HOOKS_ACCESS = {
  * hooks (`bundleFeatures`). A new publisher-side request adds its partition prefix, attributes or
  * action here, or to the part of the feature that alone sends it (docs/security.md).
  */
-export const PUBLISHER_TABLE_ACCESS = {
+// A pure call, because its spreads would otherwise keep it in every function's bundle (esbuild
+// cannot prove a spread free of side effects); the construct alone reads it.
+export const PUBLISHER_TABLE_ACCESS = /* @__PURE__ */ (() => ({
   /**
    * DynamoDB actions: find subscribers and connections (Query; Select COUNT for presence; a gone
    * connection's rows by Queries of named attributes) and remove its rows (BatchWriteItem, the
@@ -211,7 +213,7 @@ export const PUBLISHER_TABLE_ACCESS = {
   ],
   /** `dynamodb:Select` values: named attributes, or a count (presence), never all attributes. */
   select: ['SPECIFIC_ATTRIBUTES', 'COUNT'],
-} as const;
+}) as const)();
 
 /**
  * What a publisher may do on the room presence rows (`PRES#` member rows, `PRESREF#` pointer rows):
@@ -277,7 +279,8 @@ export const CONTROL_HOOKS_ACCESS = {
  * connection row's ConditionCheckItem, a PutItem). Never `connectionParams` or `connect`. It
  * includes {@link CONTROL_HOOKS_ACCESS}, left out for an app without hooks.
  */
-export const CONTROL_TABLE_ACCESS = {
+// A pure call for the same reason as PUBLISHER_TABLE_ACCESS's.
+export const CONTROL_TABLE_ACCESS = /* @__PURE__ */ (() => ({
   /** DynamoDB actions (a transaction is authorized through the item actions it contains). */
   actions: ['dynamodb:Query', 'dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem'],
   /** A connection's rows (subscription, tombstone, connection row) and a route's index rows. */
@@ -289,7 +292,7 @@ export const CONTROL_TABLE_ACCESS = {
   ],
   /** `dynamodb:Select` values: named attributes only. */
   select: ['SPECIFIC_ATTRIBUTES'],
-} as const;
+}) as const)();
 
 /**
  * The functions of a deployment. `TrpcSubscriptionApi` bundles each from the one handlers module

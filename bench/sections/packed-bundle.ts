@@ -277,8 +277,9 @@ export function renderPackedBundle(figures: PackedBundle): { markdown: string; b
   const markdown = [
     `The example's handlers (plus \`worker\`) from the packed tarball in a fresh app (${Object.entries(figures.versions).map(([n, v]) => `${n}@${v}`).join(', ')}), `
       + 'each function bundled like the construct bundles it (minified, cjs, the runtime\'s node target, AWS SDK external, external source map, '
-      + `its role defined) with the example stack's \`bundleFeatures\` (${JSON.stringify(EXAMPLE_BUNDLE_FEATURES)}: it has no presence route and no `
-      + 'lifecycle hooks); the rows "every feature" are the same functions with `bundleFeatures` unset, as an app with presence and hooks gets them. '
+      + `its role defined) with the example stack's \`bundleFeatures\` (${JSON.stringify(EXAMPLE_BUNDLE_FEATURES)}: it has no presence route, no `
+      + 'lifecycle hooks and no event history, and runs in one Region); the rows "every feature" are the same functions with `bundleFeatures` unset, '
+      + 'as an app with presence, hooks, a history and Regions gets them. '
       + `@trpc/server in the bundles: ${formats.join(', ')} build.`,
     '',
     sizeTable,

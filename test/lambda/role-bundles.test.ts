@@ -114,6 +114,8 @@ describe('a function bundled for one role', () => {
     const code = (role: FunctionRole) => bundles.get(role)!.code;
     // Metric names come from their keys: no function carries the table of every metric.
     expect(FUNCTION_ROLES.filter((role) => code(role).includes('DeliveryBatchesUnfinished'))).toEqual([]);
+    // The IAM access lists in lambda/constants.ts are the construct's: no function carries them.
+    expect([...FUNCTION_ROLES, 'all' as const].filter((role) => bundles.get(role)!.code.includes('dynamodb:BatchWriteItem'))).toEqual([]);
     // The rollover reconnects by age only: the parsing of a reconnect() target and the lookup of a
     // connection without a row stay with the publisher.
     const targetParsing = 'expected { connectionId }, { key } or { all: true }';
