@@ -19,6 +19,7 @@ import { renderQueued, runQueued } from './sections/queued';
 import { renderUnits, runUnits } from './sections/units';
 import type { Budget } from './support/budget';
 import { createEnv } from './support/env';
+import { cpuStallMicros, formatPressure, pressureSince, restingCpuPressure } from './support/pressure';
 import { table } from './support/stats';
 
 const quick = process.argv.includes('--quick');
@@ -56,6 +57,8 @@ const sections: Section[] = [
 async function main(): Promise<number> {
   const started = Date.now();
   const loadBefore = loadavg()[0];
+  // Before anything starts: what the machine's other tenants cost every figure of this run.
+  const restingPressure = await restingCpuPressure(3000);
   const env = await createEnv(quick, progress);
   const abort = (reason: string) => {
     progress(`${reason}: aborting`);
@@ -80,9 +83,11 @@ async function main(): Promise<number> {
       progress(`${section.title}...`);
       const sectionStart = Date.now();
       const loadAtStart = loadavg()[0];
+      const stallAtStart = cpuStallMicros();
+      const clockAtStart = performance.now();
       const { markdown: sectionText, budgets: sectionBudgets } = await section.run(env);
       // The environment of every table: the machine may be shared, and its load moves the figures.
-      const text = `${sectionText}\n\n_Environment: ${cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(2)} at the start of this section, ${loadavg()[0].toFixed(2)} at its end._`;
+      const text = `${sectionText}\n\n_Environment: ${cpus().length} cores, 1-minute load average ${loadAtStart.toFixed(2)} at the start of this section, ${loadavg()[0].toFixed(2)} at its end; CPU pressure (some task waiting for a core) ${formatPressure(pressureSince(stallAtStart, clockAtStart))} of the section's time, ${formatPressure(restingPressure)} at rest before the run._`;
       budgets.push(...sectionBudgets);
       output.push(`## ${section.title}\n\n${text}\n`);
       process.stdout.write(`\n## ${section.title}\n\n${text}\n`);
@@ -109,6 +114,8 @@ async function main(): Promise<number> {
     `- mode: ${quick ? '--quick' : 'full'}; total ${((Date.now() - started) / 1000).toFixed(0)} s`,
     `- CPU: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}; RAM ${(totalmem() / 2 ** 30).toFixed(1)} GiB; Node.js ${process.version}`,
     `- 1-minute load average at start: ${loadBefore.toFixed(2)}, at end: ${loadavg()[0].toFixed(2)}`,
+    `- CPU pressure at rest before the run (/proc/pressure/cpu, some task waiting for a core while the bench only waited 3 s): ${formatPressure(restingPressure)}; `
+      + 'above a few percent, the host shares these cores and every timed figure is slower',
   ].join('\n');
   const markdown = `# cdk-trpc-subscriptions benchmark (${new Date().toISOString()})\n\n${machine}\n\n${output.join('\n')}`;
   process.stdout.write(`\n${machine}\n`);
