@@ -17,18 +17,33 @@ import { HISTORY_DEFINE, HOOKS_DEFINE, MULTI_REGION_DEFINE, PRESENCE_DEFINE, ROL
  * Each role is a different esbuild run and asset; with `perRole` false every function gets the
  * same options, so they share one asset holding every role.
  */
+/**
+ * Which features an app keeps: every one `features` does not set to `false` (the default keeps
+ * them all). The functions' defines and the grants both follow it.
+ */
+export function keptFeatures(features: BundleFeatures = {}): Required<BundleFeatures> {
+  return {
+    presence: features.presence !== false,
+    hooks: features.hooks !== false,
+    history: features.history !== false,
+    multiRegion: features.multiRegion !== false,
+  };
+}
+
 export function roleBundling(
   role: FunctionRole, bundling: BundlingOptions | undefined, perRole: boolean, features: BundleFeatures = {},
 ): BundlingOptions {
   const merged: BundlingOptions = { ...DEFAULT_BUNDLING, ...bundling };
+  const kept = keptFeatures(features);
+  const define = (keep: boolean) => JSON.stringify(keep ? 'on' : 'off');
   return {
     ...merged,
     define: {
       ...merged.define,
-      [PRESENCE_DEFINE]: JSON.stringify(features.presence === false ? 'off' : 'on'),
-      [HOOKS_DEFINE]: JSON.stringify(features.hooks === false ? 'off' : 'on'),
-      [HISTORY_DEFINE]: JSON.stringify(features.history === false ? 'off' : 'on'),
-      [MULTI_REGION_DEFINE]: JSON.stringify(features.multiRegion === false ? 'off' : 'on'),
+      [PRESENCE_DEFINE]: define(kept.presence),
+      [HOOKS_DEFINE]: define(kept.hooks),
+      [HISTORY_DEFINE]: define(kept.history),
+      [MULTI_REGION_DEFINE]: define(kept.multiRegion),
       ...(perRole ? { [ROLE_DEFINE]: JSON.stringify(role) } : {}),
     },
   };

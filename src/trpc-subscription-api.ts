@@ -30,10 +30,10 @@ import { peerConnectionArns, regionEndpointsJson, settleMultiRegion, type Settle
 import { acknowledgeNagFindings, acknowledgeRule, wildcardActionFindings, wildcardResourceFindings } from './nag-acknowledgements';
 import { validateOperationsProps } from './operations-validation';
 import { PropValidationError } from './prop-validation-error';
-import { roleBundling } from './role-bundling';
+import { keptFeatures, roleBundling } from './role-bundling';
 import { readTableSchema, type KeyAttribute } from './table-schema';
 import { TrpcSubscriptionApiMetrics } from './trpc-subscription-api-metrics';
-import type { TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
+import type { BundleFeatures, TrpcSubscriptionApiProps, TrpcSubscriptionCustomDomain, TrpcSubscriptionThrottle } from './trpc-subscription-api-props';
 import {
   CONTROL_HOOKS_ACCESS, CONTROL_TABLE_ACCESS, DEFAULT_ROLLOVER_AGE_SECONDS, DEFAULT_ROW_TTL_SECONDS, ENDPOINT_ENV, MAX_CONNECTION_SECONDS,
   PARTITION_KEY, PUBLISHER_HISTORY_ACCESS, PUBLISHER_HOOKS_ACCESS, PUBLISHER_PRESENCE_ACCESS, PUBLISHER_TABLE_ACCESS,
@@ -209,9 +209,10 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   /**
    * The features the app keeps (`bundleFeatures`): the grants leave out what only the others need
-   * (presence rows; the hooks' conditional deletes and marks; the history's appends).
+   * (presence rows; the hooks' conditional deletes and marks; the history's appends), and
+   * multi-region props need multi-region kept.
    */
-  private readonly features: { readonly presence: boolean; readonly hooks: boolean; readonly history: boolean };
+  private readonly features: Readonly<Required<BundleFeatures>>;
 
   constructor(scope: Construct, id: string, props: TrpcSubscriptionApiProps) {
     super(scope, id, props);
@@ -260,12 +261,8 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
       this.validateTable(props.table);
       this.warnAboutIgnoredTableProps(props);
     }
+    this.features = keptFeatures(props.bundleFeatures);
     this.multiRegion = this.settleMultiRegion(props);
-    this.features = {
-      presence: props.bundleFeatures?.presence !== false,
-      hooks: props.bundleFeatures?.hooks !== false,
-      history: props.bundleFeatures?.history !== false,
-    };
 
     this.table = props.table ?? (props.multiRegion && !props.multiRegion.replicaRegions
       // Another Region's stack created the global table: use this Region's replica.
@@ -574,7 +571,7 @@ export class TrpcSubscriptionApi extends TrpcSubscriptionApiMetrics {
 
   private settleMultiRegion(props: TrpcSubscriptionApiProps): TrpcSubscriptionApi['multiRegion'] {
     if (!props.multiRegion) return undefined;
-    if (props.bundleFeatures?.multiRegion === false) {
+    if (!this.features.multiRegion) {
       throw new PropValidationError(
         'bundleFeatures.multiRegion',
         'must not be false with `multiRegion` (the functions would be bundled without the routing of posts to the other Regions)',
