@@ -7,6 +7,7 @@ import {
 import { findSendSites } from './support/send-sites';
 import { simulateAll, type Decision } from './support/simulator';
 import { grantStack, targetsOf, type GrantStack, type StackRole } from './support/stacks';
+import type { BundleFeatures } from '../../src/trpc-subscription-api-props';
 import { startFakeManagementApi, type FakeManagementApi } from '../lambda/support/fake-management';
 import { quietLogger } from '../reliability/support/env';
 import { createTestTable, type TestTable } from '../support/dynamodb';
@@ -263,18 +264,29 @@ const touchesPresence = (request: IamRequest) => leadingKeys(request).some((key)
 /** Whether a request touches a route's event history (`HIST#`). */
 const touchesHistory = (request: IamRequest) => leadingKeys(request).some((key) => key.startsWith('HIST#'));
 
-test('an app without presence (bundleFeatures.presence false): its publishers keep every other request and lose every presence one', async () => {
-  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { presence: false } } });
+/**
+ * For an app that leaves a feature out (`features`): each publisher role's code still sends the
+ * feature's requests (`touches`) in the scenarios, among others (`recorded` says what of the
+ * feature's must be there), every other request is allowed and none of the feature's is.
+ */
+async function expectFeatureLeftOut(
+  features: BundleFeatures, touches: (request: IamRequest) => boolean, recorded: (featureRequests: IamRequest[]) => boolean,
+): Promise<void> {
+  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: features } });
   for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
     const role = lean.roles.find((candidate) => candidate.name === name)!;
     const requests = requestsOf(role.codePaths, targetsFor(lean));
-    const presence = requests.filter(touchesPresence);
-    expect({ name, presence: presence.length > 0, other: requests.length > presence.length }).toEqual({ name, presence: true, other: true });
+    const feature = requests.filter(touches);
+    expect({ name, recorded: recorded(feature), other: requests.length > feature.length }).toEqual({ name, recorded: true, other: true });
     const decisions = await simulateAll(lean.deployment, lean.deployment.rolePolicies(role.roleLogicalId), requests);
+    expect({ name, refusedOther: refused(decisions.filter((decision) => !touches(decision.request))) }).toEqual({ name, refusedOther: [] });
     const allowed = decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request);
-    expect({ name, refusedOther: refused(decisions.filter((decision) => !touchesPresence(decision.request))) }).toEqual({ name, refusedOther: [] });
-    expect({ name, allowedPresence: allowed.filter(touchesPresence).map((request) => request.describe) }).toEqual({ name, allowedPresence: [] });
+    expect({ name, allowedFeature: allowed.filter(touches).map((request) => request.describe) }).toEqual({ name, allowedFeature: [] });
   }
+}
+
+test('an app without presence (bundleFeatures.presence false): its publishers keep every other request and lose every presence one', async () => {
+  await expectFeatureLeftOut({ presence: false }, touchesPresence, (presence) => presence.length > 0);
 });
 
 /**
@@ -311,18 +323,7 @@ test('an app without lifecycle hooks (bundleFeatures.hooks false): its publisher
 });
 
 test('an app without an event history (bundleFeatures.history false): its publishers keep every other request and lose every history one', async () => {
-  const lean = grantStack({ tableName: table.tableName, props: { bundleFeatures: { history: false } } });
-  for (const name of ['grantPublish grantee', 'PublisherFunction', 'grantControl grantee']) {
-    const role = lean.roles.find((candidate) => candidate.name === name)!;
-    const requests = requestsOf(role.codePaths, targetsFor(lean));
-    const history = requests.filter(touchesHistory);
-    expect({ name, appends: history.some((request) => request.action === 'dynamodb:PutItem'), other: requests.length > history.length })
-      .toEqual({ name, appends: true, other: true });
-    const decisions = await simulateAll(lean.deployment, lean.deployment.rolePolicies(role.roleLogicalId), requests);
-    expect({ name, refusedOther: refused(decisions.filter((decision) => !touchesHistory(decision.request))) }).toEqual({ name, refusedOther: [] });
-    const allowed = decisions.filter((decision) => decision.result === 'Allowed').map((decision) => decision.request);
-    expect({ name, allowedHistory: allowed.filter(touchesHistory).map((request) => request.describe) }).toEqual({ name, allowedHistory: [] });
-  }
+  await expectFeatureLeftOut({ history: false }, touchesHistory, (history) => history.some((request) => request.action === 'dynamodb:PutItem'));
 });
 
 /** The table actions a role's policies allow. */
