@@ -16,12 +16,11 @@ import { WebSocket } from 'ws';
 import { appSubscriptions } from '../../example/app-router';
 import { dynamodb, memory } from '../../lambda';
 import { createSubscriptionTable, silentLogger, startLocalGateway } from '../../lambda/local';
-import { installNode, nodeVersion } from '../../scripts/node-from-npm';
 import type { Budget } from '../support/budget';
 import { meterDynamoDB } from '../support/dynamodb-meter';
 import type { BenchEnv } from '../support/env';
 import { exampleHandlers, seedRoomSubscriber } from '../support/example-app';
-import { lambdaNodeMajor } from '../support/lambda-node';
+import { installLambdaNode } from '../support/lambda-node';
 import { type MessageCpuArgs, type MessageCpuRow } from '../support/message-cpu';
 import { fmt, kb, median, quantile, table } from '../support/stats';
 
@@ -245,14 +244,7 @@ async function pingThroughGateway(env: BenchEnv, pings: number): Promise<Handler
  * cannot be installed.
  */
 async function messageCpuOnLambdaNode(args: MessageCpuArgs): Promise<{ rows: MessageCpuRow[]; node: HandlerCost['cpuNode'] }> {
-  const major = Number(lambdaNodeMajor());
-  let node = { path: process.execPath, version: process.version, note: 'the bench\'s own Node.js' };
-  try {
-    const bin = installNode(major);
-    node = { path: join(bin, 'node'), version: nodeVersion(bin), note: `the default runtime's Node.js (nodejs${major}.x), from the registry` };
-  } catch (error) {
-    node.note += `: Node.js ${major} (the default runtime's) could not be installed (${(error as Error).message.split('\n')[0]})`;
-  }
+  const node = installLambdaNode();
   const { stdout } = await promisify(execFile)(node.path, ['--import', 'tsx', join(__dirname, '..', 'support', 'message-cpu.ts'), JSON.stringify(args)], {
     cwd: ROOT, encoding: 'utf8', timeout: 600_000, maxBuffer: 1_048_576, env: { ...process.env, NODE_OPTIONS: '' },
   });

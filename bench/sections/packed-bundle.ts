@@ -178,7 +178,7 @@ export const worker = appSubscriptions.worker();
       }
       const everyRole = await bundleFunction(app.dir, 'every role', undefined, EXAMPLE_BUNDLE_FEATURES);
       env.progress('  bundled each function; installing the Lambda runtime\'s Node.js');
-      const node = installLambdaNode(app.dir);
+      const node = installLambdaNode();
       const cold = await measureColdStarts(env, app.dir, node, functions, env.quick ? 3 : 11);
       return { functions, everyFeature, everyRole, cold, node, versions };
     } finally {
