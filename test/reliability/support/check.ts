@@ -86,11 +86,7 @@ function checkStored(
     ? expectation.messages.filter((message): message is Extract<Expectation, { kind: 'subscribe' }> => message.kind === 'subscribe')
     : [];
   const started = new Set(frames.filter((f) => f.kind === 'result' && f.type === 'started').map((f) => keyOf(f.id)));
-  // What the client was told last of each id (frames come in the order of the frame's messages):
-  // a subscribe, its stop and a subscribe again with the same id leave it started, as tRPC's
-  // adapter allows an id to be reused once stopped.
-  const lastAnswer = new Map<string, 'started' | 'stopped'>();
-  for (const f of frames) if (f.kind === 'result' && (f.type === 'started' || f.type === 'stopped')) lastAnswer.set(keyOf(f.id), f.type);
+  const stopped = new Set(frames.filter((f) => f.kind === 'result' && f.type === 'stopped').map((f) => keyOf(f.id)));
   const storedKeys = new Set<string>();
   for (const subscription of stored) {
     const key = keyOf(subscription.subscriptionId);
@@ -100,9 +96,9 @@ function checkStored(
       fail(`stored subscription ${key} on "${subscription.path}" that no subscription request created`);
     }
     if (!started.has(key)) fail(`stored subscription ${key} was never answered started`);
-    if (lastAnswer.get(key) === 'stopped') fail(`subscription ${key} answered stopped last but still stored`);
+    if (stopped.has(key)) fail(`subscription ${key} answered stopped but still stored`);
   }
   for (const key of started) {
-    if (lastAnswer.get(key) === 'started' && !storedKeys.has(key)) fail(`subscription ${key} answered started last but not stored`);
+    if (!stopped.has(key) && !storedKeys.has(key)) fail(`subscription ${key} answered started but not stored`);
   }
 }
